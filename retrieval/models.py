@@ -1,0 +1,124 @@
+"""The domain: articles, their sentences and passages, and grounded answers.
+
+Offsets (``start``/``end``) always index into :attr:`Article.text`, the article body
+exactly as stored in the corpus file, so ``article.text[s.start:s.end] == s.text``
+holds for every sentence and every citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One news article. ``text`` is the body: paragraphs separated by blank lines.
+
+    A paragraph whose first line starts with ``> `` is a photo caption; the marker is
+    part of the stored text but never part of a sentence.
+    """
+
+    id: str
+    title: str
+    published: datetime | None  # timezone-aware; None where the source gives no date
+    source: str  # "" where unknown
+    text: str
+    url: str | None = None
+    tags: tuple[str, ...] = ()
+    sapo: str | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "published": self.published.isoformat() if self.published else None,
+            "source": self.source,
+            "url": self.url,
+            "tags": list(self.tags),
+        }
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A span of the article body; captions are marked, their ``start`` skips ``> ``."""
+
+    start: int
+    end: int
+    is_caption: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence: an exact slice ``article.text[start:end]``."""
+
+    article_id: str
+    position: int
+    start: int
+    end: int
+    text: str
+    paragraph: int
+    is_caption: bool = False
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A window of whole consecutive sentences of one article, the unit of retrieval."""
+
+    id: int
+    article_id: str
+    first_sentence: int
+    last_sentence: int  # inclusive
+    text: str  # what gets embedded and lexically indexed (title + sentences)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence with the metadata needed to check it against its article."""
+
+    article_id: str
+    title: str
+    published: str | None
+    source: str
+    url: str | None
+    sentence: str
+    start: int
+    end: int
+    score: float
+    is_caption: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "article_id": self.article_id,
+            "title": self.title,
+            "published": self.published,
+            "source": self.source,
+            "url": self.url,
+            "sentence": self.sentence,
+            "start": self.start,
+            "end": self.end,
+            "score": round(self.score, 4),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the engine returns for one question."""
+
+    question: str
+    found: bool
+    answer: str
+    citations: tuple[Citation, ...] = ()
+    elapsed_ms: float = 0.0
+    # Diagnostics for evaluation; not part of the public JSON.
+    ranked_articles: tuple[str, ...] = field(default=(), compare=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "found": self.found,
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "elapsed_ms": round(self.elapsed_ms, 1),
+        }
