@@ -1,0 +1,137 @@
+"""The bot's view of the one :class:`~hoptac.settings.Settings` object, validated up front.
+
+    config = BotConfig.from_settings(settings)   # raises BotConfigError on a bad token
+
+Everything the bot reads from settings is read here, once; a setting the ``Settings``
+class does not declare yet falls back to the default written next to it below.
+The token is kept out of ``repr`` so a logged config never shows it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from hoptac.settings import Settings
+
+TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
+# Telegram's rule for setWebhook's secret_token: 1-256 of these characters.
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+_HOW_TO_GET_ONE = (
+    "tạo bot với @BotFather (/newbot) rồi đặt HOPTAC_TELEGRAM_TOKEN; trong lúc chờ, hãy thử "
+    '`hoptac ask "câu hỏi"` / get a token from @BotFather (/newbot) and set HOPTAC_TELEGRAM_TOKEN; '
+    'meanwhile try `hoptac ask "..."`'
+)
+
+
+class BotConfigError(Exception):
+    """A bot setting that stops the bot from starting; ``str()`` is one printable line
+    (Vietnamese / English) and never contains the token."""
+
+
+def missing_token_error() -> BotConfigError:
+    return BotConfigError(f"Chưa có token Telegram / No Telegram bot token: {_HOW_TO_GET_ONE}.")
+
+
+def malformed_token_error() -> BotConfigError:
+    return BotConfigError(
+        "Token Telegram không đúng định dạng <số>:<35 ký tự> / The Telegram bot token is malformed "
+        f"(expected <digits>:<35 characters>): {_HOW_TO_GET_ONE}."
+    )
+
+
+def rejected_token_error() -> BotConfigError:
+    return BotConfigError(
+        "Telegram từ chối token (đã thu hồi hoặc gõ sai) / Telegram rejected the bot token "
+        f"(revoked or mistyped): {_HOW_TO_GET_ONE}."
+    )
+
+
+def _secret(value: Any) -> str | None:
+    """The plain string of a ``SecretStr`` or ``str`` setting; None when unset or blank."""
+    if value is None:
+        return None
+    plain = value.get_secret_value() if hasattr(value, "get_secret_value") else str(value)
+    plain = plain.strip()
+    return plain or None
+
+
+def validate_token(value: Any) -> str:
+    """The token as a plain string, or :class:`BotConfigError` if it is missing or malformed."""
+    token = _secret(value)
+    if token is None:
+        raise missing_token_error()
+    if not TOKEN_PATTERN.fullmatch(token):
+        raise malformed_token_error()
+    return token
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    """Validated bot settings. ``webhook_url`` set means webhook mode, else long polling."""
+
+    token: str = field(repr=False)
+    api_url: str
+    admin_ids: frozenset[int]
+    data_dir: Path
+    answer_sentences: int = 3
+    # Webhook mode (behind a reverse proxy that forwards to listen:port).
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8080
+    # Per-user question limit: at most `rate_limit_questions` in `rate_limit_window_s`.
+    rate_limit_questions: int = 6
+    rate_limit_window_s: float = 60.0
+    # How often the bot checks whether another process swapped in a new index.
+    refresh_interval_s: float = 10.0
+    # Longer questions are refused with an explanation rather than silently truncated.
+    max_question_chars: int = 1000
+    # Threads answering questions; the reindex gets its own thread.
+    workers: int = 2
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "hoptac.sqlite3"
+
+    @property
+    def webhook_path(self) -> str:
+        """The path part of ``webhook_url``, which the local webhook server listens on."""
+        return urlsplit(self.webhook_url or "").path.strip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BotConfig:
+        """Read and validate; raises :class:`BotConfigError` (token first, before anything)."""
+        token = validate_token(settings.telegram_token)
+        webhook_url = _secret(getattr(settings, "telegram_webhook_url", None))
+        webhook_secret = _secret(getattr(settings, "telegram_webhook_secret", None))
+        if webhook_url is not None and not webhook_url.startswith("https://"):
+            raise BotConfigError(
+                "HOPTAC_TELEGRAM_WEBHOOK_URL phải bắt đầu bằng https:// / "
+                "HOPTAC_TELEGRAM_WEBHOOK_URL must be an https:// URL."
+            )
+        if webhook_secret is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(webhook_secret):
+            raise BotConfigError(
+                "HOPTAC_TELEGRAM_WEBHOOK_SECRET chỉ gồm A-Z, a-z, 0-9, _ và -, tối đa 256 ký tự / "
+                "HOPTAC_TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and -, up to 256 characters."
+            )
+        return cls(
+            token=token,
+            api_url=str(settings.telegram_api_url).rstrip("/"),
+            admin_ids=frozenset(int(i) for i in settings.admin_ids),
+            data_dir=Path(settings.data_dir),
+            answer_sentences=int(getattr(settings, "answer_sentences", 3)),
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            webhook_listen=str(getattr(settings, "telegram_webhook_listen", "0.0.0.0")),
+            webhook_port=int(getattr(settings, "telegram_webhook_port", 8080)),
+            rate_limit_questions=int(getattr(settings, "bot_rate_limit_questions", 6)),
+            rate_limit_window_s=float(getattr(settings, "bot_rate_limit_window_seconds", 60.0)),
+            refresh_interval_s=float(getattr(settings, "bot_refresh_seconds", 10.0)),
+            max_question_chars=int(getattr(settings, "bot_max_question_chars", 1000)),
+            workers=int(getattr(settings, "bot_workers", 2)),
+        )

@@ -1,0 +1,98 @@
+"""The answer engine as the bot sees it: the same calls, awaited, run off the event loop.
+
+Embedding a question and searching the index is blocking CPU work; run on the event
+loop it would freeze every other chat. :class:`EngineClient` runs questions in a small
+thread pool and a reindex in a thread of its own, so questions keep being answered
+(from the old index) while a new one is built.
+
+    client = EngineClient(engine, workers=2)
+    answer = await client.ask("Hải Dương và Bắc Giang hợp tác những lĩnh vực nào?")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+from retrieval.models import Answer, Article
+
+if TYPE_CHECKING:
+    from retrieval.engine import IndexStatus, Progress
+
+T = TypeVar("T")
+
+
+class Engine(Protocol):
+    """The part of :class:`retrieval.engine.AnswerEngine` the bot uses."""
+
+    def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer: ...
+
+    def refresh(self) -> bool: ...
+
+    def reindex(self, progress: Progress | None = None) -> IndexStatus: ...
+
+    def status(self) -> IndexStatus: ...
+
+    def paragraph_around(self, article_id: str, start: int) -> str: ...
+
+    def latest_articles(self, n: int = 5) -> list[Article]: ...
+
+
+class EngineClient:
+    """Awaitable engine calls. Close it to stop the worker threads."""
+
+    def __init__(self, engine: Engine, workers: int = 2) -> None:
+        self.engine = engine
+        self._executor = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="hoptac-engine")
+
+    async def _run(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+
+    async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
+        return await self._run(self.engine.ask, question, limit=limit, offset=offset)
+
+    async def refresh(self) -> bool:
+        return await self._run(self.engine.refresh)
+
+    async def status(self) -> IndexStatus:
+        return await self._run(self.engine.status)
+
+    async def paragraph_around(self, article_id: str, start: int) -> str:
+        return await self._run(self.engine.paragraph_around, article_id, start)
+
+    async def latest_articles(self, n: int = 5) -> list[Article]:
+        return await self._run(self.engine.latest_articles, n)
+
+    async def reindex(self, progress: Progress | None = None) -> IndexStatus:
+        """Rebuild in a daemon thread of its own: it never takes a question worker, and a
+        bot shutting down does not wait for it (the engine swaps the new index in
+        atomically, so an abandoned rebuild leaves the old index in place)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IndexStatus] = loop.create_future()
+
+        def deliver(outcome: Callable[[], None]) -> None:
+            if not future.done():
+                outcome()
+
+        def work() -> None:
+            try:
+                result = self.engine.reindex(progress)
+            except BaseException as exc:
+                done = functools.partial(deliver, functools.partial(future.set_exception, exc))
+            else:
+                done = functools.partial(deliver, functools.partial(future.set_result, result))
+            try:
+                loop.call_soon_threadsafe(done)
+            except RuntimeError:  # the event loop is gone: the bot has stopped
+                pass
+
+        threading.Thread(target=work, name="hoptac-reindex", daemon=True).start()
+        return await future
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,349 @@
+"""Turn answers, articles and statuses into Telegram HTML messages (Vietnamese).
+
+Every piece of user or article text goes through :func:`escape`; the only markup in a
+message is the markup written here. :func:`split_html` cuts a long message into pieces
+under Telegram's 4,096-character limit, at paragraph, line, sentence or word boundaries,
+closing the open tags at the end of a piece and reopening them at the start of the next.
+
+    for chunk in split_html(format_answer(answer)):
+        await bot.send_message(chat_id, chunk, parse_mode="HTML")
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from retrieval.models import Answer, Article, Citation
+
+if TYPE_CHECKING:
+    from retrieval.engine import IndexStatus
+
+#: Telegram's limit for one message, after entity parsing; we measure the HTML itself
+#: (always at least as long) in UTF-16 code units, as Telegram counts.
+MESSAGE_LIMIT = 4096
+#: How much of a question is echoed above its answer.
+QUESTION_ECHO_CHARS = 200
+
+
+def escape(text: str) -> str:
+    """Text -> HTML that Telegram shows literally (``<``, ``>``, ``&`` and quotes escaped)."""
+    return html.escape(text, quote=True)
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut at a word boundary to at most ``limit`` characters, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] or text[: limit - 1]
+    return cut + "…"
+
+
+def format_date(published: str | datetime | None) -> str:
+    """ISO date or datetime -> ``dd/mm/yyyy`` (the Vietnamese convention); "" when unknown."""
+    if published is None or published == "":
+        return ""
+    if isinstance(published, datetime):
+        return published.strftime("%d/%m/%Y")
+    try:
+        return datetime.fromisoformat(published).strftime("%d/%m/%Y")
+    except ValueError:
+        return published
+
+
+def link(title: str, url: str | None) -> str:
+    title_html = escape(title or "(không tiêu đề)")
+    if url and url.startswith(("http://", "https://")):
+        return f'<a href="{escape(url)}">{title_html}</a>'
+    return title_html
+
+
+def source_line(title: str, url: str | None, source: str, published: str | datetime | None) -> str:
+    """``Title (linked), Source, dd/mm/yyyy`` with the missing parts left out."""
+    parts = [link(title, url)]
+    parts += [escape(part) for part in (source, format_date(published)) if part]
+    return ", ".join(parts)
+
+
+def question_header(question: str) -> str:
+    return f"🔎 <b>{escape(shorten(question, QUESTION_ECHO_CHARS))}</b>"
+
+
+def _citation_block(number: int, citation: Citation) -> str:
+    caption = " <i>(chú thích ảnh)</i>" if citation.is_caption else ""
+    where = source_line(citation.title, citation.url, citation.source, citation.published)
+    return f"<b>[{number}]</b> «{escape(citation.sentence)}»\n<i>— {where}</i>{caption}"
+
+
+def format_answer(answer: Answer, first_number: int = 1) -> str:
+    """A found answer: the question, the engine's short answer when it adds something the
+    quotes do not already say, then each cited sentence verbatim, numbered from
+    ``first_number``, followed by its article title (linked), source and date."""
+    blocks = [question_header(answer.question)]
+    lead = answer.answer.strip()
+    quoted = " ".join(c.sentence for c in answer.citations)
+    if lead and lead not in quoted:
+        blocks.append(escape(lead))
+    blocks += [_citation_block(first_number + i, c) for i, c in enumerate(answer.citations)]
+    return "\n\n".join(blocks)
+
+
+def format_not_found(question: str, latest: Sequence[Article], article_count: int | None) -> str:
+    """Short and honest, with a hint of what the corpus does cover."""
+    where = f"trong {article_count} bài báo đã lập chỉ mục" if article_count else "trong kho tin"
+    blocks = [
+        question_header(question),
+        f"Chưa tìm thấy câu trả lời có căn cứ {where}.",
+    ]
+    if latest:
+        titles = "\n".join(f"• {source_line(a.title, a.url, '', a.published)}" for a in latest)
+        blocks.append(f"Kho tin gồm các bài như:\n{titles}")
+    blocks.append("Gợi ý: hỏi cụ thể hơn — nêu tên địa phương, dự án hoặc lĩnh vực hợp tác.")
+    return "\n\n".join(blocks)
+
+
+def format_no_more(question: str) -> str:
+    return f"{question_header(question)}\n\nKhông còn kết quả nào khác cho câu hỏi này."
+
+
+@dataclass(frozen=True)
+class SourceParagraph:
+    """A paragraph around one or more cited sentences, with their numbers in the answer."""
+
+    numbers: tuple[int, ...]
+    citation: Citation
+    paragraph: str
+    sentences: tuple[str, ...]
+
+
+def _highlight(paragraph: str, sentences: Iterable[str]) -> str:
+    """Escape ``paragraph`` and bold each cited sentence found in it."""
+    spans: list[tuple[int, int]] = []
+    for sentence in sentences:
+        start = paragraph.find(sentence)
+        if start >= 0 and sentence:
+            spans.append((start, start + len(sentence)))
+    pieces, cursor = [], 0
+    for start, end in sorted(spans):
+        if start < cursor:  # overlapping quotes: the first one wins
+            continue
+        pieces += [escape(paragraph[cursor:start]), f"<b>{escape(paragraph[start:end])}</b>"]
+        cursor = end
+    pieces.append(escape(paragraph[cursor:]))
+    return "".join(pieces)
+
+
+def format_full_sources(question: str, paragraphs: Sequence[SourceParagraph]) -> str:
+    """"Nguồn đầy đủ": each cited sentence in bold inside its whole paragraph."""
+    blocks = [question_header(question)]
+    for item in paragraphs:
+        numbers = ", ".join(str(n) for n in item.numbers)
+        c = item.citation
+        blocks.append(
+            f"<b>[{numbers}]</b> <i>{source_line(c.title, c.url, c.source, c.published)}</i>\n"
+            f"{_highlight(item.paragraph, item.sentences)}"
+        )
+    return "\n\n".join(blocks)
+
+
+def format_sources(articles: Sequence[Article], article_count: int | None) -> str:
+    if not articles:
+        return "Kho tin chưa có bài nào. Quản trị viên có thể nạp bài bằng <code>hoptac ingest</code>."
+    header = f"📚 <b>Các bài mới nhất</b> (trong {article_count} bài đã lập chỉ mục):"
+    if article_count is None:
+        header = "📚 <b>Các bài mới nhất:</b>"
+    lines = [
+        f"{i}. {source_line(a.title, a.url, a.source, a.published)}" for i, a in enumerate(articles, 1)
+    ]
+    return header + "\n" + "\n".join(lines)
+
+
+def example_questions(articles: Sequence[Article], limit: int = 3) -> list[str]:
+    """Example questions drawn from the corpus: one per recent article title."""
+    return [f"Nội dung chính của “{shorten(a.title, 90)}” là gì?" for a in articles[:limit]]
+
+
+def format_help(examples: Sequence[str], *, greeting: bool = False) -> str:
+    lines = []
+    if greeting:
+        lines.append(
+            "👋 Xin chào! Tôi trả lời câu hỏi về tin tức hợp tác giữa các địa phương, "
+            "và luôn trích nguyên văn câu trong bài báo làm bằng chứng."
+        )
+        lines.append("")
+    lines += [
+        "<b>Cách hỏi</b>",
+        "• Trong chat riêng: gõ câu hỏi bất kỳ.",
+        "• Trong nhóm: <code>/ask câu hỏi</code>, nhắc tên bot (@...) hoặc trả lời một tin của bot.",
+        "",
+        "<b>Lệnh</b>",
+        "/ask — đặt câu hỏi",
+        "/sources — các bài mới nhất trong kho tin",
+        "/help — hướng dẫn này",
+    ]
+    if examples:
+        lines += ["", "<b>Ví dụ</b>"] + [f"• <code>/ask {escape(q)}</code>" for q in examples]
+    lines += ["", "Dưới mỗi câu trả lời: «Nguồn đầy đủ» xem cả đoạn văn, «Thêm kết quả» xem thêm, 👍/👎 góp ý."]
+    return "\n".join(lines)
+
+
+def format_duration(seconds: float) -> str:
+    """``3725`` -> ``1 giờ 2 phút``; under a minute in seconds."""
+    seconds = int(max(seconds, 0))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} ngày {hours} giờ"
+    if hours:
+        return f"{hours} giờ {minutes} phút"
+    if minutes:
+        return f"{minutes} phút {secs} giây"
+    return f"{secs} giây"
+
+
+def format_status(status: IndexStatus, uptime_s: float, reindex_line: str | None) -> str:
+    size_mb = status.index_bytes / 1_000_000
+    lines = [
+        "📊 <b>Trạng thái</b>",
+        f"Bài báo: {status.articles}",
+        f"Đoạn (passage): {status.passages}",
+        f"Câu: {status.sentences}",
+        f"Mô hình: <code>{escape(status.model)}</code> ({status.dimension} chiều)",
+        f"Chỉ mục: {escape(status.index_kind)}, {size_mb:.1f} MB, dựng lúc {escape(status.built_at)} "
+        f"({format_duration(status.age_seconds)} trước)",
+        f"Phiên bản: {escape(status.version)}",
+        f"Bot chạy được: {format_duration(uptime_s)}",
+    ]
+    if reindex_line:
+        lines.append(reindex_line)
+    return "\n".join(lines)
+
+
+def format_reindex_done(status: IndexStatus, elapsed_s: float) -> str:
+    return (
+        f"✅ <b>Đã lập chỉ mục lại</b> sau {format_duration(elapsed_s)}: {status.articles} bài, "
+        f"{status.passages} đoạn, {status.sentences} câu. Câu hỏi mới dùng chỉ mục mới."
+    )
+
+
+STAGE_NAMES = {"model": "tải mô hình", "embed": "mã hoá câu", "index": "dựng chỉ mục", "ingest": "nạp bài"}
+
+
+def format_progress(stage: str | None, done: int, total: int) -> str:
+    if stage is None:
+        return "⏳ Đang lập chỉ mục lại… Câu hỏi vẫn được trả lời từ chỉ mục cũ."
+    name = STAGE_NAMES.get(stage, stage)
+    share = f" {done}/{total}" if total else ""
+    return f"⏳ Đang lập chỉ mục lại: {escape(name)}{share}. Câu hỏi vẫn được trả lời từ chỉ mục cũ."
+
+
+# --- splitting -----------------------------------------------------------------------
+
+_ATOM = re.compile(r"<[^>]*>|&#?[A-Za-z0-9]+;|.", re.DOTALL)
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9-]*)")
+_SENTENCE_END = ".!?…"
+_CLOSING_PUNCT = "\"'”’»)]"
+
+
+@dataclass(frozen=True)
+class _Atom:
+    raw: str
+    size: int
+    tag: str | None = None  # tag name for tags
+    closing: bool = False
+
+
+def _atoms(markup: str) -> list[_Atom]:
+    atoms = []
+    for raw in _ATOM.findall(markup):
+        if raw.startswith("<") and len(raw) > 1:
+            name = _TAG_NAME.match(raw)
+            atoms.append(_Atom(raw, utf16_len(raw), name.group(1).lower() if name else "", raw[1] == "/"))
+        else:
+            atoms.append(_Atom(raw, utf16_len(raw)))
+    return atoms
+
+
+def _closers(stack: Sequence[tuple[str, str]]) -> str:
+    return "".join(f"</{name}>" for name, _ in reversed(stack))
+
+
+def _break_priority(text: list[str]) -> int:
+    """How good a cut right after ``text[-1]`` is: 3 paragraph, 2 line, 1 sentence, 0 word, -1 none."""
+    last = text[-1]
+    if last == "\n":
+        return 3 if len(text) > 1 and text[-2] == "\n" else 2
+    if last == " " and len(text) > 1:
+        before = text[-2]
+        if before in _SENTENCE_END:
+            return 1
+        if before in _CLOSING_PUNCT and len(text) > 2 and text[-3] in _SENTENCE_END:
+            return 1
+        return 0
+    return -1
+
+
+def split_html(markup: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut ``markup`` (valid Telegram HTML) into pieces of at most ``limit`` UTF-16 units.
+
+    Cuts at the last paragraph break that leaves a piece at least a quarter full, else
+    the last line break, sentence end, space, and only then anywhere between two
+    characters. Never inside a tag or an entity; tags open at a cut are closed at the
+    end of the piece and reopened at the start of the next.
+    """
+    if utf16_len(markup) <= limit:
+        return [markup] if markup.strip() else []
+    atoms = _atoms(markup)
+    pieces: list[str] = []
+    stack: list[tuple[str, str]] = []  # (name, opening tag) of the tags open at `i`
+    i = 0
+    while i < len(atoms):
+        opening = "".join(raw for _, raw in stack)
+        size = utf16_len(opening)
+        local = list(stack)
+        chars: list[str] = []  # text characters of this piece, to judge break points
+        # best[p] = (atom index after the cut, tag stack there) for break priority p
+        best: dict[int, tuple[int, list[tuple[str, str]]]] = {}
+        j = i
+        while j < len(atoms):
+            atom = atoms[j]
+            after = local
+            if atom.tag is not None:
+                after = local[:-1] if atom.closing and local and local[-1][0] == atom.tag else local
+                if not atom.closing:
+                    after = [*local, (atom.tag, atom.raw)]
+            if size + atom.size + utf16_len(_closers(after)) > limit:
+                break
+            size += atom.size
+            local = after
+            j += 1
+            if atom.tag is None:
+                chars.append(atom.raw)
+                priority = _break_priority(chars)
+                if priority >= 0 and (priority == 0 or size >= limit // 4):
+                    best[priority] = (j, list(local))
+        if j == len(atoms):
+            cut, stack_at_cut = j, local
+        elif j == i:
+            raise ValueError(f"limit {limit} is too small for a single tag or character")
+        else:
+            choice = next((best[p] for p in (3, 2, 1, 0) if p in best), None)
+            cut, stack_at_cut = choice if choice else (j, local)
+        body = "".join(atom.raw for atom in atoms[i:cut])
+        piece = (opening + body).rstrip(" \n") + _closers(stack_at_cut)
+        if re.sub(r"<[^>]*>", "", piece).strip():
+            pieces.append(piece)
+        i, stack = cut, stack_at_cut
+        while i < len(atoms) and atoms[i].tag is None and atoms[i].raw in " \n":
+            i += 1
+    return pieces

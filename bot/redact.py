@@ -1,0 +1,57 @@
+"""Keep the bot token out of every log line.
+
+The Bot API puts the token in the URL path (``/bot<token>/sendMessage``), and httpx logs
+each request URL at INFO; python-telegram-bot also puts it in some exception texts.
+:func:`protect_logs` quiets httpx and installs a filter on the root handlers that
+replaces the token wherever it still appears, tracebacks included.
+"""
+
+from __future__ import annotations
+
+import logging
+
+REDACTED = "<token>"
+
+# Loggers that print request URLs (and so the token) at INFO or DEBUG.
+_CHATTY_LOGGERS = ("httpx", "httpcore")
+
+
+class TokenRedactor(logging.Filter):
+    """Rewrites a record so that neither its message nor its traceback holds the token."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def redact(self, text: str) -> str:
+        return text.replace(self._token, REDACTED)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = self.redact(message), None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse a cached exc_text, so caching the redacted one is enough.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def protect_logs(token: str) -> TokenRedactor:
+    """Silence URL-logging libraries and redact ``token`` in every root handler's output.
+
+    Call after logging is configured; returns the installed filter (for tests/removal).
+    """
+    for name in _CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    redactor = TokenRedactor(token)
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in root.handlers:
+        if not any(isinstance(f, TokenRedactor) for f in handler.filters):
+            handler.addFilter(redactor)
+    return redactor

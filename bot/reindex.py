@@ -1,0 +1,117 @@
+"""The admin's background reindex: one at a time, progress shown, result reported.
+
+    run = coordinator.try_start(user_id=admin, chat_id=chat)   # None: one is running
+    coordinator.launch(run_reindex(bot, client, run, progress_message, reply_to))
+
+The rebuild runs in a thread of its own (see :class:`~bot.engine_client.EngineClient`),
+so questions keep being answered from the old index until the engine swaps the new one in.
+Progress is shown by editing one message, at most every ``progress_interval_s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.engine_client import EngineClient
+from bot.format import format_duration, format_progress, format_reindex_done
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class ReindexRun:
+    """One reindex: who started it, where, and how far it got (updated from its thread)."""
+
+    user_id: int
+    chat_id: int
+    loop: asyncio.AbstractEventLoop = field(repr=False)
+    started_at: float = field(default_factory=time.monotonic)
+    stage: str | None = None
+    done: int = 0
+    total: int = 0
+    changed: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """The engine's progress callback; called from the reindex thread."""
+        self.stage, self.done, self.total = stage, done, total
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is watching
+            self.loop.call_soon_threadsafe(self.changed.set)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started_at
+
+
+class ReindexCoordinator:
+    """Allows one reindex at a time and keeps its task referenced while it runs."""
+
+    def __init__(self, progress_interval_s: float = 3.0) -> None:
+        self.progress_interval_s = progress_interval_s
+        self.current: ReindexRun | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def try_start(self, user_id: int, chat_id: int) -> ReindexRun | None:
+        if self.current is not None:
+            return None
+        self.current = ReindexRun(user_id=user_id, chat_id=chat_id, loop=asyncio.get_running_loop())
+        return self.current
+
+    def launch(self, work: Coroutine[Any, Any, None]) -> None:
+        self._task = asyncio.create_task(work, name="hoptac-reindex")
+        self._task.add_done_callback(self._finished)
+
+    def _finished(self, _task: asyncio.Task[None]) -> None:
+        self.current = None
+        self._task = None
+
+    def status_line(self) -> str | None:
+        run = self.current
+        if run is None:
+            return None
+        return f"Đang lập chỉ mục lại ({format_duration(run.elapsed_s)})."
+
+
+async def _show(progress_message: Message, text: str) -> None:
+    with contextlib.suppress(TelegramError):  # "message is not modified" and the like
+        await progress_message.edit_text(text, parse_mode=ParseMode.HTML)
+
+
+async def run_reindex(
+    bot: Bot, client: EngineClient, run: ReindexRun, progress_message: Message, interval_s: float
+) -> None:
+    """Rebuild, keep ``progress_message`` current, then send the result to the admin."""
+    rebuild = asyncio.ensure_future(client.reindex(progress=run.progress))
+    while not rebuild.done():
+        changed = asyncio.ensure_future(run.changed.wait())
+        await asyncio.wait({rebuild, changed}, return_when=asyncio.FIRST_COMPLETED)
+        changed.cancel()
+        if rebuild.done():
+            break
+        run.changed.clear()
+        await _show(progress_message, format_progress(run.stage, run.done, run.total))
+        # Telegram frowns on rapid edits: show the next progress no sooner than interval_s.
+        await asyncio.wait({rebuild}, timeout=interval_s)
+    try:
+        status = rebuild.result()
+    except Exception as exc:
+        _LOGGER.exception("Reindex started by user %s failed", run.user_id)
+        await _show(progress_message, "❌ Lập chỉ mục lại thất bại.")
+        text = (
+            f"❌ Lập chỉ mục lại thất bại ({type(exc).__name__}); chỉ mục cũ vẫn được dùng. "
+            "Chi tiết trong log của bot."
+        )
+    else:
+        _LOGGER.info("Reindex done in %.1f s: %s articles", run.elapsed_s, status.articles)
+        await _show(progress_message, "✅ Lập chỉ mục lại xong.")
+        text = format_reindex_done(status, run.elapsed_s)
+    await bot.send_message(run.chat_id, text, parse_mode=ParseMode.HTML)

@@ -1,0 +1,353 @@
+"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, model, bot, run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pydantic import ValidationError
+
+from hoptac import __version__
+from hoptac.settings import Settings
+
+EXAMPLE_QUESTIONS = (
+    "Hai tỉnh sẽ phối hợp xây dựng những dự án nào?",
+    "cau Dong Viet o dau",
+    "Which projects will the two provinces coordinate on?",
+    "Giá vàng hôm nay bao nhiêu?",
+)
+
+
+class UserError(Exception):
+    """A mistake the user can fix; printed as one line, exit code 1."""
+
+
+# -- output helpers ----------------------------------------------------------------------
+
+
+class _Progress:
+    """tqdm bars on a terminal, nothing otherwise (logs and pipes stay clean)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._bars: dict[str, Any] = {}
+        self._enabled = stream.isatty()
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage.startswith("model: "):
+            print(stage.removeprefix("model: "), file=self._stream)
+            return
+        if not self._enabled or total <= 0:
+            return
+        from tqdm import tqdm
+
+        bar = self._bars.get(stage)
+        if bar is None or bar.total != total:
+            if bar is not None:
+                bar.close()
+            label = {"embed": "embedding", "index": "indexing", "ingest": "importing"}.get(stage, stage)
+            bar = self._bars[stage] = tqdm(total=total, desc=label, file=self._stream, leave=False)
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self._bars.values():
+            bar.close()
+        self._bars.clear()
+
+
+@contextmanager
+def _progress() -> Iterator[_Progress]:
+    progress = _Progress(sys.stderr)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def _date(published: str | None) -> str:
+    if not published:
+        return "không rõ ngày"
+    return datetime.fromisoformat(published).strftime("%d/%m/%Y")
+
+
+def _print_answer(answer: Any) -> None:
+    if not answer.found:
+        print(answer.answer)
+        return
+    for number, citation in enumerate(answer.citations, start=1):
+        print(f"[{number}] {citation.sentence}")
+        origin = ", ".join(x for x in (citation.source, _date(citation.published)) if x)
+        print(f"    — {citation.title} ({origin})" + (f" {citation.url}" if citation.url else ""))
+
+
+def _json(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+# -- commands ----------------------------------------------------------------------------
+
+
+def _open_engine(settings: Settings) -> Any:
+    from retrieval.engine import AnswerEngine
+
+    with _progress() as progress:
+        return AnswerEngine.open(settings, progress)
+
+
+def _questions(source: str) -> Iterator[str]:
+    stream = sys.stdin if source == "-" else _open_text(Path(source))
+    with stream:
+        for line in stream:
+            if line.strip():
+                yield line.rstrip("\n")
+
+
+def _open_text(path: Path) -> TextIO:
+    try:
+        return path.open(encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.answering import QuestionError
+
+    if (args.question is None) == (args.questions is None):
+        raise UserError("give one QUESTION or --questions FILE (use - for standard input)")
+    engine = _open_engine(settings)
+    questions = [args.question] if args.question is not None else _questions(args.questions)
+    failed = 0
+    for question in questions:
+        try:
+            answer = engine.ask(question, limit=args.k)
+        except QuestionError as exc:
+            failed += 1
+            if args.json:
+                _json({"question": question, "error": str(exc)})
+            else:
+                print(f"hoptac: error: {exc}", file=sys.stderr)
+            continue
+        if args.json:
+            _json(answer.to_json())
+        else:
+            if args.questions is not None:
+                print(f"? {answer.question}")
+            _print_answer(answer)
+            if args.questions is not None:
+                print()
+    return 1 if failed else 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.engine import AnswerEngine
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {missing[0]}")
+    engine = AnswerEngine(settings)
+    with _progress() as progress:
+        report = engine.ingest([Path(p) for p in args.paths], progress)
+    counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
+    if args.json:
+        _json(
+            {
+                **counts,
+                "articles": report.changes,
+                "failures": [{"path": f.path, "reason": f.reason} for f in report.failures],
+            }
+        )
+    else:
+        for failure in report.failures:
+            print(f"hoptac: error: {failure.path}: {failure.reason}", file=sys.stderr)
+        print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+              f"{len(report.failures)} failed")  # fmt: skip
+    return 0 if report.ok else 1
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.engine import AnswerEngine
+
+    engine = AnswerEngine(settings)
+    with _progress() as progress:
+        status = engine.reindex(progress)
+    if args.json:
+        _json(status.to_json())
+    else:
+        print(f"indexed {status.articles} articles, {status.passages} passages, {status.sentences} sentences "
+              f"({status.index_kind}, {status.model})")  # fmt: skip
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.engine import AnswerEngine
+
+    engine = AnswerEngine(settings)
+    status = engine.status()
+    info = status.to_json()
+    info["corpus_dir"] = str(settings.corpus_dir)
+    info["data_dir"] = str(settings.data_dir)
+    if args.json:
+        _json(info)
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.evaluation import evaluate, format_report
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise UserError(f"no such file: {path}")
+    with _progress() as progress:
+        report = evaluate(path, settings, distractors=args.distractors, limit=args.limit, progress=progress)
+    if args.json:
+        _json(report)
+    else:
+        print(format_report(report))
+    return 0
+
+
+def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.embedding import Embedder
+
+    embedder = Embedder.load(settings.embedding_model, settings.models_dir, None, notify=print)
+    print(f"model {embedder.model_id} ready ({embedder.dimension} dimensions)")
+    return 0
+
+
+def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import run_bot
+
+    run_bot(settings)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """The main job: the bot when a token is configured, otherwise a demonstration."""
+    if settings.telegram_token is not None:
+        return cmd_bot(args, settings)
+    engine = _open_engine(settings)
+    status = engine.status()
+    print(f"Index: {status.articles} articles, {status.passages} passages ({settings.data_dir}).")
+    for question in EXAMPLE_QUESTIONS:
+        print(f"\n? {question}")
+        _print_answer(engine.ask(question))
+    print(
+        "\nNo Telegram token configured (HOPTAC_TELEGRAM_TOKEN), so the bot was not started. "
+        'Ask your own questions with: hoptac ask "..."'
+    )
+    return 0
+
+
+# -- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hoptac",
+        description="Grounded answers about Vietnamese regional-cooperation news, quoting the articles.",
+    )
+    parser.add_argument("--version", action="version", version=f"hoptac {__version__}")
+    parser.add_argument("--corpus-dir", type=Path, help="article folder (default: setting corpus_dir)")
+    parser.add_argument("--data-dir", type=Path, help="index/cache/model folder (default: setting data_dir)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a question (or a file of questions) with cited sentences")
+    ask.add_argument("question", nargs="?", help="the question, in Vietnamese (with or without diacritics) or English")
+    ask.add_argument("--questions", metavar="FILE", help="one question a line; - reads standard input")
+    ask.add_argument("-k", type=int, default=None, metavar="N", help="at most N cited sentences (default 3)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per answer")
+    ask.set_defaults(func=cmd_ask)
+
+    ingest = sub.add_parser("ingest", help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index")
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    ingest.add_argument("--json", action="store_true")
+    ingest.set_defaults(func=cmd_ingest)
+
+    reindex = sub.add_parser("reindex", help="rebuild the index from the corpus folder and swap it in atomically")
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(func=cmd_reindex)
+
+    status = sub.add_parser("status", help="articles, passages, sentences, model, index age and size")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+    evaluate = sub.add_parser("eval", help="retrieval and answer quality on a SQuAD-format file")
+    evaluate.add_argument("file", metavar="FILE", help="SQuAD v1.1 JSON, e.g. ../shared/data/xquad-vi/xquad.vi.json")
+    evaluate.add_argument("--distractors", type=int, default=0, metavar="N",
+                          help="mix in N distractor passages from ../shared/data/news-vi")  # fmt: skip
+    evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="ask only the first N questions")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_eval)
+
+    model = sub.add_parser("model", help="build (once) and check the embedding model")
+    model.add_argument("action", choices=["build"])
+    model.set_defaults(func=cmd_model)
+
+    bot = sub.add_parser("bot", help="run the Telegram bot (needs HOPTAC_TELEGRAM_TOKEN)")
+    bot.set_defaults(func=cmd_bot)
+
+    run = sub.add_parser("run", help="the main job: the bot if a token is set, else index and demo answers")
+    run.set_defaults(func=cmd_run)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.corpus_dir is not None:
+        overrides["corpus_dir"] = args.corpus_dir
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise UserError(f"invalid setting {where} (HOPTAC_{where.upper()}): {first['msg']}") from None
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from retrieval.answering import QuestionError
+    from retrieval.embedding import ModelLoadError
+    from retrieval.engine import CorpusError
+    from retrieval.index import IndexError_
+    from retrieval.offline_model import ModelBuildError
+
+    errors: list[type[BaseException]] = [
+        UserError, QuestionError, ModelLoadError, CorpusError, IndexError_, ModelBuildError,
+    ]  # fmt: skip
+    try:
+        from bot.config import BotConfigError
+
+        errors.append(BotConfigError)
+    except ImportError:  # pragma: no cover - bot package incomplete
+        pass
+    return tuple(errors)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        return func(args, _settings(args))
+    except KeyboardInterrupt:
+        print("hoptac: interrupted; the previous index is still being served", file=sys.stderr)
+        return 130
+    except _known_errors() as exc:
+        print(f"hoptac: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""From a question to a grounded answer: passage search, sentence choice, the found decision.
+
+    searcher = Searcher(analyzer)
+    ranked = searcher.passages(index, question, query_vector)       # fused passage ranking
+    answer = compose_answer(index, analyzer, question, query_vector, ranked, limit=3)
+
+The answer text is only the chosen sentences, verbatim, each after its citation mark; the
+one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
+from retrieval.index import LoadedIndex
+from retrieval.lexical import Analyzer
+from retrieval.models import Answer, Citation
+
+NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
+MAX_QUESTION_CHARS = 1000
+
+#: How many passages each retriever proposes before fusion.
+CANDIDATES = 50
+#: How many fused passages contribute sentences to the answer.
+ANSWER_PASSAGES = 4
+
+# Sentence score = dense cosine + lexical coverage + passage rank; tuned with `hoptac eval`.
+SENTENCE_DENSE_WEIGHT = 1.0
+SENTENCE_COVERAGE_WEIGHT = 0.35
+SENTENCE_PASSAGE_WEIGHT = 0.10
+#: Further sentences are quoted only when they score nearly as well as the first.
+FOLLOW_UP_MARGIN = 0.06
+#: Two sentences sharing this much of their vocabulary say the same thing.
+DUPLICATE_JACCARD = 0.7
+
+# The found decision (calibrated with `hoptac eval --calibrate` on xquad-vi, see README).
+FOUND_MIN_COSINE = 0.80
+FOUND_MIN_EVIDENCE = 0.87
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked (empty or too long); the message is for the user."""
+
+
+def check_question(question: str) -> str:
+    text = " ".join(question.split())
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(f"the question is {len(text)} characters long; ask in at most {MAX_QUESTION_CHARS}")
+    return text
+
+
+@dataclass(frozen=True)
+class RankedPassage:
+    passage: int
+    fused: float
+    dense: float  # cosine with the query
+    lexical: float  # BM25
+
+
+class Searcher:
+    """Hybrid passage search over one :class:`LoadedIndex`."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        method: FusionMethod = FusionMethod.WEIGHTED,
+        dense_weight: float = DEFAULT_DENSE_WEIGHT,
+    ) -> None:
+        self.analyzer = analyzer
+        self.method = method
+        self.dense_weight = dense_weight
+
+    def passages(
+        self, index: LoadedIndex, question: str, query: np.ndarray, k: int = CANDIDATES
+    ) -> list[RankedPassage]:
+        dense_ids, dense_scores = index.dense.search(query, k)
+        dense = {int(i): float(s) for i, s in zip(dense_ids, dense_scores, strict=True)}
+        bm25_all = index.lexical.scores(self.analyzer.query_tokens(question))
+        lexical: dict[int, float] = {}
+        if bm25_all.size and bm25_all.max() > 0:
+            top = np.argpartition(-bm25_all, min(k, len(bm25_all) - 1))[:k]
+            lexical = {int(i): float(bm25_all[i]) for i in top if bm25_all[i] > 0}
+        # Score every candidate on both sides exactly, so fusion never guesses a missing score.
+        for pid in lexical.keys() - dense.keys():
+            dense[pid] = float(np.dot(index.passage_vectors[pid], query))
+        for pid in dense.keys() - lexical.keys():
+            lexical[pid] = float(bm25_all[pid]) if bm25_all.size else 0.0
+        fused = fuse(dense, lexical, self.method, self.dense_weight)
+        return [RankedPassage(pid, score, dense[pid], lexical.get(pid, 0.0)) for pid, score in fused]
+
+
+@dataclass
+class _Candidate:
+    row: int
+    score: float
+    cosine: float
+    coverage: float
+    published: datetime | None
+    words: frozenset[str]
+
+
+def _coverage(analyzer: Analyzer, index: LoadedIndex, query_tokens: list[str], sentence: str) -> float:
+    """IDF-weighted share of the query's tokens that occur in ``sentence``."""
+    if not query_tokens:
+        return 0.0
+    present = set(analyzer.document_tokens(sentence))
+    weights = {t: index.lexical.idf(t) for t in set(query_tokens)}
+    total = sum(weights.values())
+    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+
+
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    if a is None:
+        return False
+    return b is None or a > b
+
+
+def rank_sentences(
+    index: LoadedIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+) -> list[_Candidate]:
+    """Sentences of the best passages, best first, near-duplicates merged (newer article kept)."""
+    top = ranked[:ANSWER_PASSAGES]
+    if not top:
+        return []
+    best_fused = top[0].fused or 1.0
+    passage_weight: dict[int, float] = {}
+    for item in top:
+        for row in index.passage_sentences(item.passage):
+            passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
+    rows = sorted(passage_weight)
+    cosines = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
+    query_tokens = analyzer.query_tokens(question)
+    candidates: list[_Candidate] = []
+    for row, cosine in zip(rows, cosines, strict=True):
+        sentence = index.sentence(row)
+        coverage = _coverage(analyzer, index, query_tokens, sentence.text)
+        score = (
+            SENTENCE_DENSE_WEIGHT * float(cosine)
+            + SENTENCE_COVERAGE_WEIGHT * coverage
+            + SENTENCE_PASSAGE_WEIGHT * passage_weight[row]
+        )
+        words = frozenset(analyzer.document_tokens(sentence.text)[::2])
+        article = index.article_of_sentence(row)
+        candidates.append(_Candidate(row, score, float(cosine), coverage, article.published, words))
+    candidates.sort(key=lambda c: (-c.score, c.row))
+    kept: list[_Candidate] = []
+    for cand in candidates:
+        twin = next((k for k in kept if _jaccard(k.words, cand.words) >= DUPLICATE_JACCARD), None)
+        if twin is None:
+            kept.append(cand)
+        elif _newer(cand.published, twin.published):
+            kept[kept.index(twin)] = _Candidate(
+                cand.row, twin.score, cand.cosine, cand.coverage, cand.published, cand.words
+            )
+    return kept
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def is_found(best: _Candidate, top_passage: RankedPassage) -> bool:
+    """Whether the best sentence really answers: close in meaning, and supported by the words."""
+    evidence = best.cosine + 0.1 * best.coverage
+    return top_passage.dense >= FOUND_MIN_COSINE and evidence >= FOUND_MIN_EVIDENCE
+
+
+def citation_for(index: LoadedIndex, candidate: _Candidate) -> Citation:
+    sentence = index.sentence(candidate.row)
+    article = index.article_of_sentence(candidate.row)
+    return Citation(
+        article_id=article.id,
+        title=article.title,
+        published=article.published.isoformat() if article.published else None,
+        source=article.source,
+        url=article.url,
+        sentence=sentence.text,
+        start=sentence.start,
+        end=sentence.end,
+        score=candidate.score,
+        is_caption=sentence.is_caption,
+    )
+
+
+def compose_answer(
+    index: LoadedIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+    limit: int = 3,
+    offset: int = 0,
+) -> Answer:
+    """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found."""
+    candidates = rank_sentences(index, analyzer, question, query, ranked)
+    articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
+    if not candidates or not is_found(candidates[0], ranked[0]):
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+    best = candidates[0].score
+    chosen = [c for c in candidates if c.score >= best - FOLLOW_UP_MARGIN or offset > 0]
+    if offset > 0:
+        chosen = chosen[offset : offset + limit]
+    else:
+        chosen = chosen[:limit]
+    if not chosen:
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+    citations = tuple(citation_for(index, c) for c in chosen)
+    text = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(citations, start=1))
+    return Answer(question, True, text, citations, ranked_articles=articles)

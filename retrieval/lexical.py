@@ -1,0 +1,180 @@
+"""Lexical retrieval: BM25 (bm25s) over Vietnamese tokens with and without diacritics.
+
+Every document word is indexed twice: as written ("cầu") and folded into a separate
+namespace ("~cau"). A query word typed with diacritics matches only the exact form; a word
+typed without them matches through the folded namespace. So "cau Dong Viet" finds
+"cầu Đồng Việt", while the English "the" never matches the folded "thế" of "thế giới"
+in a properly accented query, and English function words are dropped from unaccented ones.
+
+    analyzer = Analyzer()
+    index = LexicalIndex.build([analyzer.document_tokens(t) for t in texts])
+    scores = index.scores(analyzer.query_tokens("cau Dong Viet o dau"))
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import bm25s
+import numpy as np
+
+from retrieval.text import fold, has_diacritics, nfc
+
+FOLDED = "~"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+# Old-style tone placement ("hoá", "uỷ") and new style ("hóa", "ủy") are the same word.
+_OLD_TONES = {
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}  # fmt: skip
+
+# Abbreviations officials type, and what they stand for (both directions are expanded).
+ABBREVIATIONS = {
+    "ktxh": "kinh tế xã hội",
+    "kt-xh": "kinh tế xã hội",
+    "hđnd": "hội đồng nhân dân",
+    "ubnd": "ủy ban nhân dân",
+    "tp": "thành phố",
+    "tphcm": "thành phố hồ chí minh",
+    "mttq": "mặt trận tổ quốc",
+    "đbqh": "đại biểu quốc hội",
+    "qh": "quốc hội",
+    "bch": "ban chấp hành",
+    "btv": "ban thường vụ",
+    "gd-đt": "giáo dục đào tạo",
+    "nn-ptnt": "nông nghiệp phát triển nông thôn",
+    "ptnt": "phát triển nông thôn",
+    "gtvt": "giao thông vận tải",
+    "vh-tt-dl": "văn hóa thể thao du lịch",
+    "khcn": "khoa học công nghệ",
+    "fdi": "đầu tư trực tiếp nước ngoài",
+}
+
+# Only dropped from queries typed without any diacritics, where they are almost surely English.
+_ENGLISH_STOPWORDS = frozenset(
+    """the a an of and or to in on at for with by from is are was were be been will would
+    which what who whom whose when where why how does do did this that these those it its
+    into about as can could should has have had their there they them than then""".split()
+)
+
+
+def normalise_word(word: str) -> str:
+    """Lower-case, NFC, new-style tone placement."""
+    word = nfc(word.lower())
+    tail = word[-2:]
+    if tail in _OLD_TONES and not (tail[0] == "u" and word[-3:-2] == "q"):
+        word = word[:-2] + _OLD_TONES[tail]
+    return word
+
+
+def _words(text: str) -> list[str]:
+    return [normalise_word(w) for w in _WORD.findall(nfc(text))]
+
+
+class Analyzer:
+    """Turns documents and queries into BM25 tokens (see module docstring)."""
+
+    def __init__(self, abbreviations: dict[str, str] | None = None) -> None:
+        table = ABBREVIATIONS if abbreviations is None else abbreviations
+        self._expansions: dict[str, list[str]] = {}
+        self._contractions: list[tuple[list[str], str]] = []
+        for short, long in table.items():
+            short_words = _words(short)
+            long_words = _words(long)
+            key = "".join(short_words)
+            self._expansions[key] = long_words
+            self._expansions.setdefault(fold(key), long_words)
+            self._contractions.append((long_words, key))
+
+    def document_tokens(self, text: str) -> list[str]:
+        tokens: list[str] = []
+        for word in _words(text):
+            tokens.append(word)
+            tokens.append(FOLDED + fold(word))
+        return tokens
+
+    def expansions(self, words: Sequence[str]) -> list[str]:
+        """Words added for abbreviations in ``words`` and abbreviations of phrases in them."""
+        joined = [*words]
+        for i in range(len(words) - 1):
+            joined.append(words[i] + words[i + 1])  # "kt xh" typed with a space or hyphen
+        extra: list[str] = []
+        for word in dict.fromkeys(joined):
+            expansion = self._expansions.get(word) or self._expansions.get(fold(word))
+            if expansion:
+                extra.extend(expansion)
+        folded_words = [fold(w) for w in words]
+        for long_words, short in self._contractions:
+            if _contains(folded_words, [fold(w) for w in long_words]):
+                extra.append(short)
+        return list(dict.fromkeys(extra))
+
+    def query_tokens(self, text: str) -> list[str]:
+        words = _words(text)
+        if not words:
+            return []
+        accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3
+        tokens: list[str] = []
+        for word in words:
+            if has_diacritics(word) or accented:
+                tokens.append(word)  # in an accented query a bare word really has no diacritics
+            elif word not in _ENGLISH_STOPWORDS:
+                tokens.append(FOLDED + word)
+        # Expansions come from the table, properly accented: match them exactly.
+        tokens.extend(self.expansions(words))
+        return tokens
+
+
+def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return n > 0 and any(list(words[i : i + n]) == list(phrase) for i in range(len(words) - n + 1))
+
+
+class LexicalIndex:
+    """BM25 over token lists, plus document frequencies for query-term coverage."""
+
+    def __init__(self, bm25: bm25s.BM25, document_frequency: dict[str, int], documents: int) -> None:
+        self._bm25 = bm25
+        self._df = document_frequency
+        self.documents = documents
+
+    @classmethod
+    def build(cls, token_lists: Iterable[list[str]]) -> LexicalIndex:
+        lists = [tokens or [""] for tokens in token_lists]
+        bm25 = bm25s.BM25()
+        bm25.index(lists, show_progress=False)
+        df: Counter[str] = Counter()
+        for tokens in lists:
+            df.update(set(tokens))
+        return cls(bm25, dict(df), len(lists))
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self._bm25.save(str(directory), show_progress=False)
+        payload = {"documents": self.documents, "df": self._df}
+        (directory / "document_frequency.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> LexicalIndex:
+        bm25 = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
+        payload = json.loads((directory / "document_frequency.json").read_text("utf-8"))
+        return cls(bm25, payload["df"], int(payload["documents"]))
+
+    def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document (0 where no query token occurs)."""
+        known = [t for t in query_tokens if t in self._df]
+        if not known or self.documents == 0:
+            return np.zeros(self.documents, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        """Smoothed inverse document frequency; unseen tokens get the highest weight."""
+        df = self._df.get(token, 0)
+        return math.log(1 + (self.documents - df + 0.5) / (df + 0.5))

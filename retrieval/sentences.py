@@ -1,0 +1,145 @@
+"""Paragraphs and sentences of an article, as exact offsets into its stored text.
+
+The splitter is written for Vietnamese news prose: a full stop only ends a sentence when
+whitespace and a capital letter, digit, quote or bracket follow, and never after a known
+abbreviation ("TP.", "TS.", "Th.S.") or a single initial ("Nguyễn V. Anh"). So "Chiều 5.10",
+"2020-2025", "Côn Sơn-Kiếp Bạc", "(KTXH)" and "TP.HCM" stay inside their sentence; "..."
+ends one only before a capital. A line break always ends a sentence.
+
+    >>> [s.text for s in split_sentences(article)]
+"""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.models import Article, Paragraph, Sentence
+
+CAPTION_MARKER = "> "
+#: Sentences longer than this are cut at a clause boundary so one quote stays readable.
+MAX_SENTENCE_CHARS = 700
+
+# Lower-cased abbreviations that take a dot and are followed by a capitalised name.
+_ABBREVIATIONS = frozenset(
+    """tp tx tt q p h ths th.s ts pgs gs bs ks cn ts.bs pgs.ts gs.ts ths.bs bs.ck
+    ông bà st mr mrs ms dr prof no vs co ltd inc corp jr sr sđt đt tel fax
+    tr ng kh hđnd ubnd ttg nxb""".split()
+)
+_CLOSERS = "\"'”’»)]}"
+_OPENERS = "\"'“‘«([{"
+# A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
+_END = re.compile(r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
+_CLAUSE = re.compile(r"[;,:]\s")
+
+
+def paragraphs(text: str) -> list[Paragraph]:
+    """Blank-line separated paragraphs; a caption's span starts after its ``> `` marker."""
+    result: list[Paragraph] = []
+    for match in re.finditer(r"[^\n](?:.|\n(?![ \t]*\n))*", text):
+        start, end = match.start(), match.end()
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        while start < end and text[start].isspace():
+            start += 1
+        if start == end:
+            continue
+        is_caption = text.startswith(CAPTION_MARKER, start)
+        if is_caption:
+            start += len(CAPTION_MARKER)
+            while start < end and text[start].isspace():
+                start += 1
+            if start == end:
+                continue
+        result.append(Paragraph(start, end, is_caption))
+    return result
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """Whether the '.' at ``dot`` closes an abbreviation or an initial rather than a sentence."""
+    start = dot
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] == "."):
+        start -= 1
+    word = text[start:dot]
+    if not word:
+        return False
+    if len(word) == 1 and word.isupper():
+        return True  # an initial: "Nguyễn V. Anh"
+    return word.lower() in _ABBREVIATIONS
+
+
+def _sentence_ends(text: str, start: int, end: int) -> list[int]:
+    """Offsets (exclusive) where sentences end inside ``text[start:end]``."""
+    ends: list[int] = []
+    for match in _END.finditer(text, start, end):
+        punct_end = match.end(2)
+        nxt = match.end(3)
+        if "\n" in match.group(3):
+            ends.append(punct_end)
+            continue
+        if nxt >= end:
+            continue
+        following = text[nxt]
+        if not (following.isupper() or following.isdigit() or following in _OPENERS or following in "-–•"):
+            continue
+        punct = match.group(1)
+        if punct == "." and not match.group(2) and _is_abbreviation(text, match.start(1)):
+            continue
+        ends.append(punct_end)
+    # Line breaks inside a paragraph end a sentence too (lists, verse, headings).
+    for match in re.finditer(r"\n", text[start:end]):
+        cut = start + match.start()
+        while cut > start and text[cut - 1].isspace():
+            cut -= 1
+        ends.append(cut)
+    return sorted(set(ends))
+
+
+def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split an over-long span at clause boundaries (``; , :``) into readable pieces."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        window_end = start + MAX_SENTENCE_CHARS
+        cuts = [m.start() + 1 for m in _CLAUSE.finditer(text, start + MAX_SENTENCE_CHARS // 3, window_end)]
+        cut = cuts[-1] if cuts else text.rfind(" ", start, window_end)
+        if cut <= start:
+            cut = window_end
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
+
+
+def split_sentences(article: Article) -> list[Sentence]:
+    """Every sentence of ``article`` in order; ``article.text[s.start:s.end] == s.text``."""
+    text = article.text
+    sentences: list[Sentence] = []
+    for number, para in enumerate(paragraphs(text)):
+        bounds = [*_sentence_ends(text, para.start, para.end), para.end]
+        begin = para.start
+        for stop in bounds:
+            if stop <= begin:
+                continue
+            s, e = begin, stop
+            while s < e and text[s].isspace():
+                s += 1
+            while e > s and text[e - 1].isspace():
+                e -= 1
+            begin = stop
+            if not any(ch.isalnum() for ch in text[s:e]):
+                continue
+            for piece_start, piece_end in _cut_long(text, s, e):
+                sentences.append(
+                    Sentence(
+                        article_id=article.id,
+                        position=len(sentences),
+                        start=piece_start,
+                        end=piece_end,
+                        text=text[piece_start:piece_end],
+                        paragraph=number,
+                        is_caption=para.is_caption,
+                    )
+                )
+    return sentences
