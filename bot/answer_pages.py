@@ -6,7 +6,7 @@ remembers the rest. Pages are kept in memory, the most recent few thousand; a bu
 on an older (or pre-restart) answer gets a polite "ask again".
 
     pages = AnswerPages()
-    page_id = pages.add(AnswerPage(question="...", chat_id=1, user_id=2, offset=0, citations=answer.citations))
+    page_id = pages.add(AnswerPage("câu hỏi", chat_id=1, user_id=2, offset=0, citations=cited))
     pages.get(page_id)
 """
 

@@ -49,9 +49,7 @@ class RetryingRateLimiter(AIORateLimiter):
         delay = self._backoff_s
         for attempt in range(self._network_retries + 1):
             try:
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
             except BadRequest:
                 raise
             except NetworkError as exc:

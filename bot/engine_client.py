@@ -12,6 +12,7 @@ thread pool and a reindex in a thread of its own, so questions keep being answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
 from collections.abc import Callable
@@ -86,10 +87,8 @@ class EngineClient:
                 done = functools.partial(deliver, functools.partial(future.set_exception, exc))
             else:
                 done = functools.partial(deliver, functools.partial(future.set_result, result))
-            try:
+            with contextlib.suppress(RuntimeError):  # the event loop is gone: the bot has stopped
                 loop.call_soon_threadsafe(done)
-            except RuntimeError:  # the event loop is gone: the bot has stopped
-                pass
 
         threading.Thread(target=work, name="hoptac-reindex", daemon=True).start()
         return await future

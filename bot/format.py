@@ -143,7 +143,7 @@ def _highlight(paragraph: str, sentences: Iterable[str]) -> str:
 
 
 def format_full_sources(question: str, paragraphs: Sequence[SourceParagraph]) -> str:
-    """"Nguồn đầy đủ": each cited sentence in bold inside its whole paragraph."""
+    """ "Nguồn đầy đủ": each cited sentence in bold inside its whole paragraph."""
     blocks = [question_header(question)]
     for item in paragraphs:
         numbers = ", ".join(str(n) for n in item.numbers)
@@ -161,9 +161,7 @@ def format_sources(articles: Sequence[Article], article_count: int | None) -> st
     header = f"📚 <b>Các bài mới nhất</b> (trong {article_count} bài đã lập chỉ mục):"
     if article_count is None:
         header = "📚 <b>Các bài mới nhất:</b>"
-    lines = [
-        f"{i}. {source_line(a.title, a.url, a.source, a.published)}" for i, a in enumerate(articles, 1)
-    ]
+    lines = [f"{i}. {source_line(a.title, a.url, a.source, a.published)}" for i, a in enumerate(articles, 1)]
     return header + "\n" + "\n".join(lines)
 
 
@@ -192,7 +190,10 @@ def format_help(examples: Sequence[str], *, greeting: bool = False) -> str:
     ]
     if examples:
         lines += ["", "<b>Ví dụ</b>"] + [f"• <code>/ask {escape(q)}</code>" for q in examples]
-    lines += ["", "Dưới mỗi câu trả lời: «Nguồn đầy đủ» xem cả đoạn văn, «Thêm kết quả» xem thêm, 👍/👎 góp ý."]
+    lines += [
+        "",
+        "Dưới mỗi câu trả lời: «Nguồn đầy đủ» xem cả đoạn văn, «Thêm kết quả» xem tiếp, 👍/👎 góp ý.",
+    ]
     return "\n".join(lines)
 
 

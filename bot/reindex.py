@@ -1,7 +1,7 @@
 """The admin's background reindex: one at a time, progress shown, result reported.
 
     run = coordinator.try_start(user_id=admin, chat_id=chat)   # None: one is running
-    coordinator.launch(run_reindex(bot, client, run, progress_message, reply_to))
+    coordinator.launch(run_reindex(bot, client, run, progress_message, coordinator.progress_interval_s))
 
 The rebuild runs in a thread of its own (see :class:`~bot.engine_client.EngineClient`),
 so questions keep being answered from the old index until the engine swaps the new one in.

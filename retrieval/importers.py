@@ -85,12 +85,13 @@ def _single_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def make_article_id(published: datetime | None, title: str, fallback: str) -> str:
+def make_article_id(published: datetime | None, title: str) -> str:
     """``<yyyy-mm-dd>-<slug of title>`` (date in Vietnam time; omitted when unknown).
 
-    ``fallback`` feeds a short hash when the title has no slug (e.g. no Latin letters).
+    Deterministic, so re-importing the same article updates it instead of adding a copy.
+    A title without any Latin letters gets ``article-<hash of the title>`` as its slug.
     """
-    slug = slugify(title) or "article-" + hashlib.sha256(fallback.encode("utf-8")).hexdigest()[:12]
+    slug = slugify(title) or "article-" + hashlib.sha256(title.encode("utf-8")).hexdigest()[:12]
     if published is None:
         return slug
     return f"{published.astimezone(VIETNAM_TZ):%Y-%m-%d}-{slug}"
@@ -226,11 +227,11 @@ def _find_header(lines: list[str]) -> tuple[int, int, datetime] | None:
     return None
 
 
-def _crawled_page(text: str, origin: str) -> Article:
+def _crawled_page(text: str) -> Article:
     lines = _cut_trailer(_body_lines(text))
     header = _find_header(lines)
     if header is None:
-        return _plain_text(lines, origin)
+        return _plain_text(lines)
     title_index, date_index, published = header
     title = _single_line(lines[title_index])
     rest = lines[date_index + 1 :]
@@ -254,7 +255,7 @@ def _crawled_page(text: str, origin: str) -> Article:
     if not body:
         raise ImportFailure("no body text after the title and date")
     return Article(
-        id=make_article_id(published, title, origin),
+        id=make_article_id(published, title),
         title=title,
         published=published,
         source=_single_line(source),
@@ -264,13 +265,13 @@ def _crawled_page(text: str, origin: str) -> Article:
     )
 
 
-def _plain_text(lines: list[str], origin: str) -> Article:
+def _plain_text(lines: list[str]) -> Article:
     """Fallback for text without a recognisable page header: first line is the title."""
     if len(lines) < 2:
         raise ImportFailure("no body text after the title line (plain text needs a title line and a body)")
     title = _single_line(lines[0])
     return Article(
-        id=make_article_id(None, title, origin),
+        id=make_article_id(None, title),
         title=title,
         published=None,
         source="",
@@ -285,7 +286,7 @@ def _import_txt(path: Path) -> ImportResult:
         return _import_markdown_text(text, path)
     if head.startswith("<!doctype html") or head.startswith("<html"):
         return _import_html_text(text, path)
-    return ImportResult(articles=[_crawled_page(text, str(path))])
+    return ImportResult(articles=[_crawled_page(text)])
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -303,6 +304,9 @@ def _import_markdown(path: Path) -> ImportResult:
 
 
 # --------------------------------------------------------------------------- HTML
+
+
+_MIN_HTML_WORDS = 15
 
 
 def _html_date(value: str | None) -> datetime | None:
@@ -329,7 +333,8 @@ def _import_html_text(html: str | bytes, path: Path) -> ImportResult:
     )
     text = getattr(doc, "text", None) or ""
     paragraphs = _body_lines(nfc(text))
-    if not paragraphs:
+    # trafilatura falls back to any text at all (a menu, a cookie notice): that is no article.
+    if sum(len(p.split()) for p in paragraphs) < _MIN_HTML_WORDS:
         raise ImportFailure("no article text found in the HTML page")
     title = _single_line(nfc(getattr(doc, "title", None) or ""))
     if paragraphs[0] == title and len(paragraphs) > 1:
@@ -341,7 +346,7 @@ def _import_html_text(html: str | bytes, path: Path) -> ImportResult:
     return ImportResult(
         articles=[
             Article(
-                id=make_article_id(published, title, url or str(path)),
+                id=make_article_id(published, title),
                 title=title,
                 published=published,
                 source=_single_line(nfc(getattr(doc, "sitename", None) or "")),

@@ -1,0 +1,315 @@
+"""One small async function per thing a user does; each parses the update, calls the
+engine (off the event loop, through :class:`~bot.engine_client.EngineClient`) and
+formats the reply. Registered in :func:`bot.app.build_application`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.addressing import command_argument, question_in
+from bot.answer_pages import Action, AnswerPage, parse_callback_data
+from bot.deps import BotDeps, get_deps
+from bot.feedback import Vote
+from bot.format import (
+    SourceParagraph,
+    escape,
+    example_questions,
+    format_answer,
+    format_full_sources,
+    format_help,
+    format_no_more,
+    format_not_found,
+    format_progress,
+    format_sources,
+    format_status,
+)
+from bot.keyboards import answer_keyboard
+from bot.reindex import run_reindex
+from bot.sending import reply_html, typing
+from retrieval.models import Answer, Article
+
+_LOGGER = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+ASK_HOW = (
+    "Hãy gõ câu hỏi sau lệnh, ví dụ: <code>/ask Hải Dương và Bắc Giang hợp tác trong lĩnh vực nào?</code>"
+)
+NOT_TEXT = "Tôi chỉ đọc được câu hỏi bằng chữ. Hãy gõ câu hỏi, hoặc xem /help."
+UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệnh."
+ADMIN_ONLY = "⛔ Lệnh này chỉ dành cho quản trị viên của bot."
+SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau ít phút."
+STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
+
+
+# --- questions -----------------------------------------------------------------------
+
+
+async def ask(update: Update, context: Context) -> None:
+    """``/ask question`` (also ``/ask@botname question`` in groups)."""
+    message = update.effective_message
+    if message is not None:
+        await _answer(message, context, command_argument(message))
+
+
+async def question(update: Update, context: Context) -> None:
+    """A text message: a question in a private chat; in a group only when it mentions
+    the bot or replies to it, otherwise the bot stays silent."""
+    message = update.effective_message
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return
+    text = question_in(message, bot_username=context.bot.username, bot_id=context.bot.id)
+    if text is None:
+        if message.chat.type == ChatType.PRIVATE:
+            await message.reply_text(UNKNOWN_COMMAND)
+        return
+    await _answer(message, context, text)
+
+
+async def not_text(update: Update, context: Context) -> None:
+    """A sticker, photo, voice message... in a private chat: say what the bot can read."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(NOT_TEXT)
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+
+
+async def _answer(message: Message, context: Context, text: str) -> None:
+    deps = get_deps(context)
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    if not text:
+        await message.reply_text(ASK_HOW)
+        return
+    if len(text) > deps.config.max_question_chars:
+        await message.reply_text(
+            f"Câu hỏi dài {len(text)} ký tự; hãy hỏi ngắn gọn hơn, "
+            f"dưới {deps.config.max_question_chars} ký tự, để tìm được câu trả lời chính xác."
+        )
+        return
+    decision = deps.limiter.check(user_id)
+    if not decision.allowed:
+        if decision.first_refusal:
+            await message.reply_text(
+                "Bạn đang hỏi hơi nhanh; vui lòng đợi khoảng "
+                f"{int(decision.retry_after_s) + 1} giây rồi hỏi tiếp."
+            )
+        return
+    async with typing(context.bot, message.chat.id):
+        answer = await deps.engine.ask(text, limit=deps.config.answer_sentences)
+        if not answer.found or not answer.citations:
+            await reply_html(message, await _not_found(deps, text))
+            return
+    await _send_answer_page(message, deps, answer, offset=0, user_id=user_id)
+
+
+async def _not_found(deps: BotDeps, text: str) -> str:
+    latest: Sequence[Article] = ()
+    count: int | None = None
+    with contextlib.suppress(Exception):  # the hint is a nicety; never fail the reply over it
+        latest = await deps.engine.latest_articles(3)
+        count = (await deps.engine.status()).articles
+    return format_not_found(text, latest, count)
+
+
+async def _send_answer_page(
+    message: Message, deps: BotDeps, answer: Answer, offset: int, user_id: int
+) -> None:
+    page = AnswerPage(
+        question=answer.question or "",
+        chat_id=message.chat.id,
+        user_id=user_id,
+        offset=offset,
+        citations=answer.citations,
+    )
+    page_id = deps.pages.add(page)
+    keyboard = answer_keyboard(page_id, more=len(answer.citations) >= deps.config.answer_sentences)
+    await reply_html(message, format_answer(answer, first_number=offset + 1), keyboard)
+
+
+# --- buttons under an answer ---------------------------------------------------------
+
+
+async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, str, Message] | None:
+    """The page a button belongs to, or None after telling the user it is too old."""
+    query = update.callback_query
+    if query is None or query.data is None:
+        return None
+    parsed = parse_callback_data(query.data)
+    page = get_deps(context).pages.get(parsed[1]) if parsed else None
+    if parsed is None or page is None or not isinstance(query.message, Message):
+        await query.answer(STALE_BUTTON)
+        return None
+    return page, parsed[1], query.message
+
+
+async def full_source(update: Update, context: Context) -> None:
+    """ "Nguồn đầy đủ": the whole paragraph around each cited sentence."""
+    pressed = await _pressed_page(update, context)
+    if pressed is None or update.callback_query is None:
+        return
+    page, _, message = pressed
+    await update.callback_query.answer()
+    deps = get_deps(context)
+    paragraphs: dict[tuple[str, str], SourceParagraph] = {}
+    for number, citation in enumerate(page.citations, page.offset + 1):
+        text = await deps.engine.paragraph_around(citation.article_id, citation.start)
+        key = (citation.article_id, text)
+        seen = paragraphs.get(key)
+        paragraphs[key] = SourceParagraph(
+            numbers=(*seen.numbers, number) if seen else (number,),
+            citation=seen.citation if seen else citation,
+            paragraph=text,
+            sentences=(*seen.sentences, citation.sentence) if seen else (citation.sentence,),
+        )
+    await reply_html(message, format_full_sources(page.question, list(paragraphs.values())))
+
+
+async def more_results(update: Update, context: Context) -> None:
+    """ "Thêm kết quả": the next answers to the same question."""
+    pressed = await _pressed_page(update, context)
+    if pressed is None or update.callback_query is None:
+        return
+    page, _, message = pressed
+    await update.callback_query.answer()
+    deps = get_deps(context)
+    offset = page.offset + len(page.citations)
+    async with typing(context.bot, message.chat.id):
+        answer = await deps.engine.ask(page.question, limit=deps.config.answer_sentences, offset=offset)
+    if not answer.found or not answer.citations:
+        await reply_html(message, format_no_more(page.question))
+        return
+    user = update.effective_user
+    await _send_answer_page(message, deps, answer, offset=offset, user_id=user.id if user else page.user_id)
+
+
+async def feedback(update: Update, context: Context) -> None:
+    """👍/👎: stored with the question; voting again replaces the earlier vote."""
+    pressed = await _pressed_page(update, context)
+    query, user = update.callback_query, update.effective_user
+    if pressed is None or query is None or query.data is None or user is None:
+        return
+    page, page_id, message = pressed
+    parsed = parse_callback_data(query.data)
+    liked = parsed is not None and parsed[0] == Action.LIKE
+    vote = Vote(
+        answer_id=page_id,
+        question=page.question,
+        vote=1 if liked else -1,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        result_offset=page.offset,
+        citations=tuple((c.article_id, c.start, c.end) for c in page.citations),
+    )
+    await asyncio.to_thread(get_deps(context).feedback.record, vote)
+    await query.answer("Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """A button this bot version does not know (e.g. from before an upgrade)."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(STALE_BUTTON)
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    await _send_help(update, context, greeting=True)
+
+
+async def help_command(update: Update, context: Context) -> None:
+    await _send_help(update, context, greeting=False)
+
+
+async def _send_help(update: Update, context: Context, *, greeting: bool) -> None:
+    if update.effective_message is None:
+        return
+    articles: Sequence[Article] = ()
+    with contextlib.suppress(Exception):  # help must work even when the index is unavailable
+        articles = await get_deps(context).engine.latest_articles(3)
+    await reply_html(update.effective_message, format_help(example_questions(articles), greeting=greeting))
+
+
+async def sources(update: Update, context: Context) -> None:
+    """``/sources``: the latest indexed articles."""
+    if update.effective_message is None:
+        return
+    deps = get_deps(context)
+    articles = await deps.engine.latest_articles(5)
+    count = (await deps.engine.status()).articles
+    await reply_html(update.effective_message, format_sources(articles, count))
+
+
+async def _refuse_non_admin(update: Update, context: Context) -> bool:
+    """True (after saying so) when the sender is not an admin."""
+    user = update.effective_user
+    if get_deps(context).is_admin(user.id if user else None):
+        return False
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(ADMIN_ONLY)
+    _LOGGER.info("Refused admin command from user %s", user.id if user else None)
+    return True
+
+
+async def reindex(update: Update, context: Context) -> None:
+    """``/reindex`` (admins): rebuild the index in the background, report progress and result."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or await _refuse_non_admin(update, context):
+        return
+    deps = get_deps(context)
+    run = deps.reindex.try_start(user_id=user.id, chat_id=message.chat.id)
+    if run is None:
+        await message.reply_text(
+            "Đang có một lần lập chỉ mục lại chạy rồi; vui lòng đợi nó xong. "
+            f"{deps.reindex.status_line() or ''}".strip()
+        )
+        return
+    progress_message = await message.reply_text(format_progress(None, 0, 0))
+    deps.reindex.launch(
+        run_reindex(context.bot, deps.engine, run, progress_message, deps.reindex.progress_interval_s)
+    )
+
+
+async def status(update: Update, context: Context) -> None:
+    """``/status`` (admins): articles, passages, model, index age, uptime."""
+    if update.effective_message is None or await _refuse_non_admin(update, context):
+        return
+    deps = get_deps(context)
+    index = await deps.engine.status()
+    text = format_status(index, deps.uptime_s, deps.reindex.status_line())
+    await reply_html(update.effective_message, text)
+
+
+# --- background and errors -----------------------------------------------------------
+
+
+async def refresh_index(context: Context) -> None:
+    """Job: pick up an index that another process (``hoptac reindex``/``ingest``) swapped in."""
+    if await get_deps(context).engine.refresh():
+        _LOGGER.info("Loaded a new index built by another process")
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the failure with its update id; tell the user something went wrong, no details."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    _LOGGER.error("Update %s caused an error", update_id, exc_info=context.error)
+    if not isinstance(update, Update) or isinstance(context.error, Forbidden):
+        return
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(SOMETHING_WENT_WRONG)
+    elif update.effective_chat is not None:
+        with contextlib.suppress(TelegramError):
+            await context.bot.send_message(update.effective_chat.id, escape(SOMETHING_WENT_WRONG))

@@ -1,0 +1,52 @@
+"""Sending replies: long HTML split under Telegram's limit, and "typing…" while working.
+
+    async with typing(context.bot, chat_id):
+        answer = await client.ask(question)
+    await reply_html(message, format_answer(answer), keyboard)
+
+Parse mode (HTML), no link previews and "send even if the question was deleted" come
+from the application's ``Defaults``; in groups a reply quotes the message it answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
+
+from bot.format import split_html
+
+#: Telegram shows "typing…" for about 5 seconds; renew it a little before that.
+TYPING_RENEW_S = 4.5
+
+
+async def reply_html(message: Message, text: str, keyboard: InlineKeyboardMarkup | None = None) -> Message:
+    """Reply with ``text`` in as many messages as it needs; the keyboard goes on the last."""
+    chunks = split_html(text) or ["…"]
+    sent = message
+    for number, chunk in enumerate(chunks, 1):
+        sent = await message.reply_text(chunk, reply_markup=keyboard if number == len(chunks) else None)
+    return sent
+
+
+@contextlib.asynccontextmanager
+async def typing(bot: Bot, chat_id: int) -> AsyncIterator[None]:
+    """Show "typing…" in ``chat_id`` for as long as the block runs."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(TYPING_RENEW_S)
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    with contextlib.suppress(TelegramError):  # "typing" is a courtesy, never a reason to fail
+        await bot.send_chat_action(chat_id, ChatAction.TYPING)
+    renewer = asyncio.create_task(renew())
+    try:
+        yield
+    finally:
+        renewer.cancel()

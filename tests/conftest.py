@@ -1,0 +1,95 @@
+"""Shared fixtures: the real corpus, a fast deterministic embedder, and the real model."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hoptac.settings import Settings
+from retrieval.lexical import Analyzer
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "corpus"
+SHARED_DATA = REPO.parent / "shared" / "data"
+SEED_PAGE = REPO.parent / "shared" / "seeds" / "000_59940e11ff252aed.txt"
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors hashed into 64 dimensions: deterministic, instant, no model.
+
+    Good enough for testing the index lifecycle; answer quality is tested with the real model.
+    """
+
+    model_id = "test:hashing-64"
+    dimension = 64
+
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+        self._analyzer = Analyzer()
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for token in self._analyzer.document_tokens(text)[1::2]:
+            bucket = int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dimension
+            vector[bucket] += 1.0
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> tuple[np.ndarray, int]:
+        self.embedded.extend(texts)
+        matrix = np.vstack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+        return matrix.astype(np.float32), len(texts)
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus_copy: Path) -> Settings:
+    return Settings(corpus_dir=corpus_copy, data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def model_dir() -> Path:
+    """The real default model, built once into the repository's var/ (as `hoptac model build` does)."""
+    from retrieval.offline_model import ensure_default_model
+
+    return ensure_default_model(REPO / "var" / "models")
+
+
+@pytest.fixture(scope="session")
+def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type: ignore[no-untyped-def]
+    """An AnswerEngine with the real model over a copy of the embedded corpus."""
+    from retrieval.engine import AnswerEngine
+
+    root = tmp_path_factory.mktemp("real")
+    corpus = root / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    data = root / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    settings = Settings(corpus_dir=corpus, data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    return AnswerEngine.open(settings)
+
+
+@pytest.fixture
+def seed_article():  # type: ignore[no-untyped-def]
+    from retrieval.corpus import read_corpus
+
+    read = read_corpus(CORPUS)
+    assert not read.failures
+    return read.articles[0]
