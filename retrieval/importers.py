@@ -132,9 +132,7 @@ def parse_date_line(line: str) -> datetime | None:
             continue
         hour, minute = (int(match["H"]), int(match["M"])) if match["H"] else (0, 0)
         try:
-            return datetime(
-                int(match["y"]), int(match["m"]), int(match["d"]), hour, minute, tzinfo=VIETNAM_TZ
-            )
+            return datetime(int(match["y"]), int(match["m"]), int(match["d"]), hour, minute, tzinfo=VIETNAM_TZ)
         except ValueError:
             return None  # 31/02/2019 and the like: not a date after all
     return None
@@ -487,9 +485,7 @@ def import_file(path: Path) -> ImportResult:
     """Import one file; bad input becomes failures, never an exception."""
     importer = _importer_for(path)
     if importer is None:
-        return ImportResult(
-            failures=[(str(path), f"unsupported file type ({path.suffix or 'no extension'})")]
-        )
+        return ImportResult(failures=[(str(path), f"unsupported file type ({path.suffix or 'no extension'})")])
     try:
         return importer(path)
     except ImportFailure as exc:
@@ -525,9 +521,7 @@ def import_path(path: Path) -> ImportResult:
         result.failures.extend(imported.failures)
         for article in imported.articles:
             if article.id in seen:
-                result.failures.append(
-                    (str(file), f"duplicate id {article.id!r} in this import; first one kept")
-                )
+                result.failures.append((str(file), f"duplicate id {article.id!r} in this import; first one kept"))
                 continue
             seen.add(article.id)
             result.articles.append(article)

@@ -347,9 +347,7 @@ class IndexStore:
             self._verify(folder, manifest)
         try:
             articles = [
-                _article_from_json(line)
-                for line in (folder / "articles.jsonl").read_text("utf-8").splitlines()
-                if line
+                _article_from_json(line) for line in (folder / "articles.jsonl").read_text("utf-8").splitlines() if line
             ]
             sentence_rows = np.load(folder / "sentences.npy")
             passage_rows = np.load(folder / "passages.npy")

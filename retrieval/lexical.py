@@ -18,6 +18,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import bm25s
@@ -100,6 +101,9 @@ class Analyzer:
             tokens.append(FOLDED + fold(word))
         return tokens
 
+    def _expansion_of(self, word: str) -> list[str] | None:
+        return self._expansions.get(word) or self._expansions.get(fold(word))
+
     def expansions(self, words: Sequence[str]) -> list[str]:
         """Words added for abbreviations in ``words`` and abbreviations of phrases in them."""
         joined = [*words]
@@ -107,29 +111,45 @@ class Analyzer:
             joined.append(words[i] + words[i + 1])  # "kt xh" typed with a space or hyphen
         extra: list[str] = []
         for word in dict.fromkeys(joined):
-            expansion = self._expansions.get(word) or self._expansions.get(fold(word))
-            if expansion:
-                extra.extend(expansion)
+            extra.extend(self._expansion_of(word) or ())
         folded_words = [fold(w) for w in words]
         for long_words, short in self._contractions:
             if _contains(folded_words, [fold(w) for w in long_words]):
                 extra.append(short)
         return list(dict.fromkeys(extra))
 
-    def query_tokens(self, text: str) -> list[str]:
+    def query_terms(self, text: str) -> list[QueryTerm]:
+        """The query's own words as tokens, each with its accepted alternatives (an
+        abbreviation's expansion), for measuring how much of the question a sentence covers."""
         words = _words(text)
         if not words:
             return []
         accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3
-        tokens: list[str] = []
+        terms: list[QueryTerm] = []
         for word in words:
             if has_diacritics(word) or accented:
-                tokens.append(word)  # in an accented query a bare word really has no diacritics
-            elif word not in _ENGLISH_STOPWORDS:
-                tokens.append(FOLDED + word)
+                token = word  # in an accented query a bare word really has no diacritics
+            elif word in _ENGLISH_STOPWORDS:
+                continue
+            else:
+                token = FOLDED + word
+            expansion = self._expansion_of(word)
+            terms.append(QueryTerm(token, (tuple(expansion),) if expansion else ()))
+        return terms
+
+    def query_tokens(self, text: str) -> list[str]:
+        tokens = [term.token for term in self.query_terms(text)]
         # Expansions come from the table, properly accented: match them exactly.
-        tokens.extend(self.expansions(words))
-        return tokens
+        return tokens + self.expansions(_words(text))
+
+
+@dataclass(frozen=True)
+class QueryTerm:
+    token: str
+    alternatives: tuple[tuple[str, ...], ...] = ()
+
+    def present_in(self, tokens: set[str] | frozenset[str]) -> bool:
+        return self.token in tokens or any(all(t in tokens for t in alt) for alt in self.alternatives)
 
 
 def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:

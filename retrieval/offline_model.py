@@ -103,9 +103,7 @@ def read_e5bin(path: Path) -> E5Bin:
     pos += n_pieces * 4
     blob = raw[pos : pos + blob_len]
     pos += blob_len
-    pieces = [
-        blob[offsets[i] : offsets[i + 1]].decode("utf-8", errors="surrogateescape") for i in range(n_pieces)
-    ]
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8", errors="surrogateescape") for i in range(n_pieces)]
     n_rules = take("<i")
     rules_len = take("<I")
     rules_raw = raw[pos : pos + rules_len]

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import re
 
-from retrieval.models import Article, Paragraph, Sentence
+from retrieval.corpus import paragraphs
+from retrieval.models import Article, Sentence
 
-CAPTION_MARKER = "> "
+__all__ = ["paragraphs", "split_sentences"]
 #: Sentences longer than this are cut at a clause boundary so one quote stays readable.
 MAX_SENTENCE_CHARS = 700
 
 # Lower-cased abbreviations that take a dot and are followed by a capitalised name.
 _ABBREVIATIONS = frozenset(
     """tp tx tt q p h ths th.s ts pgs gs bs ks cn ts.bs pgs.ts gs.ts ths.bs bs.ck
-    ông bà st mr mrs ms dr prof no vs co ltd inc corp jr sr sđt đt tel fax
+    st mr mrs ms dr prof vs co ltd inc corp jr sr sđt đt tel fax
     tr ng kh hđnd ubnd ttg nxb""".split()
 )
 _CLOSERS = "\"'”’»)]}"
@@ -30,28 +31,6 @@ _OPENERS = "\"'“‘«([{"
 # A candidate end: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _END = re.compile(r"([.!?…]+)([" + re.escape(_CLOSERS) + r"]*)(\s+)")
 _CLAUSE = re.compile(r"[;,:]\s")
-
-
-def paragraphs(text: str) -> list[Paragraph]:
-    """Blank-line separated paragraphs; a caption's span starts after its ``> `` marker."""
-    result: list[Paragraph] = []
-    for match in re.finditer(r"[^\n](?:.|\n(?![ \t]*\n))*", text):
-        start, end = match.start(), match.end()
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        while start < end and text[start].isspace():
-            start += 1
-        if start == end:
-            continue
-        is_caption = text.startswith(CAPTION_MARKER, start)
-        if is_caption:
-            start += len(CAPTION_MARKER)
-            while start < end and text[start].isspace():
-                start += 1
-            if start == end:
-                continue
-        result.append(Paragraph(start, end, is_caption))
-    return result
 
 
 def _is_abbreviation(text: str, dot: int) -> bool:

@@ -209,9 +209,7 @@ def test_paragraph_offsets_are_reproducible_from_the_file(tmp_path: Path) -> Non
     file_text = article_path(tmp_path, article.id).read_text(encoding="utf-8")
     body_offset = file_text.index("\n---\n\n") + len("\n---\n\n")
     for span in paragraphs(reread.text):
-        assert (
-            file_text[body_offset + span.start : body_offset + span.end] == reread.text[span.start : span.end]
-        )
+        assert file_text[body_offset + span.start : body_offset + span.end] == reread.text[span.start : span.end]
 
 
 def test_paragraphs_tolerate_irregular_spacing() -> None:

@@ -110,15 +110,12 @@ def test_crawled_page_captions_are_marked(tmp_path: Path) -> None:
     assert len(captions) == 3
     assert captions[0].startswith("Các đồng chí Bí thư Tỉnh ủy Hải Dương")
     assert captions[1] == (
-        "Đồng chí Nguyễn Mạnh Hiển, Ủy viên Trung ương Đảng, Bí thư Tỉnh uỷ, "
-        "Chủ tịch HĐND tỉnh phát biểu tại hội nghị"
+        "Đồng chí Nguyễn Mạnh Hiển, Ủy viên Trung ương Đảng, Bí thư Tỉnh uỷ, Chủ tịch HĐND tỉnh phát biểu tại hội nghị"
     )
     assert captions[2].endswith("thời gian qua")
     assert article.text.count("\n\n> ") == 3
     # Article sentences and the lead are body text, with their characters untouched.
-    assert (
-        "\n\nHĐND, UBND tỉnh, các sở, ngành  2 địa phương chủ động phối hợp nghiên cứu.\n\n" in article.text
-    )
+    assert "\n\nHĐND, UBND tỉnh, các sở, ngành  2 địa phương chủ động phối hợp nghiên cứu.\n\n" in article.text
 
 
 def test_crawled_page_paragraphs_are_separated_by_one_blank_line(tmp_path: Path) -> None:
@@ -203,9 +200,7 @@ def test_caption_heuristic(paragraph: str, expected: bool) -> None:
 
 
 def test_txt_without_page_structure_falls_back_to_plain_text(tmp_path: Path) -> None:
-    text = (
-        "Ghi chú về hợp tác vùng\n\nHai tỉnh thống nhất lập tổ công tác chung.\nTheo dõi tiến độ hằng quý.\n"
-    )
+    text = "Ghi chú về hợp tác vùng\n\nHai tỉnh thống nhất lập tổ công tác chung.\nTheo dõi tiến độ hằng quý.\n"
     article = only_article(import_text(tmp_path, "note.txt", text))
     assert article.title == "Ghi chú về hợp tác vùng"
     assert article.published is None
@@ -246,9 +241,7 @@ def test_txt_holding_project_markdown_is_read_as_markdown(tmp_path: Path) -> Non
 
 
 def test_markdown_file_imports_and_bad_markdown_fails(tmp_path: Path) -> None:
-    good = Article(
-        id="a", title="Tiêu đề", published=None, source="Báo X", text="Đoạn một.\n\n> Chú thích ảnh"
-    )
+    good = Article(id="a", title="Tiêu đề", published=None, source="Báo X", text="Đoạn một.\n\n> Chú thích ảnh")
     (tmp_path / "good.md").write_text(article_to_markdown(good), encoding="utf-8")
     (tmp_path / "bad.md").write_text("---\ntitle: Không có id\n---\n\nx\n", encoding="utf-8")
     result = import_path(tmp_path)

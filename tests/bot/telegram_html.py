@@ -109,19 +109,24 @@ def parse_html(markup: str) -> tuple[str, list[dict[str, Any]]]:
                 raise EntityParseError(f'Unsupported {kind} tag "{name}" at byte offset {byte_offset}')
             if closing:
                 if not stack or stack[-1].name != name:
-                    raise EntityParseError(f'Unmatched end tag at byte offset {byte_offset}, expected "</'
-                                           f'{stack[-1].name if stack else ""}>", found "</{name}>"')
+                    raise EntityParseError(
+                        f'Unmatched end tag at byte offset {byte_offset}, expected "</'
+                        f'{stack[-1].name if stack else ""}>", found "</{name}>"'
+                    )
                 opened = stack.pop()
                 if length > opened.start:
                     entity: dict[str, Any] = {
-                        "type": opened.kind, "offset": opened.start, "length": length - opened.start
+                        "type": opened.kind,
+                        "offset": opened.start,
+                        "length": length - opened.start,
                     }
                     entity.update(opened.extra)
                     entities.append(entity)
             else:
                 if stack and stack[-1].name in ("code", "pre") and not (stack[-1].name == "pre" and name == "code"):
-                    raise EntityParseError(f'Tag "{name}" is not allowed inside "{stack[-1].name}" '
-                                           f"at byte offset {byte_offset}")
+                    raise EntityParseError(
+                        f'Tag "{name}" is not allowed inside "{stack[-1].name}" at byte offset {byte_offset}'
+                    )
                 attributes = _attributes(name, raw_attributes, byte_offset)
                 extra: dict[str, Any] = {}
                 if name == "a":
