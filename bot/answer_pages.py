@@ -75,5 +75,8 @@ class AnswerPages:
             self._pages.move_to_end(page_id)
         return page
 
+    def clear(self) -> None:
+        self._pages.clear()
+
     def __len__(self) -> int:
         return len(self._pages)

@@ -14,6 +14,7 @@ bot at a fake server on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 
@@ -128,6 +129,7 @@ async def _set_commands(application: Application) -> None:
             await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
         except TelegramError as exc:  # e.g. the admin has not opened a chat with the bot yet
             _LOGGER.warning("Could not set admin commands for user %s: %s", admin_id, exc)
+    handlers.touch_heartbeat(application.bot_data[DEPS_KEY])
     _LOGGER.info("Bot @%s is up", bot.username)
 
 
@@ -146,11 +148,14 @@ def run_bot(settings: Settings) -> None:
     """
     config = BotConfig.from_settings(settings)
     protect_logs(config.token)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of the refresh job
     # Imported here: the engine pulls in the embedding model and the vector index.
     from retrieval.engine import AnswerEngine
 
     engine = AnswerEngine.open(settings)
     application = build_application(settings, engine)
+    # run_polling/run_webhook run on the current event loop and close it when done.
+    asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         if config.webhook_url:
             _LOGGER.info("Webhook mode: listening on %s:%s", config.webhook_listen, config.webhook_port)

@@ -99,6 +99,11 @@ class BotConfig:
         return self.data_dir / "hoptac.sqlite3"
 
     @property
+    def heartbeat_path(self) -> Path:
+        """Touched while the bot runs and its engine answers (a cheap container health check)."""
+        return self.data_dir / "bot.heartbeat"
+
+    @property
     def webhook_path(self) -> str:
         """The path part of ``webhook_url``, which the local webhook server listens on."""
         return urlsplit(self.webhook_url or "").path.strip("/")

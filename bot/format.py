@@ -84,15 +84,23 @@ def _citation_block(number: int, citation: Citation) -> str:
     return f"<b>[{number}]</b> «{escape(citation.sentence)}»\n<i>— {where}</i>{caption}"
 
 
+def _adds_to_quotes(answer: Answer) -> bool:
+    """Whether the engine's answer text says more than its quotes (often it is just the
+    quotes, numbered, and repeating them would double the message)."""
+    rest = answer.answer
+    for c in answer.citations:
+        rest = rest.replace(c.sentence, " ")
+    rest = re.sub(r"\[\d+\]", " ", rest)
+    return any(ch.isalnum() for ch in rest)
+
+
 def format_answer(answer: Answer, first_number: int = 1) -> str:
     """A found answer: the question, the engine's short answer when it adds something the
     quotes do not already say, then each cited sentence verbatim, numbered from
     ``first_number``, followed by its article title (linked), source and date."""
     blocks = [question_header(answer.question)]
-    lead = answer.answer.strip()
-    quoted = " ".join(c.sentence for c in answer.citations)
-    if lead and lead not in quoted:
-        blocks.append(escape(lead))
+    if _adds_to_quotes(answer):
+        blocks.append(escape(answer.answer.strip()))
     blocks += [_citation_block(first_number + i, c) for i, c in enumerate(answer.citations)]
     return "\n\n".join(blocks)
 

@@ -41,9 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 
-ASK_HOW = (
-    "Hãy gõ câu hỏi sau lệnh, ví dụ: <code>/ask Hải Dương và Bắc Giang hợp tác trong lĩnh vực nào?</code>"
-)
+ASK_HOW = "Hãy gõ câu hỏi sau lệnh, ví dụ: <code>/ask Hải Dương và Bắc Giang hợp tác trong lĩnh vực nào?</code>"
 NOT_TEXT = "Tôi chỉ đọc được câu hỏi bằng chữ. Hãy gõ câu hỏi, hoặc xem /help."
 UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệnh."
 ADMIN_ONLY = "⛔ Lệnh này chỉ dành cho quản trị viên của bot."
@@ -89,7 +87,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 async def _answer(message: Message, context: Context, text: str) -> None:
     deps = get_deps(context)
     user_id = message.from_user.id if message.from_user else message.chat.id
-    if not text:
+    if not any(ch.isalnum() for ch in text):  # "", "???", only emoji: nothing to search for
         await message.reply_text(ASK_HOW)
         return
     if len(text) > deps.config.max_question_chars:
@@ -102,8 +100,7 @@ async def _answer(message: Message, context: Context, text: str) -> None:
     if not decision.allowed:
         if decision.first_refusal:
             await message.reply_text(
-                "Bạn đang hỏi hơi nhanh; vui lòng đợi khoảng "
-                f"{int(decision.retry_after_s) + 1} giây rồi hỏi tiếp."
+                f"Bạn đang hỏi hơi nhanh; vui lòng đợi khoảng {int(decision.retry_after_s) + 1} giây rồi hỏi tiếp."
             )
         return
     async with typing(context.bot, message.chat.id):
@@ -123,9 +120,7 @@ async def _not_found(deps: BotDeps, text: str) -> str:
     return format_not_found(text, latest, count)
 
 
-async def _send_answer_page(
-    message: Message, deps: BotDeps, answer: Answer, offset: int, user_id: int
-) -> None:
+async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, offset: int, user_id: int) -> None:
     page = AnswerPage(
         question=answer.question or "",
         chat_id=message.chat.id,
@@ -277,9 +272,7 @@ async def reindex(update: Update, context: Context) -> None:
         )
         return
     progress_message = await message.reply_text(format_progress(None, 0, 0))
-    deps.reindex.launch(
-        run_reindex(context.bot, deps.engine, run, progress_message, deps.reindex.progress_interval_s)
-    )
+    deps.reindex.launch(run_reindex(context.bot, deps.engine, run, progress_message, deps.reindex.progress_interval_s))
 
 
 async def status(update: Update, context: Context) -> None:
@@ -296,9 +289,19 @@ async def status(update: Update, context: Context) -> None:
 
 
 async def refresh_index(context: Context) -> None:
-    """Job: pick up an index that another process (``hoptac reindex``/``ingest``) swapped in."""
-    if await get_deps(context).engine.refresh():
+    """Job: pick up an index that another process (``hoptac reindex``/``ingest``) swapped in,
+    then touch the heartbeat file that says the bot and its engine are alive."""
+    deps = get_deps(context)
+    if await deps.engine.refresh():
         _LOGGER.info("Loaded a new index built by another process")
+    touch_heartbeat(deps)
+
+
+def touch_heartbeat(deps: BotDeps) -> None:
+    try:
+        deps.config.heartbeat_path.touch()
+    except OSError as exc:
+        _LOGGER.warning("Cannot touch %s: %s", deps.config.heartbeat_path, exc)
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -17,19 +17,22 @@ _CHATTY_LOGGERS = ("httpx", "httpcore")
 
 
 class TokenRedactor(logging.Filter):
-    """Rewrites a record so that neither its message nor its traceback holds the token."""
+    """Rewrites a record so that neither its message nor its traceback holds a token."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, *tokens: str) -> None:
         super().__init__()
-        self._token = token
+        self.tokens = {t for t in tokens if t}
 
     def redact(self, text: str) -> str:
-        return text.replace(self._token, REDACTED)
+        for token in self.tokens:
+            text = text.replace(token, REDACTED)
+        return text
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self._token in message:
-            record.msg, record.args = self.redact(message), None
+        redacted = self.redact(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
         if record.exc_info and not record.exc_text:
             # Formatters reuse a cached exc_text, so caching the redacted one is enough.
             record.exc_text = logging.Formatter().formatException(record.exc_info)
@@ -40,18 +43,19 @@ class TokenRedactor(logging.Filter):
         return True
 
 
-def protect_logs(token: str) -> TokenRedactor:
+def protect_logs(token: str) -> None:
     """Silence URL-logging libraries and redact ``token`` in every root handler's output.
 
-    Call after logging is configured; returns the installed filter (for tests/removal).
+    Call after logging is configured (a basic INFO configuration is made if none is).
     """
     for name in _CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
-    redactor = TokenRedactor(token)
     root = logging.getLogger()
     if not root.handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in root.handlers:
-        if not any(isinstance(f, TokenRedactor) for f in handler.filters):
-            handler.addFilter(redactor)
-    return redactor
+        existing = [f for f in handler.filters if isinstance(f, TokenRedactor)]
+        if existing:
+            existing[0].tokens.add(token)
+        else:
+            handler.addFilter(TokenRedactor(token))

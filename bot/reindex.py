@@ -107,8 +107,7 @@ async def run_reindex(
         _LOGGER.exception("Reindex started by user %s failed", run.user_id)
         await _show(progress_message, "❌ Lập chỉ mục lại thất bại.")
         text = (
-            f"❌ Lập chỉ mục lại thất bại ({type(exc).__name__}); chỉ mục cũ vẫn được dùng. "
-            "Chi tiết trong log của bot."
+            f"❌ Lập chỉ mục lại thất bại ({type(exc).__name__}); chỉ mục cũ vẫn được dùng. Chi tiết trong log của bot."
         )
     else:
         _LOGGER.info("Reindex done in %.1f s: %s articles", run.elapsed_s, status.articles)

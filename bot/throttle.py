@@ -27,9 +27,7 @@ class Decision:
 class QuestionLimiter:
     """Sliding-window limiter keyed by Telegram user id (event-loop only, not thread-safe)."""
 
-    def __init__(
-        self, max_questions: int, window_s: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, max_questions: int, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_questions = max_questions
         self.window_s = window_s
         self._clock = clock

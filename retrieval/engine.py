@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
+from retrieval.background import Background
 from retrieval.corpus import paragraphs, read_corpus, save_article
 from retrieval.embedding import Embedder
 from retrieval.importers import import_path
@@ -103,6 +104,7 @@ class AnswerEngine:
         self.store = IndexStore(settings.index_root)
         self._embedder = embedder
         self._index: LoadedIndex | None = None
+        self._background: Background | None = None
         self._build_lock = threading.Lock()
 
     @classmethod
@@ -134,6 +136,11 @@ class AnswerEngine:
             )
         return self._embedder
 
+    def background(self) -> Background:
+        if self._background is None:
+            self._background = Background.embed(self.embedder())
+        return self._background
+
     @property
     def index(self) -> LoadedIndex:
         if self._index is None:
@@ -158,9 +165,9 @@ class AnswerEngine:
         index = self.index  # one consistent version for the whole question
         query = self.embedder().encode_query(text)
         ranked = self.searcher.passages(index, text, query)
-        answer = compose_answer(
-            index, self.analyzer, text, query, ranked, limit or self.settings.answer_sentences, offset
-        )
+        baseline = self.background().baseline(query)
+        limit = limit or self.settings.answer_sentences
+        answer = compose_answer(index, self.analyzer, text, query, ranked, baseline, limit, offset)
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from hoptac.settings import Settings
 from retrieval.answering import RankedPassage, Searcher, compose_answer
+from retrieval.background import Background
 from retrieval.embedding import Embedder
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.index import LoadedIndex, build_index
@@ -187,9 +188,11 @@ def evaluate(
             for w in np.arange(0.0, 1.01, 0.1)
         }
 
+    background = Background.embed(embedder)
     first = any_ = found = 0
     for q, vector, ranked in zip(questions, queries, hybrid_ranked, strict=True):
-        answer = compose_answer(index, analyzer, q.text, vector, ranked, limit=settings.answer_sentences)
+        baseline = background.baseline(vector)
+        answer = compose_answer(index, analyzer, q.text, vector, ranked, baseline, settings.answer_sentences)
         found += answer.found
         if answer.citations:
             first += _contains(answer.citations[0].sentence, q.answer)
@@ -200,7 +203,7 @@ def evaluate(
         "any_sentence_contains_answer": any_ / n,
         "found": found / n,
     }
-    report["unanswerable"] = _unanswerable(articles, questions, embedder, analyzer, queries, settings)
+    report["unanswerable"] = _unanswerable(articles, questions, embedder, analyzer, queries, background)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 
@@ -211,7 +214,7 @@ def _unanswerable(
     embedder: Embedder,
     analyzer: Analyzer,
     queries: np.ndarray,
-    settings: Settings,
+    background: Background,
 ) -> dict[str, float]:
     """Questions whose topic was removed from the corpus must come back not found."""
     group_of = {q.article_id: q.group for q in questions}
@@ -222,7 +225,8 @@ def _unanswerable(
     wrongly_found = 0
     for q, vector in asked:
         ranked = searcher.passages(index, q.text, vector)
-        wrongly_found += compose_answer(index, analyzer, q.text, vector, ranked).found
+        baseline = background.baseline(vector)
+        wrongly_found += compose_answer(index, analyzer, q.text, vector, ranked, baseline).found
     return {"questions": len(asked), "found": wrongly_found / (len(asked) or 1)}
 
 

@@ -13,6 +13,7 @@ in a properly accented query, and English function words are dropped from unacce
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
@@ -58,6 +59,14 @@ ABBREVIATIONS = {
     "fdi": "đầu tư trực tiếp nước ngoài",
 }
 
+# Question and function words: they say what is asked, not what about, so they do not
+# count when measuring how much of a question a sentence covers.
+FUNCTION_WORDS = frozenset(
+    """ai gì nào đâu sao bao nhiêu mấy khi thế như là có không được những các của và với ở tại
+    trong cho đã sẽ đang này đó thì mà vì bị để từ về theo hay hoặc vậy chưa rồi nhé ạ nữa
+    một hai""".split()
+)
+
 # Only dropped from queries typed without any diacritics, where they are almost surely English.
 _ENGLISH_STOPWORDS = frozenset(
     """the a an of and or to in on at for with by from is are was were be been will would
@@ -77,6 +86,12 @@ def normalise_word(word: str) -> str:
 
 def _words(text: str) -> list[str]:
     return [normalise_word(w) for w in _WORD.findall(nfc(text))]
+
+
+class QueryForm(enum.StrEnum):
+    ACCENTED = "accented"  # Vietnamese typed with diacritics
+    UNACCENTED = "unaccented"  # Vietnamese typed without them
+    ENGLISH = "english"
 
 
 class Analyzer:
@@ -118,6 +133,14 @@ class Analyzer:
                 extra.append(short)
         return list(dict.fromkeys(extra))
 
+    def query_form(self, text: str) -> QueryForm:
+        words = _words(text)
+        if words and sum(has_diacritics(w) for w in words) / len(words) >= 0.3:
+            return QueryForm.ACCENTED
+        if words and sum(w in _ENGLISH_STOPWORDS for w in words) / len(words) >= 0.2:
+            return QueryForm.ENGLISH
+        return QueryForm.UNACCENTED
+
     def query_terms(self, text: str) -> list[QueryTerm]:
         """The query's own words as tokens, each with its accepted alternatives (an
         abbreviation's expansion), for measuring how much of the question a sentence covers."""
@@ -136,6 +159,11 @@ class Analyzer:
             expansion = self._expansion_of(word)
             terms.append(QueryTerm(token, (tuple(expansion),) if expansion else ()))
         return terms
+
+    def content_terms(self, text: str) -> list[QueryTerm]:
+        """:meth:`query_terms` without question and function words."""
+        folded = {FOLDED + fold(w) for w in FUNCTION_WORDS}
+        return [t for t in self.query_terms(text) if t.token not in FUNCTION_WORDS and t.token not in folded]
 
     def query_tokens(self, text: str) -> list[str]:
         tokens = [term.token for term in self.query_terms(text)]

@@ -121,6 +121,16 @@ def buttons(message: dict[str, Any]) -> dict[str, str]:
     return {button["text"]: button.get("callback_data", "") for row in rows for button in row}
 
 
+def entity_texts(message: dict[str, Any], kind: str) -> list[str]:
+    """The text under each entity of ``kind`` (offsets are UTF-16 units, as in the Bot API)."""
+    data = message.get("text", "").encode("utf-16-le")
+    return [
+        data[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+        for e in message.get("entities", [])
+        if e["type"] == kind
+    ]
+
+
 class FakeBotApi:
     """See the module docstring. All waits take a deadline and raise ``TimeoutError``."""
 
@@ -136,15 +146,17 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._open_callbacks: set[str] = set()
-        self._failures: dict[str, list[int]] = {}  # method -> [calls left to fail, retry_after]
+        self._failures: dict[str, list[int]] = {}  # method -> [calls left to fail, retry_after, status]
         self._consumed: set[int] = set()
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
         self._connections: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
 
     async def stop(self) -> None:
@@ -274,9 +286,10 @@ class FakeBotApi:
         )
         return query_id
 
-    def fail_next(self, method: str, times: int = 1, retry_after: int = 1) -> None:
-        """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests."""
-        self._failures[method.lower()] = [times, retry_after]
+    def fail_next(self, method: str, times: int = 1, retry_after: int = 1, status: int = 429) -> None:
+        """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests (and
+        ``retry_after``), or with another ``status`` such as 502 Bad Gateway."""
+        self._failures[method.lower()] = [times, retry_after, status]
 
     # --- watching the bot ----------------------------------------------------------------
 
@@ -376,6 +389,8 @@ class FakeBotApi:
             failure = self._failures.get(method.lower())
             if failure and failure[0] > 0:
                 failure[0] -= 1
+                if failure[2] != 429:
+                    raise ApiError(failure[2], "Bad Gateway" if failure[2] == 502 else "Internal Server Error")
                 raise ApiError(429, f"Too Many Requests: retry after {failure[1]}", {"retry_after": failure[1]})
             handler = getattr(self, f"_api_{method.lower()}", None)
             if handler is None:

