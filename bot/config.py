@@ -21,33 +21,33 @@ TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 # Telegram's rule for setWebhook's secret_token: 1-256 of these characters.
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
-_HOW_TO_GET_ONE = (
-    "tạo bot với @BotFather (/newbot) rồi đặt HOPTAC_TELEGRAM_TOKEN; trong lúc chờ, hãy thử "
-    '`hoptac ask "câu hỏi"` / get a token from @BotFather (/newbot) and set HOPTAC_TELEGRAM_TOKEN; '
-    'meanwhile try `hoptac ask "..."`'
-)
-
 
 class BotConfigError(Exception):
     """A bot setting that stops the bot from starting; ``str()`` is one printable line
     (Vietnamese / English) and never contains the token."""
 
 
+def _token_error(problem_vi: str, problem_en: str) -> BotConfigError:
+    return BotConfigError(
+        f"{problem_vi}: tạo bot với @BotFather (/newbot) rồi đặt HOPTAC_TELEGRAM_TOKEN; trong lúc chờ, "
+        f'hãy thử `hoptac ask "câu hỏi"`. / {problem_en}: get a token from @BotFather (/newbot) and set '
+        'HOPTAC_TELEGRAM_TOKEN; meanwhile try `hoptac ask "..."`.'
+    )
+
+
 def missing_token_error() -> BotConfigError:
-    return BotConfigError(f"Chưa có token Telegram / No Telegram bot token: {_HOW_TO_GET_ONE}.")
+    return _token_error("Chưa có token Telegram", "No Telegram bot token")
 
 
 def malformed_token_error() -> BotConfigError:
-    return BotConfigError(
-        "Token Telegram không đúng định dạng <số>:<35 ký tự> / The Telegram bot token is malformed "
-        f"(expected <digits>:<35 characters>): {_HOW_TO_GET_ONE}."
+    return _token_error(
+        "Token Telegram sai định dạng (<số>:<35 ký tự>)", "The Telegram bot token is malformed (<digits>:<35 chars>)"
     )
 
 
 def rejected_token_error() -> BotConfigError:
-    return BotConfigError(
-        "Telegram từ chối token (đã thu hồi hoặc gõ sai) / Telegram rejected the bot token "
-        f"(revoked or mistyped): {_HOW_TO_GET_ONE}."
+    return _token_error(
+        "Telegram từ chối token (đã thu hồi hoặc gõ sai)", "Telegram rejected the bot token (revoked or mistyped)"
     )
 
 

@@ -15,7 +15,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from retrieval.models import Answer, Article, Citation
@@ -58,6 +58,17 @@ def format_date(published: str | datetime | None) -> str:
         return datetime.fromisoformat(published).strftime("%d/%m/%Y")
     except ValueError:
         return published
+
+
+def format_timestamp(iso: str) -> str:
+    """ISO 8601 -> ``dd/mm/yyyy HH:MM UTC``; unparseable text is returned as it is."""
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%d/%m/%Y %H:%M UTC")
 
 
 def link(title: str, url: str | None) -> str:
@@ -228,7 +239,7 @@ def format_status(status: IndexStatus, uptime_s: float, reindex_line: str | None
         f"Đoạn (passage): {status.passages}",
         f"Câu: {status.sentences}",
         f"Mô hình: <code>{escape(status.model)}</code> ({status.dimension} chiều)",
-        f"Chỉ mục: {escape(status.index_kind)}, {size_mb:.1f} MB, dựng lúc {escape(status.built_at)} "
+        f"Chỉ mục: {escape(status.index_kind)}, {size_mb:.1f} MB, dựng lúc {escape(format_timestamp(status.built_at))} "
         f"({format_duration(status.age_seconds)} trước)",
         f"Phiên bản: {escape(status.version)}",
         f"Bot chạy được: {format_duration(uptime_s)}",

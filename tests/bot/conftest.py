@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -112,6 +113,7 @@ class FakeEngine:
         self.reindex_gate = threading.Event()
         self.refreshed = threading.Event()
         self.refresh_calls = 0
+        self.reindex_error: Exception | None = None
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
         self.asked.append((question, limit, offset))
@@ -144,6 +146,8 @@ class FakeEngine:
             progress("embed", 1, 2)
         if not self.reindex_gate.wait(timeout=30):
             raise TimeoutError("the test never released the reindex")
+        if self.reindex_error is not None:
+            raise self.reindex_error
         self.generation += 1
         return self.status()
 
@@ -175,6 +179,10 @@ class FakeEngine:
 class BotTestSettings(Settings):
     """Settings plus the bot settings the lead is adding to ``Settings`` (same names)."""
 
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = 8080
     bot_rate_limit_questions: int = 100
     bot_rate_limit_window_seconds: float = 60.0
     bot_refresh_seconds: float = 3600.0

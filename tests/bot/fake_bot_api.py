@@ -231,14 +231,19 @@ class FakeBotApi:
         *,
         reply_to: dict[str, Any] | None = None,
         entities: list[dict[str, Any]] | None = None,
+        queue: bool = True,
     ) -> dict[str, Any]:
-        """A user sends ``text``; entities are made as Telegram makes them unless given."""
+        """A user sends ``text``; entities are made as Telegram makes them unless given.
+
+        ``queue=False`` only makes the message (for a test that posts it to a webhook).
+        """
         content: dict[str, Any] = {"text": text}
         found = entities_for(text) if entities is None else entities
         if found:
             content["entities"] = found
         message = self._user_message(chat, user, reply_to=reply_to, **content)
-        self._queue("message", message)
+        if queue:
+            self._queue("message", message)
         return message
 
     def send_sticker(self, chat: FakeChat, user: FakeUser) -> dict[str, Any]:
@@ -597,6 +602,8 @@ class FakeBotApi:
         return True
 
     async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         return True
 
     async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:

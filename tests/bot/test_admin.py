@@ -52,6 +52,20 @@ async def test_admin_reindex_runs_in_the_background_while_questions_are_answered
     assert bot.deps.reindex.current is None
 
 
+async def test_a_failed_reindex_is_reported_and_the_old_index_kept(bot: BotHarness) -> None:
+    bot.engine.reindex_error = OSError("disk full at /var/lib/hoptac/index")
+    bot.engine.reindex_gate.set()
+
+    await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
+    failed = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+    after = await bot.ask_private(LAN, PRIVATE_LAN, QUESTION)
+
+    assert "thất bại (OSError)" in failed["text"] and "chỉ mục cũ vẫn được dùng" in failed["text"]
+    assert "/var/lib" not in failed["text"]
+    assert f"[1] «{MOU}»" in after["text"]
+    assert bot.deps.reindex.current is None
+
+
 async def test_status_shows_the_index_and_uptime_to_admins(bot: BotHarness) -> None:
     reply = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import bot.app
@@ -23,6 +26,7 @@ from tests.bot.conftest import (
     api_in_thread,
     make_settings,
 )
+from tests.bot.fake_bot_api import FakeBotApi
 
 REVOKED = "987654321:ZZk3Jx9Qm2Vt7Lr5Np8Ws4Yb6Zc1Df0GeQ"
 
@@ -74,12 +78,16 @@ def test_a_token_telegram_rejects_is_one_line_and_never_logged(
     assert REVOKED not in caplog.text and REVOKED.split(":")[1] not in caplog.text
 
 
-def test_run_bot_polls_answers_and_stops_cleanly(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    engine = FakeEngine()
-    monkeypatch.setattr("retrieval.engine.AnswerEngine.open", lambda settings, progress=None: engine)
-    loops: list[asyncio.AbstractEventLoop] = []
+def run_bot_while(
+    monkeypatch: pytest.MonkeyPatch,
+    api: FakeBotApi,
+    settings: Settings,
+    act: Callable[[], Coroutine[Any, Any, dict[str, Any]]],
+) -> dict[str, Any]:
+    """Run ``run_bot`` (it blocks, on its own event loop) while ``act`` plays the users on
+    the fake server's loop; when ``act`` is done, stop the bot as Ctrl-C would."""
+    monkeypatch.setattr("retrieval.engine.AnswerEngine.open", lambda settings, progress=None: FakeEngine())
+    bot_loop: list[asyncio.AbstractEventLoop] = []
     build = bot.app.build_application
 
     def build_and_watch(settings: Settings, engine: Any) -> Any:
@@ -87,7 +95,7 @@ def test_run_bot_polls_answers_and_stops_cleanly(
         post_init = application.post_init
 
         async def remember_loop(app: Any) -> None:
-            loops.append(asyncio.get_running_loop())
+            bot_loop.append(asyncio.get_running_loop())
             if post_init:
                 await post_init(app)
 
@@ -95,24 +103,72 @@ def test_run_bot_polls_answers_and_stops_cleanly(
         return application
 
     monkeypatch.setattr(bot.app, "build_application", build_and_watch)
-    caplog.set_level(logging.DEBUG)
 
+    async def act_then_stop() -> dict[str, Any]:
+        try:
+            return await act()
+        finally:
+            bot_loop[0].call_soon_threadsafe(bot_loop[0].stop)
+
+    assert api.loop is not None
+    outcome = asyncio.run_coroutine_threadsafe(act_then_stop(), api.loop)
+    run_bot(settings)
+    return outcome.result(WAIT_S)
+
+
+def test_run_bot_polls_answers_and_stops_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     with api_in_thread() as api:
 
-        async def act_as_user() -> dict[str, Any]:
+        async def ask() -> dict[str, Any]:
             await api.next_call("setMyCommands", timeout=WAIT_S)  # the bot is up
             api.send_text(PRIVATE_LAN, LAN, "Hải Dương và Bắc Giang ký kết gì?")
-            reply = await api.next_message(PRIVATE_LAN.id, WAIT_S)
-            loops[0].call_soon_threadsafe(loops[0].stop)  # as Ctrl-C would
-            return reply
+            return await api.next_message(PRIVATE_LAN.id, WAIT_S)
 
-        assert api.loop is not None
-        user = asyncio.run_coroutine_threadsafe(act_as_user(), api.loop)
-        run_bot(make_settings(api.url, tmp_path))
-        reply = user.result(WAIT_S)
+        reply = run_bot_while(monkeypatch, api, make_settings(api.url, tmp_path), ask)
 
     assert MOU in reply["text"]
+    assert api.calls_to("deleteWebhook")  # polling and a webhook exclude each other
     assert TOKEN not in caplog.text and TOKEN.split(":")[1] not in caplog.text
+
+
+def test_webhook_mode_checks_the_secret_token_header(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    secret = "s3cret_Token-for-tests"
+    settings = make_settings(
+        "",
+        tmp_path,
+        telegram_webhook_url="https://bot.example.org/hoptac/telegram",
+        telegram_webhook_secret=secret,
+        telegram_webhook_listen="127.0.0.1",
+        telegram_webhook_port=port,
+    )
+    with api_in_thread() as api:
+        settings.telegram_api_url = api.url
+        statuses: list[int] = []
+
+        async def push_update() -> dict[str, Any]:
+            registered = await api.next_call("setWebhook", timeout=WAIT_S)
+            assert registered.params["url"] == "https://bot.example.org/hoptac/telegram"
+            assert registered.params["secret_token"] == secret
+            message = api.send_text(PRIVATE_LAN, LAN, "Hải Dương và Bắc Giang ký kết gì?", queue=False)
+            update = {"update_id": 1, "message": message}
+            url = f"http://127.0.0.1:{port}/hoptac/telegram"
+            async with httpx.AsyncClient(timeout=WAIT_S) as client:
+                forged = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"})
+                genuine = await client.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret})
+            statuses.extend([forged.status_code, genuine.status_code])
+            return await api.next_message(PRIVATE_LAN.id, WAIT_S)
+
+        reply = run_bot_while(monkeypatch, api, settings, push_update)
+
+    assert statuses == [403, 200]
+    assert MOU in reply["text"]
+    assert len(api.calls_to("sendMessage")) == 1
 
 
 def test_log_lines_and_tracebacks_never_show_the_token(caplog: pytest.LogCaptureFixture) -> None:
