@@ -123,12 +123,13 @@ def build_application(settings: Settings, engine: Engine) -> Application:
 async def _set_commands(application: Application) -> None:
     """Register the command menu: public commands for all, admin ones in admins' chats."""
     bot = application.bot
-    await bot.set_my_commands(PUBLIC_COMMANDS)
-    for admin_id in application.bot_data[DEPS_KEY].config.admin_ids:
+    menus: list[tuple[list[BotCommand], BotCommandScopeChat | None]] = [(PUBLIC_COMMANDS, None)]
+    menus += [(ADMIN_COMMANDS, BotCommandScopeChat(i)) for i in application.bot_data[DEPS_KEY].config.admin_ids]
+    for commands, scope in menus:
         try:
-            await bot.set_my_commands(ADMIN_COMMANDS, scope=BotCommandScopeChat(admin_id))
-        except TelegramError as exc:  # e.g. the admin has not opened a chat with the bot yet
-            _LOGGER.warning("Could not set admin commands for user %s: %s", admin_id, exc)
+            await bot.set_my_commands(commands, scope=scope)
+        except TelegramError as exc:  # a menu is a convenience: never a reason not to start
+            _LOGGER.warning("Could not set the command menu (%s): %s", scope or "everyone", exc)
     handlers.touch_heartbeat(application.bot_data[DEPS_KEY])
     _LOGGER.info("Bot @%s is up", bot.username)
 

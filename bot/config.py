@@ -85,7 +85,7 @@ class BotConfig:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8080
     # Per-user question limit: at most `rate_limit_questions` in `rate_limit_window_s`.
-    rate_limit_questions: int = 6
+    rate_limit_questions: int = 20
     rate_limit_window_s: float = 60.0
     # How often the bot checks whether another process swapped in a new index.
     refresh_interval_s: float = 10.0
@@ -134,7 +134,7 @@ class BotConfig:
             webhook_secret=webhook_secret,
             webhook_listen=str(getattr(settings, "telegram_webhook_listen", "0.0.0.0")),
             webhook_port=int(getattr(settings, "telegram_webhook_port", 8080)),
-            rate_limit_questions=int(getattr(settings, "bot_rate_limit_questions", 6)),
+            rate_limit_questions=int(getattr(settings, "bot_rate_limit_questions", 20)),
             rate_limit_window_s=float(getattr(settings, "bot_rate_limit_window_seconds", 60.0)),
             refresh_interval_s=float(getattr(settings, "bot_refresh_seconds", 10.0)),
             max_question_chars=int(getattr(settings, "bot_max_question_chars", 1000)),

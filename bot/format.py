@@ -31,8 +31,14 @@ QUESTION_ECHO_CHARS = 200
 
 
 def escape(text: str) -> str:
-    """Text -> HTML that Telegram shows literally (``<``, ``>``, ``&`` and quotes escaped)."""
-    return html.escape(text, quote=True)
+    """Text -> HTML that Telegram shows literally: ``<``, ``>`` and ``&`` escaped. Quotes
+    need no escaping outside attributes, and leaving them avoids numeric entities."""
+    return html.escape(text, quote=False)
+
+
+def escape_attribute(value: str) -> str:
+    """A value for ``href="..."``: like :func:`escape`, and ``"`` as ``&quot;``."""
+    return escape(value).replace('"', "&quot;")
 
 
 def utf16_len(text: str) -> int:
@@ -74,7 +80,7 @@ def format_timestamp(iso: str) -> str:
 def link(title: str, url: str | None) -> str:
     title_html = escape(title or "(không tiêu đề)")
     if url and url.startswith(("http://", "https://")):
-        return f'<a href="{escape(url)}">{title_html}</a>'
+        return f'<a href="{escape_attribute(url)}">{title_html}</a>'
     return title_html
 
 

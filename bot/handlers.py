@@ -135,6 +135,13 @@ async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, off
 # --- buttons under an answer ---------------------------------------------------------
 
 
+async def _acknowledge(update: Update, text: str | None = None) -> None:
+    """Stop the button's spinner (and show ``text``); failing to is no reason to stop."""
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):
+            await update.callback_query.answer(text)
+
+
 async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, str, Message] | None:
     """The page a button belongs to, or None after telling the user it is too old."""
     query = update.callback_query
@@ -143,7 +150,7 @@ async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, s
     parsed = parse_callback_data(query.data)
     page = get_deps(context).pages.get(parsed[1]) if parsed else None
     if parsed is None or page is None or not isinstance(query.message, Message):
-        await query.answer(STALE_BUTTON)
+        await _acknowledge(update, STALE_BUTTON)
         return None
     return page, parsed[1], query.message
 
@@ -154,7 +161,7 @@ async def full_source(update: Update, context: Context) -> None:
     if pressed is None or update.callback_query is None:
         return
     page, _, message = pressed
-    await update.callback_query.answer()
+    await _acknowledge(update)
     deps = get_deps(context)
     paragraphs: dict[tuple[str, str], SourceParagraph] = {}
     for number, citation in enumerate(page.citations, page.offset + 1):
@@ -176,7 +183,7 @@ async def more_results(update: Update, context: Context) -> None:
     if pressed is None or update.callback_query is None:
         return
     page, _, message = pressed
-    await update.callback_query.answer()
+    await _acknowledge(update)
     deps = get_deps(context)
     offset = page.offset + len(page.citations)
     async with typing(context.bot, message.chat.id):
@@ -207,13 +214,12 @@ async def feedback(update: Update, context: Context) -> None:
         citations=tuple((c.article_id, c.start, c.end) for c in page.citations),
     )
     await asyncio.to_thread(get_deps(context).feedback.record, vote)
-    await query.answer("Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
+    await _acknowledge(update, "Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
 
 
 async def unknown_button(update: Update, context: Context) -> None:
     """A button this bot version does not know (e.g. from before an upgrade)."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(STALE_BUTTON)
+    await _acknowledge(update, STALE_BUTTON)
 
 
 # --- commands ------------------------------------------------------------------------
@@ -309,9 +315,7 @@ async def on_error(update: object, context: Context) -> None:
     _LOGGER.error("Update %s caused an error", update_id, exc_info=context.error)
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
-    if update.callback_query is not None:  # stop the button's spinner (if not answered yet)
-        with contextlib.suppress(TelegramError):
-            await update.callback_query.answer()
+    await _acknowledge(update)  # stop the button's spinner, if not done yet
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(SOMETHING_WENT_WRONG)

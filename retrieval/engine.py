@@ -21,7 +21,7 @@ from typing import Any, Literal
 from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
-from retrieval.corpus import paragraphs, read_corpus, save_article
+from retrieval.corpus import ArticleFormatError, paragraphs, read_corpus, save_article
 from retrieval.embedding import Embedder
 from retrieval.importers import import_path
 from retrieval.index import (
@@ -211,18 +211,21 @@ class AnswerEngine:
         with self._build_lock, self.store.writer_lock():
             known = {a.id for a in self._read_corpus()}
             for done, article in enumerate(imported, start=1):
-                change = save_article(self.settings.corpus_dir, article)
+                try:
+                    change = save_article(self.settings.corpus_dir, article)
+                except ArticleFormatError as exc:
+                    report.failures.append(IngestFailure(article.id, exc.reason))
+                    continue
                 report.changes[article.id] = change
                 if change == "new" and article.id not in known:
                     report.new_articles.append(article)
                 if progress:
                     progress("ingest", done, len(imported))
             articles = self._read_corpus()
-            stale = True
             try:
                 stale = self.store.read_manifest().corpus_fingerprint != corpus_fingerprint(articles)
             except IndexError_:
-                pass
+                stale = True  # no usable index yet
             if stale:
                 self._rebuild(articles, progress)
         return report

@@ -52,7 +52,7 @@ def test_when_two_articles_say_the_same_the_newer_one_is_cited() -> None:
 
 def test_citations_are_exact_slices_with_the_article_metadata() -> None:
     article = _article("a", 5, "Mở đầu bài viết. " + SAME + " Kết thúc.")
-    index, answer = _answer([article], "cầu Đồng Việt")
+    _, answer = _answer([article], "cầu Đồng Việt")
     citation = answer.citations[0]
     assert article.text[citation.start : citation.end] == citation.sentence == SAME
     assert (citation.title, citation.source, citation.published) == (

@@ -40,9 +40,7 @@ OFF_TOPIC = [
 
 
 @pytest.mark.parametrize(("question", "expected"), ANSWERABLE)
-def test_answerable_questions_quote_the_right_sentence(
-    real_engine: AnswerEngine, question: str, expected: str
-) -> None:
+def test_answerable_questions_quote_the_right_sentence(real_engine: AnswerEngine, question: str, expected: str) -> None:
     answer = real_engine.ask(question)
     assert answer.found, question
     assert 1 <= len(answer.citations) <= 3
