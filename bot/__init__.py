@@ -1,4 +1,18 @@
-"""The Telegram bot: Telegram updates in, grounded answers out (see :mod:`bot.app`).
+"""The Telegram bot: Telegram updates in, grounded answers out.
 
-Knows nothing about embeddings or vector indexes: it talks only to the answer engine.
+Knows nothing about embeddings or vector indexes: it talks only to the answer engine,
+through :class:`bot.engine_client.EngineClient`, off the event loop.
+
+- ``app``: builds the Application (every handler in one place) and runs it (``hoptac bot``)
+- ``handlers``: one small async function per thing a user does
+- ``addressing``: whether a group message is meant for the bot, and the question in it
+- ``format``: answers, sources, help and status as Telegram HTML; splitting long messages
+- ``sending``: replies in as many messages as needed; "typing…" while working
+- ``keyboards``, ``answer_pages``: the buttons under an answer and what they refer to
+- ``engine_client``: the engine's blocking calls, run in worker threads
+- ``reindex``: the admin's background reindex with progress
+- ``feedback``: 👍/👎 with the question, in SQLite
+- ``throttle``: per-user question limit
+- ``delivery``: flood-limit waits and network retries for every Bot API call
+- ``config``, ``redact``, ``deps``: validated settings, token-free logs, shared objects
 """

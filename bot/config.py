@@ -112,8 +112,8 @@ class BotConfig:
     def from_settings(cls, settings: Settings) -> BotConfig:
         """Read and validate; raises :class:`BotConfigError` (token first, before anything)."""
         token = validate_token(settings.telegram_token)
-        webhook_url = _secret(getattr(settings, "telegram_webhook_url", None))
-        webhook_secret = _secret(getattr(settings, "telegram_webhook_secret", None))
+        webhook_url = _secret(settings.telegram_webhook_url)
+        webhook_secret = _secret(settings.telegram_webhook_secret)
         if webhook_url is not None and not webhook_url.startswith("https://"):
             raise BotConfigError(
                 "HOPTAC_TELEGRAM_WEBHOOK_URL phải bắt đầu bằng https:// / "
@@ -129,14 +129,14 @@ class BotConfig:
             api_url=str(settings.telegram_api_url).rstrip("/"),
             admin_ids=frozenset(int(i) for i in settings.admin_ids),
             data_dir=Path(settings.data_dir),
-            answer_sentences=int(getattr(settings, "answer_sentences", 3)),
+            answer_sentences=int(settings.answer_sentences),
             webhook_url=webhook_url,
             webhook_secret=webhook_secret,
-            webhook_listen=str(getattr(settings, "telegram_webhook_listen", "0.0.0.0")),
-            webhook_port=int(getattr(settings, "telegram_webhook_port", 8080)),
-            rate_limit_questions=int(getattr(settings, "bot_rate_limit_questions", 20)),
-            rate_limit_window_s=float(getattr(settings, "bot_rate_limit_window_seconds", 60.0)),
-            refresh_interval_s=float(getattr(settings, "bot_refresh_seconds", 10.0)),
-            max_question_chars=int(getattr(settings, "bot_max_question_chars", 1000)),
-            workers=int(getattr(settings, "bot_workers", 2)),
+            webhook_listen=str(settings.telegram_webhook_listen),
+            webhook_port=int(settings.telegram_webhook_port),
+            rate_limit_questions=int(settings.bot_rate_limit_questions),
+            rate_limit_window_s=float(settings.bot_rate_limit_window_seconds),
+            refresh_interval_s=float(settings.bot_refresh_seconds),
+            max_question_chars=int(settings.bot_max_question_chars),
+            workers=int(settings.bot_workers),
         )

@@ -128,7 +128,10 @@ async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, off
         citations=answer.citations,
     )
     page_id = deps.pages.add(page)
-    keyboard = answer_keyboard(page_id, more=len(answer.citations) >= deps.config.answer_sentences)
+    # The engine may keep back weaker sentences on the first page, so "more" is always
+    # offered there; a later page that came back short was the last one.
+    more = offset == 0 or len(answer.citations) >= deps.config.answer_sentences
+    keyboard = answer_keyboard(page_id, more=more)
     await reply_html(message, format_answer(answer, first_number=offset + 1), keyboard)
 
 

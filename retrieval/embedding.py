@@ -167,23 +167,19 @@ class Embedder:
         cached = self._cache.get_many(keys) if self._cache else {}
         missing = list(dict.fromkeys(k for k in keys if k not in cached))
         text_of = dict(zip(keys, texts, strict=True))
-        done = 0
         total = len(missing)
-
-        def tick(n: int) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(done, total)
-
         if progress:
             progress(0, total)
-        if missing:
-            fresh = self._encode([text_of[k] for k in missing], self._passage_prompt, tick)
-            pairs = list(zip(missing, fresh, strict=True))
+        # Chunk by chunk, so an interrupted build keeps what it already embedded.
+        for i in range(0, total, _ENCODE_CHUNK):
+            chunk = missing[i : i + _ENCODE_CHUNK]
+            fresh = self._encode([text_of[k] for k in chunk], self._passage_prompt, None)
+            pairs = list(zip(chunk, fresh, strict=True))
             if self._cache:
                 self._cache.put_many(pairs)
             cached.update(pairs)
+            if progress:
+                progress(i + len(chunk), total)
         matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, key in enumerate(keys):
             matrix[row] = cached[key]

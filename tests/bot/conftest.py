@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from telegram.ext import Application
 
 from bot.app import build_application
@@ -176,28 +175,17 @@ class FakeEngine:
         return [ARTICLE][:n]
 
 
-class BotTestSettings(Settings):
-    """Settings plus the bot settings the lead is adding to ``Settings`` (same names)."""
-
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: SecretStr | None = None
-    telegram_webhook_listen: str = "0.0.0.0"
-    telegram_webhook_port: int = 8080
-    bot_rate_limit_questions: int = 100
-    bot_rate_limit_window_seconds: float = 60.0
-    bot_refresh_seconds: float = 3600.0
-    bot_max_question_chars: int = 1000
-
-
-def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> BotTestSettings:
+def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
+        "bot_rate_limit_questions": 100,
+        "bot_refresh_seconds": 3600.0,
         "telegram_token": TOKEN,
         "telegram_api_url": api_url,
         "admin_ids": [ADMIN.id],
         "data_dir": data_dir,
         **overrides,
     }
-    return BotTestSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
 @dataclass

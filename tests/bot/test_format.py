@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.format import MESSAGE_LIMIT, format_answer, format_date, split_html, utf16_len
@@ -29,6 +31,16 @@ def test_article_text_is_escaped_and_only_web_urls_become_links() -> None:
     assert "«Giá trị <b>hợp tác</b> & đầu tư tăng 5% > dự kiến.»" in text
     assert 'Hải Dương & Bắc Giang <ký> "ghi nhớ", Báo <i>, 05/10/2019' in text
     assert not [e for e in entities if e["type"] == "text_link"]
+    assert "&#" not in markup  # only &lt; &gt; &amp; &quot;: the entities every parser knows
+
+
+def test_a_link_keeps_its_url_exactly() -> None:
+    url = 'https://example.org/tin?a=1&b="2"'
+    markup = format_answer(Answer(question="q", found=True, answer="", citations=(replace(citation(MOU), url=url),)))
+
+    _, entities = parse_html(markup)
+
+    assert [e["url"] for e in entities if e["type"] == "text_link"] == [url]
 
 
 def test_the_engine_answer_is_shown_only_when_it_adds_to_the_quotes() -> None:

@@ -38,4 +38,10 @@ async def test_a_real_question_gets_quotes_that_are_exact_sentences_of_the_corpu
         bot.api.press_button(LAN, reply, "📄 Nguồn đầy đủ")
         sources = await bot.api.next_message(PRIVATE_LAN.id)
         assert quotes[0] in sources["text"]
-        assert "👍" in buttons(reply)
+        assert {"📄 Nguồn đầy đủ", "➕ Thêm kết quả", "👍", "👎"} == set(buttons(reply))
+
+        bot.api.press_button(LAN, reply, "➕ Thêm kết quả")
+        more = await bot.api.next_message(PRIVATE_LAN.id)
+        assert more["text"].startswith("🔎 Cầu Đồng Việt nối những địa phương nào?")
+        for quote in re.findall(r"\[\d+\] «(.+?)»\n", more["text"]):
+            assert quote in article.text and quote not in quotes
