@@ -117,10 +117,14 @@ def _open_text(path: Path) -> TextIO:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.answering import QuestionError
+    from retrieval.answering import QuestionError, check_question
 
     if (args.question is None) == (args.questions is None):
         raise UserError("give one QUESTION or --questions FILE (use - for standard input)")
+    if args.question is not None:
+        check_question(args.question)  # a bad question fails before the model loads
+    if args.k is not None and args.k < 1:
+        raise UserError("-k must be at least 1")
     engine = _open_engine(settings)
     questions = [args.question] if args.question is not None else _questions(args.questions)
     failed = 0

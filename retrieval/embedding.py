@@ -81,7 +81,7 @@ class EmbeddingCache:
 def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    for name in ("transformers", "sentence_transformers", "huggingface_hub"):
+    for name in ("transformers", "sentence_transformers", "huggingface_hub", "faiss.loader", "bm25s"):
         logging.getLogger(name).setLevel(logging.ERROR)
     try:
         from transformers.utils import logging as hf_logging
