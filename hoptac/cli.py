@@ -212,8 +212,15 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     path = Path(args.file)
     if not path.is_file():
         raise UserError(f"no such file: {path}")
-    with _progress() as progress:
-        report = evaluate(path, settings, distractors=args.distractors, limit=args.limit, progress=progress)
+    try:
+        with _progress() as progress:
+            report = evaluate(
+                path, settings, distractors=args.distractors, limit=args.limit, progress=progress, sweep=args.sweep
+            )
+    except FileNotFoundError as exc:
+        raise UserError(str(exc)) from exc
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UserError(f"{path} is not SQuAD v1.1 JSON ({type(exc).__name__}: {exc})") from exc
     if args.json:
         _json(report)
     else:
@@ -291,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--distractors", type=int, default=0, metavar="N",
                           help="mix in N distractor passages from ../shared/data/news-vi")  # fmt: skip
     evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="ask only the first N questions")
+    evaluate.add_argument("--sweep", action="store_true", help="also report the hybrid at dense weights 0.0-1.0")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 

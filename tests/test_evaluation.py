@@ -1,0 +1,79 @@
+"""`hoptac eval` on a small SQuAD-format file written for the test."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hoptac.cli import main
+from hoptac.settings import Settings
+from retrieval.evaluation import evaluate, load_squad
+
+SQUAD = {
+    "version": "1.1",
+    "data": [
+        {
+            "title": "Cầu_Đồng_Việt",
+            "paragraphs": [
+                {
+                    "context": "Cầu Đồng Việt bắc qua sông Thái Bình. Cầu nối huyện Yên Dũng với TP Chí Linh.",
+                    "qas": [
+                        {"id": "q1", "question": "Cầu Đồng Việt bắc qua sông nào?",
+                         "answers": [{"text": "sông Thái Bình", "answer_start": 22}]},
+                    ],
+                }
+            ],
+        },
+        {
+            "title": "Di_sản",
+            "paragraphs": [
+                {
+                    "context": "Hai tỉnh đề nghị UNESCO công nhận quần thể di tích Yên Tử là di sản thế giới.",
+                    "qas": [
+                        {"id": "q2", "question": "Hai tỉnh đề nghị UNESCO công nhận di tích nào?",
+                         "answers": [{"text": "Yên Tử", "answer_start": 51}]},
+                    ],
+                }
+            ],
+        },
+    ],
+}  # fmt: skip
+
+
+@pytest.fixture
+def squad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "mini.json"
+    path.write_text(json.dumps(SQUAD, ensure_ascii=False), "utf-8")
+    return path
+
+
+def test_every_paragraph_becomes_an_article_and_every_question_keeps_its_gold(squad_file: Path) -> None:
+    articles, questions = load_squad(squad_file)
+    assert [a.title for a in articles] == ["Cầu Đồng Việt", "Di sản"]
+    assert [(q.article_id, q.answer) for q in questions] == [
+        (articles[0].id, "sông Thái Bình"),
+        (articles[1].id, "Yên Tử"),
+    ]
+
+
+@pytest.mark.model
+def test_report_has_hybrid_and_both_baselines_side_by_side(squad_file: Path, model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    report = evaluate(squad_file, Settings(data_dir=data, _env_file=None))  # type: ignore[call-arg]
+    assert set(report["methods"]) >= {"hybrid", "bm25", "dense"}
+    assert report["methods"]["hybrid"]["recall@1"] == 1.0
+    assert report["answers"]["first_sentence_contains_answer"] == 1.0
+    assert report["questions"] == 2
+
+
+def test_a_file_that_is_not_squad_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"data": [{"no_paragraphs": 1}]}', "utf-8")
+    assert main(["--data-dir", str(tmp_path / "d"), "eval", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("hoptac: error:") and "SQuAD" in err
+    assert len(err.strip().splitlines()) == 1
