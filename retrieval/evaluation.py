@@ -13,9 +13,10 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.index import LoadedIndex, build_index
 from retrieval.lexical import Analyzer
 from retrieval.models import Article
+from retrieval.passages import passage_windows
+from retrieval.sentences import split_sentences
 from retrieval.text import nfc
 
 Progress = Callable[[str, int, int], None]
@@ -63,34 +66,28 @@ def load_squad(path: Path) -> tuple[list[Article], list[Question]]:
 
 
 def load_distractors(count: int, path: Path = NEWS_JSONL, seed: int = 13) -> list[Article]:
-    """About ``count`` passages' worth of news articles (600-character passages)."""
+    """Whole news articles, in a fixed random order, until they make ``count`` passages."""
     if count <= 0:
         return []
     if not path.exists():
         raise FileNotFoundError(f"distractors need {path}, which is absent")
     from retrieval.importers import import_path
 
-    rng = random.Random(seed)
-    chosen: list[Article] = []
-    budget = 0
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         lines = handle.readlines()
-    rng.shuffle(lines)
-    import tempfile
-
+    random.Random(seed).shuffle(lines)
+    chosen: list[Article] = []
+    passages = 0
     with tempfile.TemporaryDirectory() as tmp:
-        sample = Path(tmp) / "distractors.jsonl"
-        picked: list[str] = []
-        for line in lines:
-            record = json.loads(line)
-            size = len(record.get("sapo") or "") + len(record.get("body") or "")
-            picked.append(line)
-            budget += max(1, size // 550)
-            if budget >= count:
-                break
-        sample.write_text("".join(picked), "utf-8")
-        chosen = import_path(sample).articles
-    return [Article(**{**a.__dict__, "id": f"news-{a.id}"}) for a in chosen]
+        for start in range(0, len(lines), 500):
+            sample = Path(tmp) / f"distractors-{start}.jsonl"
+            sample.write_text("".join(lines[start : start + 500]), "utf-8")
+            for article in import_path(sample).articles:
+                chosen.append(replace(article, id=f"news-{article.id}"))
+                passages += len(passage_windows(split_sentences(article)))
+                if passages >= count:
+                    return chosen
+    return chosen
 
 
 def _article_ranking(index: LoadedIndex, ranked: list[RankedPassage], k: int = 10) -> list[str]:
