@@ -117,7 +117,7 @@ def _coverage(analyzer: Analyzer, index: LoadedIndex, terms: list[QueryTerm], se
     """IDF-weighted share of the question's words (or their expansions) found in ``sentence``."""
     if not terms:
         return 0.0
-    present = set(analyzer.document_tokens(sentence))
+    present = set(analyzer.word_tokens(sentence))
     weights = [(term, index.lexical.idf(term.token)) for term in terms]
     total = sum(w for _, w in weights)
     return sum(w for term, w in weights if term.present_in(present)) / total if total else 0.0
@@ -157,7 +157,7 @@ def rank_sentences(
             + SENTENCE_COVERAGE_WEIGHT * coverage
             + SENTENCE_PASSAGE_WEIGHT * passage_weight[row]
         )
-        words = frozenset(analyzer.document_tokens(sentence.text)[::2])
+        words = frozenset(analyzer.word_tokens(sentence.text)[::2])
         article = index.article_of_sentence(row)
         candidates.append(_Candidate(row, score, float(cosine), coverage, article.published, words))
     candidates.sort(key=lambda c: (-c.score, c.row))

@@ -35,7 +35,7 @@ from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 Progress = Callable[[str, int, int], None]
 
 

@@ -28,7 +28,8 @@ import numpy as np
 from retrieval.text import fold, has_diacritics, nfc
 
 FOLDED = "~"
-_WORD = re.compile(r"\w+", re.UNICODE)
+PAIR = "_"
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)  # no "_": it joins pair tokens
 
 # Old-style tone placement ("hoá", "uỷ") and new style ("hóa", "ủy") are the same word.
 _OLD_TONES = {
@@ -109,12 +110,23 @@ class Analyzer:
             self._expansions.setdefault(fold(key), long_words)
             self._contractions.append((long_words, key))
 
-    def document_tokens(self, text: str) -> list[str]:
+    def word_tokens(self, text: str) -> list[str]:
+        """Each word as written and folded, interleaved: ``[w1, ~f1, w2, ~f2, ...]``."""
         tokens: list[str] = []
         for word in _words(text):
             tokens.append(word)
             tokens.append(FOLDED + fold(word))
         return tokens
+
+    def document_tokens(self, text: str) -> list[str]:
+        """What BM25 indexes: :meth:`word_tokens` plus adjacent-word pairs, as written and
+        folded. Vietnamese words are mostly two syllables, so pairs tell "cầu Đồng Việt"
+        from "câu ... đồng ... việt" scattered over a text, above all in folded queries."""
+        words = _words(text)
+        folded = [fold(w) for w in words]
+        pairs = [f"{a}{PAIR}{b}" for a, b in zip(words, words[1:], strict=False)]
+        folded_pairs = [f"{FOLDED}{a}{PAIR}{b}" for a, b in zip(folded, folded[1:], strict=False)]
+        return self.word_tokens(text) + pairs + folded_pairs
 
     def _expansion_of(self, word: str) -> list[str] | None:
         return self._expansions.get(word) or self._expansions.get(fold(word))
@@ -167,8 +179,16 @@ class Analyzer:
 
     def query_tokens(self, text: str) -> list[str]:
         tokens = [term.token for term in self.query_terms(text)]
+        pairs = [_pair(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
         # Expansions come from the table, properly accented: match them exactly.
-        return tokens + self.expansions(_words(text))
+        return tokens + pairs + self.expansions(_words(text))
+
+
+def _pair(a: str, b: str) -> str:
+    """The pair token of two query tokens; folded if either side is."""
+    if a.startswith(FOLDED) or b.startswith(FOLDED):
+        return f"{FOLDED}{fold(a.removeprefix(FOLDED))}{PAIR}{fold(b.removeprefix(FOLDED))}"
+    return f"{a}{PAIR}{b}"
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ class HashingEmbedder:
 
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
-        for token in self._analyzer.document_tokens(text)[1::2]:
+        for token in self._analyzer.word_tokens(text)[1::2]:
             bucket = int(hashlib.md5(token.encode()).hexdigest(), 16) % self.dimension
             vector[bucket] += 1.0
         norm = np.linalg.norm(vector)
