@@ -60,3 +60,16 @@ def test_index_survives_save_and_load(tmp_path) -> None:  # type: ignore[no-unty
     query = analyzer.query_tokens("cầu Đồng Việt")
     assert list(loaded.scores(query)) == list(index.scores(query))
     assert loaded.idf("~cau") == index.idf("~cau")
+
+
+def test_word_pairs_beat_the_same_syllables_scattered_over_a_text() -> None:
+    analyzer = Analyzer()
+    scattered = (
+        "Câu chuyện dầu khí: đồng vốn đâu đâu cũng thiếu, người Việt viết về dầu, "
+        "đầu tư đồng bộ, việc đâu vào đấy, câu hỏi về dầu mỏ của nước Việt."
+    )
+    bridge = "Dự án cầu Đồng Việt qua sông Thái Bình."
+    index = LexicalIndex.build(analyzer.document_tokens(d) for d in (scattered, bridge))
+    assert _best(index, analyzer, "cau Dong Viet o dau") == 1
+    assert "~dong_viet" in analyzer.query_tokens("cau Dong Viet")
+    assert "đồng_việt" in analyzer.query_tokens("cầu Đồng Việt")
