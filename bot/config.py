@@ -93,10 +93,29 @@ class BotConfig:
     max_question_chars: int = 1000
     # Threads answering questions; the reindex gets its own thread.
     workers: int = 2
+    # New articles (see docs/notifications.md): the watched corpus folder, feeds, uploads.
+    corpus_dir: Path = Path("corpus")
+    corpus_watch_s: float = 30.0  # 0: the folder is not watched
+    feeds: tuple[str, ...] = ()
+    feed_poll_s: float = 900.0
+    fetch_timeout_s: float = 20.0
+    fetch_max_bytes: int = 5_000_000
+    upload_max_bytes: int = 10_000_000
+    notify_send_s: float = 5.0
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "hoptac.sqlite3"
+
+    @property
+    def imported_dir(self) -> Path:
+        """Where files dropped into the corpus folder go once ingested (``failed/`` if unreadable)."""
+        return self.data_dir / "imported"
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Scratch space for fetched pages and uploads on their way into the corpus."""
+        return self.data_dir / "incoming"
 
     @property
     def heartbeat_path(self) -> Path:
@@ -139,4 +158,12 @@ class BotConfig:
             refresh_interval_s=float(settings.bot_refresh_seconds),
             max_question_chars=int(settings.bot_max_question_chars),
             workers=int(settings.bot_workers),
+            corpus_dir=Path(settings.corpus_dir),
+            corpus_watch_s=float(settings.corpus_watch_seconds),
+            feeds=tuple(settings.feeds),
+            feed_poll_s=float(settings.feed_poll_seconds),
+            fetch_timeout_s=float(settings.feed_timeout_seconds),
+            fetch_max_bytes=int(settings.fetch_max_bytes),
+            upload_max_bytes=int(settings.upload_max_bytes),
+            notify_send_s=float(settings.notify_send_seconds),
         )

@@ -15,14 +15,16 @@ import asyncio
 import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from retrieval.models import Answer, Article
 
 if TYPE_CHECKING:
-    from retrieval.engine import IndexStatus, Progress
+    from pathlib import Path
+
+    from retrieval.engine import IndexStatus, IngestReport, Progress
 
 T = TypeVar("T")
 
@@ -35,6 +37,8 @@ class Engine(Protocol):
     def refresh(self) -> bool: ...
 
     def reindex(self, progress: Progress | None = None) -> IndexStatus: ...
+
+    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport: ...
 
     def status(self) -> IndexStatus: ...
 
@@ -73,8 +77,16 @@ class EngineClient:
         """Rebuild in a daemon thread of its own: it never takes a question worker, and a
         bot shutting down does not wait for it (the engine swaps the new index in
         atomically, so an abandoned rebuild leaves the old index in place)."""
+        return await self._in_own_thread(self.engine.reindex, progress)
+
+    async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Import files into the corpus folder and update the index, in a thread of its own
+        like :meth:`reindex` (ingesting rebuilds the index when the corpus changed)."""
+        return await self._in_own_thread(self.engine.ingest, list(paths), progress)
+
+    async def _in_own_thread(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[IndexStatus] = loop.create_future()
+        future: asyncio.Future[T] = loop.create_future()
 
         def deliver(outcome: Callable[[], None]) -> None:
             if not future.done():
@@ -82,7 +94,7 @@ class EngineClient:
 
         def work() -> None:
             try:
-                result = self.engine.reindex(progress)
+                result = function(*args)
             except BaseException as exc:
                 done = functools.partial(deliver, functools.partial(future.set_exception, exc))
             else:
@@ -90,7 +102,7 @@ class EngineClient:
             with contextlib.suppress(RuntimeError):  # the event loop is gone: the bot has stopped
                 loop.call_soon_threadsafe(done)
 
-        threading.Thread(target=work, name="hoptac-reindex", daemon=True).start()
+        threading.Thread(target=work, name="hoptac-index", daemon=True).start()
         return await future
 
     def close(self) -> None:

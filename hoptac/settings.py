@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -41,6 +42,30 @@ class Settings(BaseSettings):
     bot_max_question_chars: int = Field(default=1000, ge=1)
     bot_workers: int = Field(default=2, ge=1, description="Threads answering questions off the event loop.")
 
+    # New articles and notifications (used by bot/ only; see docs/notifications.md).
+    feeds: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="RSS/Atom feed URLs polled for new articles: 'url1,url2' or a JSON list."
+    )
+    feed_poll_seconds: float = Field(default=900.0, gt=0, description="How often every feed is polled.")
+    feed_timeout_seconds: float = Field(
+        default=20.0, gt=0, description="Time limit for fetching one feed or one article page (also /add)."
+    )
+    fetch_max_bytes: int = Field(
+        default=5_000_000, ge=1024, description="Largest feed or article page fetched; bigger ones are refused."
+    )
+    corpus_watch_seconds: float = Field(
+        default=30.0, ge=0, description="How often the corpus folder is checked for dropped files; 0 = off."
+    )
+    upload_max_bytes: int = Field(
+        default=10_000_000,
+        ge=1,
+        le=20_000_000,
+        description="Largest document an admin may send to be ingested (Telegram lets bots download 20 MB).",
+    )
+    notify_send_seconds: float = Field(
+        default=5.0, gt=0, description="How often pending notifications are retried (new ones go out at once)."
+    )
+
     @field_validator("admin_ids", mode="before")
     @classmethod
     def _parse_admin_ids(cls, value: Any) -> Any:
@@ -50,6 +75,25 @@ class Settings(BaseSettings):
             return [int(part) for part in text.replace(" ", "").split(",") if part]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _parse_feeds(cls, value: Any) -> Any:
+        # Accept "url1,url2", '["url1", "url2"]' and a real list.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("feeds")
+    @classmethod
+    def _check_feeds(cls, value: list[str]) -> list[str]:
+        for url in value:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"a feed must be an http:// or https:// URL, not {url!r}")
         return value
 
     @property

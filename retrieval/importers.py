@@ -27,7 +27,7 @@ import json
 import re
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -316,6 +316,18 @@ def _html_date(value: str | None) -> datetime | None:
         return None  # an odd date from the page is not worth losing the article for
 
 
+def article_from_html(html: str | bytes, url: str | None = None) -> Article:
+    """One article from an HTML page (trafilatura), e.g. a page fetched from a feed.
+
+    ``url`` is where the page came from; it is kept when the page names no canonical URL
+    of its own. Raises :class:`ImportFailure` when the page holds no article text.
+    """
+    article = _import_html_text(html, Path("page.html")).articles[0]
+    if article.url is None and url:
+        article = replace(article, url=nfc(url))
+    return article
+
+
 def _import_html_text(html: str | bytes, path: Path) -> ImportResult:
     # Imported here: trafilatura is slow to import and only ingestion needs it.
     import trafilatura
@@ -471,6 +483,10 @@ _IMPORTERS: dict[str, Callable[[Path], ImportResult]] = {
     ".jsonl.gz": _import_jsonl,
     ".ndjson.gz": _import_jsonl,
 }
+
+
+#: File name endings ``import_path`` reads (compared in lower case).
+SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_IMPORTERS)
 
 
 def _importer_for(path: Path) -> Callable[[Path], ImportResult] | None:
