@@ -3,6 +3,10 @@
     run = coordinator.try_start(user_id=admin, chat_id=chat)   # None: one is running
     coordinator.launch(run_reindex(bot, client, run, progress_message, coordinator.progress_interval_s))
 
+Every other change the bot makes to the index (the watched folder, feeds, ``/add``,
+uploads) runs inside ``async with coordinator.exclusive("...")``: such changes wait for
+each other and for a running reindex, and ``/reindex`` is refused while one runs.
+
 The rebuild runs in a thread of its own (see :class:`~bot.engine_client.EngineClient`),
 so questions keep being answered from the old index until the engine swaps the new one in.
 Progress is shown by editing one message, at most every ``progress_interval_s``.
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,32 +57,55 @@ class ReindexRun:
 
 
 class ReindexCoordinator:
-    """Allows one reindex at a time and keeps its task referenced while it runs."""
+    """Allows one index change at a time and keeps the reindex task referenced while it runs."""
 
     def __init__(self, progress_interval_s: float = 3.0) -> None:
         self.progress_interval_s = progress_interval_s
         self.current: ReindexRun | None = None
+        self.activity: str | None = None  # what holds the index now, in Vietnamese ("tin từ RSS")
         self._task: asyncio.Task[None] | None = None
+        self._changing = asyncio.Lock()
+
+    @property
+    def busy(self) -> bool:
+        """Whether a reindex or another index change is running (or about to)."""
+        return self.current is not None or self._changing.locked()
 
     def try_start(self, user_id: int, chat_id: int) -> ReindexRun | None:
-        if self.current is not None:
+        if self.busy:
             return None
         self.current = ReindexRun(user_id=user_id, chat_id=chat_id, loop=asyncio.get_running_loop())
         return self.current
 
     def launch(self, work: Coroutine[Any, Any, None]) -> None:
-        self._task = asyncio.create_task(work, name="hoptac-reindex")
+        async def exclusively() -> None:
+            async with self.exclusive("lập chỉ mục lại"):
+                await work
+
+        self._task = asyncio.create_task(exclusively(), name="hoptac-reindex")
         self._task.add_done_callback(self._finished)
 
     def _finished(self, _task: asyncio.Task[None]) -> None:
         self.current = None
         self._task = None
 
+    @contextlib.asynccontextmanager
+    async def exclusive(self, activity: str) -> AsyncIterator[None]:
+        """Hold the index for one change (waiting for the change before it to finish)."""
+        async with self._changing:
+            self.activity = activity
+            try:
+                yield
+            finally:
+                self.activity = None
+
     def status_line(self) -> str | None:
         run = self.current
-        if run is None:
-            return None
-        return f"Đang lập chỉ mục lại ({format_duration(run.elapsed_s)})."
+        if run is not None:
+            return f"Đang lập chỉ mục lại ({format_duration(run.elapsed_s)})."
+        if self.activity is not None:
+            return f"Đang nạp bài mới ({self.activity})."
+        return None
 
 
 async def _show(progress_message: Message, text: str) -> None:

@@ -10,6 +10,7 @@ one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,8 +55,13 @@ class QuestionError(ValueError):
     """The question cannot be asked (empty or too long); the message is for the user."""
 
 
+_MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+
+
 def check_question(question: str) -> str:
-    text = " ".join(question.split())
+    """The text to search for: whitespace collapsed and pasted HTML tags dropped (the
+    question itself is echoed verbatim). Raises QuestionError if nothing is left."""
+    text = " ".join(_MARKUP.sub(" ", question).split())
     if not any(ch.isalnum() for ch in text):
         raise QuestionError("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:

@@ -322,6 +322,11 @@ def article_from_html(html: str | bytes, url: str | None = None) -> Article:
     ``url`` is where the page came from; it is kept when the page names no canonical URL
     of its own. Raises :class:`ImportFailure` when the page holds no article text.
     """
+    if isinstance(html, bytes):
+        try:
+            html = nfc(html.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            pass  # let trafilatura find the declared charset
     article = _import_html_text(html, Path("page.html")).articles[0]
     if article.url is None and url:
         article = replace(article, url=nfc(url))

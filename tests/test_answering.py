@@ -101,6 +101,11 @@ def test_a_question_is_whitespace_normalised() -> None:
     assert check_question("  cầu\n Đồng   Việt ") == "cầu Đồng Việt"
 
 
+def test_pasted_html_tags_are_not_searched_for() -> None:
+    assert check_question("<b>cầu</b> & Đồng Việt?") == "cầu & Đồng Việt?"
+    assert check_question("2 < 3 và 5 > 4") == "2 < 3 và 5 > 4"
+
+
 def test_query_forms() -> None:
     analyzer = Analyzer()
     assert analyzer.query_form("Cầu Đồng Việt ở đâu?") == QueryForm.ACCENTED

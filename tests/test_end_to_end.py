@@ -90,9 +90,9 @@ def test_empty_or_huge_questions_are_refused_with_a_reason(real_engine: AnswerEn
 
 
 def test_html_in_a_question_is_just_text(real_engine: AnswerEngine) -> None:
-    answer = real_engine.ask("<b>cầu Đồng Việt</b> & sông Thái Bình?")
+    answer = real_engine.ask("<b>cầu</b> & Đồng Việt?")
     assert answer.found
-    assert answer.question == "<b>cầu Đồng Việt</b> & sông Thái Bình?"
+    assert answer.question == "<b>cầu</b> & Đồng Việt?"
 
 
 def test_decomposed_unicode_is_normalised(real_engine: AnswerEngine) -> None:

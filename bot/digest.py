@@ -1,0 +1,116 @@
+"""New-article notifications as Telegram HTML: one article, or a digest of many.
+
+    notice = notice_for(article)                       # title, date, source, lead sentences
+    for message in digest_messages([notice, ...]):     # each under 4,096 characters
+        for text in message.texts: await bot.send_message(chat_id, text)
+        outbox.mark_sent(chat_id, message.article_ids)
+
+The lead is the article's first sentence or two, quoted verbatim from the stored text
+(split by :func:`retrieval.sentences.split_sentences`), so it reads exactly as the
+answers the bot will quote when asked about it. Every piece of article text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.format import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
+from bot.outbox import Notice
+from retrieval.models import Article
+from retrieval.sentences import split_sentences
+
+#: Tag an article gets when only the feed's summary could be fetched (see bot.feed_poll).
+SUMMARY_ONLY_TAG = "summary-only"
+#: A lead shorter than this takes the next sentence too (datelines, bylines, short openers).
+LEAD_MIN_CHARS = 120
+#: ... unless the two together would be longer than this.
+LEAD_MAX_CHARS = 450
+
+
+def lead_of(article: Article) -> str:
+    """The first sentence, or the first two when the first is short; verbatim, captions skipped."""
+    chosen = []
+    for sentence in split_sentences(article):
+        if sentence.is_caption or sentence.text == article.title:
+            continue
+        if chosen and (sentence.end - chosen[0].start > LEAD_MAX_CHARS or sentence.paragraph != chosen[0].paragraph):
+            break
+        chosen.append(sentence)
+        if sentence.end - chosen[0].start >= LEAD_MIN_CHARS or len(chosen) == 2:
+            break
+    if not chosen:
+        return ""
+    return article.text[chosen[0].start : chosen[-1].end]
+
+
+def notice_for(article: Article) -> Notice:
+    return Notice(
+        article_id=article.id,
+        title=article.title,
+        url=article.url,
+        published=article.published.isoformat() if article.published else None,
+        source=article.source,
+        lead=lead_of(article),
+        summary_only=SUMMARY_ONLY_TAG in article.tags,
+    )
+
+
+def ask_hint(notice: Notice) -> str:
+    """A question the reader can send as it is."""
+    question = f"Nội dung chính của “{shorten(notice.title, 90)}” là gì?"
+    return f"💬 Hỏi: <code>/ask {escape(question)}</code>"
+
+
+def _article_block(notice: Notice, number: int | None) -> str:
+    title = f"<b>{link(notice.title, notice.url)}</b>"
+    lines = [f"{number}. {title}" if number is not None else title]
+    where = ", ".join(escape(part) for part in (notice.source, format_date(notice.published)) if part)
+    if where:
+        lines.append(f"<i>{where}</i>")
+    if notice.lead:
+        lines.append(f"«{escape(notice.lead)}»")
+    if notice.summary_only:
+        lines.append("<i>(chỉ có phần tóm tắt của nguồn tin; chưa lấy được toàn văn)</i>")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    """What to send for ``article_ids``: usually one text; more only for an enormous article."""
+
+    texts: tuple[str, ...]
+    article_ids: tuple[str, ...]
+
+
+def digest_messages(notices: Sequence[Notice], limit: int = MESSAGE_LIMIT) -> list[DigestMessage]:
+    """One message for one article; for several, numbered digests packed under ``limit``.
+
+    Articles are never split between messages (so each message can be marked sent on its
+    own), except an article too long for a message by itself, which gets several.
+    """
+    if not notices:
+        return []
+    if len(notices) == 1:
+        notice = notices[0]
+        text = f"🆕 <b>Bài mới trong kho tin</b>\n\n{_article_block(notice, None)}\n\n{ask_hint(notice)}"
+        return [DigestMessage(tuple(split_html(text, limit)), (notice.article_id,))]
+    messages: list[DigestMessage] = []
+    blocks: list[str] = []
+    ids: list[str] = []
+
+    def compose(header: str, body: Sequence[str], hint_for: Notice) -> str:
+        return "\n\n".join([header, *body, ask_hint(hint_for)])
+
+    header = f"🆕 <b>{len(notices)} bài mới trong kho tin</b>"
+    first = 0
+    for number, notice in enumerate(notices, 1):
+        block = _article_block(notice, number)
+        if blocks and utf16_len(compose(header, [*blocks, block], notices[first])) > limit:
+            messages.append(DigestMessage(tuple(split_html(compose(header, blocks, notices[first]), limit)), tuple(ids)))
+            header, blocks, ids, first = "🆕 <b>Bài mới (tiếp)</b>", [], [], number - 1
+        blocks.append(block)
+        ids.append(notice.article_id)
+    text = compose(header, blocks, notices[first])
+    messages.append(DigestMessage(tuple(split_html(text, limit)), tuple(ids)))
+    return messages
