@@ -14,6 +14,7 @@ in a properly accented query, and English function words are dropped from unacce
 from __future__ import annotations
 
 import enum
+import itertools
 import json
 import math
 import re
@@ -124,8 +125,8 @@ class Analyzer:
         from "câu ... đồng ... việt" scattered over a text, above all in folded queries."""
         words = _words(text)
         folded = [fold(w) for w in words]
-        pairs = [f"{a}{PAIR}{b}" for a, b in zip(words, words[1:], strict=False)]
-        folded_pairs = [f"{FOLDED}{a}{PAIR}{b}" for a, b in zip(folded, folded[1:], strict=False)]
+        pairs = [f"{a}{PAIR}{b}" for a, b in itertools.pairwise(words)]
+        folded_pairs = [f"{FOLDED}{a}{PAIR}{b}" for a, b in itertools.pairwise(folded)]
         return self.word_tokens(text) + pairs + folded_pairs
 
     def _expansion_of(self, word: str) -> list[str] | None:
@@ -179,7 +180,7 @@ class Analyzer:
 
     def query_tokens(self, text: str) -> list[str]:
         tokens = [term.token for term in self.query_terms(text)]
-        pairs = [_pair(a, b) for a, b in zip(tokens, tokens[1:], strict=False)]
+        pairs = [_pair(a, b) for a, b in itertools.pairwise(tokens)]
         # Expansions come from the table, properly accented: match them exactly.
         return tokens + pairs + self.expansions(_words(text))
 
