@@ -174,11 +174,16 @@ class AnswerEngine:
     # -- changing the corpus ---------------------------------------------------------------
 
     def _read_corpus(self) -> list[Article]:
-        read = read_corpus(self.settings.corpus_dir)
+        folder = self.settings.corpus_dir
+        if not folder.is_dir():
+            raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
+        read = read_corpus(folder)
         if read.failures:
             path, reason = read.failures[0]
             more = f" (and {len(read.failures) - 1} more)" if len(read.failures) > 1 else ""
             raise CorpusError(f"{path}: {reason}{more}; fix or remove it, the current index is unchanged")
+        if not read.articles:
+            raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
         return read.articles
 
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
@@ -209,7 +214,7 @@ class AnswerEngine:
             imported.extend(result.articles)
             report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
         with self._build_lock, self.store.writer_lock():
-            known = {a.id for a in self._read_corpus()}
+            self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)
             for done, article in enumerate(imported, start=1):
                 try:
                     change = save_article(self.settings.corpus_dir, article)
@@ -217,7 +222,7 @@ class AnswerEngine:
                     report.failures.append(IngestFailure(article.id, exc.reason))
                     continue
                 report.changes[article.id] = change
-                if change == "new" and article.id not in known:
+                if change == "new":
                     report.new_articles.append(article)
                 if progress:
                     progress("ingest", done, len(imported))

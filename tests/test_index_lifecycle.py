@@ -162,3 +162,17 @@ def test_another_process_swap_is_picked_up_by_refresh(settings: Settings, tmp_pa
     writer.ingest([_write_jsonl(tmp_path / "new.jsonl", NEW_ARTICLE)])
     assert reader.refresh() is True
     assert reader.status().articles == 2
+
+
+def test_an_empty_corpus_is_a_clear_error_not_a_crash(settings: Settings) -> None:
+    for path in settings.corpus_dir.iterdir():
+        path.unlink()
+    with pytest.raises(CorpusError, match="holds no articles"):
+        _engine(settings).reindex()
+
+
+def test_ingest_into_a_missing_corpus_folder_creates_it(settings: Settings, tmp_path: Path) -> None:
+    settings.corpus_dir = tmp_path / "new-corpus"
+    report = _engine(settings).ingest([_write_jsonl(tmp_path / "new.jsonl", NEW_ARTICLE)])
+    assert report.changes == {"bg-2024-01": "new"}
+    assert (settings.corpus_dir / "bg-2024-01.md").is_file()
