@@ -3,7 +3,10 @@ news, quoting the exact source sentences as proof.
 
 Private chat: any text is a question. Groups: ``/ask question``, ``/ask@botname``, a
 mention of ``@botname`` or a reply to the bot; silence otherwise. Admins (by Telegram
-user id) can ``/reindex`` in the background and see ``/status``.
+user id) can ``/reindex`` in the background, see ``/status``, and add articles with
+``/add URL`` or by sending a file. ``/subscribe`` makes a chat hear about every new
+article, whether it came from a feed, the watched corpus folder, an admin or
+``hoptac ingest`` (see docs/notifications.md).
 
     run_bot(Settings())                                   # `hoptac bot`: long polling or webhook
     application = build_application(settings, engine)    # tests drive this one directly
@@ -31,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, jobs
 from bot.answer_pages import Action
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
@@ -50,18 +53,21 @@ ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
 PUBLIC_COMMANDS = [
     BotCommand("ask", "Đặt câu hỏi về tin hợp tác"),
     BotCommand("sources", "Các bài mới nhất trong kho tin"),
+    BotCommand("subscribe", "Nhận thông báo khi có bài mới"),
+    BotCommand("unsubscribe", "Thôi nhận thông báo bài mới"),
     BotCommand("help", "Hướng dẫn và ví dụ"),
     BotCommand("start", "Giới thiệu"),
 ]
 ADMIN_COMMANDS = [
     *PUBLIC_COMMANDS,
+    BotCommand("add", "Thêm bài từ địa chỉ web (quản trị)"),
     BotCommand("reindex", "Lập chỉ mục lại (quản trị)"),
-    BotCommand("status", "Trạng thái chỉ mục và bot (quản trị)"),
+    BotCommand("status", "Trạng thái chỉ mục, nguồn tin và thông báo (quản trị)"),
 ]
 
 
 def build_application(settings: Settings, engine: Engine) -> Application:
-    """The bot, ready to run: every handler, the refresh job, flood control and retries.
+    """The bot, ready to run: every handler and job, flood control and retries.
 
     Raises :class:`BotConfigError` (before anything starts) on a missing or malformed token.
     """
@@ -80,7 +86,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         )
         .rate_limiter(RetryingRateLimiter())
         .concurrent_updates(True)  # a slow question must not hold up everyone else's
-        .post_init(_set_commands)
+        .post_init(_on_start)
         .post_shutdown(_close)
         .build()
     )
@@ -95,11 +101,15 @@ def build_application(settings: Settings, engine: Engine) -> Application:
             CommandHandler("help", handlers.help_command, filters=new),
             CommandHandler("ask", handlers.ask, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
+            CommandHandler("subscribe", handlers.subscribe, filters=new),
+            CommandHandler("unsubscribe", handlers.unsubscribe, filters=new),
+            CommandHandler("add", handlers.add, filters=new),
             CommandHandler("reindex", handlers.reindex, filters=new),
             CommandHandler("status", handlers.status, filters=new),
             MessageHandler(private & text, handlers.question),
             MessageHandler(groups & new & text, handlers.question),
             MessageHandler(private & new & filters.COMMAND, handlers.unknown_command),
+            MessageHandler(private & new & filters.Document.ALL, handlers.document),
             MessageHandler(private & new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text),
             CallbackQueryHandler(handlers.full_source, pattern=f"^{Action.FULL_SOURCE}:"),
             CallbackQueryHandler(handlers.more_results, pattern=f"^{Action.MORE}:"),
@@ -110,18 +120,32 @@ def build_application(settings: Settings, engine: Engine) -> Application:
     application.add_error_handler(handlers.on_error)
 
     if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            handlers.refresh_index,
-            interval=config.refresh_interval_s,
-            first=config.refresh_interval_s,
-            name="refresh-index",
-            job_kwargs={"max_instances": 1, "coalesce": True},
-        )
+        # (job, name, interval, whether it also runs as soon as the bot starts)
+        schedule = [
+            (jobs.refresh_index, "refresh-index", config.refresh_interval_s, False),  # _on_start looks first
+            (jobs.send_notifications, "send-notifications", config.notify_send_s, True),
+        ]
+        if config.corpus_watch_s > 0:
+            schedule.append((jobs.watch_corpus, "watch-corpus", config.corpus_watch_s, True))
+        if config.feeds:
+            schedule.append((jobs.poll_feeds, "poll-feeds", config.feed_poll_s, True))
+        for callback, name, interval, at_start in schedule:
+            # A slow run is never overlapped by the next one of the same job.
+            application.job_queue.run_repeating(
+                callback, interval=interval, name=name, job_kwargs={"max_instances": 1, "coalesce": True}
+            )
+            if at_start:
+                # run_repeating(first=0) would be a past start by the time the scheduler
+                # starts, so its first run would come one interval late.
+                application.job_queue.run_once(
+                    callback, when=0, name=f"{name}-at-start", job_kwargs={"misfire_grace_time": None}
+                )
     return application
 
 
-async def _set_commands(application: Application) -> None:
-    """Register the command menu: public commands for all, admin ones in admins' chats."""
+async def _on_start(application: Application) -> None:
+    """Register the command menu (public commands for all, admin ones in admins' chats) and
+    take stock of the index for notifications."""
     bot = application.bot
     menus: list[tuple[list[BotCommand], BotCommandScopeChat | None]] = [(PUBLIC_COMMANDS, None)]
     menus += [(ADMIN_COMMANDS, BotCommandScopeChat(i)) for i in application.bot_data[DEPS_KEY].config.admin_ids]
@@ -130,7 +154,15 @@ async def _set_commands(application: Application) -> None:
             await bot.set_my_commands(commands, scope=scope)
         except TelegramError as exc:  # a menu is a convenience: never a reason not to start
             _LOGGER.warning("Could not set the command menu (%s): %s", scope or "everyone", exc)
-    handlers.touch_heartbeat(application.bot_data[DEPS_KEY])
+    deps: BotDeps = application.bot_data[DEPS_KEY]
+    try:
+        # Before any job runs: on a new database this records the baseline (the articles
+        # indexed so far are never announced); after a restart it queues what was indexed
+        # while the bot was down, and what it had not finished sending goes out first.
+        await deps.notifier.check_index()
+    except Exception:
+        _LOGGER.exception("Could not check the index for new articles; trying again later")
+    jobs.touch_heartbeat(deps)
     _LOGGER.info("Bot @%s is up", bot.username)
 
 
@@ -138,6 +170,7 @@ async def _close(application: Application) -> None:
     deps: BotDeps = application.bot_data[DEPS_KEY]
     deps.engine.close()
     deps.feedback.close()
+    deps.database.close()
 
 
 def run_bot(settings: Settings) -> None:
@@ -149,7 +182,7 @@ def run_bot(settings: Settings) -> None:
     """
     config = BotConfig.from_settings(settings)
     protect_logs(config.token)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of the refresh job
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
     # Imported here: the engine pulls in the embedding model and the vector index.
     from retrieval.engine import AnswerEngine
 

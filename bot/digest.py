@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from bot.format import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
 from bot.outbox import Notice
-from retrieval.models import Article
+from retrieval.models import Article, Sentence
 from retrieval.sentences import split_sentences
 
 #: Tag an article gets when only the feed's summary could be fetched (see bot.feed_poll).
@@ -26,14 +26,22 @@ SUMMARY_ONLY_TAG = "summary-only"
 LEAD_MIN_CHARS = 120
 #: ... unless the two together would be longer than this.
 LEAD_MAX_CHARS = 450
+#: Fewer words than this before the first sentence is a date line or a byline, not the lead.
+LEAD_MIN_WORDS = 6
+#: Most articles listed in one digest; a bulk import's others are counted, not listed.
+DIGEST_MAX_ARTICLES = 30
 
 
 def lead_of(article: Article) -> str:
-    """The first sentence, or the first two when the first is short; verbatim, captions skipped."""
-    chosen = []
-    for sentence in split_sentences(article):
-        if sentence.is_caption or sentence.text == article.title:
-            continue
+    """The first sentence, or the first two when the first is short; verbatim. Captions,
+    the title repeated and lines of a few words before the first sentence (a date line,
+    a byline, a place name) are skipped."""
+    sentences = split_sentences(article)
+    prose = [s for s in sentences if not s.is_caption and s.text != article.title]
+    while len(prose) > 1 and len(prose[0].text.split()) < LEAD_MIN_WORDS:
+        prose.pop(0)
+    chosen: list[Sentence] = []
+    for sentence in prose:
         if chosen and (sentence.end - chosen[0].start > LEAD_MAX_CHARS or sentence.paragraph != chosen[0].paragraph):
             break
         chosen.append(sentence)
@@ -87,10 +95,23 @@ def digest_messages(notices: Sequence[Notice], limit: int = MESSAGE_LIMIT) -> li
     """One message for one article; for several, numbered digests packed under ``limit``.
 
     Articles are never split between messages (so each message can be marked sent on its
-    own), except an article too long for a message by itself, which gets several.
+    own), except an article too long for a message by itself, which gets several. Past
+    :data:`DIGEST_MAX_ARTICLES` (a bulk import), the rest are counted in one closing line,
+    not listed: they belong to the last message and are settled with it.
     """
     if not notices:
         return []
+    listed, rest = notices[:DIGEST_MAX_ARTICLES], notices[DIGEST_MAX_ARTICLES:]
+    messages = _digest(listed, len(notices), limit)
+    if rest:
+        last = messages[-1]
+        more = f"… và {len(rest)} bài mới khác; xem các bài mới nhất bằng /sources."
+        texts = (*last.texts[:-1], *split_html(f"{last.texts[-1]}\n\n{more}", limit))
+        messages[-1] = DigestMessage(texts, (*last.article_ids, *(n.article_id for n in rest)))
+    return messages
+
+
+def _digest(notices: Sequence[Notice], total: int, limit: int) -> list[DigestMessage]:
     if len(notices) == 1:
         notice = notices[0]
         text = f"🆕 <b>Bài mới trong kho tin</b>\n\n{_article_block(notice, None)}\n\n{ask_hint(notice)}"
@@ -102,12 +123,13 @@ def digest_messages(notices: Sequence[Notice], limit: int = MESSAGE_LIMIT) -> li
     def compose(header: str, body: Sequence[str], hint_for: Notice) -> str:
         return "\n\n".join([header, *body, ask_hint(hint_for)])
 
-    header = f"🆕 <b>{len(notices)} bài mới trong kho tin</b>"
+    header = f"🆕 <b>{total} bài mới trong kho tin</b>"
     first = 0
     for number, notice in enumerate(notices, 1):
         block = _article_block(notice, number)
         if blocks and utf16_len(compose(header, [*blocks, block], notices[first])) > limit:
-            messages.append(DigestMessage(tuple(split_html(compose(header, blocks, notices[first]), limit)), tuple(ids)))
+            full = compose(header, blocks, notices[first])
+            messages.append(DigestMessage(tuple(split_html(full, limit)), tuple(ids)))
             header, blocks, ids, first = "🆕 <b>Bài mới (tiếp)</b>", [], [], number - 1
         blocks.append(block)
         ids.append(notice.article_id)

@@ -2,8 +2,8 @@
 
 Embedding a question and searching the index is blocking CPU work; run on the event
 loop it would freeze every other chat. :class:`EngineClient` runs questions in a small
-thread pool and a reindex in a thread of its own, so questions keep being answered
-(from the old index) while a new one is built.
+thread pool and a reindex or an ingest in a thread of its own, so questions keep being
+answered (from the old index) while a new one is built.
 
     client = EngineClient(engine, workers=2)
     answer = await client.ask("Hải Dương và Bắc Giang hợp tác những lĩnh vực nào?")

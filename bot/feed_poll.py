@@ -18,6 +18,7 @@ failed half-way fetches the whole feed again next time rather than skip anything
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from bot.feed_store import FeedState, FeedStore, SeenItem
 from bot.feeds import Feed, FeedError, FeedItem, parse_feed
 from bot.fetch import FetchError, fetch, fetch_article, web_client
 from bot.ingestion import IngestResult
+from retrieval.corpus import join_paragraphs
 from retrieval.importers import make_article_id
 from retrieval.models import Article
 from retrieval.text import nfc
@@ -65,6 +67,7 @@ class _FeedPoll:
     last_modified: str | None = None
     complete: bool = True  # False: some new item was left out; keep the old validators
     candidates: list[_Candidate] = field(default_factory=list)
+    copies: list[_Candidate] = field(default_factory=list)  # new links to articles already added
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ class FeedPoller:
         async with self._polling:
             pages = asyncio.Semaphore(PAGE_CONCURRENCY)
             async with web_client() as client:
-                polls = await asyncio.gather(*(self._poll_feed(client, url, pages) for url in self.feeds))
+                polls = await asyncio.gather(*(self._poll_safely(client, url, pages) for url in self.feeds))
             candidates = self._unique([c for p in polls for c in p.candidates])
             result = IngestResult()
             if candidates:
@@ -108,6 +111,14 @@ class FeedPoller:
         return self.store.states(self.feeds)
 
     # --- one feed --------------------------------------------------------------------------
+
+    async def _poll_safely(self, client: httpx.AsyncClient, url: str, pages: asyncio.Semaphore) -> _FeedPoll:
+        """One feed; whatever goes wrong with it stays with it."""
+        try:
+            return await self._poll_feed(client, url, pages)
+        except Exception as exc:
+            _LOGGER.exception("Feed %s: unexpected failure; trying again at the next poll", url)
+            return _FeedPoll(url, error=f"lỗi không lường trước ({type(exc).__name__})")
 
     async def _poll_feed(self, client: httpx.AsyncClient, url: str, pages: asyncio.Semaphore) -> _FeedPoll:
         poll = _FeedPoll(url)
@@ -132,15 +143,12 @@ class FeedPoller:
         seen = await asyncio.to_thread(self.store.seen_keys, [i.key for i in items])
         fresh = [i for i in items if i.key not in seen]
         made = await asyncio.gather(*(self._article(client, feed, item, pages) for item in fresh))
-        articles = [a for a in made if a is not None]
-        poll.complete = len(articles) == len(fresh)
-        hashes = [content_hash(a) for a in articles]
-        known = await asyncio.to_thread(self.store.seen_hashes, hashes)
-        poll.candidates = [
-            _Candidate(url, item, article, digest)
-            for item, article, digest in zip([i for i, a in zip(fresh, made, strict=True) if a], articles, hashes, strict=True)
-            if digest not in known
-        ]
+        pairs = [(item, article) for item, article in zip(fresh, made, strict=True) if article is not None]
+        poll.complete = len(pairs) == len(fresh)
+        candidates = [_Candidate(url, item, article, content_hash(article)) for item, article in pairs]
+        known = await asyncio.to_thread(self.store.seen_hashes, [c.hash for c in candidates])
+        poll.candidates = [c for c in candidates if c.hash not in known]
+        poll.copies = [c for c in candidates if c.hash in known]
         _LOGGER.info("Feed %s: %s items, %s new", url, len(feed.items), len(poll.candidates))
         return poll
 
@@ -152,17 +160,17 @@ class FeedPoller:
         if item.link:
             try:
                 async with pages:
-                    article = await fetch_article(
-                        client, item.link, timeout_s=self.timeout_s, max_bytes=self.max_bytes
-                    )
+                    article = await fetch_article(client, item.link, timeout_s=self.timeout_s, max_bytes=self.max_bytes)
             except FetchError as exc:
                 _LOGGER.info("Page %s: %s; using the feed's summary", item.link, exc)
+            except Exception:  # an extractor bug must not cost the item (or the feed)
+                _LOGGER.exception("Page %s could not be read; using the feed's summary", item.link)
         if article is None:
             if not item.summary.strip() or not item.title:
                 _LOGGER.warning("Feed item %s has neither a readable page nor a summary; skipped", item.key)
                 return None
-            article = Article(id="", title=item.title, published=None, source="", text=item.summary)
-            article = replace(article, tags=(SUMMARY_ONLY_TAG,))
+            text = join_paragraphs((line, False) for line in item.summary.split("\n"))
+            article = Article(id="", title=item.title, published=None, source="", text=text, tags=(SUMMARY_ONLY_TAG,))
         title = item.title or article.title
         published = item.published or article.published
         return replace(
@@ -172,9 +180,6 @@ class FeedPoller:
             published=published,
             source=article.source or feed.title,
             url=item.link or article.url,
-            text="\n\n".join(line for line in article.text.split("\n") if line.strip())
-            if SUMMARY_ONLY_TAG in article.tags
-            else article.text,
         )
 
     # --- bookkeeping -----------------------------------------------------------------------
@@ -196,21 +201,24 @@ class FeedPoller:
         return unique
 
     async def _record(self, polls: list[_FeedPoll], candidates: list[_Candidate], result: IngestResult) -> None:
-        went_in = [c for c in candidates if c.article.id in result.changes]
-        await asyncio.to_thread(
-            self.store.remember,
-            [SeenItem(c.item.key, c.hash, c.feed_url, c.article.id) for c in went_in],
-        )
+        """Remember the items that went in (and their copies); store each feed's outcome."""
+        accepted = {c.hash for c in candidates if c.article.id in result.changes}
+        remembered = [
+            SeenItem(c.item.key, c.hash, c.feed_url, c.article.id)
+            for p in polls
+            for c in [*p.candidates, *p.copies]
+            if c.hash in accepted or c in p.copies
+        ]
+        await asyncio.to_thread(self.store.remember, remembered)
         for poll in polls:
-            mine = [c for c in poll.candidates if c in candidates]
-            complete = poll.complete and all(c in went_in for c in mine)
-            await asyncio.to_thread(
-                lambda p=poll, done=complete, n=sum(1 for c in went_in if c.feed_url == poll.url): self.store.record_poll(
-                    p.url,
-                    error=p.error,
-                    etag=p.etag,
-                    last_modified=p.last_modified,
-                    keep_validators=not done,
-                    added=n,
-                )
+            complete = poll.complete and all(c.hash in accepted for c in poll.candidates)
+            record = functools.partial(
+                self.store.record_poll,
+                poll.url,
+                error=poll.error,
+                etag=poll.etag,
+                last_modified=poll.last_modified,
+                keep_validators=not complete,
+                added=sum(1 for c in poll.candidates if c.hash in accepted),
             )
+            await asyncio.to_thread(record)

@@ -94,8 +94,7 @@ class FeedStore:
                 sql.execute("UPDATE feeds SET etag = ?, last_modified = ? WHERE url = ?", (etag, last_modified, url))
 
     def seen_keys(self, keys: Iterable[str]) -> set[str]:
-        keys = list(keys)
-        return self._present("item_key", keys)
+        return self._present("item_key", list(keys))
 
     def seen_hashes(self, hashes: Iterable[str]) -> set[str]:
         return self._present("content_hash", list(hashes))
@@ -105,7 +104,8 @@ class FeedStore:
         for start in range(0, len(values), 500):  # SQLite's limit on parameters
             chunk = values[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            found |= {r[0] for r in self.db.query(f"SELECT {column} FROM feed_items WHERE {column} IN ({marks})", chunk)}
+            rows = self.db.query(f"SELECT {column} FROM feed_items WHERE {column} IN ({marks})", chunk)
+            found |= {row[0] for row in rows}
         return found
 
     def remember(self, items: Sequence[SeenItem]) -> None:

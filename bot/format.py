@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from retrieval.models import Answer, Article, Citation
 
 if TYPE_CHECKING:
+    from bot.feed_store import FeedState
+    from bot.ingestion import IngestResult
     from retrieval.engine import IndexStatus
 
 #: Telegram's limit for one message, after entity parsing; we measure the HTML itself
@@ -211,6 +213,8 @@ def format_help(examples: Sequence[str], *, greeting: bool = False) -> str:
         "<b>Lệnh</b>",
         "/ask — đặt câu hỏi",
         "/sources — các bài mới nhất trong kho tin",
+        "/subscribe — nhận thông báo khi có bài mới (trong nhóm: quản trị viên nhóm bật)",
+        "/unsubscribe — thôi nhận thông báo",
         "/help — hướng dẫn này",
     ]
     if examples:
@@ -260,6 +264,61 @@ def format_reindex_done(status: IndexStatus, elapsed_s: float) -> str:
         f"✅ <b>Đã lập chỉ mục lại</b> sau {format_duration(elapsed_s)}: {status.articles} bài, "
         f"{status.passages} đoạn, {status.sentences} câu. Câu hỏi mới dùng chỉ mục mới."
     )
+
+
+_CHANGE_LABELS = {"new": "🆕 mới", "updated": "♻️ cập nhật", "unchanged": "➖ không đổi"}
+#: Most per-article lines in an ingest result (a JSONL file may hold thousands).
+INGEST_RESULT_LINES = 30
+
+
+def format_ingest_result(origin: str, result: IngestResult) -> str:
+    """What an admin's ``/add`` or upload did, article by article, then the totals."""
+    lines = []
+    for article_id, change in result.changes.items():
+        title = result.titles.get(article_id)
+        name = f"{escape(title)} (<code>{escape(article_id)}</code>)" if title else f"<code>{escape(article_id)}</code>"
+        lines.append(f"{_CHANGE_LABELS.get(change, escape(change))}: {name}")
+    lines += [f"❌ lỗi: {escape(what)}: {escape(reason)}" for what, reason in result.failures]
+    if len(lines) > INGEST_RESULT_LINES:
+        lines = [*lines[:INGEST_RESULT_LINES], f"… và {len(lines) - INGEST_RESULT_LINES} dòng nữa."]
+    if not lines:
+        lines = ["Không tìm thấy bài nào."]
+    totals = (
+        f"Tổng: {result.count('new')} mới, {result.count('updated')} cập nhật, "
+        f"{result.count('unchanged')} không đổi, {len(result.failures)} lỗi."
+    )
+    blocks = [f"📥 <b>Kết quả nạp</b>: {escape(shorten(origin, 200))}", "\n".join(lines), totals]
+    if result.count("new"):
+        blocks.append("Bài mới đã vào chỉ mục; các nhóm đã đăng ký sẽ được thông báo.")
+    return "\n\n".join(blocks)
+
+
+def format_notifications_status(
+    subscribers: int,
+    pending: int,
+    feeds: Sequence[FeedState],
+    watch_interval_s: float | None,
+    watch_error: str | None,
+) -> str:
+    """The ``/status`` lines about subscriptions, the outbox, the watched folder and the feeds."""
+    lines = [f"Thông báo: {subscribers} nơi đăng ký, {pending} tin chờ gửi"]
+    if watch_interval_s is None:
+        lines.append("Thư mục bài: không theo dõi")
+    else:
+        lines.append(f"Thư mục bài: kiểm tra mỗi {format_duration(watch_interval_s)}")
+        if watch_error:
+            lines.append(f"  ⚠️ lỗi gần nhất: {escape(shorten(watch_error, 300))}")
+    if not feeds:
+        lines.append("Nguồn RSS/Atom: chưa cấu hình")
+    else:
+        lines.append(f"Nguồn RSS/Atom ({len(feeds)}):")
+        for feed in feeds:
+            polled = escape(format_timestamp(feed.last_poll_at)) if feed.last_poll_at else "chưa đọc"
+            outcome = f"⚠️ lỗi: {escape(shorten(feed.last_error, 200))}" if feed.last_error else "OK"
+            lines.append(
+                f"• {escape(shorten(feed.url, 120))} — lần đọc cuối {polled}, {outcome}, đã thêm {feed.items_added} bài"
+            )
+    return "\n".join(lines)
 
 
 STAGE_NAMES = {"model": "tải mô hình", "embed": "mã hoá câu", "index": "dựng chỉ mục", "ingest": "nạp bài"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 
@@ -25,8 +26,10 @@ from bot.format import (
     format_answer,
     format_full_sources,
     format_help,
+    format_ingest_result,
     format_no_more,
     format_not_found,
+    format_notifications_status,
     format_progress,
     format_sources,
     format_status,
@@ -34,6 +37,8 @@ from bot.format import (
 from bot.keyboards import answer_keyboard
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
+from bot.subscriptions import may_manage_notifications
+from bot.uploads import UploadRefused, add_document, add_page
 from retrieval.models import Answer, Article
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,6 +51,9 @@ UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệ
 ADMIN_ONLY = "⛔ Lệnh này chỉ dành cho quản trị viên của bot."
 SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau ít phút."
 STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
+NOT_GROUP_ADMIN = "⛔ Chỉ quản trị viên của nhóm mới bật hoặc tắt được thông báo bài mới cho nhóm."
+UPLOAD_ADMIN_ONLY = "⛔ Chỉ quản trị viên của bot mới gửi được tệp bài báo để nạp vào kho tin."
+ADD_HOW = "Hãy gửi kèm địa chỉ bài báo, ví dụ: <code>/add https://baohaiduong.vn/bai-viet.html</code>"
 
 
 # --- questions -----------------------------------------------------------------------
@@ -280,7 +288,9 @@ async def reindex(update: Update, context: Context) -> None:
         )
         return
     progress_message = await message.reply_text(format_progress(None, 0, 0))
-    deps.reindex.launch(run_reindex(context.bot, deps.engine, run, progress_message, deps.reindex.progress_interval_s))
+    announce = functools.partial(deps.notifier.index_changed, context.bot)  # articles put in the folder by hand
+    interval = deps.reindex.progress_interval_s
+    deps.reindex.launch(run_reindex(context.bot, deps.engine, run, progress_message, interval, after=announce))
 
 
 async def status(update: Update, context: Context) -> None:
@@ -289,27 +299,104 @@ async def status(update: Update, context: Context) -> None:
         return
     deps = get_deps(context)
     index = await deps.engine.status()
-    text = format_status(index, deps.uptime_s, deps.reindex.status_line())
+    subscribers = await asyncio.to_thread(deps.subscriptions.count)
+    pending = await asyncio.to_thread(deps.outbox.pending_count)
+    feeds = await asyncio.to_thread(deps.feeds.states) if deps.feeds else []
+    watcher = deps.watcher
+    notifications = format_notifications_status(
+        subscribers,
+        pending,
+        feeds,
+        deps.config.corpus_watch_s if watcher else None,
+        watcher.last_error if watcher else None,
+    )
+    text = format_status(index, deps.uptime_s, deps.reindex.status_line()) + "\n\n" + notifications
     await reply_html(update.effective_message, text)
 
 
-# --- background and errors -----------------------------------------------------------
+# --- new articles and notifications ----------------------------------------------------
 
 
-async def refresh_index(context: Context) -> None:
-    """Job: pick up an index that another process (``hoptac reindex``/``ingest``) swapped in,
-    then touch the heartbeat file that says the bot and its engine are alive."""
+async def subscribe(update: Update, context: Context) -> None:
+    """``/subscribe``: this chat hears about every new article (in groups: its admins decide)."""
+    message = update.effective_message
+    if message is None or not await _may_manage(message, context):
+        return
     deps = get_deps(context)
-    if await deps.engine.refresh():
-        _LOGGER.info("Loaded a new index built by another process")
-    touch_heartbeat(deps)
+    chat, user = message.chat, message.from_user
+    title = chat.title or chat.full_name or ""
+    added = await asyncio.to_thread(deps.subscriptions.add, chat.id, chat.type, title, user.id if user else None)
+    where = "cuộc trò chuyện này" if chat.type == ChatType.PRIVATE else "nhóm này"
+    if added:
+        text = f"🔔 Đã bật thông báo: {where} sẽ nhận tin mỗi khi có bài mới được đưa vào kho tin. Tắt: /unsubscribe"
+    else:
+        text = f"🔔 {where.capitalize()} đã đăng ký nhận thông báo bài mới rồi. Tắt: /unsubscribe"
+    await message.reply_text(text)
 
 
-def touch_heartbeat(deps: BotDeps) -> None:
+async def unsubscribe(update: Update, context: Context) -> None:
+    """``/unsubscribe``: no more new-article notifications here."""
+    message = update.effective_message
+    if message is None or not await _may_manage(message, context):
+        return
+    deps = get_deps(context)
+    removed = await asyncio.to_thread(deps.subscriptions.remove, message.chat.id)
+    await asyncio.to_thread(deps.outbox.drop_chat, message.chat.id, "unsubscribed")
+    if removed:
+        text = "🔕 Đã tắt thông báo bài mới. Bật lại: /subscribe"
+    else:
+        text = "Nơi này chưa đăng ký nhận thông báo. Bật: /subscribe"
+    await message.reply_text(text)
+
+
+async def _may_manage(message: Message, context: Context) -> bool:
+    """True when the sender may switch notifications here; otherwise says why not."""
+    if await may_manage_notifications(context.bot, message, get_deps(context).config.admin_ids):
+        return True
+    await message.reply_text(NOT_GROUP_ADMIN)
+    user = message.from_user
+    _LOGGER.info("Refused a subscription change by user %s in chat %s", user.id if user else None, message.chat.id)
+    return False
+
+
+async def add(update: Update, context: Context) -> None:
+    """``/add URL`` (admins): fetch the page, ingest its article, report the result."""
+    message = update.effective_message
+    if message is None or await _refuse_non_admin(update, context):
+        return
+    url = command_argument(message)
+    if not url:
+        await reply_html(message, ADD_HOW)
+        return
     try:
-        deps.config.heartbeat_path.touch()
-    except OSError as exc:
-        _LOGGER.warning("Cannot touch %s: %s", deps.config.heartbeat_path, exc)
+        async with typing(context.bot, message.chat.id):
+            result = await add_page(get_deps(context), context.bot, url)
+    except UploadRefused as exc:
+        await message.reply_text(str(exc))
+        return
+    await reply_html(message, format_ingest_result(url, result))
+
+
+async def document(update: Update, context: Context) -> None:
+    """A document sent to the bot in a private chat: admins' files are ingested."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or message.document is None:
+        return
+    if not get_deps(context).is_admin(user.id if user else None):
+        await message.reply_text(UPLOAD_ADMIN_ONLY)
+        _LOGGER.info("Refused a document from user %s", user.id if user else None)
+        return
+    name = message.document.file_name or "tệp"
+    try:
+        async with typing(context.bot, message.chat.id):
+            result = await add_document(get_deps(context), context.bot, message.document)
+    except UploadRefused as exc:
+        await message.reply_text(f"⚠️ {exc}")
+        return
+    await reply_html(message, format_ingest_result(name, result))
+
+
+# --- errors --------------------------------------------------------------------------
 
 
 async def on_error(update: object, context: Context) -> None:

@@ -19,13 +19,15 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from telegram import Bot
 
-from bot.deps import BotDeps
 from retrieval.corpus import ArticleFormatError, article_path, article_to_markdown
 from retrieval.models import Article
+
+if TYPE_CHECKING:
+    from bot.deps import BotDeps
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,8 +46,11 @@ class IngestResult:
         return sum(1 for c in self.changes.values() if c == change)
 
 
-async def ingest_paths(deps: BotDeps, bot: Bot, paths: Sequence[Path], activity: str) -> IngestResult:
-    """Ingest files (any format ``hoptac ingest`` reads), then announce what is new.
+async def ingest_paths(
+    deps: BotDeps, bot: Bot, paths: Sequence[Path], activity: str, *, announce: bool = True
+) -> IngestResult:
+    """Ingest files (any format ``hoptac ingest`` reads), then (unless ``announce`` is
+    False: call :func:`announce_new_articles` when ready) announce what is new.
 
     With no paths it still brings the index up to date with the corpus folder.
     Raises :class:`retrieval.engine.CorpusError` when the corpus folder holds a broken file.
@@ -57,12 +62,17 @@ async def ingest_paths(deps: BotDeps, bot: Bot, paths: Sequence[Path], activity:
         failures=[(f.path, f.reason) for f in report.failures],
         titles={a.id: a.title for a in report.new_articles},
     )
-    if report.changes or not paths:
-        try:
-            await deps.notifier.index_changed(bot)
-        except Exception:  # the articles are in; the next index check announces them
-            _LOGGER.exception("Could not queue notifications after ingesting (%s)", activity)
+    if announce:
+        await announce_new_articles(deps, bot)
     return result
+
+
+async def announce_new_articles(deps: BotDeps, bot: Bot) -> None:
+    """Queue and send notifications for what the index now holds that was never announced."""
+    try:
+        await deps.notifier.index_changed(bot)
+    except Exception:  # the articles are in; the next index check announces them
+        _LOGGER.exception("Could not queue notifications for new articles")
 
 
 async def ingest_articles(deps: BotDeps, bot: Bot, articles: Sequence[Article], activity: str) -> IngestResult:

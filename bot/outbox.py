@@ -235,8 +235,7 @@ class Outbox:
         """Notifications waiting to be sent to chats that are still subscribed."""
         return int(
             self.db.query(
-                "SELECT COUNT(*) FROM outbox o JOIN subscriptions s ON s.chat_id = o.chat_id "
-                "WHERE o.status = 'pending'"
+                "SELECT COUNT(*) FROM outbox o JOIN subscriptions s ON s.chat_id = o.chat_id WHERE o.status = 'pending'"
             )[0][0]
         )
 

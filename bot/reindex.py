@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,9 +114,17 @@ async def _show(progress_message: Message, text: str) -> None:
 
 
 async def run_reindex(
-    bot: Bot, client: EngineClient, run: ReindexRun, progress_message: Message, interval_s: float
+    bot: Bot,
+    client: EngineClient,
+    run: ReindexRun,
+    progress_message: Message,
+    interval_s: float,
+    after: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Rebuild, keep ``progress_message`` current, then send the result to the admin."""
+    """Rebuild, keep ``progress_message`` current, then send the result to the admin.
+
+    ``after`` runs once the new index is in, before the admin hears of it (the bot uses it
+    to announce articles that the rebuild brought in)."""
     rebuild = asyncio.ensure_future(client.reindex(progress=run.progress))
     while not rebuild.done():
         changed = asyncio.ensure_future(run.changed.wait())
@@ -138,6 +146,11 @@ async def run_reindex(
         )
     else:
         _LOGGER.info("Reindex done in %.1f s: %s articles", run.elapsed_s, status.articles)
+        if after is not None:
+            try:
+                await after()
+            except Exception:
+                _LOGGER.exception("After the reindex")
         await _show(progress_message, "✅ Lập chỉ mục lại xong.")
         text = format_reindex_done(status, run.elapsed_s)
     await bot.send_message(run.chat_id, text, parse_mode=ParseMode.HTML)

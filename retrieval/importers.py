@@ -21,6 +21,7 @@ sentences are exact slices of the source text.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
@@ -323,10 +324,8 @@ def article_from_html(html: str | bytes, url: str | None = None) -> Article:
     of its own. Raises :class:`ImportFailure` when the page holds no article text.
     """
     if isinstance(html, bytes):
-        try:
+        with contextlib.suppress(UnicodeDecodeError):  # else trafilatura finds the declared charset
             html = nfc(html.decode("utf-8-sig"))
-        except UnicodeDecodeError:
-            pass  # let trafilatura find the declared charset
     article = _import_html_text(html, Path("page.html")).articles[0]
     if article.url is None and url:
         article = replace(article, url=nfc(url))

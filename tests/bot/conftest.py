@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -26,7 +27,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.deps import DEPS_KEY, BotDeps
 from hoptac.settings import Settings
-from retrieval.engine import IndexStatus, Progress
+from retrieval.engine import IndexStatus, IngestReport, Progress
 from retrieval.models import Answer, Article, Citation
 from tests.bot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 
@@ -113,6 +114,7 @@ class FakeEngine:
         self.refreshed = threading.Event()
         self.refresh_calls = 0
         self.reindex_error: Exception | None = None
+        self.ingested: list[list[Path]] = []
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
         self.asked.append((question, limit, offset))
@@ -150,6 +152,10 @@ class FakeEngine:
         self.generation += 1
         return self.status()
 
+    def ingest(self, paths: Any, progress: Progress | None = None) -> IngestReport:
+        self.ingested.append([Path(p) for p in paths])
+        return IngestReport()
+
     def status(self) -> IndexStatus:
         return IndexStatus(
             articles=1,
@@ -176,6 +182,7 @@ class FakeEngine:
 
 
 def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test bot; the corpus folder is watched only when a test asks to."""
     values: dict[str, Any] = {
         "bot_rate_limit_questions": 100,
         "bot_refresh_seconds": 3600.0,
@@ -183,6 +190,8 @@ def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:
         "telegram_api_url": api_url,
         "admin_ids": [ADMIN.id],
         "data_dir": data_dir,
+        "corpus_dir": data_dir / "corpus",
+        "corpus_watch_seconds": 0,
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -238,6 +247,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def fake_api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(TOKEN) as api:
         yield api
+
+
+@pytest.fixture
+def newsroom(fake_api: FakeBotApi, tmp_path: Path) -> Any:
+    """The bot with the real engine over a copy of the corpus (see tests/bot/newsroom.py)."""
+    from tests.bot.newsroom import Newsroom
+    from tests.conftest import CORPUS
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    return Newsroom(fake_api, tmp_path)
 
 
 @pytest.fixture

@@ -5,10 +5,13 @@ It speaks HTTP/1.1 (keep-alive, one asyncio task per connection, so a long-polli
 ``/bot<token>/<method>``: ``getMe``, ``getUpdates`` (offsets, long-poll ``timeout``,
 answered as soon as an update is queued), ``sendMessage``, ``editMessageText``,
 ``editMessageReplyMarkup``, ``answerCallbackQuery``, ``sendChatAction``,
-``setMyCommands``, ``deleteWebhook``, ``getChatMember`` and the rest PTB calls at
-startup. Text sent with ``parse_mode=HTML`` is parsed as Telegram parses it (see
+``setMyCommands``, ``deleteWebhook``, ``getChatMember``, ``getFile`` (and the file
+download at ``/file/bot<token>/<path>``) and the rest PTB calls at startup. Text sent
+with ``parse_mode=HTML`` is parsed as Telegram parses it (see
 :mod:`tests.bot.telegram_html`) and must be at most 4,096 characters afterwards, else
-400 "Bad Request: ..." as from Telegram; ``fail_next`` makes the next calls answer 429.
+400 "Bad Request: ..." as from Telegram; ``fail_next`` makes the next calls answer 429;
+``block_chat`` makes every message to a chat answer 403, ``delete_chat`` 400 "chat not
+found".
 
     async with FakeBotApi(TOKEN) as api:
         api.send_text(PRIVATE, ALICE, "Hải Dương hợp tác với tỉnh nào?")
@@ -25,6 +28,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -148,6 +152,10 @@ class FakeBotApi:
         self._open_callbacks: set[str] = set()
         self._failures: dict[str, list[int]] = {}  # method -> [calls left to fail, retry_after, status]
         self._consumed: set[int] = set()
+        self._blocked: dict[int, str] = {}  # chat id -> the 403 description
+        self._deleted: set[int] = set()
+        self.files: dict[str, tuple[str, bytes, int]] = {}  # file_id -> (file_path, content, file_size)
+        self._file_ids = itertools.count(1)
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
         self.loop: asyncio.AbstractEventLoop | None = None  # set by start()
@@ -291,6 +299,41 @@ class FakeBotApi:
         )
         return query_id
 
+    def send_document(
+        self,
+        chat: FakeChat,
+        user: FakeUser,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str = "application/octet-stream",
+        file_size: int | None = None,
+    ) -> dict[str, Any]:
+        """The user sends a file; ``file_size`` can claim another size than ``len(content)``."""
+        number = next(self._file_ids)
+        file_id = f"BQACAgIAAxkBAAI{number:06d}"
+        size = len(content) if file_size is None else file_size
+        self.files[file_id] = (f"documents/file_{number}{Path(file_name).suffix}", content, size)
+        document = {
+            "file_id": file_id,
+            "file_unique_id": f"AgAD{number:06d}",
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": size,
+        }
+        message = self._user_message(chat, user, document=document)
+        self._queue("message", message)
+        return message
+
+    def block_chat(self, chat_id: int, description: str = "Forbidden: bot was blocked by the user") -> None:
+        """From now on every message to ``chat_id`` is refused with 403, as when the user
+        blocked the bot or the bot was removed from the group."""
+        self._blocked[chat_id] = description
+
+    def delete_chat(self, chat_id: int) -> None:
+        """The chat no longer exists: 400 "Bad Request: chat not found"."""
+        self._deleted.add(chat_id)
+
     def fail_next(self, method: str, times: int = 1, retry_after: int = 1, status: int = 429) -> None:
         """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests (and
         ``retry_after``), or with another ``status`` such as 502 Bad Gateway."""
@@ -344,10 +387,13 @@ class FakeBotApi:
                     break
                 path, headers, body = request
                 status, payload = await self._respond(path, headers, body)
-                data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                if isinstance(payload, bytes):  # a file download
+                    data, content_type = payload, "application/octet-stream"
+                else:
+                    data, content_type = json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json"
                 writer.write(
                     f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
-                    "Content-Type: application/json\r\n"
+                    f"Content-Type: {content_type}\r\n"
                     f"Content-Length: {len(data)}\r\n\r\n".encode("latin-1")
                     + data
                 )
@@ -381,8 +427,13 @@ class FakeBotApi:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
         return target, headers, body
 
-    async def _respond(self, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any]]:
+    async def _respond(self, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | bytes]:
         path = unquote(urlsplit(target).path)
+        download = re.fullmatch(r"/file/bot([^/]*)/(.+)", path)
+        if download is not None:
+            if download.group(1) != self.token:
+                return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+            return self._download(download.group(2))
         match = re.fullmatch(r"/bot([^/]*)/([A-Za-z]+)", path)
         if match is None:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
@@ -488,8 +539,10 @@ class FakeBotApi:
         return dict(markup)
 
     def _chat(self, chat_id: Any) -> dict[str, Any]:
-        if not isinstance(chat_id, int):
+        if not isinstance(chat_id, int) or chat_id in self._deleted:
             raise ApiError(400, "Bad Request: chat not found")
+        if chat_id in self._blocked:
+            raise ApiError(403, self._blocked[chat_id])
         for (known_chat, _), message in self.messages.items():
             if known_chat == chat_id:
                 chat: dict[str, Any] = message["chat"]
@@ -640,6 +693,22 @@ class FakeBotApi:
                 "can_delete_stories": False,
             }
         return {"status": "member", "user": user}
+
+    async def _api_getfile(self, params: dict[str, Any]) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        path, _content, size = self.files[file_id]
+        if size > 20_000_000:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size, "file_path": path}
+
+    def _download(self, path: str) -> tuple[int, dict[str, Any] | bytes]:
+        for file_path, content, _size in self.files.values():
+            if file_path == path:
+                self._record(ApiCall("download", {"file_path": path}, 200))
+                return 200, content
+        return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
 
     async def _api_close(self, params: dict[str, Any]) -> bool:
         return True

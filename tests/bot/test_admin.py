@@ -78,8 +78,8 @@ async def test_commands_are_registered_for_everyone_and_admin_commands_for_admin
     public = {c["command"] for c in bot.api.commands['{"type": "default"}']}
     admin = {c["command"] for c in bot.api.commands[f'{{"chat_id": {ADMIN.id}, "type": "chat"}}']}
 
-    assert public == {"ask", "sources", "help", "start"}
-    assert admin == public | {"reindex", "status"}
+    assert public == {"ask", "sources", "subscribe", "unsubscribe", "help", "start"}
+    assert admin == public | {"add", "reindex", "status"}
 
 
 async def test_start_and_help_explain_in_vietnamese_with_examples_from_the_corpus(bot: BotHarness) -> None:

@@ -1,0 +1,116 @@
+"""The outbox and the notification text, without a bot: exactly-once bookkeeping and digests."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.database import Database
+from bot.digest import digest_messages, lead_of, notice_for
+from bot.outbox import Notice, Outbox
+from bot.subscriptions import Subscriptions
+from retrieval.models import Article
+from tests.bot.conftest import ARTICLE, GROUP, LAN, MOU
+from tests.bot.telegram_html import parse_html, utf16_len
+
+VN = timezone(timedelta(hours=7))
+
+
+@pytest.fixture
+def stores(tmp_path: Path) -> tuple[Subscriptions, Outbox]:
+    database = Database(tmp_path / "hoptac.sqlite3")
+    return Subscriptions(database), Outbox(database)
+
+
+def notice(number: int, lead: str = "Hai tỉnh ký kết biên bản ghi nhớ hợp tác.") -> Notice:
+    return Notice(f"bai-{number}", f"Bài số {number} về hợp tác <vùng> & liên kết", None, None, "Báo A", lead)
+
+
+def test_an_article_is_queued_once_per_chat_ever(stores: tuple[Subscriptions, Outbox]) -> None:
+    subscriptions, outbox = stores
+    outbox.record_baseline(["cu"])
+    subscriptions.add(GROUP.id, "supergroup", "Nhóm", LAN.id)
+    subscriptions.add(LAN.id, "private", "", LAN.id)
+
+    assert outbox.unannounced(["cu", "bai-1"]) == {"bai-1"}
+    assert outbox.announce([notice(1)]) == 2
+    assert outbox.announce([notice(1)]) == 0  # seen: never again, whatever its content now
+    assert outbox.unannounced(["bai-1"]) == set()
+    assert sorted(item.chat_id for item in outbox.due()) == sorted([GROUP.id, LAN.id])
+
+
+def test_sent_failed_and_deferred_rows_are_not_due(stores: tuple[Subscriptions, Outbox]) -> None:
+    subscriptions, outbox = stores
+    outbox.record_baseline([])
+    subscriptions.add(GROUP.id, "supergroup", "Nhóm", LAN.id)
+    outbox.announce([notice(1), notice(2), notice(3)])
+
+    outbox.mark_sent(GROUP.id, ["bai-1"])
+    outbox.mark_failed(GROUP.id, ["bai-2"], "Bad Request: ...")
+    outbox.defer(GROUP.id, ["bai-3"], 60, "Timed out")
+
+    assert outbox.due() == []
+    assert [i.notice.article_id for i in outbox.due(now=10**12)] == ["bai-3"]
+    assert outbox.pending_count() == 1
+    subscriptions.remove(GROUP.id)
+    assert outbox.pending_count() == 0 and outbox.due(now=10**12) == []
+
+
+def test_the_lead_is_the_first_sentences_verbatim() -> None:
+    assert lead_of(ARTICLE) == ARTICLE.text[: len(lead_of(ARTICLE))]
+    dated = Article(
+        id="a",
+        title="Tiêu đề",
+        published=None,
+        source="",
+        text=f"Thứ Hai, 20/05/2024 08:30\n\n> Ảnh: hai tỉnh ký kết.\n\n{MOU} Câu thứ hai.",
+    )
+    assert lead_of(dated) == MOU
+
+
+def test_one_article_makes_one_escaped_message_with_a_question_hint() -> None:
+    article = Article(
+        id="a",
+        title="Hợp tác <Bắc> & <Nam>",
+        published=datetime(2024, 5, 20, 8, 30, tzinfo=VN),
+        source="Báo A&B",
+        text="Hai tỉnh ký kết chương trình hợp tác <giai đoạn> 2024-2030 & hơn thế nữa.",
+        url="https://example.org/a?x=1&y=2",
+    )
+    [message] = digest_messages([notice_for(article)])
+    [text] = message.texts
+    plain, entities = parse_html(text)
+
+    assert message.article_ids == ("a",)
+    assert "Hợp tác <Bắc> & <Nam>\nBáo A&B, 20/05/2024\n«Hai tỉnh ký kết chương trình hợp tác <giai đoạn>" in plain
+    assert "Hỏi: /ask Nội dung chính của “Hợp tác <Bắc> & <Nam>” là gì?" in plain
+    assert {"type": "text_link", "url": "https://example.org/a?x=1&y=2"}.items() <= next(
+        e for e in entities if e["type"] == "text_link"
+    ).items()
+
+
+def test_a_long_digest_is_split_between_articles_under_the_limit() -> None:
+    notices = [notice(n, lead="Câu dẫn rất dài về hợp tác phát triển kinh tế vùng. " * 8) for n in range(1, 41)]
+
+    messages = digest_messages(notices)
+
+    assert len(messages) > 1
+    assert [a for m in messages for a in m.article_ids] == [n.article_id for n in notices]
+    for message in messages:
+        [text] = message.texts
+        assert utf16_len(parse_html(text)[0]) <= 4096 and utf16_len(text) <= 4096
+    assert messages[0].texts[0].startswith("🆕 <b>40 bài mới trong kho tin</b>")
+    assert messages[1].texts[0].startswith("🆕 <b>Bài mới (tiếp)</b>")
+
+
+def test_a_bulk_import_lists_the_first_articles_and_counts_the_rest() -> None:
+    notices = [notice(n) for n in range(1, 1001)]
+
+    messages = digest_messages(notices)
+
+    assert messages[0].texts[0].startswith("🆕 <b>1000 bài mới trong kho tin</b>")
+    assert messages[-1].texts[-1].endswith("… và 970 bài mới khác; xem các bài mới nhất bằng /sources.")
+    assert [a for m in messages for a in m.article_ids] == [n.article_id for n in notices]
+    assert sum(len(m.texts) for m in messages) <= 5
