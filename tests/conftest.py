@@ -15,8 +15,6 @@ from retrieval.lexical import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
-SHARED_DATA = REPO.parent / "shared" / "data"
-SEED_PAGE = REPO.parent / "shared" / "seeds" / "000_59940e11ff252aed.txt"
 
 
 class HashingEmbedder:

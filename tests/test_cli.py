@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hoptac.cli import main
-from tests.conftest import CORPUS, SEED_PAGE
+from tests.conftest import CORPUS
 
 
 @pytest.fixture
@@ -47,7 +47,8 @@ def test_ingest_reports_bad_files_and_takes_the_good_ones(
     good = tmp_path / "good.jsonl"
     record = {"id": "bg-1", "title": "Bắc Giang mở rộng hợp tác", "body": "Bắc Giang và Hải Dương ký kết hợp tác."}
     good.write_text(json.dumps(record, ensure_ascii=False) + "\n", "utf-8")
-    assert main([*dirs, "ingest", "--json", str(bad), str(good), str(SEED_PAGE)]) == 1
+    seed_md = next(CORPUS.glob("*.md"))  # already in the corpus: unchanged
+    assert main([*dirs, "ingest", "--json", str(bad), str(good), str(seed_md)]) == 1
     captured = capsys.readouterr()
     report = json.loads(captured.out)
     assert (report["new"], report["unchanged"]) == (1, 1)
