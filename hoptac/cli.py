@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -263,37 +264,54 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 # -- parser ------------------------------------------------------------------------------
 
 
+def _add_folder_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--corpus-dir", type=Path, default=default, help="article folder (default: setting corpus_dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=default, help="index/cache/model folder (default: setting data_dir)"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hoptac",
         description="Grounded answers about Vietnamese regional-cooperation news, quoting the articles.",
     )
     parser.add_argument("--version", action="version", version=f"hoptac {__version__}")
-    parser.add_argument("--corpus-dir", type=Path, help="article folder (default: setting corpus_dir)")
-    parser.add_argument("--data-dir", type=Path, help="index/cache/model folder (default: setting data_dir)")
+    _add_folder_options(parser, default=None)
+    # The same options after the command too ("hoptac ask --data-dir D ..."); given there, they win.
+    folders = argparse.ArgumentParser(add_help=False)
+    _add_folder_options(folders, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ask = sub.add_parser("ask", help="answer a question (or a file of questions) with cited sentences")
+    ask = sub.add_parser(
+        "ask", parents=[folders], help="answer a question (or a file of questions) with cited sentences"
+    )
     ask.add_argument("question", nargs="?", help="the question, in Vietnamese (with or without diacritics) or English")
     ask.add_argument("--questions", metavar="FILE", help="one question a line; - reads standard input")
     ask.add_argument("-k", type=int, default=None, metavar="N", help="at most N cited sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     ask.set_defaults(func=cmd_ask)
 
-    ingest = sub.add_parser("ingest", help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index")
+    ingest = sub.add_parser(
+        "ingest", parents=[folders], help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index"
+    )
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     ingest.add_argument("--json", action="store_true")
     ingest.set_defaults(func=cmd_ingest)
 
-    reindex = sub.add_parser("reindex", help="rebuild the index from the corpus folder and swap it in atomically")
+    reindex = sub.add_parser(
+        "reindex", parents=[folders], help="rebuild the index from the corpus folder and swap it in atomically"
+    )
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(func=cmd_reindex)
 
-    status = sub.add_parser("status", help="articles, passages, sentences, model, index age and size")
+    status = sub.add_parser(
+        "status", parents=[folders], help="articles, passages, sentences, model, index age and size"
+    )
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)
 
-    evaluate = sub.add_parser("eval", help="retrieval and answer quality on a SQuAD-format file")
+    evaluate = sub.add_parser("eval", parents=[folders], help="retrieval and answer quality on a SQuAD-format file")
     evaluate.add_argument("file", metavar="FILE", help="SQuAD v1.1 JSON, e.g. ../shared/data/xquad-vi/xquad.vi.json")
     evaluate.add_argument("--distractors", type=int, default=0, metavar="N",
                           help="mix in N distractor passages from ../shared/data/news-vi")  # fmt: skip
@@ -302,14 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
 
-    model = sub.add_parser("model", help="build (once) and check the embedding model")
+    model = sub.add_parser("model", parents=[folders], help="build (once) and check the embedding model")
     model.add_argument("action", choices=["build"])
     model.set_defaults(func=cmd_model)
 
-    bot = sub.add_parser("bot", help="run the Telegram bot (needs HOPTAC_TELEGRAM_TOKEN)")
+    bot = sub.add_parser("bot", parents=[folders], help="run the Telegram bot (needs HOPTAC_TELEGRAM_TOKEN)")
     bot.set_defaults(func=cmd_bot)
 
-    run = sub.add_parser("run", help="the main job: the bot if a token is set, else index and demo answers")
+    run = sub.add_parser(
+        "run", parents=[folders], help="the main job: the bot if a token is set, else index and demo answers"
+    )
     run.set_defaults(func=cmd_run)
     return parser
 
@@ -356,6 +376,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("hoptac: interrupted; the previous index is still being served", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hoptac status | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except _known_errors() as exc:
         print(f"hoptac: error: {exc}", file=sys.stderr)
         return 1

@@ -57,3 +57,10 @@ def test_ingest_reports_bad_files_and_takes_the_good_ones(
     status = json.loads(capsys.readouterr().out)
     assert (status["articles"], status["sentences"]) == (2, 25)
     assert {"articles", "passages", "sentences", "model", "age_seconds", "index_bytes"} <= set(status)
+
+
+def test_folder_options_work_after_the_command_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["status", "--data-dir", str(tmp_path / "after")]) == 1
+    assert str(tmp_path / "after" / "index") in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path / "before"), "status", "--data-dir", str(tmp_path / "after")]) == 1
+    assert str(tmp_path / "after" / "index") in capsys.readouterr().err
