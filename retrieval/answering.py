@@ -119,14 +119,10 @@ class _Candidate:
     words: frozenset[str]
 
 
-def _coverage(analyzer: Analyzer, index: LoadedIndex, terms: list[QueryTerm], sentence: str) -> float:
-    """IDF-weighted share of the question's words (or their expansions) found in ``sentence``."""
-    if not terms:
-        return 0.0
-    present = set(analyzer.word_tokens(sentence))
-    weights = [(term, index.lexical.idf(term.token)) for term in terms]
-    total = sum(w for _, w in weights)
-    return sum(w for term, w in weights if term.present_in(present)) / total if total else 0.0
+def _coverage(weighted_terms: list[tuple[QueryTerm, float]], present: set[str]) -> float:
+    """IDF-weighted share of the question's words (or their expansions) among ``present`` tokens."""
+    total = sum(w for _, w in weighted_terms)
+    return sum(w for term, w in weighted_terms if term.present_in(present)) / total if total else 0.0
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
@@ -153,17 +149,19 @@ def rank_sentences(
             passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
     rows = sorted(passage_weight)
     cosines = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
-    terms = analyzer.content_terms(question)
+    # The question's weights are the same for every sentence: compute them once.
+    weighted_terms = [(term, index.lexical.idf(term.token)) for term in analyzer.content_terms(question)]
     candidates: list[_Candidate] = []
     for row, cosine in zip(rows, cosines, strict=True):
         sentence = index.sentence(row)
-        coverage = _coverage(analyzer, index, terms, sentence.text)
+        tokens = analyzer.word_tokens(sentence.text)
+        coverage = _coverage(weighted_terms, set(tokens))
         score = (
             SENTENCE_DENSE_WEIGHT * float(cosine)
             + SENTENCE_COVERAGE_WEIGHT * coverage
             + SENTENCE_PASSAGE_WEIGHT * passage_weight[row]
         )
-        words = frozenset(analyzer.word_tokens(sentence.text)[::2])
+        words = frozenset(tokens[::2])
         article = index.article_of_sentence(row)
         candidates.append(_Candidate(row, score, float(cosine), coverage, article.published, words))
     candidates.sort(key=lambda c: (-c.score, c.row))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,15 +30,13 @@ from retrieval.index import (
     IndexMissingError,
     IndexStore,
     LoadedIndex,
+    Progress,
     build_index,
     corpus_fingerprint,
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
 from retrieval.text import nfc
-
-#: Progress callback: (stage, done, total). Stages: "model", "embed", "index", "ingest".
-Progress = Callable[[str, int, int], None]
 
 ArticleChange = Literal["new", "updated", "unchanged"]
 

@@ -15,7 +15,7 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +27,13 @@ from retrieval.answering import RankedPassage, Searcher, compose_answer
 from retrieval.background import Background
 from retrieval.embedding import Embedder
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
-from retrieval.index import LoadedIndex, build_index
+from retrieval.index import LoadedIndex, Progress, build_index
 from retrieval.lexical import Analyzer
 from retrieval.models import Article
 from retrieval.passages import passage_windows
 from retrieval.sentences import split_sentences
 from retrieval.text import nfc
 
-Progress = Callable[[str, int, int], None]
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NEWS_JSONL = SHARED_DATA / "news-vi" / "baomoi-2017.jsonl.gz"
 

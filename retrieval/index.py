@@ -36,6 +36,8 @@ from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
 
 FORMAT_VERSION = 2
+#: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
+#: "model: <message>" for one-off messages while the model is built.
 Progress = Callable[[str, int, int], None]
 
 
