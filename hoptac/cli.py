@@ -1,4 +1,4 @@
-"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, model, bot, run."""
+"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, bench, model, bot, run."""
 
 from __future__ import annotations
 
@@ -229,6 +229,54 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _int_list(value: str) -> list[int]:
+    try:
+        numbers = [int(x.replace("_", "").replace("k", "000").replace("M", "000000")) for x in value.split(",") if x]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {value!r}") from None
+    if not numbers or min(numbers) < 0:
+        raise argparse.ArgumentTypeError(f"expected positive numbers, got {value!r}")
+    return numbers
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.bench import BenchConfig, format_report, plot_report, run_bench
+
+    if not args.jsonl.is_file():
+        raise UserError(f"no such file: {args.jsonl} (give a JSONL of articles with --jsonl)")
+    if min(args.sizes) < 1 or args.questions < 1:
+        raise UserError("--sizes and --questions must be at least 1")
+    config = BenchConfig(
+        jsonl=args.jsonl,
+        sizes=args.sizes,
+        work_dir=args.work_dir or settings.data_dir / "bench",
+        questions=args.questions,
+        askers=tuple(args.askers),
+        bot_askers=tuple(a for a in args.bot_askers if a > 0),
+        bot_questions=args.bot_questions,
+        ingest_sample=args.ingest_sample,
+        synthetic=args.synthetic_vectors,
+        cold_start=not args.no_cold_start,
+        ann=not args.no_ann,
+    )
+
+    def log(message: str) -> None:
+        print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+    report = run_bench(settings, config, log)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", "utf-8")
+        (args.out / "bench.md").write_text(format_report(report) + "\n", "utf-8")
+        if report["sizes"]:
+            plot_report(report, args.out / "bench.png")
+    if args.json:
+        _json(report)
+    else:
+        print(format_report(report))
+    return 0
+
+
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.embedding import Embedder
 
@@ -319,6 +367,70 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--sweep", action="store_true", help="also report the hybrid at dense weights 0.0-1.0")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_eval)
+
+    from retrieval.evaluation import NEWS_JSONL
+
+    bench = sub.add_parser(
+        "bench",
+        parents=[folders],
+        help="latency, throughput, ingest, cold start and memory at several corpus sizes",
+        description="Builds the product's index from news articles at each size (kept under the work folder, "
+        "so a second run embeds nothing new) and reports latency against its floor, concurrent throughput, "
+        "HNSW recall, incremental ingest, ingest against raw model.encode, cold start, peak memory and the "
+        "bot's latency with concurrent askers. Embedding is the slow part: about 14 passages a second on 2 cores.",
+    )
+    bench.add_argument(
+        "--jsonl", type=Path, default=NEWS_JSONL, help=f"articles, one JSON a line (default {NEWS_JSONL})"
+    )
+    bench.add_argument(
+        "--sizes",
+        type=_int_list,
+        default=[10_000, 100_000],
+        metavar="N,N",
+        help="corpus sizes in passages (default 10000,100000; 10k and 1M are understood)",
+    )
+    bench.add_argument("--questions", type=int, default=300, metavar="N", help="timed questions per size (default 300)")
+    bench.add_argument(
+        "--askers",
+        type=_int_list,
+        default=[1, 4, 16],
+        metavar="N,N",
+        help="concurrent askers for throughput (default 1,4,16)",
+    )
+    bench.add_argument(
+        "--bot-askers",
+        type=_int_list,
+        default=[1, 16],
+        metavar="N,N",
+        help="concurrent users through the fake Bot API server on the largest size (default 1,16; 0 skips)",
+    )
+    bench.add_argument("--bot-questions", type=int, default=10, metavar="N", help="questions per bot user (default 10)")
+    bench.add_argument(
+        "--ingest-sample",
+        type=int,
+        default=256,
+        metavar="N",
+        help="passages embedded from scratch for the ingest/encode ratio (default 256)",
+    )
+    bench.add_argument(
+        "--work-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where the indexes are kept between runs (default DATA_DIR/bench)",
+    )
+    bench.add_argument(
+        "--synthetic-vectors",
+        action="store_true",
+        help="random vectors for passages the embedding cache lacks (latency/memory only; no recall)",
+    )
+    bench.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurement")
+    bench.add_argument("--no-ann", action="store_true", help="skip the HNSW recall measurement")
+    bench.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="also write bench.json, bench.md, bench.png"
+    )
+    bench.add_argument("--json", action="store_true", help="print the report as JSON")
+    bench.set_defaults(func=cmd_bench)
 
     model = sub.add_parser("model", parents=[folders], help="build (once) and check the embedding model")
     model.add_argument("action", choices=["build"])

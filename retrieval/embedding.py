@@ -157,6 +157,24 @@ class Embedder:
         vector.setflags(write=False)
         return vector
 
+    def encode_raw(self, texts: Sequence[str], kind: str = "passage") -> np.ndarray:
+        """Straight through the model with the ``kind`` ("query" or "passage") prompt: no
+        cache, no NFC. Benchmarks use it as the model's own throughput."""
+        prompt = self._query_prompt if kind == "query" else self._passage_prompt
+        return self._encode(list(texts), prompt, None)
+
+    def with_cache(self, cache: EmbeddingCache | None) -> Embedder:
+        """The same loaded model with another cache (or none)."""
+        return Embedder(self._model, self.name, cache, self._batch_size)
+
+    def cached_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors the cache already holds for ``texts`` (passage prompt), by text."""
+        if self._cache is None:
+            return {}
+        prompt = self._passage_prompt or ""
+        keys = {EmbeddingCache.key(self.model_id, prompt, nfc(t)): t for t in texts}
+        return {keys[k]: v for k, v in self._cache.get_many(list(keys)).items()}
+
     def encode_passages(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
     ) -> tuple[np.ndarray, int]:
