@@ -611,7 +611,8 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
 def run_bot_askers(engine: Any, questions: Sequence[str], config: BenchConfig) -> list[dict[str, Any]]:
     from bot.loadtest import run_asker_benchmark
 
-    return run_asker_benchmark(engine, questions, askers=config.bot_askers, per_asker=config.bot_questions)
+    results = run_asker_benchmark(engine, questions, askers=config.bot_askers, per_asker=config.bot_questions)
+    return [result.to_json() for result in results]
 
 
 def machine() -> dict[str, Any]:
@@ -683,14 +684,20 @@ def format_report(report: dict[str, Any]) -> str:
             "",
             f"Bot through the fake Bot API server ({bot['size']:,} passages):",
             "",
-            "| askers | answered | lost | p50 ms | p95 ms | p99 ms | q/s |",
-            "|---:|---:|---:|---:|---:|---:|---:|",
+            "| askers | answered | lost | p50 ms | p95 ms | p99 ms | q/s | worst event-loop lag ms |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in bot["askers"]:
             lines.append(
                 f"| {row['askers']} | {row['answered']} | {row['lost']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} "
-                f"| {row['p99_ms']:.0f} | {row['questions_per_s']:.1f} |"
+                f"| {row['p99_ms']:.0f} | {row['throughput_qps']:.1f} | {row['loop_lag_max_ms']:.0f} |"
             )
+        single = next((r for r in bot["askers"] if r["askers"] == 1), None)
+        if single and single["p95_ms"]:
+            for row in bot["askers"]:
+                if row["askers"] > 1:
+                    ratio = row["p95_ms"] / single["p95_ms"]
+                    lines.append(f"\n{row['askers']} askers: p95 = {ratio:.1f}x one asker's.")
     if report.get("synthetic_vectors"):
         shares = ", ".join(f"{r['passages']:,}: {r.get('synthetic_share')}" for r in report["sizes"])
         lines += ["", f"Synthetic vectors (share of indexed texts not from the model, by size): {shares}."]

@@ -53,7 +53,8 @@ def test_bench_reports_every_measurement(tmp_path: Path) -> None:
         questions=12,
         warmup=2,
         askers=(1, 4),
-        bot_askers=(),
+        bot_askers=(1, 2),
+        bot_questions=2,
         ingest_sample=3,
         cold_start=False,
     )
@@ -69,10 +70,12 @@ def test_bench_reports_every_measurement(tmp_path: Path) -> None:
         assert all(c["questions"] == 12 for c in row["concurrency"])  # every question answered once
         assert 0.0 <= row["ann"]["recall_at_10"] <= 1.0
         assert row["incremental_ingest"]["passages_added"] >= 1
+    assert [row["askers"] for row in report["bot"]["askers"]] == [1, 2]
+    assert all(row["lost"] == 0 and row["answered"] == row["questions"] for row in report["bot"]["askers"])
     assert report["ingest"]["passages"] >= 3 and report["ingest"]["ratio"] > 0
     table = format_report(report)
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 3  # header + 2 sizes
-    assert "Ingest with an empty cache" in table
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 6  # 2 sizes, 2 bot rounds, headers
+    assert "Ingest with an empty cache" in table and "2 askers: p95 =" in table
     plot_report(report, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -26,10 +26,10 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.deps import DEPS_KEY, BotDeps
+from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from hoptac.settings import Settings
 from retrieval.engine import IndexStatus, IngestReport, Progress
 from retrieval.models import Answer, Article, Citation
-from tests.bot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 
 TOKEN = "123456789:AAHk3Jx9Qm2Vt7Lr5Np8Ws4Yb6Zc1Df0Ge"
 WAIT_S = 10.0  # every wait in these tests has this deadline

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from hoptac.settings import Settings
 from retrieval.engine import AnswerEngine, IngestReport
 from tests.bot.conftest import WAIT_S, BotHarness, make_settings, running_bot
-from tests.bot.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from tests.conftest import HashingEmbedder
 
 DATA = Path(__file__).parent / "data"

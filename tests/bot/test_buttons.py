@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from bot.testing.fake_bot_api import buttons, entity_texts
 from tests.bot.conftest import (
     ARTICLE,
     BINH,
@@ -18,7 +19,6 @@ from tests.bot.conftest import (
     WAIT_S,
     BotHarness,
 )
-from tests.bot.fake_bot_api import buttons, entity_texts
 
 QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
 

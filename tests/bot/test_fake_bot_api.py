@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+import pytest
 
+from bot.testing.fake_bot_api import FakeBotApi
+from bot.testing.telegram_html import EntityParseError, parse_html
 from tests.bot.conftest import LAN, PRIVATE_LAN, TOKEN
-from tests.bot.fake_bot_api import FakeBotApi
 
 
 async def test_long_poll_wakes_on_an_update_and_does_not_block_other_calls(fake_api: FakeBotApi) -> None:
@@ -39,3 +41,10 @@ async def test_refusals_look_like_telegrams(fake_api: FakeBotApi) -> None:
     assert too_long.json()["description"] == "Bad Request: message is too long"
     assert flood.status_code == 429 and flood.json()["parameters"] == {"retry_after": 3}
     assert wrong_token.status_code == 401
+
+
+def test_html_errors_give_the_utf8_byte_offset_as_telegram_does() -> None:
+    with pytest.raises(EntityParseError, match=r'Unsupported start tag "x" at byte offset 14$'):
+        parse_html("Hải Dương <x>")  # "Hải Dương " is 14 bytes in UTF-8
+    with pytest.raises(EntityParseError, match=r'HTML entity "&foo;" at byte offset 15$'):
+        parse_html("Đà <b>Nẵng &foo;</b>")

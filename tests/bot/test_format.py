@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from bot.format import MESSAGE_LIMIT, format_answer, format_date, split_html, utf16_len
+from bot.testing.telegram_html import EntityParseError, parse_html
 from retrieval.models import Answer, Citation
 from tests.bot.conftest import ARTICLE, MOU, TRANSPORT, article_sentences, citation
-from tests.bot.telegram_html import EntityParseError, parse_html
 
 
 def test_article_text_is_escaped_and_only_web_urls_become_links() -> None:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.testing.fake_bot_api import FakeBotApi
 from retrieval.engine import AnswerEngine
 from tests.bot.conftest import GROUP, LAN, make_settings, running_bot
-from tests.bot.fake_bot_api import FakeBotApi
 from tests.bot.newsroom import LOGISTICS, LOGISTICS_LEAD, jsonl, sent_to, subscribe
 from tests.conftest import CORPUS, REPO
 

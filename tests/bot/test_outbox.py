@@ -11,9 +11,9 @@ from bot.database import Database
 from bot.digest import digest_messages, lead_of, notice_for
 from bot.outbox import Notice, Outbox
 from bot.subscriptions import Subscriptions
+from bot.testing.telegram_html import parse_html, utf16_len
 from retrieval.models import Article
 from tests.bot.conftest import ARTICLE, GROUP, LAN, MOU
-from tests.bot.telegram_html import parse_html, utf16_len
 
 VN = timezone(timedelta(hours=7))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.testing.fake_bot_api import buttons, entity_texts
 from tests.bot.conftest import (
     ARTICLE,
     BINH,
@@ -20,7 +21,6 @@ from tests.bot.conftest import (
     BotHarness,
     article_sentences,
 )
-from tests.bot.fake_bot_api import buttons, entity_texts
 
 QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
 BOT = "@hoptac_test_bot"

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from bot.testing.fake_bot_api import FakeBotApi, buttons
 from tests.bot.conftest import LAN, PRIVATE_LAN, make_settings, running_bot
-from tests.bot.fake_bot_api import FakeBotApi, buttons
 
 pytestmark = pytest.mark.model
 

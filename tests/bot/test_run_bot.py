@@ -15,6 +15,7 @@ import pytest
 import bot.app
 from bot.app import BotConfigError, build_application, run_bot
 from bot.redact import protect_logs
+from bot.testing.fake_bot_api import FakeBotApi
 from hoptac.settings import Settings
 from tests.bot.conftest import (
     LAN,
@@ -26,7 +27,6 @@ from tests.bot.conftest import (
     api_in_thread,
     make_settings,
 )
-from tests.bot.fake_bot_api import FakeBotApi
 
 REVOKED = "987654321:ZZk3Jx9Qm2Vt7Lr5Np8Ws4Yb6Zc1Df0GeQ"
 
