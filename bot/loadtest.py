@@ -27,8 +27,9 @@ threads, refresh interval...) with the per-user question limit switched off
 (``bot_rate_limit_questions=0``), so the simulated users are never throttled by it; no
 webhook, feeds or folder watching; the bot's database in a temporary folder. PTB's flood
 limiter (Telegram's ~30 requests/s for the whole bot, which every reply and every
-"typing…" goes through) stays on, as in production: at two requests per question it
-caps the bot at about 15 answers/s, however fast the engine.
+"typing…" goes through) stays on, as in production. "typing…" is sent only once an answer
+has taken half a second (``bot.sending.TYPING_DELAY_S``), so a quick answer costs one
+request and a slow one two or more.
 
 Questions: repeating a question makes it cheaper (the engine caches query embeddings), so
 give at least ``warmup + per_asker * sum(askers)`` distinct ones;
