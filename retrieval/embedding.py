@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,54 @@ def _quiet_libraries() -> None:
         pass
 
 
+class QueryBatcher:
+    """Questions asked at the same moment share one forward pass of the model.
+
+    The first thread to arrive encodes every question waiting at that moment in one batch
+    (up to ``max_batch``); threads arriving meanwhile queue up and the next free one leads
+    the next batch. On a CPU a batch of 16 short questions costs a few times one question,
+    so under concurrent load each question waits for one batch instead of 15 turns."""
+
+    def __init__(self, encode_many: Callable[[list[str]], np.ndarray], max_batch: int = 32) -> None:
+        self._encode_many = encode_many
+        self._max_batch = max_batch
+        self._ready = threading.Condition()
+        self._waiting: list[tuple[str, Future[np.ndarray]]] = []
+        self._busy = False
+
+    @property
+    def waiting(self) -> int:
+        """Questions queued behind the batch being encoded."""
+        with self._ready:
+            return len(self._waiting)
+
+    def encode(self, text: str) -> np.ndarray:
+        result: Future[np.ndarray] = Future()
+        with self._ready:
+            self._waiting.append((text, result))
+        while not result.done():
+            with self._ready:
+                while self._busy and not result.done():
+                    self._ready.wait()
+                if result.done():
+                    break
+                self._busy = True
+                batch, self._waiting = self._waiting[: self._max_batch], self._waiting[self._max_batch :]
+            try:
+                vectors = self._encode_many([t for t, _ in batch])
+                for (_, waiting), vector in zip(batch, vectors, strict=True):
+                    waiting.set_result(vector)
+            except BaseException as exc:
+                for _, waiting in batch:
+                    if not waiting.done():
+                        waiting.set_exception(exc)
+            finally:
+                with self._ready:
+                    self._busy = False
+                    self._ready.notify_all()
+        return result.result()
+
+
 class Embedder:
     """A sentence-transformers model used with e5-style query/passage prompts."""
 
@@ -107,6 +156,7 @@ class Embedder:
         self._passage_prompt = "passage" if "passage" in prompts else None
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
+        self._queries = QueryBatcher(self._encode_queries)
         self.encode_query = lru_cache(maxsize=1024)(self._encode_query)
 
     @classmethod
@@ -152,8 +202,11 @@ class Embedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.vstack(vectors)
 
+    def _encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prompt, None)
+
     def _encode_query(self, text: str) -> np.ndarray:
-        vector = self._encode([nfc(text)], self._query_prompt, None)[0]
+        vector = self._queries.encode(nfc(text))
         vector.setflags(write=False)
         return vector
 
