@@ -2,12 +2,18 @@
 
 The index type follows corpus size: exact ``IndexFlatIP`` up to :data:`HNSW_THRESHOLD`
 vectors, where exact search still takes a few milliseconds, and HNSW above it.
+
+After an incremental ingest, :class:`LiveDense` searches the base index (FAISS, skipping
+superseded passages with an ID selector) and the few delta vectors added since (exactly,
+with numpy) as one row space.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -69,11 +75,63 @@ class DenseIndex:
     def dimension(self) -> int:
         return int(self._index.d)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, cosine scores) of the ``k`` nearest passages, best first."""
+    def search(self, query: np.ndarray, k: int, live: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine scores) of the ``k`` nearest passages, best first; with ``live`` (a
+        boolean per passage) only among the passages it marks True."""
         k = min(k, self.size)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        scores, ids = self._index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        x = np.asarray(query, dtype=np.float32).reshape(1, -1)
+        if live is None or bool(live.all()):
+            scores, ids = self._index.search(x, k)
+        else:
+            bitmap = np.packbits(np.asarray(live, dtype=bool), bitorder="little")  # FAISS reads bit i of id i
+            wrapped: Any = faiss  # the Python wrappers take numpy arrays and keywords the stubs do not know
+            selector = wrapped.IDSelectorBitmap(bitmap)
+            if self.kind == DenseIndexKind.HNSW:
+                params = wrapped.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
+            else:
+                params = wrapped.SearchParameters(sel=selector)
+            scores, ids = self._index.search(x, k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep], scores[0][keep]
+
+
+class LiveDense:
+    """The base :class:`DenseIndex` plus delta vectors (blocks of rows numbered after the
+    base's), searched as one index; passages that ``live`` marks False are never returned."""
+
+    def __init__(self, base: DenseIndex, deltas: Sequence[np.ndarray] = (), live: np.ndarray | None = None) -> None:
+        self.base = base
+        self.deltas = [d for d in deltas if len(d)]
+        self.kind = base.kind
+        self._live = live  # None: all live
+
+    @property
+    def size(self) -> int:
+        return self.base.size + sum(len(d) for d in self.deltas)
+
+    @property
+    def dimension(self) -> int:
+        return self.base.dimension
+
+    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosine scores) of the ``k`` nearest live passages, best first."""
+        base_live = None if self._live is None else self._live[: self.base.size]
+        ids, scores = self.base.search(query, k, base_live)
+        if not self.deltas:
+            return ids, scores
+        x = np.asarray(query, dtype=np.float32)
+        all_ids, all_scores, start = [ids.astype(np.int64)], [scores.astype(np.float32)], self.base.size
+        for block in self.deltas:
+            block_scores = np.asarray(block, dtype=np.float32) @ x
+            block_ids = np.arange(start, start + len(block), dtype=np.int64)
+            if self._live is not None:
+                alive = self._live[start : start + len(block)]
+                block_ids, block_scores = block_ids[alive], block_scores[alive]
+            all_ids.append(block_ids)
+            all_scores.append(block_scores)
+            start += len(block)
+        merged_ids, merged_scores = np.concatenate(all_ids), np.concatenate(all_scores)
+        order = np.lexsort((merged_ids, -merged_scores))[:k]
+        return merged_ids[order], merged_scores[order]

@@ -6,10 +6,20 @@
 
 All methods are thread-safe for readers: ``ask`` may run in worker threads while
 ``reindex``/``ingest`` build a new index beside the old one and swap it in at the end.
+
+``ingest`` is incremental: it compares the corpus folder with what the current index was
+read from (``corpus-state.json`` beside the index: each file's size, modification time and
+inode, and its article id), reads only the files that are new or changed, and adds the
+new or changed articles as a delta segment (see retrieval/index.py), dropping deleted
+ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
+has grown past its limits.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -21,18 +31,19 @@ from typing import Any, Literal
 from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
-from retrieval.corpus import ArticleFormatError, paragraphs, read_corpus, save_article
+from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
 from retrieval.embedding import Embedder
 from retrieval.importers import import_path
 from retrieval.index import (
     IndexBusyError,
+    IndexCorruptError,
     IndexError_,
     IndexMissingError,
     IndexStore,
     LoadedIndex,
     Progress,
     build_index,
-    corpus_fingerprint,
+    extend_index,
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
@@ -90,6 +101,50 @@ class IngestReport:
 
 class CorpusError(RuntimeError):
     """The corpus folder holds a file that cannot be read; nothing was changed."""
+
+
+#: Beside the index: which corpus files the current version was read from.
+CORPUS_STATE_FILE = "corpus-state.json"
+#: A file modified this close to the scan that recorded it is read again at the next scan:
+#: a second change within the file system's timestamp granularity would look like none.
+RACY_NS = 2_000_000_000
+
+Stamp = tuple[int, int, int]  # size, mtime_ns, inode
+
+
+@dataclass(frozen=True)
+class _CorpusState:
+    """The corpus folder as an index version was read from it: per file name its stamp and article id."""
+
+    version: str
+    scanned_ns: int
+    files: dict[str, tuple[Stamp, str]]
+
+
+@dataclass
+class _CorpusScan:
+    scanned_ns: int
+    files: dict[str, tuple[Stamp, str]]  # every article file now: stamp, article id
+    read: dict[str, Article]  # the files read in this scan (new, changed or not known to be unchanged)
+
+
+def _stamps(folder: Path) -> dict[str, Stamp]:
+    """The article files directly in ``folder`` (``*.md``, not hidden, as ``read_corpus``) and their stamps."""
+    stamps: dict[str, Stamp] = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not entry.name.endswith(".md") or entry.name.startswith("."):
+                continue
+            try:
+                info = entry.stat()
+                stamps[entry.name] = (info.st_size, info.st_mtime_ns, info.st_ino)
+            except OSError:
+                stamps[entry.name] = (-1, -1, -1)  # unreadable: read it (and report it) every time
+    return stamps
+
+
+def _same_article(a: Article, b: Article) -> bool:
+    return a == b and a.metadata() == b.metadata()
 
 
 class AnswerEngine:
@@ -171,18 +226,86 @@ class AnswerEngine:
 
     # -- changing the corpus ---------------------------------------------------------------
 
-    def _read_corpus(self) -> list[Article]:
+    def _scan_corpus(self, known: _CorpusState | None) -> _CorpusScan:
+        """The corpus folder now, reading only the files not in ``known`` with the same stamp
+        (all of them without ``known``). Raises CorpusError, like ``read_corpus`` failures,
+        for a file that cannot be read, a duplicate id or an empty folder."""
         folder = self.settings.corpus_dir
         if not folder.is_dir():
             raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
-        read = read_corpus(folder)
-        if read.failures:
-            path, reason = read.failures[0]
-            more = f" (and {len(read.failures) - 1} more)" if len(read.failures) > 1 else ""
-            raise CorpusError(f"{path}: {reason}{more}; fix or remove it, the current index is unchanged")
-        if not read.articles:
+        scanned_ns = time.time_ns()
+        stamps = _stamps(folder)
+        racy = known.scanned_ns - RACY_NS if known else 0
+        failures: dict[str, str] = {}
+        read: dict[str, Article] = {}
+        names = sorted(stamps)
+        for name in names:
+            previous = known.files.get(name) if known else None
+            if previous is not None and previous[0] == stamps[name] and 0 <= previous[0][1] < racy:
+                continue  # the very file the index was read from
+            path = folder / name
+            try:
+                # Decode bytes ourselves: read_text would also turn a lone "\r" into "\n" (as read_corpus).
+                read[name] = article_from_markdown(path.read_bytes().decode("utf-8"), str(path))
+            except ArticleFormatError as exc:
+                failures[name] = exc.reason
+            except (OSError, UnicodeDecodeError) as exc:
+                failures[name] = f"cannot read: {exc}"
+        files: dict[str, tuple[Stamp, str]] = {}
+        seen: dict[str, str] = {}
+        for name in names:
+            if name in failures:
+                continue
+            article_id = read[name].id if name in read else known.files[name][1] if known else ""
+            if article_id in seen:
+                failures[name] = f"duplicate id {article_id!r} (already in {seen[article_id]})"
+                continue
+            seen[article_id] = name
+            files[name] = (stamps[name], article_id)
+        if failures:
+            first = min(failures)
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise CorpusError(
+                f"{folder / first}: {failures[first]}{more}; fix or remove it, the current index is unchanged"
+            )
+        if not files:
             raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
-        return read.articles
+        return _CorpusScan(scanned_ns, files, read)
+
+    def _read_corpus_state(self, version: str) -> _CorpusState | None:
+        """What ``version`` was read from; None when unknown (then every file is read again)."""
+        try:
+            data = json.loads((self.store.root / CORPUS_STATE_FILE).read_text("utf-8"))
+            if data["version"] != version:
+                return None
+            files = {
+                str(name): ((int(size), int(mtime), int(inode)), str(article_id))
+                for name, (size, mtime, inode, article_id) in data["files"].items()
+            }
+            return _CorpusState(version, int(data["scanned_ns"]), files)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+
+    def _write_corpus_state(self, version: str, scan: _CorpusScan) -> None:
+        """Record what ``version`` was read from. Only a cache: if it cannot be written, the
+        next ingest reads every corpus file once and compares it with the index."""
+        payload = {
+            "version": version,
+            "scanned_ns": scan.scanned_ns,
+            "files": {name: [*stamp, article_id] for name, (stamp, article_id) in scan.files.items()},
+        }
+        text = json.dumps(payload, ensure_ascii=False)
+        tmp: str | None = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.store.root, prefix=f".{CORPUS_STATE_FILE}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(tmp, self.store.root / CORPUS_STATE_FILE)
+        except OSError:
+            pass
+        finally:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)  # gone already once replaced
 
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
         """Rebuild from the corpus folder beside the old index and swap it in atomically."""
@@ -190,21 +313,70 @@ class AnswerEngine:
             raise IndexBusyError("a reindex is already running")
         try:
             with self.store.writer_lock(wait=wait):
-                return self._rebuild(self._read_corpus(), progress)
+                return self._rebuild(self._scan_corpus(None), progress)
         finally:
             self._build_lock.release()
 
-    def _rebuild(self, articles: list[Article], progress: Progress | None) -> IndexStatus:
+    def _rebuild(
+        self, scan: _CorpusScan, progress: Progress | None, articles: Sequence[Article] | None = None
+    ) -> IndexStatus:
+        """A full build: of ``articles``, or of every article ``scan`` read."""
+        articles = list(scan.read.values()) if articles is None else articles
         built = build_index(articles, self.embedder(progress), self.analyzer, progress=progress)
         self.store.save(built)
         self._index = built
+        self._write_corpus_state(built.manifest.version, scan)
         return self.status()
+
+    def _current_index(self) -> LoadedIndex | None:
+        """The version CURRENT names (loaded if another process swapped it in), or None if unusable."""
+        try:
+            current = self.store.current_version()
+            if current is None:
+                return None
+            if self._index is None or self._index.manifest.version != current or self._index.path is None:
+                self._index = self.store.load(expected_model=self.embedder().model_id)
+            return self._index
+        except IndexError_:
+            return None
+
+    def _update_index(self, progress: Progress | None) -> None:
+        """Bring the index up to date with the corpus folder: a delta of the new and changed
+        articles; a full rebuild without a usable index or when the delta is too big."""
+        index = self._current_index()
+        if index is None:
+            self._rebuild(self._scan_corpus(None), progress)
+            return
+        scan = self._scan_corpus(self._read_corpus_state(index.manifest.version))
+        changed = [
+            article
+            for article in scan.read.values()
+            if article.id not in index.article_index
+            or not _same_article(index.articles[index.article_index[article.id]], article)
+        ]
+        present = {article_id for _, article_id in scan.files.values()}
+        removed = [article_id for article_id in index.article_index if article_id not in present]
+        if not changed and not removed:
+            self._write_corpus_state(index.manifest.version, scan)  # the stamps, refreshed
+            return
+        extended = extend_index(index, changed, removed, self.embedder(progress), self.analyzer, progress)
+        if extended.needs_compaction():
+            self._rebuild(scan, progress, extended.live_articles())
+            return
+        try:
+            self.store.save(extended, previous=index)
+        except IndexCorruptError:  # a file of the current version has gone: rebuild it all
+            self._rebuild(scan, progress, extended.live_articles())
+            return
+        self._index = extended
+        self._write_corpus_state(extended.manifest.version, scan)
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         """Import files/folders into the corpus folder and update the index.
 
-        Unchanged articles are a no-op; changed ones replace the old version (their old
-        passages disappear with the rebuilt index); only new text is embedded."""
+        Unchanged articles are a no-op; new and changed ones are added beside the index
+        (a changed article's old passages are never returned again); files added, changed
+        or deleted in the corpus folder by hand are taken in too; only new text is embedded."""
         report = IngestReport()
         imported: list[Article] = []
         for path in paths:
@@ -224,13 +396,7 @@ class AnswerEngine:
                     report.new_articles.append(article)
                 if progress:
                     progress("ingest", done, len(imported))
-            articles = self._read_corpus()
-            try:
-                stale = self.store.read_manifest().corpus_fingerprint != corpus_fingerprint(articles)
-            except IndexError_:
-                stale = True  # no usable index yet
-            if stale:
-                self._rebuild(articles, progress)
+            self._update_index(progress)
         return report
 
     # -- reading ---------------------------------------------------------------------------
@@ -267,5 +433,5 @@ class AnswerEngine:
     def latest_articles(self, n: int = 5) -> list[Article]:
         """The ``n`` indexed articles with the newest publication dates."""
         oldest = datetime.min.replace(tzinfo=UTC)
-        ordered = sorted(self.index.articles, key=lambda a: (a.published or oldest, a.id), reverse=True)
+        ordered = sorted(self.index.live_articles(), key=lambda a: (a.published or oldest, a.id), reverse=True)
         return ordered[:n]

@@ -3,9 +3,22 @@
 Layout under ``<data_dir>/index/``::
 
     CURRENT                  name of the version being served (replaced atomically)
-    versions/<version>/      one complete index: manifest.json, articles.jsonl,
-                             sentences.npy, passages.npy, *_vectors.npy, dense.faiss, lexical/
+    versions/<version>/      one complete index:
+        manifest.json        what is in it, with the size and SHA-256 of every other file
+        articles.jsonl, sentences.npy, passages.npy, *_vectors.npy, postings_*, dense.faiss
+                             the base: the articles of the last full build
+        delta/<nnnn>/        the articles added or replaced by each incremental ingest since
+                             (the same files but dense.faiss)
+    corpus-state.json        which corpus files the current version was read from (engine.py)
     .lock                    held by the one process building at a time
+
+A version is a base plus a delta. A full build (``hoptac reindex``, the first ingest, or a
+compaction when the delta has grown) writes a new base and an empty delta. An ingest keeps
+the base and the earlier delta segments (hard links to the previous version's files, whose
+checksums it copies from the previous manifest) and writes only one new small segment; an
+article in a later segment supersedes its copies in the base or earlier segments, and the
+manifest lists the ids deleted from the corpus. Superseded and deleted articles' passages
+are never searched and their sentences never cited.
 
 A build writes a hidden staging folder, checks it, renames it into ``versions/`` and only
 then rewrites ``CURRENT``; a failure or Ctrl-C at any point leaves the old version serving.
@@ -16,29 +29,41 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from retrieval.dense import DenseIndex, DenseIndexKind
+from retrieval.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.embedding import Embedder
-from retrieval.lexical import Analyzer, LexicalIndex
+from retrieval.lexical import Analyzer, LexicalIndex, Postings
 from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
 #: "model: <message>" for one-off messages while the model is built.
 Progress = Callable[[str, int, int], None]
+
+#: A delta is compacted (the whole index rebuilt) once its passages plus the base's
+#: superseded ones pass DELTA_FRACTION of the base, at least DELTA_MIN_PASSAGES and at most
+#: DELTA_MAX_PASSAGES, or once it has more than DELTA_MAX_SEGMENTS segments.
+DELTA_FRACTION = 0.1
+DELTA_MIN_PASSAGES = 1_000
+DELTA_MAX_PASSAGES = 20_000
+DELTA_MAX_SEGMENTS = 64
+
+_SEGMENT_FILES = ("articles.jsonl", "sentences.npy", "passages.npy", "passage_vectors.npy", "sentence_vectors.npy")
 
 
 class IndexError_(RuntimeError):
@@ -68,24 +93,39 @@ class Manifest:
     model: str
     dimension: int
     corpus_fingerprint: str
-    articles: int
+    articles: int  # live articles (superseded and deleted copies not counted), like passages and sentences
     passages: int
     sentences: int
     built_at: str
     dense_kind: str
     embedded: int  # texts that had to be embedded for this build (the rest came from the cache)
     files: dict[str, dict[str, object]]  # relative path -> {"bytes": n, "sha256": hex}
+    base_version: str = ""  # the version whose full build wrote the base files
+    base: dict[str, int] = field(default_factory=dict)  # rows in the base files: articles, passages, sentences
+    delta: list[dict[str, Any]] = field(default_factory=list)  # segments: name, articles, passages, sentences
+    removed: list[str] = field(default_factory=list)  # ids deleted from the corpus since the base
+
+
+def article_digest(article: Article) -> bytes:
+    """SHA-256 of one article's metadata and text."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(article.metadata(), ensure_ascii=False, sort_keys=True).encode())
+    digest.update(b"\x00")
+    digest.update(article.text.encode())
+    digest.update(b"\x01")
+    return digest.digest()
+
+
+def _fingerprint(digests: Iterable[tuple[str, bytes]]) -> str:
+    combined = hashlib.sha256()
+    for _, digest in sorted(digests):
+        combined.update(digest)
+    return combined.hexdigest()
 
 
 def corpus_fingerprint(articles: Sequence[Article]) -> str:
-    """Changes whenever any article's metadata or text changes."""
-    digest = hashlib.sha256()
-    for article in sorted(articles, key=lambda a: a.id):
-        digest.update(json.dumps(article.metadata(), ensure_ascii=False, sort_keys=True).encode())
-        digest.update(b"\x00")
-        digest.update(article.text.encode())
-        digest.update(b"\x01")
-    return digest.hexdigest()
+    """Changes whenever any article's metadata or text changes (order does not matter)."""
+    return _fingerprint((a.id, article_digest(a)) for a in articles)
 
 
 def _article_to_json(article: Article) -> str:
@@ -118,33 +158,132 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_VERSION_NUMBERS = itertools.count()
+
+
+def _new_version_name() -> str:
+    # Sorts in creation order (microseconds), unique across processes (pid) and within one.
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}-{next(_VERSION_NUMBERS)}"
+
+
+class RowBlocks:
+    """Several 2-D arrays read as one, without copying: ``blocks[i]`` is one row,
+    ``blocks[[i, j, ...]]`` an array of rows (the base's vectors stay memory-mapped)."""
+
+    def __init__(self, blocks: Sequence[np.ndarray]) -> None:
+        kept = [b for b in blocks if len(b)]
+        self.blocks = kept or list(blocks[:1])
+        self._ends = np.cumsum([len(b) for b in self.blocks], dtype=np.int64)
+        self._starts = self._ends - np.array([len(b) for b in self.blocks], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self), int(self.blocks[0].shape[1]) if self.blocks else 0
+
+    def __getitem__(self, key: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        if isinstance(key, int | np.integer):
+            row = int(key) + (len(self) if key < 0 else 0)
+            if not 0 <= row < len(self):
+                raise IndexError(f"row {key} out of range")
+            block = int(np.searchsorted(self._ends, row, side="right"))
+            return np.asarray(self.blocks[block][row - int(self._starts[block])])
+        rows = np.asarray(key, dtype=np.int64)
+        if len(self.blocks) == 1:
+            return np.asarray(self.blocks[0][rows])
+        which = np.searchsorted(self._ends, rows, side="right")
+        out = np.empty((len(rows), self.shape[1]), dtype=self.blocks[0].dtype)
+        for block in np.unique(which):
+            mask = which == block
+            out[mask] = self.blocks[block][rows[mask] - self._starts[block]]
+        return out
+
+
+@dataclass
+class Segment:
+    """Articles with their sentence and passage rows, numbered locally: ``sentence_rows[:, 0]``
+    and ``passage_rows[:, 0]`` are positions in ``articles``, ``passage_rows[:, 1:]`` positions
+    in ``sentence_rows``. The base is one segment; each ingest since adds a delta segment.
+    Never changed once built."""
+
+    name: str
+    articles: list[Article]
+    sentence_rows: np.ndarray  # (n, 5) int32 = article, start, end, paragraph, is_caption
+    passage_rows: np.ndarray  # (m, 3) int32 = article, first sentence, last sentence (inclusive)
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    postings: Postings  # the passages' lexical tokens
+    _digests: list[bytes] | None = field(default=None, repr=False, compare=False)
+
+    def digests(self) -> list[bytes]:
+        if self._digests is None:
+            self._digests = [article_digest(a) for a in self.articles]
+        return self._digests
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "articles": len(self.articles),
+            "passages": len(self.passage_rows),
+            "sentences": len(self.sentence_rows),
+        }
+
+
 class LoadedIndex:
-    """One index version in memory. Sentence and passage rows are global positions."""
+    """One index version in memory: a base segment plus delta segments, seen as one row
+    space (sentence and passage rows are global positions, base rows first).
+
+    ``articles`` holds every stored copy, superseded ones too; ``article_index`` maps each
+    live id to its live copy, and only live passages are searched (``dense``, ``lexical``).
+    """
 
     def __init__(
         self,
         manifest: Manifest,
-        articles: list[Article],
-        sentence_rows: np.ndarray,
-        passage_rows: np.ndarray,
-        passage_vectors: np.ndarray,
-        sentence_vectors: np.ndarray,
+        base: Segment,
         dense: DenseIndex,
-        lexical: LexicalIndex,
+        delta: Sequence[Segment] = (),
+        removed: Iterable[str] = (),
         path: Path | None = None,
     ) -> None:
         self.manifest = manifest
-        self.articles = articles
-        self.article_index = {a.id: i for i, a in enumerate(articles)}
-        # sentence_rows: (n, 5) int32 = article, start, end, paragraph, is_caption
-        self.sentence_rows = sentence_rows
-        # passage_rows: (m, 3) int32 = article, first sentence, last sentence (inclusive)
-        self.passage_rows = passage_rows
-        self.passage_vectors = passage_vectors
-        self.sentence_vectors = sentence_vectors
-        self.dense = dense
-        self.lexical = lexical
+        self.base = base
+        self.base_dense = dense
+        self.delta = list(delta)
+        self.removed = frozenset(removed)
         self.path = path
+        segments = [base, *self.delta]
+        self.articles = [a for segment in segments for a in segment.articles]
+        sentence_parts, passage_parts = [base.sentence_rows], [base.passage_rows]
+        article_offset, sentence_offset = len(base.articles), len(base.sentence_rows)
+        for segment in self.delta:
+            sentence_rows = segment.sentence_rows.copy()
+            sentence_rows[:, 0] += article_offset
+            passage_rows = segment.passage_rows.copy()
+            passage_rows[:, 0] += article_offset
+            passage_rows[:, 1:] += sentence_offset
+            sentence_parts.append(sentence_rows)
+            passage_parts.append(passage_rows)
+            article_offset += len(segment.articles)
+            sentence_offset += len(segment.sentence_rows)
+        # sentence_rows: (n, 5) int32 = article, start, end, paragraph, is_caption
+        self.sentence_rows = np.concatenate(sentence_parts) if self.delta else base.sentence_rows
+        # passage_rows: (m, 3) int32 = article, first sentence, last sentence (inclusive)
+        self.passage_rows = np.concatenate(passage_parts) if self.delta else base.passage_rows
+        self.passage_vectors = RowBlocks([s.passage_vectors for s in segments])
+        self.sentence_vectors = RowBlocks([s.sentence_vectors for s in segments])
+        # The last copy of an id is the live one, unless the id was deleted.
+        self.article_index = {a.id: i for i, a in enumerate(self.articles)}
+        for article_id in self.removed:
+            self.article_index.pop(article_id, None)
+        self.article_live = np.zeros(len(self.articles), dtype=bool)
+        self.article_live[list(self.article_index.values())] = True
+        all_live = len(self.article_index) == len(self.articles)
+        #: Per passage: may it be returned? None when all are.
+        self.live_passage = None if all_live else self.article_live[self.passage_rows[:, 0]]
+        self.dense = LiveDense(dense, [s.passage_vectors for s in self.delta], self.live_passage)
+        self.lexical = LexicalIndex([s.postings for s in segments], self.live_passage)
 
     def sentence(self, row: int) -> Sentence:
         article_i, start, end, paragraph, caption = (int(x) for x in self.sentence_rows[row])
@@ -161,6 +300,45 @@ class LoadedIndex:
     def article_of_passage(self, passage: int) -> Article:
         return self.articles[int(self.passage_rows[passage, 0])]
 
+    def is_live_passage(self, passage: int) -> bool:
+        return self.live_passage is None or bool(self.live_passage[passage])
+
+    def live_articles(self) -> list[Article]:
+        """The articles this version serves (one copy per id), in row order."""
+        return [self.articles[i] for i in sorted(self.article_index.values())]
+
+    def live_counts(self) -> dict[str, int]:
+        if self.live_passage is None:
+            return {"articles": len(self.articles), "passages": len(self.passage_rows),
+                    "sentences": len(self.sentence_rows)}  # fmt: skip
+        return {
+            "articles": len(self.article_index),
+            "passages": int(self.live_passage.sum()),
+            "sentences": int(self.article_live[self.sentence_rows[:, 0]].sum()),
+        }
+
+    def corpus_fingerprint(self) -> str:
+        """:func:`corpus_fingerprint` of :meth:`live_articles`, from digests cached per segment."""
+        pairs: list[tuple[str, bytes]] = []
+        offset = 0
+        for segment in [self.base, *self.delta]:
+            for i, (article, digest) in enumerate(zip(segment.articles, segment.digests(), strict=True)):
+                if self.article_live[offset + i]:
+                    pairs.append((article.id, digest))
+            offset += len(segment.articles)
+        return _fingerprint(pairs)
+
+    def delta_passages(self) -> int:
+        """Passages kept beside the base's: the delta's, plus the base's superseded or deleted ones."""
+        base = len(self.base.passage_rows)
+        dead = 0 if self.live_passage is None else int((~self.live_passage[:base]).sum())
+        return sum(len(s.passage_rows) for s in self.delta) + dead
+
+    def needs_compaction(self) -> bool:
+        """Whether the delta has grown enough that a full rebuild should replace it."""
+        limit = min(DELTA_MAX_PASSAGES, max(DELTA_MIN_PASSAGES, DELTA_FRACTION * len(self.base.passage_rows)))
+        return len(self.delta) > DELTA_MAX_SEGMENTS or self.delta_passages() > limit
+
 
 def _segment(articles: Sequence[Article]) -> tuple[list[list[Sentence]], list[Passage]]:
     per_article: list[list[Sentence]] = []
@@ -172,15 +350,11 @@ def _segment(articles: Sequence[Article]) -> tuple[list[list[Sentence]], list[Pa
     return per_article, passages
 
 
-def build_index(
-    articles: Sequence[Article],
-    embedder: Embedder,
-    analyzer: Analyzer,
-    dense_kind: DenseIndexKind = DenseIndexKind.AUTO,
-    progress: Progress | None = None,
-) -> LoadedIndex:
-    """Segment, embed (through the cache) and index ``articles`` in memory."""
-    articles = sorted(articles, key=lambda a: a.id)
+def _build_segment(
+    name: str, articles: Sequence[Article], embedder: Embedder, analyzer: Analyzer, progress: Progress | None
+) -> tuple[Segment, int]:
+    """Segment, embed (through the cache) and tokenise ``articles``, already in row order.
+    Returns the segment and how many texts had to be embedded."""
     per_article, passages = _segment(articles)
     first_row: list[int] = []
     rows: list[tuple[int, int, int, int, int]] = []
@@ -208,31 +382,147 @@ def build_index(
             progress("embed", done, total)
 
     vectors, embedded = embedder.encode_passages(texts, on_embed)
-    passage_vectors = vectors[: len(passages)]
-    sentence_vectors = vectors[len(passages) :]
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
     if progress:
         progress("index", 0, 2)
-    dense = DenseIndex.build(passage_vectors, dense_kind)
-    lexical = LexicalIndex.build(analyzer.document_tokens(p.text) for p in passages)
+    postings = Postings.build(analyzer.document_tokens(p.text) for p in passages)
+    if progress:
+        progress("index", 1, 2)
+    segment = Segment(
+        name, list(articles), sentence_rows, passage_rows, vectors[: len(passages)], vectors[len(passages) :], postings
+    )
+    return segment, embedded
+
+
+def build_index(
+    articles: Sequence[Article],
+    embedder: Embedder,
+    analyzer: Analyzer,
+    dense_kind: DenseIndexKind = DenseIndexKind.AUTO,
+    progress: Progress | None = None,
+) -> LoadedIndex:
+    """Segment, embed (through the cache) and index ``articles`` in memory: a new base, no delta."""
+    articles = sorted(articles, key=lambda a: a.id)
+    base, embedded = _build_segment("", articles, embedder, analyzer, progress)
+    dense = DenseIndex.build(base.passage_vectors, dense_kind)
     if progress:
         progress("index", 2, 2)
+    version = _new_version_name()
     manifest = Manifest(
         format=FORMAT_VERSION,
-        version=datetime.now(UTC).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6}",
+        version=version,
         model=embedder.model_id,
         dimension=embedder.dimension,
-        corpus_fingerprint=corpus_fingerprint(articles),
+        corpus_fingerprint="",
         articles=len(articles),
-        passages=len(passages),
-        sentences=len(sentence_rows),
+        passages=len(base.passage_rows),
+        sentences=len(base.sentence_rows),
         built_at=datetime.now(UTC).isoformat(timespec="seconds"),
         dense_kind=dense.kind.value,
         embedded=embedded,
         files={},
+        base_version=version,
+        base=base.counts(),
     )
-    return LoadedIndex(
-        manifest, list(articles), sentence_rows, passage_rows, passage_vectors, sentence_vectors, dense, lexical
+    index = LoadedIndex(manifest, base, dense)
+    index.manifest = replace(manifest, corpus_fingerprint=index.corpus_fingerprint())
+    return index
+
+
+def extend_index(
+    index: LoadedIndex,
+    articles: Sequence[Article],
+    removed: Iterable[str],
+    embedder: Embedder,
+    analyzer: Analyzer,
+    progress: Progress | None = None,
+) -> LoadedIndex:
+    """A new version in memory: ``index`` plus one delta segment holding ``articles`` (new
+    ones, or new versions that supersede the live copy of their id), minus the ids in
+    ``removed`` (deleted from the corpus). Only ``articles`` are segmented, embedded and
+    tokenised; the base and earlier segments are shared with ``index``, never changed."""
+    articles = sorted(articles, key=lambda a: a.id)
+    if embedder.model_id != index.manifest.model or embedder.dimension != index.manifest.dimension:
+        raise IndexMismatchError(
+            f"the index was built with model {index.manifest.model!r}, not {embedder.model_id!r}: run `hoptac reindex`"
+        )
+    delta = list(index.delta)
+    embedded = 0
+    if articles:
+        segment, embedded = _build_segment(f"{len(delta) + 1:04d}", articles, embedder, analyzer, progress)
+        if progress:
+            progress("index", 2, 2)
+        delta.append(segment)
+    known = {a.id for a in index.articles}
+    gone = (index.removed | {i for i in removed if i in known}) - {a.id for a in articles}
+    extended = LoadedIndex(index.manifest, index.base, index.base_dense, delta, gone)
+    counts = extended.live_counts()
+    extended.manifest = replace(
+        index.manifest,
+        version=_new_version_name(),
+        corpus_fingerprint=extended.corpus_fingerprint(),
+        built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        embedded=embedded,
+        files={},
+        delta=[{"name": s.name, **s.counts()} for s in delta],
+        removed=sorted(gone),
+        articles=counts["articles"],
+        passages=counts["passages"],
+        sentences=counts["sentences"],
     )
+    return extended
+
+
+def _write_segment(segment: Segment, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "articles.jsonl").open("w", encoding="utf-8") as handle:
+        for article in segment.articles:
+            handle.write(_article_to_json(article) + "\n")
+    np.save(folder / "sentences.npy", segment.sentence_rows)
+    np.save(folder / "passages.npy", segment.passage_rows)
+    np.save(folder / "passage_vectors.npy", np.asarray(segment.passage_vectors))
+    np.save(folder / "sentence_vectors.npy", np.asarray(segment.sentence_vectors))
+    segment.postings.save(folder)
+
+
+def _read_segment(folder: Path, name: str, mmap: bool) -> Segment:
+    mode: Any = "r" if mmap else None
+    lines = (folder / "articles.jsonl").read_text("utf-8").splitlines()
+    articles = [_article_from_json(line) for line in lines if line]
+    return Segment(
+        name,
+        articles,
+        np.load(folder / "sentences.npy"),
+        np.load(folder / "passages.npy"),
+        np.load(folder / "passage_vectors.npy", mmap_mode=mode),
+        np.load(folder / "sentence_vectors.npy", mmap_mode=mode),
+        Postings.load(folder),
+    )
+
+
+def _segment_is_consistent(segment: Segment, expected: dict[str, Any], dimension: int) -> bool:
+    n_articles, n_sentences = len(segment.articles), len(segment.sentence_rows)
+    s, p = segment.sentence_rows, segment.passage_rows
+    return (
+        segment.counts() == {k: expected.get(k) for k in ("articles", "passages", "sentences")}
+        and s.ndim == 2 and s.shape[1] == 5 and p.ndim == 2 and p.shape[1] == 3
+        and segment.passage_vectors.shape == (len(p), dimension)
+        and segment.sentence_vectors.shape == (n_sentences, dimension)
+        and (not len(s) or (int(s[:, 0].min()) >= 0 and int(s[:, 0].max()) < n_articles))
+        and (not len(p) or (int(p[:, 0].min()) >= 0 and int(p[:, 0].max()) < n_articles))
+        and (not len(p) or (int(p[:, 1:].min()) >= 0 and int(p[:, 1:].max()) < n_sentences))
+        and segment.postings.documents == len(p)
+    )  # fmt: skip
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except FileNotFoundError as exc:
+        raise IndexCorruptError(f"index file {source.name} is missing: run `hoptac reindex`") from exc
+    except OSError:  # no hard links here (another file system, FAT, ...): copy it
+        shutil.copy2(source, target)
 
 
 class IndexStore:
@@ -264,31 +554,39 @@ class IndexStore:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
-    def save(self, index: LoadedIndex) -> Path:
-        """Write ``index`` as a new version and make it current, atomically. Caller holds the lock."""
+    def save(self, index: LoadedIndex, previous: LoadedIndex | None = None) -> Path:
+        """Write ``index`` as a new version and make it current, atomically. Caller holds the lock.
+
+        With ``previous`` (the saved version that ``index`` extends, see :func:`extend_index`)
+        every file of ``previous`` is hard-linked (copied where links are impossible) with the
+        checksum its manifest recorded, and only the new delta segments are written and hashed."""
         self.versions.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=self.versions))
         try:
-            with (staging / "articles.jsonl").open("w", encoding="utf-8") as handle:
-                for article in index.articles:
-                    handle.write(_article_to_json(article) + "\n")
-            np.save(staging / "sentences.npy", index.sentence_rows)
-            np.save(staging / "passages.npy", index.passage_rows)
-            np.save(staging / "passage_vectors.npy", index.passage_vectors)
-            np.save(staging / "sentence_vectors.npy", index.sentence_vectors)
-            index.dense.save(staging / "dense.faiss")
-            index.lexical.save(staging / "lexical")
-            files = {
-                str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
-                for p in sorted(staging.rglob("*"))
-                if p.is_file()
-            }
-            manifest = Manifest(**{**asdict(index.manifest), "files": files})
+            files: dict[str, dict[str, object]] = {}
+            saved: set[str] = set()  # delta segments already on disk
+            if previous is not None:
+                if previous.path is None or previous.base is not index.base:
+                    raise ValueError("an index can only be saved as an extension of the saved version it extends")
+                for name, info in previous.manifest.files.items():
+                    _link_or_copy(previous.path / name, staging / name)
+                    files[name] = dict(info)
+                saved = {str(record["name"]) for record in previous.manifest.delta}
+            else:
+                _write_segment(index.base, staging)
+                index.base_dense.save(staging / "dense.faiss")
+            for segment in index.delta:
+                if segment.name not in saved:
+                    _write_segment(segment, staging / "delta" / segment.name)
+            new_files = (p for p in sorted(staging.rglob("*")) if p.is_file())
+            written = [p for p in new_files if str(p.relative_to(staging)) not in files]
+            for path in written:
+                files[str(path.relative_to(staging))] = {"bytes": path.stat().st_size, "sha256": _sha256(path)}
+            manifest = replace(index.manifest, files=dict(sorted(files.items())))
             (staging / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2), "utf-8")
-            for path in staging.rglob("*"):
-                if path.is_file():
-                    with path.open("rb") as handle:
-                        os.fsync(handle.fileno())
+            for path in [*written, staging / "manifest.json"]:  # linked files are on disk already
+                with path.open("rb") as handle:
+                    os.fsync(handle.fileno())
             final = self.versions / manifest.version
             staging.rename(final)
         except BaseException:
@@ -348,31 +646,29 @@ class IndexStore:
         if verify:
             self._verify(folder, manifest)
         try:
-            articles = [
-                _article_from_json(line) for line in (folder / "articles.jsonl").read_text("utf-8").splitlines() if line
-            ]
-            sentence_rows = np.load(folder / "sentences.npy")
-            passage_rows = np.load(folder / "passages.npy")
-            passage_vectors = np.load(folder / "passage_vectors.npy", mmap_mode="r")
-            sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+            base = _read_segment(folder, "", mmap=True)
             dense = DenseIndex.load(folder / "dense.faiss", DenseIndexKind(manifest.dense_kind))
-            lexical = LexicalIndex.load(folder / "lexical")
+            names = [str(record["name"]) for record in manifest.delta]
+            delta = [_read_segment(folder / "delta" / name, name, mmap=False) for name in names]
+            consistent = (
+                _segment_is_consistent(base, manifest.base, manifest.dimension)
+                and all(
+                    _segment_is_consistent(segment, record, manifest.dimension)
+                    for segment, record in zip(delta, manifest.delta, strict=True)
+                )
+                and dense.size == len(base.passage_rows)
+                and dense.dimension == manifest.dimension
+            )
+            index = LoadedIndex(manifest, base, dense, delta, manifest.removed, folder) if consistent else None
         except Exception as exc:  # any unreadable file means the same thing to the user
             raise IndexCorruptError(
                 f"index version {manifest.version} cannot be read ({type(exc).__name__}): run `hoptac reindex`"
             ) from exc
-        if (
-            len(articles) != manifest.articles
-            or len(passage_rows) != manifest.passages
-            or len(sentence_rows) != manifest.sentences
-            or dense.size != manifest.passages
-            or dense.dimension != manifest.dimension
-        ):
+        if index is None or index.live_counts() != {
+            "articles": manifest.articles, "passages": manifest.passages, "sentences": manifest.sentences
+        }:  # fmt: skip
             raise IndexCorruptError(f"index version {manifest.version} is inconsistent: run `hoptac reindex`")
-        return LoadedIndex(
-            manifest, articles, sentence_rows, passage_rows, passage_vectors, sentence_vectors, dense, lexical,
-            folder,
-        )  # fmt: skip
+        return index
 
     @staticmethod
     def _verify(folder: Path, manifest: Manifest) -> None:

@@ -1,4 +1,4 @@
-"""Lexical retrieval: BM25 (bm25s) over Vietnamese tokens with and without diacritics.
+"""Lexical retrieval: BM25 over Vietnamese tokens with and without diacritics.
 
 Every document word is indexed twice: as written ("cầu") and folded into a separate
 namespace ("~cau"). A query word typed with diacritics matches only the exact form; a word
@@ -9,21 +9,24 @@ in a properly accented query, and English function words are dropped from unacce
     analyzer = Analyzer()
     index = LexicalIndex.build([analyzer.document_tokens(t) for t in texts])
     scores = index.scores(analyzer.query_tokens("cau Dong Viet o dau"))
+
+BM25 is computed here (bm25s's "lucene" formula, k1=1.5, b=0.75) over :class:`Postings`,
+which an incremental ingest can add to without rebuilding: :class:`LexicalIndex` scores the
+base's and the deltas' documents as one collection, with the statistics of the live ones.
 """
 
 from __future__ import annotations
 
+import array
 import enum
 import itertools
 import json
 import math
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import bm25s
 import numpy as np
 
 from retrieval.text import fold, has_diacritics, nfc
@@ -206,44 +209,198 @@ def _contains(words: Sequence[str], phrase: Sequence[str]) -> bool:
     return n > 0 and any(list(words[i : i + n]) == list(phrase) for i in range(len(words) - n + 1))
 
 
-class LexicalIndex:
-    """BM25 over token lists, plus document frequencies for query-term coverage."""
+#: BM25 parameters: bm25s's defaults (its "lucene" variant), which this module computes itself.
+K1 = 1.5
+B = 0.75
+#: Documents per batch when counting terms in :meth:`Postings.build` (bounds its memory).
+_BUILD_BATCH = 4096
 
-    def __init__(self, bm25: bm25s.BM25, document_frequency: dict[str, int], documents: int) -> None:
-        self._bm25 = bm25
-        self._df = document_frequency
-        self.documents = documents
+
+def bm25_idf(document_frequency: int, documents: int) -> float:
+    """bm25s's "lucene" idf: log(1 + (N - df + 0.5) / (df + 0.5))."""
+    return math.log(1 + (documents - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+class Postings:
+    """Term frequencies of some documents: an inverted index in CSR form (token ``i``'s
+    documents are ``docs[indptr[i]:indptr[i + 1]]``, ascending, with their counts in ``tf``),
+    plus each document's length in tokens. Immutable once built."""
+
+    FILES = ("postings_vocabulary.json", "postings_indptr.npy", "postings_docs.npy", "postings_tf.npy",
+             "postings_lengths.npy")  # fmt: skip
+
+    def __init__(
+        self, vocabulary: list[str], indptr: np.ndarray, docs: np.ndarray, tf: np.ndarray, lengths: np.ndarray
+    ) -> None:
+        self.vocabulary = vocabulary
+        self._column = {token: i for i, token in enumerate(vocabulary)}
+        self.indptr = indptr
+        self.docs = docs
+        self.tf = tf
+        self.lengths = lengths  # an empty document counts as one (empty) token, as in bm25s
 
     @classmethod
-    def build(cls, token_lists: Iterable[list[str]]) -> LexicalIndex:
-        lists = [tokens or [""] for tokens in token_lists]
-        bm25 = bm25s.BM25()
-        bm25.index(lists, show_progress=False)
-        df: Counter[str] = Counter()
-        for tokens in lists:
-            df.update(set(tokens))
-        return cls(bm25, dict(df), len(lists))
+    def build(cls, token_lists: Iterable[list[str]]) -> Postings:
+        vocabulary: dict[str, int] = {}
+        lengths = array.array("q")
+        columns: list[np.ndarray] = []
+        docs: list[np.ndarray] = []
+        counts: list[np.ndarray] = []
+        batch = array.array("q")
+        batch_start = 0
+
+        def flush() -> None:
+            # One (token, document) key per occurrence; unique keys with their counts are the postings.
+            ids = np.frombuffer(batch, dtype=np.int64)
+            n_docs = len(lengths) - batch_start
+            local = np.repeat(np.arange(n_docs, dtype=np.int64), np.array(lengths[batch_start:], dtype=np.int64))
+            keys, tf = np.unique(ids * n_docs + local, return_counts=True)
+            columns.append(keys // n_docs)
+            docs.append((keys % n_docs + batch_start).astype(np.int32))
+            counts.append(tf.astype(np.uint16 if tf.max(initial=0) <= np.iinfo(np.uint16).max else np.int32))
+
+        for tokens in token_lists:
+            tokens = tokens or [""]
+            lengths.append(len(tokens))
+            batch.extend(vocabulary.setdefault(t, len(vocabulary)) for t in tokens)
+            if len(lengths) - batch_start >= _BUILD_BATCH:
+                flush()
+                batch, batch_start = array.array("q"), len(lengths)
+        if len(lengths) > batch_start:
+            flush()
+        column = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
+        order = np.argsort(column, kind="stable")  # by token, documents stay ascending
+        indptr = np.zeros(len(vocabulary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(column, minlength=len(vocabulary)), out=indptr[1:])
+        return cls(
+            list(vocabulary),
+            indptr,
+            (np.concatenate(docs) if docs else np.zeros(0, dtype=np.int32))[order],
+            (np.concatenate(counts) if counts else np.zeros(0, dtype=np.uint16))[order],
+            np.array(lengths, dtype=np.int32),
+        )
+
+    @property
+    def documents(self) -> int:
+        return len(self.lengths)
+
+    def documents_with(self, token: str) -> np.ndarray | None:
+        """The documents that contain ``token`` (None if none does)."""
+        column = self._column.get(token)
+        return None if column is None else self.docs[self.indptr[column] : self.indptr[column + 1]]
+
+    def bm25(
+        self,
+        query_tokens: Sequence[str],
+        document_frequency: Callable[[str], int],
+        documents: int,
+        average_length: float,
+    ) -> np.ndarray:
+        """bm25s's "lucene" BM25 of every document here, given the collection's statistics:
+        sum over query tokens of idf(df, N) * tf / (tf + k1 * (1 - b + b * length / avgdl)).
+        Like bm25s, a token repeated in the query counts once per repetition."""
+        scores = np.zeros(self.documents, dtype=np.float64)
+        if average_length <= 0:
+            return scores.astype(np.float32)
+        norm: np.ndarray | None = None
+        for token in query_tokens:
+            column = self._column.get(token)
+            if column is None:
+                continue
+            if norm is None:
+                norm = K1 * (1 - B + B * self.lengths.astype(np.float64) / average_length)
+            start, end = int(self.indptr[column]), int(self.indptr[column + 1])
+            docs = self.docs[start:end]
+            tf = self.tf[start:end].astype(np.float64)
+            scores[docs] += bm25_idf(document_frequency(token), documents) * tf / (tf + norm[docs])
+        return scores.astype(np.float32)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self._bm25.save(str(directory), show_progress=False)
-        payload = {"documents": self.documents, "df": self._df}
-        (directory / "document_frequency.json").write_text(json.dumps(payload, ensure_ascii=False), "utf-8")
+        vocabulary, indptr, docs, tf, lengths = self.FILES
+        (directory / vocabulary).write_text(json.dumps(self.vocabulary, ensure_ascii=False), "utf-8")
+        np.save(directory / indptr, self.indptr)
+        np.save(directory / docs, self.docs)
+        np.save(directory / tf, self.tf)
+        np.save(directory / lengths, self.lengths)
+
+    @classmethod
+    def load(cls, directory: Path) -> Postings:
+        vocabulary, indptr, docs, tf, lengths = cls.FILES
+        return cls(
+            json.loads((directory / vocabulary).read_text("utf-8")),
+            np.load(directory / indptr),
+            np.load(directory / docs),
+            np.load(directory / tf),
+            np.load(directory / lengths),
+        )
+
+
+class LexicalIndex:
+    """BM25 over the documents of one or more :class:`Postings` taken as one collection (the
+    first part's documents first), plus document frequencies for query-term coverage.
+
+    Documents that ``live`` marks False (superseded or deleted articles after an incremental
+    ingest) score 0 and are left out of the statistics: N, df and avgdl are those of the
+    live documents, so scores are exactly those of an index rebuilt from the live documents
+    alone. The formula is bm25s's "lucene" variant (see :func:`bm25_idf`, :data:`K1`, :data:`B`).
+    """
+
+    def __init__(self, parts: Sequence[Postings], live: np.ndarray | None = None) -> None:
+        self.parts = list(parts)
+        sizes = [part.documents for part in self.parts]
+        self._starts = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+        self._live = live  # None: every document is live
+        self._live_parts = [None if live is None else live[a:b] for a, b in itertools.pairwise(self._starts)]
+        if live is None:
+            self.documents = sum(sizes)
+            total = sum(int(part.lengths.sum(dtype=np.int64)) for part in self.parts)
+        else:
+            self.documents = int(live.sum())
+            total = sum(
+                int(part.lengths[alive].sum(dtype=np.int64))
+                for part, alive in zip(self.parts, self._live_parts, strict=True)
+            )
+        self.average_length = total / self.documents if self.documents else 0.0
+
+    @classmethod
+    def build(cls, token_lists: Iterable[list[str]]) -> LexicalIndex:
+        return cls([Postings.build(token_lists)])
+
+    def save(self, directory: Path) -> None:
+        """Write an index of one part with every document live (as :meth:`build` makes it)."""
+        if len(self.parts) != 1 or self._live is not None:
+            raise ValueError("only an index of one part, all live, is saved whole; save its parts instead")
+        self.parts[0].save(directory)
 
     @classmethod
     def load(cls, directory: Path) -> LexicalIndex:
-        bm25 = bm25s.BM25.load(str(directory), show_progress=False, verbosity=0)
-        payload = json.loads((directory / "document_frequency.json").read_text("utf-8"))
-        return cls(bm25, payload["df"], int(payload["documents"]))
+        return cls([Postings.load(directory)])
+
+    def document_frequency(self, token: str) -> int:
+        """How many live documents contain ``token``."""
+        frequency = 0
+        for part, alive in zip(self.parts, self._live_parts, strict=True):
+            docs = part.documents_with(token)
+            if docs is not None:
+                frequency += len(docs) if alive is None else int(alive[docs].sum())
+        return frequency
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every document (0 where no query token occurs)."""
-        known = [t for t in query_tokens if t in self._df]
-        if not known or self.documents == 0:
-            return np.zeros(self.documents, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        """BM25 score of every document (0 where no query token occurs, and for dead ones)."""
+        frequencies: dict[str, int] = {}
+
+        def df(token: str) -> int:
+            if token not in frequencies:
+                frequencies[token] = self.document_frequency(token)
+            return frequencies[token]
+
+        parts = [part.bm25(query_tokens, df, self.documents, self.average_length) for part in self.parts]
+        scores = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        if self._live is not None:
+            scores[~self._live] = 0.0
+        return scores
 
     def idf(self, token: str) -> float:
         """Smoothed inverse document frequency; unseen tokens get the highest weight."""
-        df = self._df.get(token, 0)
-        return math.log(1 + (self.documents - df + 0.5) / (df + 0.5))
+        return bm25_idf(self.document_frequency(token), self.documents)

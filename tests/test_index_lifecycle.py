@@ -31,8 +31,11 @@ def _write_jsonl(path: Path, *records: dict[str, str]) -> Path:
 
 
 def _passage_texts(engine: AnswerEngine) -> str:
+    """The texts of the articles whose passages can still be returned (superseded copies stay
+    stored beside a delta until the next full rebuild, but are never searched)."""
     index = engine.index
-    return "\n".join(index.articles[int(a)].text for a in {int(r[0]) for r in index.passage_rows})
+    live = [p for p in range(len(index.passage_rows)) if index.is_live_passage(p)]
+    return "\n".join(index.articles[a].text for a in {int(index.passage_rows[p, 0]) for p in live})
 
 
 def test_reindex_builds_a_complete_index_and_status_counts_it(settings: Settings) -> None:
