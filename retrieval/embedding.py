@@ -210,6 +210,12 @@ class Embedder:
         vector.setflags(write=False)
         return vector
 
+    def warm_up(self) -> None:
+        """Encode one throw-away query: torch's first forward pass allocates and initialises
+        (hundreds of milliseconds) and should not be paid by the first user's question."""
+        with self._lock:
+            self._model.encode(["query: warm-up"], batch_size=1, normalize_embeddings=True, show_progress_bar=False)
+
     def encode_raw(self, texts: Sequence[str], kind: str = "passage") -> np.ndarray:
         """Straight through the model with the ``kind`` ("query" or "passage") prompt: no
         cache, no NFC. Benchmarks use it as the model's own throughput."""

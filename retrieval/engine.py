@@ -23,6 +23,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +33,7 @@ from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
 from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
-from retrieval.embedding import Embedder
+from retrieval.embedding import Embedder, model_id
 from retrieval.importers import import_path
 from retrieval.index import (
     IndexBusyError,
@@ -164,11 +165,17 @@ class AnswerEngine:
     def open(cls, settings: Settings, progress: Progress | None = None) -> AnswerEngine:
         """Load the model and the current index, building the index first if there is none."""
         engine = cls(settings)
-        engine.embedder(progress)
-        try:
-            engine._index = engine.store.load(expected_model=engine.embedder().model_id)
-        except IndexMissingError:
-            engine.reindex(progress)
+        # The model (seconds of imports and weights) and the index (checksums, vectors, HNSW
+        # graph) load side by side: both spend most of their time outside the GIL.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoptac-model") as pool:
+            model = pool.submit(engine.embedder, progress)
+            try:
+                engine._index = engine.store.load(expected_model=engine.expected_model_id())
+            except IndexMissingError:
+                model.result()
+                engine.reindex(progress)
+            model.result()  # re-raises the model's own error
+        engine.embedder().warm_up()
         return engine
 
     # -- model and index -------------------------------------------------------------------
@@ -189,6 +196,10 @@ class AnswerEngine:
             )
         return self._embedder
 
+    def expected_model_id(self) -> str:
+        """The model the index must have been built with (known without loading the model)."""
+        return self._embedder.model_id if self._embedder is not None else model_id(self.settings.embedding_model)
+
     def background(self) -> Background:
         if self._background is None:
             self._background = Background.embed(self.embedder())
@@ -197,7 +208,7 @@ class AnswerEngine:
     @property
     def index(self) -> LoadedIndex:
         if self._index is None:
-            self._index = self.store.load(expected_model=self.embedder().model_id)
+            self._index = self.store.load(expected_model=self.expected_model_id())
         return self._index
 
     def refresh(self) -> bool:
@@ -205,7 +216,7 @@ class AnswerEngine:
         current = self.store.current_version()
         if current is None or (self._index is not None and self._index.manifest.version == current):
             return False
-        self._index = self.store.load(expected_model=self.embedder().model_id)
+        self._index = self.store.load(expected_model=self.expected_model_id())
         return True
 
     # -- asking ----------------------------------------------------------------------------
@@ -335,7 +346,7 @@ class AnswerEngine:
             if current is None:
                 return None
             if self._index is None or self._index.manifest.version != current or self._index.path is None:
-                self._index = self.store.load(expected_model=self.embedder().model_id)
+                self._index = self.store.load(expected_model=self.expected_model_id())
             return self._index
         except IndexError_:
             return None

@@ -1,4 +1,4 @@
-""""typing…" shows only while an answer is slow, and never fails the answer."""
+""" "typing…" shows only while an answer is slow, and never fails the answer."""
 
 from __future__ import annotations
 
