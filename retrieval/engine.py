@@ -193,12 +193,15 @@ class AnswerEngine:
                 self.settings.data_dir / "cache" / "embeddings.sqlite3",
                 batch_size=self.settings.embedding_batch_size,
                 notify=notify,
+                sentence_vectors=self.settings.sentence_vectors,
             )
         return self._embedder
 
     def expected_model_id(self) -> str:
         """The model the index must have been built with (known without loading the model)."""
-        return self._embedder.model_id if self._embedder is not None else model_id(self.settings.embedding_model)
+        if self._embedder is not None:
+            return self._embedder.model_id
+        return model_id(self.settings.embedding_model, self.settings.sentence_vectors)
 
     def background(self) -> Background:
         if self._background is None:

@@ -5,7 +5,7 @@ Layout under ``<data_dir>/index/``::
     CURRENT                  name of the version being served (replaced atomically)
     versions/<version>/      one complete index:
         manifest.json        what is in it, with the size and SHA-256 of every other file
-        articles.jsonl, sentences.npy, passages.npy, *_vectors.npy, postings_*, dense.faiss
+        articles.jsonl, sentences.npy, passages.npy, *_vectors.npy, postings_*, vocabulary_*, dense.faiss
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
                              (the same files but dense.faiss)
@@ -50,7 +50,7 @@ from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
 #: "model: <message>" for one-off messages while the model is built.
 Progress = Callable[[str, int, int], None]
@@ -375,22 +375,55 @@ def _build_segment(
         dtype=np.int32,
     ).reshape(-1, 3)
 
-    texts = [p.text for p in passages] + [s.text for sentences in per_article for s in sentences]
+    sentence_texts = [s.text for sentences in per_article for s in sentences]
+    embed_offset = 0  # embedding already reported, so the standalone pass after span pooling continues the count
 
     def on_embed(done: int, total: int) -> None:
         if progress:
-            progress("embed", done, total)
+            progress("embed", embed_offset + done, embed_offset + total)
 
-    vectors, embedded = embedder.encode_passages(texts, on_embed)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
+    supports_span_pooling = getattr(embedder, "supports_span_pooling", None)
+    if supports_span_pooling is None or not supports_span_pooling():
+        texts = [p.text for p in passages] + sentence_texts
+        vectors, embedded = embedder.encode_passages(texts, on_embed)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
+        passage_vectors, sentence_vectors = vectors[: len(passages)], vectors[len(passages) :]
+    else:
+        # One forward pass per passage gives its vector and, by span pooling, a vector for each
+        # of its sentences (retrieval/span_pooling.py); a sentence takes it from the first
+        # passage that holds it whole. The rest (cut off by the model's maximum length, no
+        # token of their own) are embedded on their own, as without span pooling.
+        from retrieval.span_pooling import locate_spans
+
+        layouts: list[tuple[range, list[tuple[int, int]]]] = []
+        for p, (_, first, last) in zip(passages, passage_rows, strict=True):
+            rows_of_p = range(int(first), int(last) + 1)
+            title = articles[article_pos[p.article_id]].title
+            spans = locate_spans(p.text, [sentence_texts[r] for r in rows_of_p], len(title) + 1)
+            layouts.append((rows_of_p, spans) if spans is not None else (range(0), []))
+        passage_vectors, pooled, embedded = embedder.encode_passages_with_spans(
+            [p.text for p in passages], [spans for _, spans in layouts], on_embed
+        )
+        passage_vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32).reshape(-1, embedder.dimension)
+        sentence_vectors = np.zeros((len(sentence_texts), embedder.dimension), dtype=np.float32)
+        has_vector = np.zeros(len(sentence_texts), dtype=bool)
+        for (rows_of_p, _), span_vectors in zip(layouts, pooled, strict=True):
+            for r, vector in zip(rows_of_p, span_vectors, strict=True):
+                if vector is not None and not has_vector[r]:
+                    sentence_vectors[r] = vector
+                    has_vector[r] = True
+        alone = np.flatnonzero(~has_vector)
+        embed_offset = embedded
+        if len(alone):
+            vectors, standalone = embedder.encode_passages([sentence_texts[r] for r in alone], on_embed)
+            sentence_vectors[alone] = vectors
+            embedded += standalone
     if progress:
         progress("index", 0, 2)
     postings = Postings.build(analyzer.document_tokens(p.text) for p in passages)
     if progress:
         progress("index", 1, 2)
-    segment = Segment(
-        name, list(articles), sentence_rows, passage_rows, vectors[: len(passages)], vectors[len(passages) :], postings
-    )
+    segment = Segment(name, list(articles), sentence_rows, passage_rows, passage_vectors, sentence_vectors, postings)
     return segment, embedded
 
 

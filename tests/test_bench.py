@@ -22,7 +22,7 @@ class BenchEmbedder(HashingEmbedder):
     def encode_raw(self, texts, kind="passage"):  # type: ignore[no-untyped-def]
         return np.vstack([self._vector(t) for t in texts]).astype(np.float32)
 
-    def with_cache(self, cache):  # type: ignore[no-untyped-def]
+    def with_cache(self, cache, sentence_vectors=None):  # type: ignore[no-untyped-def]
         return BenchEmbedder()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.lexical import FOLDED, Analyzer, LexicalIndex, normalise_word
+from retrieval.lexical import FOLDED, Analyzer, LexicalIndex, Vocabulary, normalise_word
 
 DOCS = [
     "Dự án cầu Đồng Việt qua sông Thái Bình giữa huyện Yên Dũng và TP Chí Linh.",
@@ -73,3 +73,33 @@ def test_word_pairs_beat_the_same_syllables_scattered_over_a_text() -> None:
     assert _best(index, analyzer, "cau Dong Viet o dau") == 1
     assert "~dong_viet" in analyzer.query_tokens("cau Dong Viet")
     assert "đồng_việt" in analyzer.query_tokens("cầu Đồng Việt")
+
+
+def test_a_saved_vocabulary_finds_every_token_and_nothing_else(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    tokens = ["đồng", "dong", "đồng việt", "a", "ab", "", "Đồng", "z" * 40, "😀", "cầu"]
+    built = Vocabulary({token: column for column, token in enumerate(tokens)})
+    built.save(tmp_path)
+    loaded = Vocabulary.load(tmp_path)
+
+    assert len(loaded) == len(tokens)
+    for column, token in enumerate(tokens):
+        assert loaded.get(token) == built.get(token) == column
+    for absent in ("b", "aa", "abc", "đồn", "đồng việt nam", "ĐỒNG", "zz"):
+        assert loaded.get(absent) is None
+
+
+def test_an_empty_vocabulary_saves_and_loads(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    Vocabulary({}).save(tmp_path)
+    loaded = Vocabulary.load(tmp_path)
+    assert len(loaded) == 0
+    assert loaded.get("cầu") is None
+
+
+def test_a_loaded_index_scores_exactly_as_the_built_one(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    analyzer = Analyzer()
+    built = LexicalIndex.build(analyzer.document_tokens(d) for d in DOCS)
+    built.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path)
+    for query in ("cau Dong Viet o dau", "di sản thế giới", "HĐND KTXH", "bridge project", "không có"):
+        tokens = analyzer.query_tokens(query)
+        assert loaded.scores(tokens).tolist() == built.scores(tokens).tolist()
