@@ -18,6 +18,7 @@ bot at a fake server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import secrets
 
@@ -187,6 +188,10 @@ def run_bot(settings: Settings) -> None:
     from retrieval.engine import AnswerEngine
 
     engine = AnswerEngine.open(settings)
+    # The index and model are hundreds of thousands of long-lived objects: frozen, the
+    # garbage collector stops walking them, so its full passes cannot stall the event loop.
+    gc.collect()
+    gc.freeze()
     application = build_application(settings, engine)
     # run_polling/run_webhook run on the current event loop and close it when done.
     asyncio.set_event_loop(asyncio.new_event_loop())

@@ -480,9 +480,14 @@ def measure_ingest_throughput(
         if not report.ok:
             raise RuntimeError(f"ingest failed: {report.failures[0]}")
         # The same ingest with sentence vectors pooled from the passages' forward pass.
-        span = embedder.with_cache(EmbeddingCache(folder / "span-cache.sqlite3"), sentence_vectors="span")
         span_ingest_s = None
-        if getattr(span, "supports_span_pooling", lambda: False)():
+        span: Embedder | None = None
+        if isinstance(embedder, Embedder):  # span pooling reads sentence-transformers' modules
+            span = Embedder.load(
+                embedder.name, base.models_dir, folder / "span-cache.sqlite3", embedder._batch_size,
+                sentence_vectors="span",
+            )  # fmt: skip
+        if span is not None and span.supports_span_pooling():
             span_settings = _settings_for(base, folder / "span").model_copy(update={"sentence_vectors": "span"})
             span_engine = AnswerEngine(span_settings, embedder=span)
             (folder / "span").mkdir(parents=True, exist_ok=True)
@@ -534,8 +539,6 @@ def build_size(
 def bench_size(
     base: Settings, config: BenchConfig, embedder: Embedder, sample: NewsSample, size: int, log: Log
 ) -> dict[str, Any]:
-    synthetic_before = getattr(embedder, "synthetic", 0)
-    real_before = getattr(embedder, "real", 0)
     started = time.perf_counter()
     engine, folder, count = build_size(base, config, embedder, sample, size, log)
     build_s = time.perf_counter() - started
@@ -553,10 +556,22 @@ def bench_size(
         "build_s": round(build_s, 1),
     }
     if isinstance(embedder, SyntheticFillEmbedder):
-        synthetic = embedder.synthetic - synthetic_before
-        real = embedder.real - real_before
-        result["synthetic_vectors"] = synthetic
-        result["synthetic_share"] = round(synthetic / max(synthetic + real, 1), 3) if synthetic + real else None
+        # Whatever run built the index: a vector the embedding cache does not hold was synthetic.
+        from retrieval.passages import passage_text
+
+        passage_texts = [
+            passage_text(index.article_of_passage(p), [index.sentence(r) for r in index.passage_sentences(p)])
+            for p in range(len(index.passage_rows))
+            if index.is_live_passage(p)
+        ]
+        sentence_rows = [r for r in range(len(index.sentence_rows)) if index.article_live[index.sentence_rows[r, 0]]]
+        sentence_texts = [index.sentence(r).text for r in sentence_rows]
+        real_passages = len(embedder.cached_vectors(passage_texts))
+        real_sentences = len(embedder.cached_vectors(sentence_texts))
+        result["synthetic_passage_share"] = round(1 - real_passages / max(len(set(passage_texts)), 1), 3)
+        result["synthetic_share"] = round(
+            1 - (real_passages + real_sentences) / max(len(set(passage_texts)) + len(set(sentence_texts)), 1), 3
+        )
     log(f"{size:,} passages: latency over {len(measured)} questions")
     result["latency"] = measure_latency(engine, measured, warmup)
     log(f"{size:,} passages: concurrent askers {list(config.askers)}")
@@ -622,8 +637,12 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
 
 
 def run_bot_askers(engine: Any, questions: Sequence[str], config: BenchConfig) -> list[dict[str, Any]]:
+    import gc
+
     from bot.loadtest import run_asker_benchmark
 
+    gc.collect()
+    gc.freeze()  # as `hoptac bot` does once the engine is loaded
     results = run_asker_benchmark(engine, questions, askers=config.bot_askers, per_asker=config.bot_questions)
     return [result.to_json() for result in results]
 
@@ -717,7 +736,10 @@ def format_report(report: dict[str, Any]) -> str:
                     ratio = row["p95_ms"] / single["p95_ms"]
                     lines.append(f"\n{row['askers']} askers: p95 = {ratio:.1f}x one asker's.")
     if report.get("synthetic_vectors"):
-        shares = ", ".join(f"{r['passages']:,}: {r.get('synthetic_share')}" for r in report["sizes"])
+        shares = ", ".join(
+            f"{r['passages']:,}: {r.get('synthetic_share')} (passages {r.get('synthetic_passage_share')})"
+            for r in report["sizes"]
+        )
         lines += ["", f"Synthetic vectors (share of indexed texts not from the model, by size): {shares}."]
     for skipped in report.get("skipped", []):
         lines += ["", f"Skipped {skipped['size']:,} passages: the file holds {skipped['available_passages']:,}."]

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.mean_pooling_model import MeanPoolingModel
 from retrieval.offline_model import ensure_default_model
 from retrieval.span_pooling import Span, check_spans, pool_tokens
 from retrieval.text import nfc
@@ -190,12 +191,20 @@ class Embedder:
         notify: Callable[[str], None] | None = None,
         sentence_vectors: str = "standalone",
     ) -> Embedder:
+        """The model ``name`` (the offline default, a local folder or a hub name). A local
+        plain mean-pooling folder used with standalone sentence vectors runs without
+        sentence-transformers (see :mod:`retrieval.mean_pooling_model`: the same vectors,
+        seconds less at every start); anything else through ``SentenceTransformer``."""
         _quiet_libraries()
-        from sentence_transformers import SentenceTransformer
-
         location = str(ensure_default_model(models_dir, notify)) if name == DEFAULT_MODEL else name
+        model: Any = None
         try:
-            model = SentenceTransformer(location, device="cpu")
+            if sentence_vectors == "standalone" and Path(location).is_dir():
+                model = MeanPoolingModel.load(Path(location))
+            if model is None:
+                from sentence_transformers import SentenceTransformer
+
+                model = SentenceTransformer(location, device="cpu")
         except Exception as exc:  # any loader failure is the user's model setting
             raise ModelLoadError(
                 f"cannot load embedding model {name!r} ({type(exc).__name__}); set HOPTAC_EMBEDDING_MODEL "
