@@ -21,7 +21,9 @@ import numpy as np
 #: Below this many passages exact search is fast enough (about 10 ms at 200k x 384 on 2 cores).
 HNSW_THRESHOLD = 200_000
 HNSW_NEIGHBOURS = 32
-HNSW_EF_SEARCH = 128
+#: Measured on 52,577 real news passage vectors (M 32, efConstruction 80), recall@10 against
+#: exact search: efSearch 128 -> 0.941, 256 -> 0.975 (0.25 ms a query), 512 -> 0.990.
+HNSW_EF_SEARCH = 256
 
 
 class DenseIndexKind(enum.StrEnum):
