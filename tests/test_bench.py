@@ -119,3 +119,23 @@ def test_bench_cli_rejects_a_missing_file(tmp_path: Path, capsys: pytest.Capture
     code = main(["bench", "--jsonl", str(tmp_path / "absent.jsonl"), "--data-dir", str(tmp_path)])
     assert code == 1
     assert "no such file" in capsys.readouterr().err
+
+
+def test_report_states_recall_on_real_vectors_when_some_were_synthetic() -> None:
+    timing = {"p50": 1.0, "p95": 2.0, "p99": 3.0, "mean": 1.0}
+    row = {
+        "size": 100,
+        "articles": 10,
+        "passages": 100,
+        "index_bytes": 1_000_000,
+        "latency": {"ask_ms": timing, "floor_ms": timing, "overhead_p95": 1.0},
+        "concurrency": [{"askers": 1, "questions_per_s": 5.0}],
+        "ann": {"recall_at_10": 0.9},
+        "ann_real": {"recall_at_10": 0.97, "vectors": 40, "hnsw_ms": timing, "exact_ms": timing},
+        "incremental_ingest": {"seconds": 0.5},
+        "synthetic_share": 0.6,
+        "synthetic_passage_share": 0.6,
+    }
+    table = format_report({"sizes": [row], "synthetic_vectors": True})
+    assert "HNSW recall@10 on the 40 real passage vectors of the 100 index alone: 0.970" in table
+    assert "Synthetic vectors" in table
