@@ -52,6 +52,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bot.addressing import clean_question
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, BotDeps
@@ -235,8 +236,9 @@ class _Tally:
 
 
 def _expected_start(question: str) -> str:
-    """How every reply to ``question`` (answer or "not found") begins, as Telegram shows it."""
-    return parse_html(question_header(question))[0]
+    """How every reply to ``question`` (answer or "not found") begins, as Telegram shows it:
+    the question as the bot reads it (whitespace collapsed, stray end punctuation dropped)."""
+    return parse_html(question_header(clean_question(question)))[0]
 
 
 async def _ask_in_turn(

@@ -77,6 +77,17 @@ def test_wrong_replies_and_repeated_questions_are_counted(tmp_path: Path) -> Non
     assert goal_problems([result]) == ["2 askers: 2 of 6 questions not answered (2 wrong replies, 0 lost)"]
 
 
+def test_a_question_the_bot_tidies_still_counts_as_answered(tmp_path: Path) -> None:
+    """The bot drops stray end punctuation and extra spaces before echoing a question (a
+    sentence opening cut after ten words ends with a comma): that reply is the answer."""
+    settings = Settings(_env_file=None, data_dir=tmp_path, corpus_dir=tmp_path / "corpus")  # type: ignore[call-arg]
+    questions = ["Hải Dương ký kết gì,", "Bắc Giang  phối hợp   những dự án nào? ;"]
+
+    [result] = run_asker_benchmark(FakeEngine(), questions, askers=(1,), per_asker=2, settings=settings, warmup=0)
+
+    assert result.answered == 2 and result.failed == 0, result.failures
+
+
 def test_the_goal_compares_the_p95_of_the_most_askers_with_one() -> None:
     one = AskerResult(
         askers=1,
