@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from retrieval import answering
 from retrieval.answering import (
     NOT_FOUND_MESSAGE,
     QuestionError,
@@ -111,3 +112,22 @@ def test_query_forms() -> None:
     assert analyzer.query_form("Cầu Đồng Việt ở đâu?") == QueryForm.ACCENTED
     assert analyzer.query_form("cau Dong Viet o dau") == QueryForm.UNACCENTED
     assert analyzer.query_form("Where is the Dong Viet bridge?") == QueryForm.ENGLISH
+
+
+LANES = "Cầu Đồng Việt có làn xe mới. Cầu Đồng Việt có 4 làn xe."
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Cầu Đồng Việt có bao nhiêu làn xe?", "cau Dong Viet co bao nhieu lan xe", "How many lanes does Dong Viet have?"],
+)
+def test_a_how_many_question_prefers_the_sentence_with_a_number(question: str) -> None:
+    _, answer = _answer([_article("a", 5, LANES)], question)
+    assert answer.found
+    assert answer.citations[0].sentence == "Cầu Đồng Việt có 4 làn xe."
+
+
+def test_without_the_answer_type_the_two_sentences_tie(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(answering, "SENTENCE_ANSWER_TYPE_WEIGHT", 0.0)
+    _, answer = _answer([_article("a", 5, LANES)], "Cầu Đồng Việt có bao nhiêu làn xe?")
+    assert answer.citations[0].sentence == "Cầu Đồng Việt có làn xe mới."  # the tie goes to the earlier one

@@ -1,0 +1,64 @@
+"""Question typing and answer-type evidence in sentences (retrieval/answer_types.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answer_types import AnswerType, expected_answer, offers_answer, question_words
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Có bao nhiêu loài sứa lược?", AnswerType.NUMBER),
+        ("co bao nhieu loai sua luoc", AnswerType.NUMBER),
+        ("Kenya xếp thứ mấy?", AnswerType.NUMBER),
+        ("How many species are there?", AnswerType.NUMBER),
+        ("Sắc lệnh được tuyên bố khi nào?", AnswerType.TIME),
+        ("sac lenh duoc tuyen bo khi nao", AnswerType.TIME),
+        ("Trường được xây vào năm bao nhiêu?", AnswerType.TIME),  # a year, not just a number
+        ("bien ban ghi nho hop tac giai doan nao", AnswerType.TIME),
+        ("When was the decree issued?", AnswerType.TIME),
+        ("What year was the school built?", AnswerType.TIME),
+        ("Ai hát quốc ca?", AnswerType.PERSON),
+        ("ai hat quoc ca", AnswerType.PERSON),
+        ("Who sang the anthem?", AnswerType.PERSON),
+        ("Sân vận động nằm ở đâu?", AnswerType.PLACE),
+        ("cau Dong Viet o dau", AnswerType.PLACE),
+        ("Where is the stadium?", AnswerType.PLACE),
+        ("Những sợi lông trên sứa lược được gọi là gì?", None),
+        ("Doctor Who là gì?", None),  # "Who" in a Vietnamese question is a name, not a question word
+        ("may bay cat canh luc nay", None),  # "may" typed without diacritics is not "mấy"
+        ("Vì sao chưa bao giờ có mưa ở đây?", None),  # "chưa bao giờ" is "never"
+        ("Ai nói rằng không ai đến?", AnswerType.PERSON),
+        ("", None),
+    ],
+)
+def test_the_question_word_tells_the_expected_answer(question: str, kind: AnswerType | None) -> None:
+    assert expected_answer(question) == kind
+
+
+def test_a_number_counts_only_when_the_question_does_not_hold_it() -> None:
+    given = question_words("Năm 2012 có bao nhiêu hội đồng?")
+    assert offers_answer(AnswerType.NUMBER, "Năm 2012 có 30 hội đồng.", given)
+    assert offers_answer(AnswerType.NUMBER, "Có ba hội đồng.", given)  # a number word
+    assert not offers_answer(AnswerType.NUMBER, "Năm 2012 hội đồng họp.", given)
+
+
+def test_times_are_years_centuries_and_dated_numbers() -> None:
+    given = question_words("Sắc lệnh được tuyên bố khi nào?")
+    assert offers_answer(AnswerType.TIME, "Sắc lệnh được tuyên bố năm 1685.", given)
+    assert offers_answer(AnswerType.TIME, "Các trường được lập vào thế kỷ XIX.", given)
+    assert offers_answer(AnswerType.TIME, "Sắc lệnh có hiệu lực từ tháng 3.", given)
+    assert not offers_answer(AnswerType.TIME, "Sắc lệnh được nhiều người ủng hộ.", given)
+
+
+def test_names_are_new_capitalised_words_after_the_first() -> None:
+    given = question_words("Ai thành lập McKinsey & Company?")
+    assert offers_answer(AnswerType.PERSON, "Công ty do James O. McKinsey thành lập.", given)
+    assert not offers_answer(AnswerType.PERSON, "McKinsey & Company được thành lập sớm.", given)
+    assert not offers_answer(AnswerType.PERSON, "Công ty được thành lập sớm.", given)  # first word only
+
+
+def test_an_untyped_question_finds_no_answer_type() -> None:
+    assert not offers_answer(None, "Có 30 hội đồng ở Hà Nội.", question_words("Hội đồng là gì?"))
