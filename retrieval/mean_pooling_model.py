@@ -6,8 +6,11 @@ pooling over every token (prompt included) and an L2 normalisation. For such a f
 interface that :class:`retrieval.embedding.Embedder` uses (``encode``, ``prompts``, the
 dimension), with the same vectors, without importing sentence-transformers: that import
 alone takes over 3 s on 2 cores (it pulls in scikit-learn and scipy), more than half of a
-cold start. Anything else (other pooling, extra layers, a hub name to download) returns
-None and is loaded by sentence-transformers.
+cold start. A plain BERT network (the default model's) runs as
+:class:`retrieval.bert_encoder.BertEncoder`, without importing ``transformers`` either
+(another 2 s); any other architecture through ``transformers.AutoModel``. Anything else
+(other pooling, extra layers, a hub name to download) returns None and is loaded by
+sentence-transformers.
 
     model = MeanPoolingModel.load(folder)      # None: not a plain mean-pooling folder
     vectors = model.encode(["cầu Đồng Việt"], prompt_name="query", normalize_embeddings=True)
@@ -16,7 +19,7 @@ None and is loaded by sentence-transformers.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +71,21 @@ def plain_layout(folder: Path) -> tuple[int, bool] | None:
 class MeanPoolingModel:
     """See the module docstring. Not thread-safe: the caller serialises ``encode``."""
 
-    def __init__(self, tokenizer: Any, model: Any, prompts: dict[str, str], max_length: int, normalise: bool) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        hidden_states: Callable[[Any, Any], Any],
+        dimension: int,
+        prompts: dict[str, str],
+        max_length: int,
+        normalise: bool,
+    ) -> None:
         self._tokenizer = tokenizer
-        self._model = model
+        self._hidden_states = hidden_states  # (input ids, attention mask) -> last hidden states
         self.prompts = prompts
         self.max_seq_length = max_length
         self._normalise = normalise
-        self._dimension = int(model.config.hidden_size)
+        self._dimension = dimension
 
     @classmethod
     def load(cls, folder: Path) -> MeanPoolingModel | None:
@@ -83,17 +94,27 @@ class MeanPoolingModel:
             return None
         max_length, normalise = layout
         from tokenizers import Tokenizer
-        from transformers import AutoModel
+
+        from retrieval.bert_encoder import BertEncoder
 
         tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         tokenizer.enable_truncation(max_length)
         pad_token = (_read_json(folder / "tokenizer_config.json") or {}).get("pad_token")
         pad_id = tokenizer.token_to_id(pad_token) if isinstance(pad_token, str) else None
         tokenizer.enable_padding(pad_id=pad_id or 0, pad_token=pad_token or "<pad>")
-        model = AutoModel.from_pretrained(str(folder)).eval()
         st_config = _read_json(folder / "config_sentence_transformers.json") or {}
         prompts = {str(k): str(v) for k, v in (st_config.get("prompts") or {}).items()}
-        return cls(tokenizer, model, prompts, max_length, normalise)
+        encoder = BertEncoder.load(folder)  # plain BERT: without importing transformers (2 s)
+        if encoder is not None:
+            return cls(tokenizer, encoder, encoder.hidden_size, prompts, max_length, normalise)
+        from transformers import AutoModel
+
+        model = AutoModel.from_pretrained(str(folder)).eval()
+
+        def hidden_states(ids: Any, mask: Any) -> Any:
+            return model(input_ids=ids, attention_mask=mask).last_hidden_state
+
+        return cls(tokenizer, hidden_states, int(model.config.hidden_size), prompts, max_length, normalise)
 
     def get_sentence_embedding_dimension(self) -> int:
         return self._dimension
@@ -121,7 +142,7 @@ class MeanPoolingModel:
                 encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
                 ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
                 mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
-                hidden = self._model(input_ids=ids, attention_mask=mask).last_hidden_state
+                hidden = self._hidden_states(ids, mask)
                 weights = mask.unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
                 if self._normalise or normalize_embeddings:
