@@ -149,6 +149,7 @@ def evaluate(
         settings.models_dir,
         settings.data_dir / "cache" / "embeddings.sqlite3",
         settings.embedding_batch_size,
+        sentence_vectors=settings.sentence_vectors,  # eval what the product would run
     )
     index = build_index([*articles, *extra], embedder, analyzer, progress=progress)
     queries = _encode_queries(embedder, questions, progress)

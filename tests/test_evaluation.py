@@ -70,6 +70,17 @@ def test_report_has_hybrid_and_both_baselines_side_by_side(squad_file: Path, mod
     assert report["questions"] == 2
 
 
+@pytest.mark.model
+def test_eval_runs_the_sentence_vectors_the_settings_ask_for(squad_file: Path, model_dir: Path, tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    settings = Settings(data_dir=data, sentence_vectors="span", _env_file=None)  # type: ignore[call-arg]
+    report = evaluate(squad_file, settings)
+    assert report["model"].endswith("+span-sentences")
+    assert report["answers"]["first_sentence_contains_answer"] == 1.0
+
+
 def test_a_file_that_is_not_squad_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"data": [{"no_paragraphs": 1}]}', "utf-8")
