@@ -27,9 +27,10 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(default=32, ge=1)
     sentence_vectors: Literal["standalone", "span"] = Field(
-        default="standalone",
-        description='"standalone": each sentence embedded on its own (what the found decision is calibrated on); '
-        '"span": pooled from its passage\'s forward pass, ingest about 1.6x faster (see docs/benchmarks.md).',
+        default="span",
+        description="\"span\": each sentence's vector pooled from its tokens in its passage's forward pass (one "
+        'model pass at ingest); "standalone": each sentence embedded on its own as well, ingest about 1.75x '
+        "slower (see docs/benchmarks.md). Each has its own fitted answer weights; changing it needs a reindex.",
     )
     answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")
 

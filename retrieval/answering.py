@@ -32,33 +32,77 @@ ANSWER_PASSAGES = 4
 
 # Sentence score = dense cosine + lexical coverage + passage rank + whether the sentence offers
 # the kind of answer the question word asks for (retrieval/answer_types.py). The weights are
-# a linear ranker fitted on xquad-vi: a softmax over each question's candidate sentences,
-# trained to put the sentences holding the gold answer first (L2 0.01 on standardised
-# features), scaled so the cosine weighs 1 and rounded. Fitted on half the xquad articles and
-# measured on the other half (and vice versa), the first sentence holds the answer for 0.817
-# of the questions against 0.804 with the previous hand-tuned weights (1, 0.35, 0.5, no
-# answer type); the final weights are fitted on all of them. Sentence length, novelty,
-# proximity of the question's words, bigram overlap and position added nothing held out.
-SENTENCE_DENSE_WEIGHT = 1.0
-SENTENCE_COVERAGE_WEIGHT = 0.18
-SENTENCE_PASSAGE_WEIGHT = 0.29
-SENTENCE_ANSWER_TYPE_WEIGHT = 0.078
-#: Further sentences are quoted only when they score nearly as well as the first (on xquad-vi,
-#: 1.5 sentences per answer on average).
-FOLLOW_UP_MARGIN = 0.075
-#: Two sentences sharing this much of their vocabulary say the same thing.
-DUPLICATE_JACCARD = 0.7
-
+# a linear ranker fitted on xquad-vi by ``scripts/fit_answer_weights.py``: a softmax over
+# each question's candidate sentences, trained to put the sentences holding the gold answer
+# first (L2 0.01 on standardised features), scaled so the cosine weighs 1 and rounded;
+# checked held out (fitted on half the xquad articles, measured on the other half and vice
+# versa) before the final fit on all of them. Sentence length, novelty, proximity of the
+# question's words, bigram overlap and position added nothing held out.
+#
 # The found decision: a logistic score over the best sentence's margin above the background
 # (see retrieval/background.py) and its coverage of the question's words, with separate
 # slopes for questions typed with diacritics. Fitted on xquad-vi (answerable questions vs
 # questions whose topic was removed, with and without diacritics) and the seed questions.
-FOUND_WEIGHTS = (30.4, 9.0, 11.6, -5.2)  # margin, coverage, accented*margin, accented*coverage
-FOUND_BIAS = -2.98
+#
+# Sentence vectors made in context (setting ``sentence_vectors = "span"``) score a little
+# differently from sentences embedded alone, so each way has its own fitted weights.
+
+
+@dataclass(frozen=True)
+class AnswerWeights:
+    dense: float
+    coverage: float
+    passage: float
+    answer_type: float
+    #: Further sentences are quoted only when they score nearly as well as the first.
+    follow_up_margin: float
+    #: margin, coverage, accented*margin, accented*coverage, accented
+    found: tuple[float, float, float, float, float]
+    found_bias: float
+    #: English questions rarely share words with Vietnamese text: they rely mostly on the margin.
+    english_min_evidence: float
+    english_coverage: float = 0.1
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Sentence scores from :func:`sentence_features` rows."""
+        return features @ np.array([self.dense, self.coverage, self.passage, self.answer_type], dtype=np.float64)
+
+
+WEIGHTS = {
+    # xquad-vi: first sentence holds the answer 0.793, any quoted one 0.877 (1.5 sentences an answer)
+    "standalone": AnswerWeights(
+        dense=1.0,
+        coverage=0.18,
+        passage=0.29,
+        answer_type=0.078,
+        follow_up_margin=0.075,
+        found=(30.4, 9.0, 11.6, -5.2, 0.0),
+        found_bias=-2.98,
+        english_min_evidence=-0.005,
+    ),
+    # xquad-vi, fitted by scripts/fit_answer_weights.py --sentence-vectors span
+    "span": AnswerWeights(
+        dense=1.0,
+        coverage=0.16,
+        passage=0.135,
+        answer_type=0.065,
+        follow_up_margin=0.043,
+        # a class-balanced logistic regression, found where its logit is >= 0 (accented: answerable
+        # found 0.952, topic removed 0.031; without diacritics 0.876 and 0.091)
+        found=(39.6, 12.6, 29.8, -0.8, -2.5),
+        found_bias=-5.29,
+        english_min_evidence=-0.005,
+    ),
+}
 FOUND_THRESHOLD = 0.5
-#: English questions rarely share words with Vietnamese text: they rely mostly on the margin.
-ENGLISH_MIN_EVIDENCE = -0.005
-ENGLISH_COVERAGE_WEIGHT = 0.1
+#: Two sentences sharing this much of their vocabulary say the same thing.
+DUPLICATE_JACCARD = 0.7
+SPAN_MODEL_SUFFIX = "+span-sentences"
+
+
+def weights_for(index: LoadedIndex) -> AnswerWeights:
+    """The weights fitted for the way ``index``'s sentence vectors were made."""
+    return WEIGHTS["span" if index.manifest.model.endswith(SPAN_MODEL_SUFFIX) else "standalone"]
 
 
 class QuestionError(ValueError):
@@ -141,43 +185,72 @@ def _newer(a: datetime | None, b: datetime | None) -> bool:
     return b is None or a > b
 
 
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """The candidate sentences of one question and what the sentence score is made of."""
+
+    rows: list[int]
+    #: (n, 4): cosine, coverage, passage weight, answer type (as :class:`AnswerWeights` weighs them)
+    values: np.ndarray
+    words: list[frozenset[str]]
+
+
+def sentence_features(
+    index: LoadedIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+) -> SentenceFeatures:
+    """The sentences of the best passages, in index order, and their features."""
+    top = ranked[:ANSWER_PASSAGES]
+    best_fused = (top[0].fused if top else 0.0) or 1.0
+    passage_weight: dict[int, float] = {}
+    for item in top:
+        for row in index.passage_sentences(item.passage):
+            passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
+    rows = sorted(passage_weight)
+    values = np.zeros((len(rows), 4), dtype=np.float64)
+    if not rows:
+        return SentenceFeatures([], values, [])
+    values[:, 0] = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
+    # The question's weights are the same for every sentence: compute them once.
+    weighted_terms = [(term, index.lexical.idf(term.token)) for term in analyzer.content_terms(question)]
+    kind = expected_answer(question)
+    given = question_words(question)
+    words: list[frozenset[str]] = []
+    for i, row in enumerate(rows):
+        sentence = index.sentence(row)
+        tokens = analyzer.word_tokens(sentence.text)
+        values[i, 1] = _coverage(weighted_terms, set(tokens))
+        values[i, 2] = passage_weight[row]
+        values[i, 3] = offers_answer(kind, sentence.text, given)
+        words.append(frozenset(tokens[::2]))
+    return SentenceFeatures(rows, values, words)
+
+
 def rank_sentences(
     index: LoadedIndex,
     analyzer: Analyzer,
     question: str,
     query: np.ndarray,
     ranked: list[RankedPassage],
+    weights: AnswerWeights | None = None,
 ) -> list[_Candidate]:
     """Sentences of the best passages, best first, near-duplicates merged (newer article kept)."""
-    top = ranked[:ANSWER_PASSAGES]
-    if not top:
-        return []
-    best_fused = top[0].fused or 1.0
-    passage_weight: dict[int, float] = {}
-    for item in top:
-        for row in index.passage_sentences(item.passage):
-            passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
-    rows = sorted(passage_weight)
-    cosines = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
-    # The question's weights are the same for every sentence: compute them once.
-    weighted_terms = [(term, index.lexical.idf(term.token)) for term in analyzer.content_terms(question)]
-    kind = expected_answer(question)
-    given = question_words(question)
-    candidates: list[_Candidate] = []
-    for row, cosine in zip(rows, cosines, strict=True):
-        sentence = index.sentence(row)
-        tokens = analyzer.word_tokens(sentence.text)
-        coverage = _coverage(weighted_terms, set(tokens))
-        offers = offers_answer(kind, sentence.text, given)
-        score = (
-            SENTENCE_DENSE_WEIGHT * float(cosine)
-            + SENTENCE_COVERAGE_WEIGHT * coverage
-            + SENTENCE_PASSAGE_WEIGHT * passage_weight[row]
-            + SENTENCE_ANSWER_TYPE_WEIGHT * offers
+    features = sentence_features(index, analyzer, question, query, ranked)
+    scores = (weights or weights_for(index)).score(features.values)
+    candidates = [
+        _Candidate(
+            row,
+            float(score),
+            float(values[0]),
+            float(values[1]),
+            index.article_of_sentence(row).published,
+            words,
         )
-        words = frozenset(tokens[::2])
-        article = index.article_of_sentence(row)
-        candidates.append(_Candidate(row, score, float(cosine), coverage, article.published, words))
+        for row, score, values, words in zip(features.rows, scores, features.values, features.words, strict=True)
+    ]
     candidates.sort(key=lambda c: (-c.score, c.row))
     kept: list[_Candidate] = []
     for cand in candidates:
@@ -195,16 +268,23 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def is_found(best: _Candidate, baseline: float, form: QueryForm) -> bool:
+def is_found(
+    best: _Candidate, baseline: float, form: QueryForm, weights: AnswerWeights = WEIGHTS["standalone"]
+) -> bool:
     """Whether the best sentence really answers: it must stand out from the background
     (``baseline``) in meaning and share the question's words."""
-    margin = best.cosine - baseline
+    return found_score(best.cosine - baseline, best.coverage, form, weights) >= FOUND_THRESHOLD
+
+
+def found_score(margin: float, coverage: float, form: QueryForm, weights: AnswerWeights) -> float:
+    """The found decision's score (found at :data:`FOUND_THRESHOLD` and above) for the best
+    sentence's margin above the background and its coverage of the question's words."""
     if form == QueryForm.ENGLISH:
-        return margin + ENGLISH_COVERAGE_WEIGHT * best.coverage >= ENGLISH_MIN_EVIDENCE
+        evidence = margin + weights.english_coverage * coverage - weights.english_min_evidence
+        return FOUND_THRESHOLD + evidence
     accented = 1.0 if form == QueryForm.ACCENTED else 0.0
-    features = (margin, best.coverage, accented * margin, accented * best.coverage)
-    score = FOUND_BIAS + sum(w * f for w, f in zip(FOUND_WEIGHTS, features, strict=True))
-    return score >= FOUND_THRESHOLD
+    features = (margin, coverage, accented * margin, accented * coverage, accented)
+    return weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
 
 
 def citation_for(index: LoadedIndex, candidate: _Candidate) -> Citation:
@@ -235,12 +315,13 @@ def compose_answer(
     offset: int = 0,
 ) -> Answer:
     """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found."""
-    candidates = rank_sentences(index, analyzer, question, query, ranked)
+    weights = weights_for(index)
+    candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
-    if not candidates or not is_found(candidates[0], baseline, analyzer.query_form(question)):
+    if not candidates or not is_found(candidates[0], baseline, analyzer.query_form(question), weights):
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
     best = candidates[0].score
-    chosen = [c for c in candidates if c.score >= best - FOLLOW_UP_MARGIN or offset > 0]
+    chosen = [c for c in candidates if c.score >= best - weights.follow_up_margin or offset > 0]
     chosen = chosen[offset : offset + limit]
     if not chosen:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)

@@ -192,14 +192,14 @@ class Embedder:
         sentence_vectors: str = "standalone",
     ) -> Embedder:
         """The model ``name`` (the offline default, a local folder or a hub name). A local
-        plain mean-pooling folder used with standalone sentence vectors runs without
+        plain mean-pooling folder runs without
         sentence-transformers (see :mod:`retrieval.mean_pooling_model`: the same vectors,
         seconds less at every start); anything else through ``SentenceTransformer``."""
         _quiet_libraries()
         location = str(ensure_default_model(models_dir, notify)) if name == DEFAULT_MODEL else name
         model: Any = None
         try:
-            if sentence_vectors == "standalone" and Path(location).is_dir():
+            if Path(location).is_dir():
                 model = MeanPoolingModel.load(Path(location))
             if model is None:
                 from sentence_transformers import SentenceTransformer
@@ -303,6 +303,8 @@ class Embedder:
         the token embeddings that span pooling also reads."""
         if self.sentence_vectors != "span":
             return False
+        if isinstance(self._model, MeanPoolingModel):
+            return True  # mean pooling over every token by construction, fast tokenizer
         try:
             modules = list(self._model)
         except TypeError:
@@ -336,6 +338,15 @@ class Embedder:
         import torch
 
         prompt = self._prompt_text()
+        if isinstance(self._model, MeanPoolingModel):
+            with self._lock:
+                states = self._model.token_states([prompt + t for t in texts], self._batch_size)
+            return [
+                pool_tokens(hidden, offsets, special, spans, text, prompt_length=len(prompt), truncated=truncated)
+                for (hidden, offsets, special, truncated), spans, text in zip(
+                    states, spans_per_text, texts, strict=True
+                )
+            ]
         transformer = self._model[0]
         tokenizer = transformer.tokenizer
         results: list[tuple[np.ndarray, list[np.ndarray | None]]] = [(np.zeros(0), [])] * len(texts)

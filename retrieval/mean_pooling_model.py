@@ -116,6 +116,35 @@ class MeanPoolingModel:
 
         return cls(tokenizer, hidden_states, int(model.config.hidden_size), prompts, max_length, normalise)
 
+    def token_states(
+        self, texts: Sequence[str], batch_size: int = 32
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
+        """Per text (prompt already included): the last hidden states of its attended tokens
+        (n, d), their character offsets (n, 2), which are special tokens (n,), and whether
+        truncation cut the text; what span pooling (retrieval/span_pooling.py) reads."""
+        import torch
+
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = [
+            (np.zeros((0, self._dimension), dtype=np.float32), np.zeros((0, 2)), np.zeros(0, dtype=bool), False)
+        ] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with torch.inference_mode():
+            for first in range(0, len(order), max(batch_size, 1)):
+                rows = order[first : first + batch_size]
+                encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
+                ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
+                mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
+                hidden = self._hidden_states(ids, mask).float().numpy()
+                for row, (i, encoding) in enumerate(zip(rows, encodings, strict=True)):
+                    n = int(sum(encoding.attention_mask))
+                    out[i] = (
+                        hidden[row, :n],
+                        np.asarray(encoding.offsets[:n], dtype=np.int64).reshape(n, 2),
+                        np.asarray(encoding.special_tokens_mask[:n], dtype=bool),
+                        bool(encoding.overflowing),
+                    )
+        return out
+
     def get_sentence_embedding_dimension(self) -> int:
         return self._dimension
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -128,6 +129,7 @@ def test_a_how_many_question_prefers_the_sentence_with_a_number(question: str) -
 
 
 def test_without_the_answer_type_the_two_sentences_tie(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(answering, "SENTENCE_ANSWER_TYPE_WEIGHT", 0.0)
+    for mode, weights in answering.WEIGHTS.items():
+        monkeypatch.setitem(answering.WEIGHTS, mode, dataclasses.replace(weights, answer_type=0.0))
     _, answer = _answer([_article("a", 5, LANES)], "Cầu Đồng Việt có bao nhiêu làn xe?")
     assert answer.citations[0].sentence == "Cầu Đồng Việt có làn xe mới."  # the tie goes to the earlier one

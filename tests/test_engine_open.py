@@ -16,7 +16,7 @@ from tests.conftest import HashingEmbedder
 
 
 class WarmedEmbedder(HashingEmbedder):
-    model_id = "test-model"  # what the settings below name
+    model_id = "test-model+span-sentences"  # what the settings below name (sentence vectors "span")
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,6 +88,6 @@ def test_without_an_index_open_builds_one_with_the_loaded_model(
 
     engine = AnswerEngine.open(settings)
 
-    assert engine.index.manifest.model == "test-model"
+    assert engine.index.manifest.model == "test-model+span-sentences"
     assert embedder.embedded  # the passages and sentences went through this model
     assert embedder.warmed == 1

@@ -173,6 +173,24 @@ def test_one_pass_gives_the_passage_vectors_and_close_sentence_vectors(embedder:
 
 
 @pytest.mark.model
+def test_span_vectors_are_the_same_without_sentence_transformers(embedder: Any, model_dir: Path) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    from retrieval.embedding import Embedder
+
+    reference = Embedder(SentenceTransformer(str(model_dir), device="cpu"), embedder.name, None, 4, "span")
+    assert reference.supports_span_pooling()
+    texts, spans, _ = _passages()
+    mine, mine_spans, _ = embedder.encode_passages_with_spans(texts, spans)
+    theirs, their_spans, _ = reference.encode_passages_with_spans(texts, spans)
+    np.testing.assert_allclose(mine, theirs, atol=1e-5)
+    for ours, reference_vectors in zip(mine_spans, their_spans, strict=True):
+        for a, b in zip(ours, reference_vectors, strict=True):
+            assert a is not None and b is not None
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.model
 def test_a_passage_past_the_maximum_length_pools_only_its_whole_sentences(embedder: Any, tmp_path: Path) -> None:
     from retrieval.embedding import EmbeddingCache
 
@@ -248,13 +266,32 @@ def test_the_index_takes_sentence_vectors_from_spans(span_engine: Any, embedder:
 
 
 @pytest.mark.model
-def test_by_default_sentences_are_embedded_on_their_own(real_engine: Any) -> None:
-    embedder = real_engine.embedder()
-    assert not embedder.supports_span_pooling()
-    index = real_engine.index
+def test_by_default_sentence_vectors_come_from_their_passages(real_engine: Any) -> None:
+    assert real_engine.embedder().supports_span_pooling()
+    assert real_engine.index.manifest.model.endswith("+span-sentences")
+
+
+@pytest.mark.model
+def test_standalone_sentences_are_embedded_on_their_own(embedder: Any, tmp_path: Path) -> None:
+    import shutil
+
+    from hoptac.settings import Settings
+    from retrieval.engine import AnswerEngine
+    from tests.conftest import CORPUS
+
+    shutil.copytree(CORPUS, tmp_path / "corpus")
+    settings = Settings(  # type: ignore[call-arg]
+        corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", sentence_vectors="standalone", _env_file=None
+    )
+    standalone = embedder.with_cache(None, "standalone")
+    engine = AnswerEngine(settings, embedder=standalone)
+    engine.reindex()
+    assert not standalone.supports_span_pooling()
+    index = engine.index
     rows = list(range(min(5, len(index.sentence_rows))))
-    alone, _ = embedder.encode_passages([index.sentence(r).text for r in rows])
+    alone, _ = standalone.encode_passages([index.sentence(r).text for r in rows])
     np.testing.assert_allclose(index.sentence_vectors[rows], alone, atol=1e-5)
+    assert not index.manifest.model.endswith("+span-sentences")
 
 
 def test_switching_how_sentence_vectors_are_made_asks_for_a_reindex(tmp_path: Path) -> None:
