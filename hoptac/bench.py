@@ -188,10 +188,11 @@ def make_questions(articles: Sequence[Article], count: int, seed: int = QUESTION
 class SyntheticFillEmbedder(Embedder):
     """The real model for queries and cached passages; random unit vectors for the rest.
 
-    Nothing synthetic is written to the embedding cache."""
+    Nothing synthetic is written to the embedding cache. Sentence vectors are taken the same
+    way (cached or random), whatever the setting ``sentence_vectors``: no span pooling."""
 
     def __init__(self, real: Embedder) -> None:
-        super().__init__(real._model, real.name, real._cache, real._batch_size)
+        super().__init__(real._model, real.name, real._cache, real._batch_size, real.sentence_vectors)
         self.synthetic = 0
         self.real = 0
         self.model_embedder = real  # for work that must really run the model (a new article)
@@ -212,6 +213,9 @@ class SyntheticFillEmbedder(Embedder):
                 self.real += 1
             matrix[row] = vector
         return matrix, 0
+
+    def supports_span_pooling(self) -> bool:
+        return False
 
 
 # -- measurements ------------------------------------------------------------------------
@@ -632,11 +636,7 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
             continue
         report["sizes"].append(bench_size(base, config, embedder, sample, size, log))
     log("ingest throughput against raw model.encode")
-    real = (
-        embedder
-        if not isinstance(embedder, SyntheticFillEmbedder)
-        else Embedder(embedder._model, embedder.name, None, embedder._batch_size)
-    )
+    real = embedder.model_embedder if isinstance(embedder, SyntheticFillEmbedder) else embedder
     report["ingest"] = measure_ingest_throughput(
         base, real, sample.held_out_lines[1:], config.ingest_sample, config.work_dir
     )

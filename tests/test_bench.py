@@ -139,3 +139,21 @@ def test_report_states_recall_on_real_vectors_when_some_were_synthetic() -> None
     table = format_report({"sizes": [row], "synthetic_vectors": True})
     assert "HNSW recall@10 on the 40 real passage vectors of the 100 index alone: 0.970" in table
     assert "Synthetic vectors" in table
+
+
+@pytest.mark.model
+def test_ingest_is_measured_in_both_ways_of_making_sentence_vectors(tmp_path: Path, model_dir: Path) -> None:
+    from hoptac.bench import measure_ingest_throughput
+    from retrieval.embedding import DEFAULT_MODEL, Embedder
+
+    settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    embedder = Embedder.load(DEFAULT_MODEL, model_dir.parent, None, sentence_vectors=settings.sentence_vectors)
+    lines = _news_jsonl(tmp_path / "news.jsonl", count=2).read_text("utf-8").splitlines(keepends=True)
+    result = measure_ingest_throughput(settings, embedder, lines, 2, tmp_path / "work")
+
+    assert result is not None
+    assert (result["sentence_vectors"], result["other_sentence_vectors"]) == ("span", "standalone")
+    assert result["ratio"] > 0 and result["other_ratio"] > 0
+    assert result["standalone_ratio_to_passages_and_sentences"] > 0
+    text = format_report({"sizes": [], "ingest": result})
+    assert "sentence vectors span" in text and 'With `sentence_vectors = "standalone"`' in text
