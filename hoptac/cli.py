@@ -377,8 +377,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Builds the product's index from news articles at each size (kept under the work folder, "
         "so a second run embeds nothing new) and reports latency against its floor, concurrent throughput, "
         "HNSW recall, incremental ingest, ingest against raw model.encode, cold start, peak memory and the "
-        "bot's latency with concurrent askers. Embedding is the slow part: 10-18 passages (with their "
-        "sentences) a second on 2 cores.",
+        "bot's latency with concurrent askers. Embedding is the slow part: about 18-33 passages (with their "
+        "sentences) a second on 2 cores, depending on the host.",
     )
     bench.add_argument(
         "--jsonl", type=Path, default=NEWS_JSONL, help=f"articles, one JSON a line (default {NEWS_JSONL})"

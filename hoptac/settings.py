@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     sentence_vectors: Literal["standalone", "span"] = Field(
         default="span",
         description="\"span\": each sentence's vector pooled from its tokens in its passage's forward pass (one "
-        'model pass at ingest); "standalone": each sentence embedded on its own as well, ingest about 1.75x '
+        'model pass at ingest); "standalone": each sentence embedded on its own as well, ingest about 1.8x '
         "slower (see docs/benchmarks.md). Each has its own fitted answer weights; changing it needs a reindex.",
     )
     answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")

@@ -42,7 +42,8 @@ ANSWER_PASSAGES = 4
 # The found decision: a logistic score over the best sentence's margin above the background
 # (see retrieval/background.py) and its coverage of the question's words, with separate
 # slopes for questions typed with diacritics. Fitted on xquad-vi (answerable questions vs
-# questions whose topic was removed, with and without diacritics) and the seed questions.
+# questions whose topic was removed, with and without diacritics), checked on the seed
+# article's questions (tests/test_end_to_end.py).
 #
 # Sentence vectors made in context (setting ``sentence_vectors = "span"``) score a little
 # differently from sentences embedded alone, so each way has its own fitted weights.
