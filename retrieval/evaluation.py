@@ -4,8 +4,11 @@ Every paragraph becomes an article of a temporary corpus; every question is aske
 Reported side by side in one run, for the hybrid and for BM25-only and dense-only:
 recall@1/5/10 and MRR@10 of the gold paragraph, and for the answers, the share whose first
 cited sentence (or any cited sentence) contains the gold answer text. The found decision is
-checked both ways: answerable questions over the full corpus, and questions of held-out
-articles (every other article removed from the corpus) that must come back not found.
+checked three ways: answerable questions over the full corpus; questions of held-out
+articles (every other article removed from the corpus), which must come back not found;
+and questions whose answer was cut out of their paragraph (the rest of the paragraph,
+still about the same thing, stays in the corpus), which should come back not found too:
+the case where quoting a sentence about the topic would be a wrong citation.
 """
 
 from __future__ import annotations
@@ -201,6 +204,7 @@ def evaluate(
         "found": found / n,
     }
     report["unanswerable"] = _unanswerable(articles, questions, embedder, analyzer, queries, background)
+    report["answer_removed"] = _answer_removed(articles, questions, embedder, analyzer, background)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 
@@ -227,6 +231,51 @@ def _unanswerable(
     return {"questions": len(asked), "found": wrongly_found / (len(asked) or 1)}
 
 
+def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[list[Article], list[Question]]:
+    """Each paragraph without the sentences holding its first answerable question's answer,
+    and those questions. The rest of the paragraph still names what the question names,
+    but the answer text is nowhere in it; paragraphs where it would be are left out."""
+    first: dict[str, Question] = {}
+    for q in questions:
+        if q.answer:
+            first.setdefault(q.article_id, q)
+    holed: list[Article] = []
+    asked: list[Question] = []
+    for article in articles:
+        question = first.get(article.id)
+        if question is None:
+            continue
+        sentences = split_sentences(article)
+        kept = [s.text for s in sentences if not _contains(s.text, question.answer)]
+        text = " ".join(kept)
+        if not kept or len(kept) == len(sentences) or _contains(text, question.answer):
+            continue
+        holed.append(replace(article, id=article.id + "-answer-removed", text=text))
+        asked.append(question)
+    return holed, asked
+
+
+def _answer_removed(
+    articles: list[Article],
+    questions: list[Question],
+    embedder: Embedder,
+    analyzer: Analyzer,
+    background: Background,
+) -> dict[str, float]:
+    """Questions asked of a corpus of paragraphs whose answer sentences were cut out."""
+    holed, asked = answer_removed(articles, questions)
+    if not holed:
+        return {"questions": 0, "found": 0.0}
+    index = build_index(holed, embedder, analyzer)
+    searcher = Searcher(analyzer)
+    wrongly_found = 0
+    for q in asked:
+        vector = embedder.encode_query(q.text)
+        ranked = searcher.passages(index, q.text, vector)
+        wrongly_found += compose_answer(index, analyzer, q.text, vector, ranked, background.baseline(vector)).found
+    return {"questions": len(asked), "found": wrongly_found / len(asked)}
+
+
 def format_report(report: dict[str, Any]) -> str:
     lines = [
         f"{report['questions']} questions over {report['paragraphs']} paragraphs"
@@ -251,4 +300,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"some cited sentence {a['any_sentence_contains_answer']:.3f}, found {a['found']:.3f}",
         f"unanswerable (topic removed, {u['questions']} questions): found {u['found']:.3f} (lower is better)",
     ]
+    removed = report.get("answer_removed")
+    if removed:
+        lines.append(
+            f"answer removed from its paragraph ({removed['questions']} questions): found {removed['found']:.3f} "
+            "(lower is better)"
+        )
     return "\n".join(lines)

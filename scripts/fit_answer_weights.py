@@ -36,7 +36,7 @@ from hoptac.settings import Settings
 from retrieval.answering import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, Searcher, found_score, sentence_features
 from retrieval.background import Background
 from retrieval.embedding import Embedder
-from retrieval.evaluation import load_squad
+from retrieval.evaluation import answer_removed, load_squad
 from retrieval.index import build_index
 from retrieval.lexical import Analyzer, QueryForm
 from retrieval.text import fold
@@ -57,8 +57,10 @@ def _contains(sentence: str, answer: str) -> bool:
     return bool(answer) and answer.casefold() in sentence.casefold()
 
 
-def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked]]:
-    """(answerable, unanswerable) questions, each asked with and without diacritics."""
+def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], list[Asked]]:
+    """(answerable, unanswerable, answer removed) questions, each asked with and without
+    diacritics: unanswerable ones of a corpus their SQuAD article was removed from, answer
+    removed ones of paragraphs without their answer's sentences (:func:`answer_removed`)."""
     articles, questions = load_squad(path)
     analyzer = Analyzer()
     embedder = Embedder.load(
@@ -73,6 +75,15 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked]]:
     group_of = {q.article_id: q.group for q in questions}
     full = build_index(articles, embedder, analyzer)
     half = build_index([a for a in articles if group_of.get(a.id, 0) % 2 == 0], embedder, analyzer)
+    holed_articles, holed_questions = answer_removed(articles, questions)
+    holed = build_index(holed_articles, embedder, analyzer)
+    removed: list[Asked] = []
+    for q in holed_questions:
+        for text in (q.text, fold(q.text)):
+            vector = embedder.encode_query(text)
+            f = sentence_features(holed, analyzer, text, vector, searcher.passages(holed, text, vector))
+            labels = np.zeros(len(f.rows), dtype=bool)
+            removed.append(Asked(q.group, f.values, labels, background.baseline(vector), analyzer.query_form(text)))
     answerable: list[Asked] = []
     unanswerable: list[Asked] = []
     for n, q in enumerate(questions):
@@ -88,7 +99,7 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked]]:
                 f = sentence_features(index, analyzer, text, vector, searcher.passages(index, text, vector))
                 labels = np.array([_contains(index.sentence(r).text, q.answer) for r in f.rows], dtype=bool)
                 into.append(Asked(q.group, f.values, labels, baseline, form))
-    return answerable, unanswerable
+    return answerable, unanswerable, removed
 
 
 def fit_ranker(asked: list[Asked]) -> np.ndarray:
@@ -183,15 +194,20 @@ def main() -> None:
     parser.add_argument("squad", type=Path)
     parser.add_argument("--sentence-vectors", choices=sorted(WEIGHTS), default="span")
     parser.add_argument("--sentences-per-answer", type=float, default=1.5)
+    parser.add_argument(
+        "--answer-removed-negatives",
+        action="store_true",
+        help="fit the found decision with the answer-removed questions as negatives too",
+    )
     parser.add_argument("--features", type=Path, help="keep the asked questions' features in this file and reuse them")
     args = parser.parse_args()
     settings = Settings(sentence_vectors=args.sentence_vectors)
     if args.features and args.features.is_file():
-        answerable, unanswerable = pickle.loads(args.features.read_bytes())
+        answerable, unanswerable, removed = pickle.loads(args.features.read_bytes())
     else:
-        answerable, unanswerable = collect(args.squad, settings)
+        answerable, unanswerable, removed = collect(args.squad, settings)
         if args.features:
-            args.features.write_bytes(pickle.dumps((answerable, unanswerable)))
+            args.features.write_bytes(pickle.dumps((answerable, unanswerable, removed)))
     accented = [a for a in answerable if a.form == QueryForm.ACCENTED]
     current = WEIGHTS[args.sentence_vectors]
     in_use = np.array([current.dense, current.coverage, current.passage, current.answer_type])
@@ -220,7 +236,8 @@ def main() -> None:
         f"{any_right(accented, fitted, margin):.3f}; in use {first_right(accented, in_use):.3f} / "
         f"{any_right(accented, in_use, current.follow_up_margin):.3f}"
     )
-    coef, bias = fit_found(answerable, unanswerable, fitted)
+    negatives = unanswerable + (removed if args.answer_removed_negatives else [])
+    coef, bias = fit_found(answerable, negatives, fitted)
     proposal = dataclasses.replace(
         current,
         dense=1.0,
@@ -236,7 +253,8 @@ def main() -> None:
         shifted = dataclasses.replace(proposal, found_bias=round(proposal.found_bias - shift, 2))
         print(
             f"  bias {shifted.found_bias}: answerable {found_rates(answerable, shifted, fitted)}, "
-            f"topic removed {found_rates(unanswerable, shifted, fitted)}"
+            f"topic removed {found_rates(unanswerable, shifted, fitted)}, "
+            f"answer removed {found_rates(removed, shifted, fitted)}"
         )
     print(
         f"found (answerable): fitted {found_rates(answerable, proposal, fitted)}, "
@@ -246,11 +264,16 @@ def main() -> None:
         f"found (topic removed): fitted {found_rates(unanswerable, proposal, fitted)}, "
         f"in use {found_rates(unanswerable, current, in_use)}"
     )
+    print(
+        f"found (answer removed): fitted {found_rates(removed, proposal, fitted)}, "
+        f"in use {found_rates(removed, current, in_use)}"
+    )
     print(proposal)
     for name, weights in WEIGHTS.items():
         print(
             f"the {name} found weights with the fitted ranker: answerable {found_rates(answerable, weights, fitted)}, "
-            f"topic removed {found_rates(unanswerable, weights, fitted)}"
+            f"topic removed {found_rates(unanswerable, weights, fitted)}, "
+            f"answer removed {found_rates(removed, weights, fitted)}"
         )
 
 

@@ -68,6 +68,7 @@ def test_report_has_hybrid_and_both_baselines_side_by_side(squad_file: Path, mod
     assert report["methods"]["hybrid"]["recall@1"] == 1.0
     assert report["answers"]["first_sentence_contains_answer"] == 1.0
     assert report["questions"] == 2
+    assert report["answer_removed"]["questions"] == 1  # the other paragraph is one sentence
 
 
 @pytest.mark.model
@@ -88,3 +89,26 @@ def test_a_file_that_is_not_squad_is_one_clear_error(tmp_path: Path, capsys: pyt
     err = capsys.readouterr().err
     assert err.startswith("hoptac: error:") and "SQuAD" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_answer_removed_paragraphs_keep_their_topic_but_not_the_answer() -> None:
+    from retrieval.evaluation import Question, answer_removed
+    from retrieval.models import Article
+
+    article = Article(
+        id="p1",
+        title="Cầu Đồng Việt",
+        published=None,
+        source="XQuAD",
+        text="Cầu Đồng Việt bắc qua sông Thái Bình. Cầu nối huyện Yên Dũng với TP Chí Linh.",
+    )
+    lonely = Article(id="p2", title="Di sản", published=None, source="XQuAD", text="Yên Tử là di sản.")
+    questions = [
+        Question("q1", "Cầu Đồng Việt bắc qua sông nào?", "p1", 0, "sông Thái Bình"),
+        Question("q2", "Cầu nối những đâu?", "p1", 0, "Yên Dũng"),  # only the first question of a paragraph
+        Question("q3", "Di sản nào?", "p2", 1, "Yên Tử"),  # nothing would be left
+    ]
+    holed, asked = answer_removed([article, lonely], questions)
+    assert [a.text for a in holed] == ["Cầu nối huyện Yên Dũng với TP Chí Linh."]
+    assert [q.id for q in asked] == ["q1"]
+    assert holed[0].id != article.id
