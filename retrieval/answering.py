@@ -17,6 +17,7 @@ from datetime import datetime
 import numpy as np
 
 from retrieval.answer_types import expected_answer, offers_answer, question_words
+from retrieval.embedding import sentence_vectors_of
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
 from retrieval.index import LoadedIndex
 from retrieval.lexical import Analyzer, QueryForm, QueryTerm
@@ -98,12 +99,11 @@ WEIGHTS = {
 FOUND_THRESHOLD = 0.5
 #: Two sentences sharing this much of their vocabulary say the same thing.
 DUPLICATE_JACCARD = 0.7
-SPAN_MODEL_SUFFIX = "+span-sentences"
 
 
 def weights_for(index: LoadedIndex) -> AnswerWeights:
     """The weights fitted for the way ``index``'s sentence vectors were made."""
-    return WEIGHTS["span" if index.manifest.model.endswith(SPAN_MODEL_SUFFIX) else "standalone"]
+    return WEIGHTS[sentence_vectors_of(index.manifest.model)]
 
 
 class QuestionError(ValueError):
@@ -269,9 +269,7 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def is_found(
-    best: _Candidate, baseline: float, form: QueryForm, weights: AnswerWeights = WEIGHTS["standalone"]
-) -> bool:
+def is_found(best: _Candidate, baseline: float, form: QueryForm, weights: AnswerWeights) -> bool:
     """Whether the best sentence really answers: it must stand out from the background
     (``baseline``) in meaning and share the question's words."""
     return found_score(best.cosine - baseline, best.coverage, form, weights) >= FOUND_THRESHOLD

@@ -43,6 +43,11 @@ class ModelLoadError(RuntimeError):
 SENTENCE_VECTORS = ("standalone", "span")
 
 
+def sentence_vectors_of(model: str) -> str:
+    """How the sentence vectors of an index built with :func:`model_id` ``model`` were made."""
+    return next((m for m in SENTENCE_VECTORS if model.endswith(f"+{m}-sentences")), "standalone")
+
+
 def model_id(name: str, sentence_vectors: str = "standalone") -> str:
     """The identity recorded in the index manifest (and in the cache keys); a change of model,
     or of how sentence vectors are made, forces a reindex."""
@@ -192,9 +197,9 @@ class Embedder:
         sentence_vectors: str = "standalone",
     ) -> Embedder:
         """The model ``name`` (the offline default, a local folder or a hub name). A local
-        plain mean-pooling folder runs without
-        sentence-transformers (see :mod:`retrieval.mean_pooling_model`: the same vectors,
-        seconds less at every start); anything else through ``SentenceTransformer``."""
+        plain mean-pooling folder runs without sentence-transformers (see
+        :mod:`retrieval.mean_pooling_model`: the same vectors, span pooling too, seconds less
+        at every start); anything else through ``SentenceTransformer``."""
         _quiet_libraries()
         location = str(ensure_default_model(models_dir, notify)) if name == DEFAULT_MODEL else name
         model: Any = None

@@ -111,7 +111,7 @@ def _retrieval_scores(rankings: list[list[str]], gold: list[str]) -> dict[str, f
     return {"recall@1": recall(1), "recall@5": recall(5), "recall@10": recall(10), "mrr@10": mrr}
 
 
-def _contains(sentence: str, answer: str) -> bool:
+def contains_answer(sentence: str, answer: str) -> bool:
     return bool(answer) and answer.casefold() in sentence.casefold()
 
 
@@ -195,8 +195,8 @@ def evaluate(
         answer = compose_answer(index, analyzer, q.text, vector, ranked, baseline, settings.answer_sentences)
         found += answer.found
         if answer.citations:
-            first += _contains(answer.citations[0].sentence, q.answer)
-            any_ += any(_contains(c.sentence, q.answer) for c in answer.citations)
+            first += contains_answer(answer.citations[0].sentence, q.answer)
+            any_ += any(contains_answer(c.sentence, q.answer) for c in answer.citations)
     n = len(questions) or 1
     report["answers"] = {
         "first_sentence_contains_answer": first / n,
@@ -246,9 +246,9 @@ def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[
         if question is None:
             continue
         sentences = split_sentences(article)
-        kept = [s.text for s in sentences if not _contains(s.text, question.answer)]
+        kept = [s.text for s in sentences if not contains_answer(s.text, question.answer)]
         text = " ".join(kept)
-        if not kept or len(kept) == len(sentences) or _contains(text, question.answer):
+        if not kept or len(kept) == len(sentences) or contains_answer(text, question.answer):
             continue
         holed.append(replace(article, id=article.id + "-answer-removed", text=text))
         asked.append(question)

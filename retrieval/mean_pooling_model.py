@@ -19,7 +19,7 @@ sentence-transformers.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -116,33 +116,39 @@ class MeanPoolingModel:
 
         return cls(tokenizer, hidden_states, int(model.config.hidden_size), prompts, max_length, normalise)
 
-    def token_states(
-        self, texts: Sequence[str], batch_size: int = 32
-    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
-        """Per text (prompt already included): the last hidden states of its attended tokens
-        (n, d), their character offsets (n, 2), which are special tokens (n,), and whether
-        truncation cut the text; what span pooling (retrieval/span_pooling.py) reads."""
+    def _forward(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], list[Any], Any, Any]]:
+        """Batches of similar length (``texts`` already prompted): (positions in ``texts``,
+        their tokenizer encodings, the attention mask, the last hidden states)."""
         import torch
 
-        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = [
-            (np.zeros((0, self._dimension), dtype=np.float32), np.zeros((0, 2)), np.zeros(0, dtype=bool), False)
-        ] * len(texts)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths batch together
         with torch.inference_mode():
             for first in range(0, len(order), max(batch_size, 1)):
                 rows = order[first : first + batch_size]
                 encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
                 ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
                 mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
-                hidden = self._hidden_states(ids, mask).float().numpy()
-                for row, (i, encoding) in enumerate(zip(rows, encodings, strict=True)):
-                    n = int(sum(encoding.attention_mask))
-                    out[i] = (
-                        hidden[row, :n],
-                        np.asarray(encoding.offsets[:n], dtype=np.int64).reshape(n, 2),
-                        np.asarray(encoding.special_tokens_mask[:n], dtype=bool),
-                        bool(encoding.overflowing),
-                    )
+                yield rows, encodings, mask, self._hidden_states(ids, mask)
+
+    def token_states(
+        self, texts: Sequence[str], batch_size: int = 32
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
+        """Per text (prompt already included): the last hidden states of its attended tokens
+        (n, d), their character offsets (n, 2), which are special tokens (n,), and whether
+        truncation cut the text; what span pooling (retrieval/span_pooling.py) reads."""
+        out: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = [
+            (np.zeros((0, self._dimension), dtype=np.float32), np.zeros((0, 2)), np.zeros(0, dtype=bool), False)
+        ] * len(texts)
+        for rows, encodings, _, hidden in self._forward(texts, batch_size):
+            states = hidden.float().numpy()
+            for row, (i, encoding) in enumerate(zip(rows, encodings, strict=True)):
+                n = int(sum(encoding.attention_mask))
+                out[i] = (
+                    states[row, :n],
+                    np.asarray(encoding.offsets[:n], dtype=np.int64).reshape(n, 2),
+                    np.asarray(encoding.special_tokens_mask[:n], dtype=bool),
+                    bool(encoding.overflowing),
+                )
         return out
 
     def get_sentence_embedding_dimension(self) -> int:
@@ -164,17 +170,10 @@ class MeanPoolingModel:
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
         texts = [prompt + text for text in sentences]
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths batch together
-        with torch.inference_mode():
-            for first in range(0, len(order), max(batch_size, 1)):
-                rows = order[first : first + batch_size]
-                encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
-                ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
-                mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
-                hidden = self._hidden_states(ids, mask)
-                weights = mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-                if self._normalise or normalize_embeddings:
-                    pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-                out[rows] = pooled.float().numpy()
+        for rows, _, mask, hidden in self._forward(texts, batch_size):
+            weights = mask.unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+            if self._normalise or normalize_embeddings:
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out[rows] = pooled.float().numpy()
         return out

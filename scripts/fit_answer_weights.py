@@ -35,8 +35,8 @@ from sklearn.linear_model import LogisticRegression
 from hoptac.settings import Settings
 from retrieval.answering import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, Searcher, found_score, sentence_features
 from retrieval.background import Background
-from retrieval.embedding import Embedder
-from retrieval.evaluation import answer_removed, load_squad
+from retrieval.engine import AnswerEngine
+from retrieval.evaluation import answer_removed, contains_answer, load_squad
 from retrieval.index import build_index
 from retrieval.lexical import Analyzer, QueryForm
 from retrieval.text import fold
@@ -53,23 +53,13 @@ class Asked:
     form: QueryForm
 
 
-def _contains(sentence: str, answer: str) -> bool:
-    return bool(answer) and answer.casefold() in sentence.casefold()
-
-
 def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], list[Asked]]:
     """(answerable, unanswerable, answer removed) questions, each asked with and without
     diacritics: unanswerable ones of a corpus their SQuAD article was removed from, answer
     removed ones of paragraphs without their answer's sentences (:func:`answer_removed`)."""
     articles, questions = load_squad(path)
     analyzer = Analyzer()
-    embedder = Embedder.load(
-        settings.embedding_model,
-        settings.models_dir,
-        settings.data_dir / "cache" / "embeddings.sqlite3",
-        settings.embedding_batch_size,
-        sentence_vectors=settings.sentence_vectors,
-    )
+    embedder = AnswerEngine(settings).embedder()
     background = Background.embed(embedder)
     searcher = Searcher(analyzer)
     group_of = {q.article_id: q.group for q in questions}
@@ -97,7 +87,7 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], l
                 if index is half and q.group % 2 == 0:
                     continue
                 f = sentence_features(index, analyzer, text, vector, searcher.passages(index, text, vector))
-                labels = np.array([_contains(index.sentence(r).text, q.answer) for r in f.rows], dtype=bool)
+                labels = np.array([contains_answer(index.sentence(r).text, q.answer) for r in f.rows], dtype=bool)
                 into.append(Asked(q.group, f.values, labels, baseline, form))
     return answerable, unanswerable, removed
 

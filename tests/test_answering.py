@@ -90,7 +90,10 @@ def test_a_question_far_below_the_background_is_not_found() -> None:
     ],
 )
 def test_found_threshold(cosine: float, coverage: float, form: QueryForm, found: bool) -> None:
-    assert is_found(_candidate(cosine, coverage), baseline=0.80, form=form) is found
+    assert (
+        is_found(_candidate(cosine, coverage), baseline=0.80, form=form, weights=answering.WEIGHTS["standalone"])
+        is found
+    )
 
 
 @pytest.mark.parametrize("question", ["", "  \n ", "?!", "a" * 1001])
