@@ -204,7 +204,7 @@ def evaluate(
         "found": found / n,
     }
     report["unanswerable"] = _unanswerable(articles, questions, embedder, analyzer, queries, background)
-    report["answer_removed"] = _answer_removed(articles, questions, embedder, analyzer, background)
+    report["answer_removed"] = _answer_removed(articles, questions, embedder, analyzer, queries, background)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 
@@ -221,14 +221,20 @@ def _unanswerable(
     group_of = {q.article_id: q.group for q in questions}
     kept = [a for a in articles if group_of.get(a.id, 0) % 2 == 0]
     index = build_index(kept, embedder, analyzer)
-    searcher = Searcher(analyzer)
     asked = [(q, v) for q, v in zip(questions, queries, strict=True) if q.group % 2 == 1]
-    wrongly_found = 0
+    return _found_share(index, analyzer, background, asked)
+
+
+def _found_share(
+    index: LoadedIndex, analyzer: Analyzer, background: Background, asked: list[tuple[Question, np.ndarray]]
+) -> dict[str, float]:
+    """How many of the ``asked`` questions (with their query vectors) ``index`` answers."""
+    searcher = Searcher(analyzer)
+    found = 0
     for q, vector in asked:
         ranked = searcher.passages(index, q.text, vector)
-        baseline = background.baseline(vector)
-        wrongly_found += compose_answer(index, analyzer, q.text, vector, ranked, baseline).found
-    return {"questions": len(asked), "found": wrongly_found / (len(asked) or 1)}
+        found += compose_answer(index, analyzer, q.text, vector, ranked, background.baseline(vector)).found
+    return {"questions": len(asked), "found": found / (len(asked) or 1)}
 
 
 def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[list[Article], list[Question]]:
@@ -260,6 +266,7 @@ def _answer_removed(
     questions: list[Question],
     embedder: Embedder,
     analyzer: Analyzer,
+    queries: np.ndarray,
     background: Background,
 ) -> dict[str, float]:
     """Questions asked of a corpus of paragraphs whose answer sentences were cut out."""
@@ -267,13 +274,8 @@ def _answer_removed(
     if not holed:
         return {"questions": 0, "found": 0.0}
     index = build_index(holed, embedder, analyzer)
-    searcher = Searcher(analyzer)
-    wrongly_found = 0
-    for q in asked:
-        vector = embedder.encode_query(q.text)
-        ranked = searcher.passages(index, q.text, vector)
-        wrongly_found += compose_answer(index, analyzer, q.text, vector, ranked, background.baseline(vector)).found
-    return {"questions": len(asked), "found": wrongly_found / len(asked)}
+    vector_of = {q.id: v for q, v in zip(questions, queries, strict=True)}
+    return _found_share(index, analyzer, background, [(q, vector_of[q.id]) for q in asked])
 
 
 def format_report(report: dict[str, Any]) -> str:
