@@ -187,7 +187,7 @@ def run_bot(settings: Settings) -> None:
     # Imported here: the engine pulls in the embedding model and the vector index.
     from retrieval.engine import AnswerEngine
 
-    engine = AnswerEngine.open(settings)
+    engine = AnswerEngine.open(settings.engine_config())
     # The index and model are hundreds of thousands of long-lived objects: frozen, the
     # garbage collector stops walking them, so its full passes cannot stall the event loop.
     gc.collect()

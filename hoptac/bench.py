@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from hoptac.settings import Settings
+from retrieval.config import EngineConfig
 from retrieval.embedding import Embedder, EmbeddingCache
 from retrieval.models import Article
 from retrieval.text import fold, nfc
@@ -373,7 +374,7 @@ def measure_incremental_ingest(base: Settings, folder: Path, embedder: Embedder,
         shutil.copytree(folder / "corpus", copy / "corpus", copy_function=os.link)
         shutil.copytree(folder / "data" / "index", copy / "data" / "index", copy_function=os.link)
         settings = _settings_for(base, copy)
-        engine = AnswerEngine(settings, embedder=embedder)
+        engine = AnswerEngine(settings.engine_config(), embedder=embedder)
         passages_before = engine.index.manifest.passages
         record = json.loads(line)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
@@ -403,7 +404,7 @@ from hoptac.settings import Settings
 from retrieval.engine import AnswerEngine
 t1 = time.perf_counter()
 settings = Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2], _env_file=None)
-engine = AnswerEngine.open(settings)  # what the bot and the CLI run: model and index side by side
+engine = AnswerEngine.open(settings.engine_config())  # what the bot and the CLI run: model and index side by side
 t2 = time.perf_counter()
 questions = json.loads(sys.argv[3])
 engine.ask(questions[0])
@@ -417,7 +418,7 @@ print(json.dumps({"imports_s": t1 - t0, "model_and_index_s": t2 - t1, "first_ans
 """
 
 
-def measure_cold_start(settings: Settings, questions: Sequence[str]) -> dict[str, Any]:
+def measure_cold_start(settings: EngineConfig, questions: Sequence[str]) -> dict[str, Any]:
     """A fresh process: imports, model load, index load (verified), first answer, peak RSS."""
     started = time.perf_counter()
     done = subprocess.run(
@@ -470,7 +471,7 @@ def measure_ingest_throughput(
     try:
         settings = _settings_for(base, folder)
         fresh = embedder.with_cache(EmbeddingCache(folder / "cache.sqlite3"))
-        engine = AnswerEngine(settings, embedder=fresh)
+        engine = AnswerEngine(settings.engine_config(), embedder=fresh)
         sample = folder / "sample.jsonl"
         sample.write_text("".join(line for line, _ in chosen), "utf-8")
         embedder.encode_raw(passage_texts[:8])  # warm the model
@@ -492,7 +493,7 @@ def measure_ingest_throughput(
         if isinstance(embedder, Embedder):
             other = embedder.with_cache(EmbeddingCache(folder / "other-cache.sqlite3"), other_mode)
             other_settings = _settings_for(base, folder / "other").model_copy(update={"sentence_vectors": other_mode})
-            other_engine = AnswerEngine(other_settings, embedder=other)
+            other_engine = AnswerEngine(other_settings.engine_config(), embedder=other)
             (folder / "other").mkdir(parents=True, exist_ok=True)
             started = time.perf_counter()
             other_report = other_engine.ingest([sample])
@@ -538,7 +539,7 @@ def build_size(
     settings = _settings_for(base, folder)
     articles_file = folder / "articles.jsonl"
     articles_file.write_text("".join(sample.lines[:count]), "utf-8")
-    engine = AnswerEngine(settings, embedder=embedder)
+    engine = AnswerEngine(settings.engine_config(), embedder=embedder)
     log(f"{size:,} passages: indexing {count:,} articles in {folder}")
     report = engine.ingest([articles_file])
     if not report.ok:
@@ -604,7 +605,7 @@ def bench_size(
     result["incremental_ingest"] = measure_incremental_ingest(base, folder, model_embedder, sample.held_out_lines[0])
     if config.cold_start:
         log(f"{size:,} passages: cold start in a fresh process")
-        result["cold_start"] = measure_cold_start(engine.settings, measured[:50])
+        result["cold_start"] = measure_cold_start(engine.config, measured[:50])
     return result
 
 
@@ -615,7 +616,7 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
         raise FileNotFoundError(f"{config.jsonl} is absent: give a JSONL of articles with --jsonl")
     config.work_dir.mkdir(parents=True, exist_ok=True)
     if embedder is None:
-        embedder = AnswerEngine(base).embedder()
+        embedder = AnswerEngine(base.engine_config()).embedder()
     if config.synthetic:
         embedder = SyntheticFillEmbedder(embedder)
     sizes = sorted(set(config.sizes))

@@ -99,7 +99,7 @@ def _open_engine(settings: Settings) -> Any:
     from retrieval.engine import AnswerEngine
 
     with _progress() as progress:
-        return AnswerEngine.open(settings, progress)
+        return AnswerEngine.open(settings.engine_config(), progress)
 
 
 def _questions(source: str) -> Iterator[str]:
@@ -156,7 +156,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UserError(f"no such file or folder: {missing[0]}")
-    engine = AnswerEngine(settings)
+    engine = AnswerEngine(settings.engine_config())
     with _progress() as progress:
         report = engine.ingest([Path(p) for p in args.paths], progress)
     counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
@@ -179,7 +179,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.engine import AnswerEngine
 
-    engine = AnswerEngine(settings)
+    engine = AnswerEngine(settings.engine_config())
     with _progress() as progress:
         status = engine.reindex(progress)
     if args.json:
@@ -193,7 +193,7 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.engine import AnswerEngine
 
-    engine = AnswerEngine(settings)
+    engine = AnswerEngine(settings.engine_config())
     status = engine.status()
     info = status.to_json()
     info["corpus_dir"] = str(settings.corpus_dir)
@@ -216,7 +216,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with _progress() as progress:
             report = evaluate(
-                path, settings, distractors=args.distractors, limit=args.limit, progress=progress, sweep=args.sweep
+                path, settings.engine_config(), distractors=args.distractors, limit=args.limit, progress=progress, sweep=args.sweep
             )
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from exc

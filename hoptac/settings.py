@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from retrieval.config import EngineConfig
 from retrieval.embedding import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -101,6 +102,17 @@ class Settings(BaseSettings):
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"a feed must be an http:// or https:// URL, not {url!r}")
         return value
+
+    def engine_config(self) -> EngineConfig:
+        """The engine's part of the settings (the engine never sees the rest)."""
+        return EngineConfig(
+            corpus_dir=self.corpus_dir,
+            data_dir=self.data_dir,
+            embedding_model=self.embedding_model,
+            embedding_batch_size=self.embedding_batch_size,
+            sentence_vectors=self.sentence_vectors,
+            answer_sentences=self.answer_sentences,
+        )
 
     @property
     def index_root(self) -> Path:

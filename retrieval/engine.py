@@ -1,6 +1,6 @@
 """The answer engine: the one object the CLI and the bot talk to.
 
-    engine = AnswerEngine.open(settings)          # loads (or first builds) the index
+    engine = AnswerEngine.open(config)            # loads (or first builds) the index
     answer = engine.ask("cầu Đồng Việt ở đâu?")   # grounded, cited Answer
     engine.refresh()                              # picks up an index swapped by another process
 
@@ -29,9 +29,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from hoptac.settings import Settings
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
+from retrieval.config import EngineConfig
 from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
 from retrieval.embedding import Embedder, model_id
 from retrieval.importers import import_path
@@ -151,20 +151,20 @@ def _same_article(a: Article, b: Article) -> bool:
 class AnswerEngine:
     """Ask, ingest, reindex and inspect one corpus + index (see module docstring)."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
-        self.settings = settings
+    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+        self.config = config
         self.analyzer = Analyzer()
         self.searcher = Searcher(self.analyzer)
-        self.store = IndexStore(settings.index_root)
+        self.store = IndexStore(config.index_root)
         self._embedder = embedder
         self._index: LoadedIndex | None = None
         self._background: Background | None = None
         self._build_lock = threading.Lock()
 
     @classmethod
-    def open(cls, settings: Settings, progress: Progress | None = None) -> AnswerEngine:
+    def open(cls, config: EngineConfig, progress: Progress | None = None) -> AnswerEngine:
         """Load the model and the current index, building the index first if there is none."""
-        engine = cls(settings)
+        engine = cls(config)
         # The model (seconds of imports and weights) and the index (checksums, vectors, HNSW
         # graph) load side by side: both spend most of their time outside the GIL.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoptac-model") as pool:
@@ -188,12 +188,12 @@ class AnswerEngine:
                     progress("model: " + message, 0, 0)
 
             self._embedder = Embedder.load(
-                self.settings.embedding_model,
-                self.settings.models_dir,
-                self.settings.data_dir / "cache" / "embeddings.sqlite3",
-                batch_size=self.settings.embedding_batch_size,
+                self.config.embedding_model,
+                self.config.models_dir,
+                self.config.embedding_cache,
+                batch_size=self.config.embedding_batch_size,
                 notify=notify,
-                sentence_vectors=self.settings.sentence_vectors,
+                sentence_vectors=self.config.sentence_vectors,
             )
         return self._embedder
 
@@ -201,7 +201,7 @@ class AnswerEngine:
         """The model the index must have been built with (known without loading the model)."""
         if self._embedder is not None:
             return self._embedder.model_id
-        return model_id(self.settings.embedding_model, self.settings.sentence_vectors)
+        return model_id(self.config.embedding_model, self.config.sentence_vectors)
 
     def background(self) -> Background:
         if self._background is None:
@@ -233,7 +233,7 @@ class AnswerEngine:
         query = self.embedder().encode_query(text)
         ranked = self.searcher.passages(index, text, query)
         baseline = self.background().baseline(query)
-        limit = limit or self.settings.answer_sentences
+        limit = limit or self.config.answer_sentences
         answer = compose_answer(index, self.analyzer, text, query, ranked, baseline, limit, offset)
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
@@ -244,7 +244,7 @@ class AnswerEngine:
         """The corpus folder now, reading only the files not in ``known`` with the same stamp
         (all of them without ``known``). Raises CorpusError, like ``read_corpus`` failures,
         for a file that cannot be read, a duplicate id or an empty folder."""
-        folder = self.settings.corpus_dir
+        folder = self.config.corpus_dir
         if not folder.is_dir():
             raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
         scanned_ns = time.time_ns()
@@ -398,10 +398,10 @@ class AnswerEngine:
             imported.extend(result.articles)
             report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
         with self._build_lock, self.store.writer_lock():
-            self.settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+            self.config.corpus_dir.mkdir(parents=True, exist_ok=True)
             for done, article in enumerate(imported, start=1):
                 try:
-                    change = save_article(self.settings.corpus_dir, article)
+                    change = save_article(self.config.corpus_dir, article)
                 except ArticleFormatError as exc:
                     report.failures.append(IngestFailure(article.id, exc.reason))
                     continue

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from hoptac.settings import Settings
 from retrieval.answering import RankedPassage, Searcher, compose_answer
 from retrieval.background import Background
+from retrieval.config import EngineConfig
 from retrieval.embedding import Embedder
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.index import LoadedIndex, Progress, build_index
@@ -134,13 +134,13 @@ def _methods() -> Iterator[tuple[str, Searcher]]:
 
 def evaluate(
     path: Path,
-    settings: Settings,
+    config: EngineConfig,
     distractors: int = 0,
     limit: int | None = None,
     progress: Progress | None = None,
     sweep: bool = False,
 ) -> dict[str, Any]:
-    """Run the whole evaluation; the model and embedding cache of ``settings`` are reused."""
+    """Run the whole evaluation; the model and embedding cache of ``config`` are reused."""
     started = time.perf_counter()
     articles, questions = load_squad(path)
     if limit:
@@ -148,11 +148,11 @@ def evaluate(
     extra = load_distractors(distractors)
     analyzer = Analyzer()
     embedder = Embedder.load(
-        settings.embedding_model,
-        settings.models_dir,
-        settings.data_dir / "cache" / "embeddings.sqlite3",
-        settings.embedding_batch_size,
-        sentence_vectors=settings.sentence_vectors,  # eval what the product would run
+        config.embedding_model,
+        config.models_dir,
+        config.embedding_cache,
+        config.embedding_batch_size,
+        sentence_vectors=config.sentence_vectors,  # eval what the product would run
     )
     index = build_index([*articles, *extra], embedder, analyzer, progress=progress)
     queries = _encode_queries(embedder, questions, progress)
@@ -192,7 +192,7 @@ def evaluate(
     first = any_ = found = 0
     for q, vector, ranked in zip(questions, queries, hybrid_ranked, strict=True):
         baseline = background.baseline(vector)
-        answer = compose_answer(index, analyzer, q.text, vector, ranked, baseline, settings.answer_sentences)
+        answer = compose_answer(index, analyzer, q.text, vector, ranked, baseline, config.answer_sentences)
         found += answer.found
         if answer.citations:
             first += contains_answer(answer.citations[0].sentence, q.answer)

@@ -59,7 +59,7 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], l
     removed ones of paragraphs without their answer's sentences (:func:`answer_removed`)."""
     articles, questions = load_squad(path)
     analyzer = Analyzer()
-    embedder = AnswerEngine(settings).embedder()
+    embedder = AnswerEngine(settings.engine_config()).embedder()
     background = Background.embed(embedder)
     searcher = Searcher(analyzer)
     group_of = {q.article_id: q.group for q in questions}

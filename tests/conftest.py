@@ -81,7 +81,7 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # t
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(corpus_dir=corpus, data_dir=data, _env_file=None)  # type: ignore[call-arg]
-    return AnswerEngine.open(settings)
+    return AnswerEngine.open(settings.engine_config())
 
 
 @pytest.fixture

@@ -103,7 +103,7 @@ def test_decomposed_unicode_is_normalised(real_engine: AnswerEngine) -> None:
 
 
 def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: AnswerEngine, tmp_path: Path) -> None:
-    settings = real_engine.settings
+    settings = real_engine.config
     questions = "cau Dong Viet o dau\n\nGiá vàng hôm nay bao nhiêu?\n" + "y" * 2000 + "\n"
     result = subprocess.run(
         [sys.executable, "-m", "hoptac.cli", "--corpus-dir", str(settings.corpus_dir),

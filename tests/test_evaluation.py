@@ -63,7 +63,7 @@ def test_report_has_hybrid_and_both_baselines_side_by_side(squad_file: Path, mod
     data = tmp_path / "data"
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
-    report = evaluate(squad_file, Settings(data_dir=data, _env_file=None))  # type: ignore[call-arg]
+    report = evaluate(squad_file, Settings(data_dir=data, _env_file=None).engine_config())  # type: ignore[call-arg]
     assert set(report["methods"]) >= {"hybrid", "bm25", "dense"}
     assert report["methods"]["hybrid"]["recall@1"] == 1.0
     assert report["answers"]["first_sentence_contains_answer"] == 1.0
@@ -77,7 +77,7 @@ def test_eval_runs_the_sentence_vectors_the_settings_ask_for(squad_file: Path, m
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(data_dir=data, sentence_vectors="span", _env_file=None)  # type: ignore[call-arg]
-    report = evaluate(squad_file, settings)
+    report = evaluate(squad_file, settings.engine_config())
     assert report["model"].endswith("+span-sentences")
     assert report["answers"]["first_sentence_contains_answer"] == 1.0
 

@@ -82,7 +82,7 @@ QUESTIONS = [
 
 
 def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> AnswerEngine:
-    return AnswerEngine(settings, embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
+    return AnswerEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _jsonl(path: Path, *records: dict[str, str]) -> Path:

@@ -22,7 +22,7 @@ NEW_ARTICLE = {
 
 
 def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> AnswerEngine:
-    return AnswerEngine(settings, embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
+    return AnswerEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _write_jsonl(path: Path, *records: dict[str, str]) -> Path:

@@ -233,7 +233,7 @@ def span_engine(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = Settings(  # type: ignore[call-arg]
         corpus_dir=root / "corpus", data_dir=root / "data", sentence_vectors="span", _env_file=None
     )
-    engine = AnswerEngine(settings, embedder=embedder)
+    engine = AnswerEngine(settings.engine_config(), embedder=embedder)
     engine.reindex()
     return engine
 
@@ -284,7 +284,7 @@ def test_standalone_sentences_are_embedded_on_their_own(embedder: Any, tmp_path:
         corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", sentence_vectors="standalone", _env_file=None
     )
     standalone = embedder.with_cache(None, "standalone")
-    engine = AnswerEngine(settings, embedder=standalone)
+    engine = AnswerEngine(settings.engine_config(), embedder=standalone)
     engine.reindex()
     assert not standalone.supports_span_pooling()
     index = engine.index
@@ -300,7 +300,9 @@ def test_switching_how_sentence_vectors_are_made_asks_for_a_reindex(tmp_path: Pa
 
     ids = {
         mode: AnswerEngine(
-            Settings(corpus_dir=tmp_path, data_dir=tmp_path, sentence_vectors=mode, _env_file=None)  # type: ignore[call-arg]
+            Settings(
+                corpus_dir=tmp_path, data_dir=tmp_path, sentence_vectors=mode, _env_file=None
+            ).engine_config()  # type: ignore[call-arg]
         ).expected_model_id()
         for mode in ("standalone", "span")
     }

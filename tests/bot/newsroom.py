@@ -97,7 +97,7 @@ class Newsroom:
 
     def engine(self, **overrides: Any) -> AnswerEngine:
         """A new engine instance: what another process (or a restarted bot) opens."""
-        engine = AnswerEngine(self.settings(**overrides), embedder=HashingEmbedder())  # type: ignore[arg-type]
+        engine = AnswerEngine(self.settings(**overrides).engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
         if engine.store.current_version() is None:
             engine.reindex()
         return engine

@@ -31,7 +31,7 @@ from tests.conftest import HashingEmbedder
 @pytest.fixture
 def hashing_engine(settings: Settings) -> AnswerEngine:
     """The real engine over a copy of the corpus, with the instant fake embedder."""
-    engine = AnswerEngine(settings, embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     engine.reindex()
     return engine
 

@@ -1,0 +1,45 @@
+"""What the answer engine needs to know, and nothing more: folders, the model, answer length.
+
+The application builds it from its own settings (``hoptac.settings.Settings.engine_config``);
+anything else that embeds the engine builds one directly::
+
+    config = EngineConfig(corpus_dir=Path("corpus"), data_dir=Path("var"))
+    engine = AnswerEngine.open(config)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from retrieval.embedding import DEFAULT_MODEL
+
+SentenceVectors = Literal["standalone", "span"]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """The engine's own configuration.
+
+    ``data_dir`` holds everything derived: the index (``index/``), the model (``models/``)
+    and the embedding cache (``cache/``)."""
+
+    corpus_dir: Path
+    data_dir: Path
+    embedding_model: str = DEFAULT_MODEL
+    embedding_batch_size: int = 32
+    sentence_vectors: SentenceVectors = "span"
+    answer_sentences: int = 3
+
+    @property
+    def index_root(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def embedding_cache(self) -> Path:
+        return self.data_dir / "cache" / "embeddings.sqlite3"
