@@ -216,7 +216,12 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with _progress() as progress:
             report = evaluate(
-                path, settings.engine_config(), distractors=args.distractors, limit=args.limit, progress=progress, sweep=args.sweep
+                path,
+                settings.engine_config(),
+                distractors=args.distractors,
+                limit=args.limit,
+                progress=progress,
+                sweep=args.sweep,
             )
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from exc
