@@ -8,8 +8,11 @@ user id) can ``/reindex`` in the background, see ``/status``, and add articles w
 article, whether it came from a feed, the watched corpus folder, an admin or
 ``hoptac ingest`` (see docs/notifications.md).
 
-    run_bot(Settings())                                   # `hoptac bot`: long polling or webhook
-    application = build_application(settings, engine)    # tests drive this one directly
+    application = build_application(config, engine, state)   # every handler and job, ready to run
+    serve(application, config)                                # long polling or webhook, until stopped
+
+``hoptac bot`` (:func:`hoptac.wiring.run_bot`) reads the settings, opens the engine and
+the state store, and calls these two.
 
 Every Bot API call goes to ``{telegram_api_url}/bot{token}/{method}``, so tests point the
 bot at a fake server on 127.0.0.1.
@@ -18,7 +21,6 @@ bot at a fake server on 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import secrets
 
@@ -36,15 +38,14 @@ from telegram.ext import (
 )
 
 from bot import handlers, jobs
-from bot.answer_pages import Action
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
 from bot.deps import DEPS_KEY, BotDeps
 from bot.engine_client import Engine, EngineClient
-from bot.redact import protect_logs
-from hoptac.settings import Settings
+from bot.keyboards import Action
+from storage.interfaces import StateStore
 
-__all__ = ["BotConfigError", "build_application", "run_bot"]
+__all__ = ["BotConfigError", "build_application", "serve"]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,12 +68,8 @@ ADMIN_COMMANDS = [
 ]
 
 
-def build_application(settings: Settings, engine: Engine) -> Application:
-    """The bot, ready to run: every handler and job, flood control and retries.
-
-    Raises :class:`BotConfigError` (before anything starts) on a missing or malformed token.
-    """
-    config = BotConfig.from_settings(settings)
+def build_application(config: BotConfig, engine: Engine, state: StateStore) -> Application:
+    """The bot, ready to run: every handler and job, flood control and retries."""
     application = (
         ApplicationBuilder()
         .token(config.token)
@@ -91,7 +88,9 @@ def build_application(settings: Settings, engine: Engine) -> Application:
         .post_shutdown(_close)
         .build()
     )
-    application.bot_data[DEPS_KEY] = BotDeps.create(config, EngineClient(engine, workers=config.workers))
+    application.bot_data[DEPS_KEY] = BotDeps.create(
+        config, EngineClient(engine, workers=config.workers), state, application.bot
+    )
 
     new = filters.UpdateType.MESSAGE  # an edited message is re-answered only in private chats
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
@@ -170,29 +169,14 @@ async def _on_start(application: Application) -> None:
 async def _close(application: Application) -> None:
     deps: BotDeps = application.bot_data[DEPS_KEY]
     deps.engine.close()
-    deps.feedback.close()
-    deps.database.close()
+    deps.state.close()
 
 
-def run_bot(settings: Settings) -> None:
-    """``hoptac bot``: open the answer engine and serve until interrupted.
-
-    Long polling by default; webhook mode when ``telegram_webhook_url`` is set (Telegram's
-    secret-token header is checked: the configured secret, or a fresh random one).
-    Raises :class:`BotConfigError` for a missing, malformed or rejected token.
+def serve(application: Application, config: BotConfig) -> None:
+    """Serve until interrupted: long polling by default; webhook mode when ``webhook_url``
+    is set (Telegram's secret-token header is checked: the configured secret, or a fresh
+    random one). Raises :class:`BotConfigError` when Telegram rejects the token.
     """
-    config = BotConfig.from_settings(settings)
-    protect_logs(config.token)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
-    # Imported here: the engine pulls in the embedding model and the vector index.
-    from retrieval.engine import AnswerEngine
-
-    engine = AnswerEngine.open(settings.engine_config())
-    # The index and model are hundreds of thousands of long-lived objects: frozen, the
-    # garbage collector stops walking them, so its full passes cannot stall the event loop.
-    gc.collect()
-    gc.freeze()
-    application = build_application(settings, engine)
     # run_polling/run_webhook run on the current event loop and close it when done.
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:

@@ -1,10 +1,10 @@
-"""The bot's view of the one :class:`~hoptac.settings.Settings` object, validated up front.
+"""The bot's own configuration, validated up front.
 
-    config = BotConfig.from_settings(settings)   # raises BotConfigError on a bad token
+    config = BotConfig.checked(token=secret_token, api_url=..., ...)   # BotConfigError on a bad token
 
-Everything the bot reads from settings is read here, once; a setting the ``Settings``
-class does not declare yet falls back to the default written next to it below.
-The token is kept out of ``repr`` so a logged config never shows it.
+The application builds it from its settings (``hoptac.wiring.bot_config``); everything
+the bot reads from settings is read there, once. The token is kept out of ``repr`` so a
+logged config never shows it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-from hoptac.settings import Settings
 
 TOKEN_PATTERN = re.compile(r"^\d+:[A-Za-z0-9_-]{30,}$")
 # Telegram's rule for setWebhook's secret_token: 1-256 of these characters.
@@ -128,42 +126,20 @@ class BotConfig:
         return urlsplit(self.webhook_url or "").path.strip("/")
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> BotConfig:
-        """Read and validate; raises :class:`BotConfigError` (token first, before anything)."""
-        token = validate_token(settings.telegram_token)
-        webhook_url = _secret(settings.telegram_webhook_url)
-        webhook_secret = _secret(settings.telegram_webhook_secret)
-        if webhook_url is not None and not webhook_url.startswith("https://"):
+    def checked(cls, *, token: Any, webhook_url: Any = None, webhook_secret: Any = None, **values: Any) -> BotConfig:
+        """Validate the token (first, before anything) and the webhook values, plain or
+        secret-wrapped; raises :class:`BotConfigError`. ``values`` are the other fields."""
+        plain_token = validate_token(token)
+        url = _secret(webhook_url)
+        secret = _secret(webhook_secret)
+        if url is not None and not url.startswith("https://"):
             raise BotConfigError(
                 "HOPTAC_TELEGRAM_WEBHOOK_URL phải bắt đầu bằng https:// / "
                 "HOPTAC_TELEGRAM_WEBHOOK_URL must be an https:// URL."
             )
-        if webhook_secret is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(webhook_secret):
+        if secret is not None and not WEBHOOK_SECRET_PATTERN.fullmatch(secret):
             raise BotConfigError(
                 "HOPTAC_TELEGRAM_WEBHOOK_SECRET chỉ gồm A-Z, a-z, 0-9, _ và -, tối đa 256 ký tự / "
                 "HOPTAC_TELEGRAM_WEBHOOK_SECRET may only hold A-Z, a-z, 0-9, _ and -, up to 256 characters."
             )
-        return cls(
-            token=token,
-            api_url=str(settings.telegram_api_url).rstrip("/"),
-            admin_ids=frozenset(int(i) for i in settings.admin_ids),
-            data_dir=Path(settings.data_dir),
-            answer_sentences=int(settings.answer_sentences),
-            webhook_url=webhook_url,
-            webhook_secret=webhook_secret,
-            webhook_listen=str(settings.telegram_webhook_listen),
-            webhook_port=int(settings.telegram_webhook_port),
-            rate_limit_questions=int(settings.bot_rate_limit_questions),
-            rate_limit_window_s=float(settings.bot_rate_limit_window_seconds),
-            refresh_interval_s=float(settings.bot_refresh_seconds),
-            max_question_chars=int(settings.bot_max_question_chars),
-            workers=int(settings.bot_workers),
-            corpus_dir=Path(settings.corpus_dir),
-            corpus_watch_s=float(settings.corpus_watch_seconds),
-            feeds=tuple(settings.feeds),
-            feed_poll_s=float(settings.feed_poll_seconds),
-            fetch_timeout_s=float(settings.feed_timeout_seconds),
-            fetch_max_bytes=int(settings.fetch_max_bytes),
-            upload_max_bytes=int(settings.upload_max_bytes),
-            notify_send_s=float(settings.notify_send_seconds),
-        )
+        return cls(token=plain_token, webhook_url=url, webhook_secret=secret, **values)

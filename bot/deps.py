@@ -10,21 +10,19 @@ import time
 from dataclasses import dataclass, field
 from typing import cast
 
+from telegram import Bot
 from telegram.ext import ContextTypes
 
-from bot.answer_pages import AnswerPages
 from bot.config import BotConfig
-from bot.database import Database
 from bot.engine_client import EngineClient
-from bot.feed_poll import FeedPoller
-from bot.feed_store import FeedStore
-from bot.feedback import FeedbackStore
-from bot.notifier import Notifier
-from bot.outbox import Outbox
+from bot.notifying import read_send_failure
 from bot.reindex import ReindexCoordinator
-from bot.subscriptions import Subscriptions
 from bot.throttle import QuestionLimiter
-from bot.watch import CorpusWatcher
+from news_pipeline.feed_poll import FeedPoller
+from news_pipeline.ingestion import Ingestion
+from news_pipeline.watch import CorpusWatcher
+from notifications.notifier import Notifier
+from storage.interfaces import AnswerPageStore, FeedbackStore, OutboxStore, StateStore, SubscriptionStore
 
 DEPS_KEY = "hoptac"
 
@@ -33,41 +31,60 @@ DEPS_KEY = "hoptac"
 class BotDeps:
     config: BotConfig
     engine: EngineClient
-    feedback: FeedbackStore
+    state: StateStore
     limiter: QuestionLimiter
-    database: Database
-    subscriptions: Subscriptions
-    outbox: Outbox
     notifier: Notifier
+    ingestion: Ingestion
+    reindex: ReindexCoordinator
     feeds: FeedPoller | None = None  # None: no feeds configured
     watcher: CorpusWatcher | None = None  # None: the corpus folder is not watched
-    pages: AnswerPages = field(default_factory=AnswerPages)
-    reindex: ReindexCoordinator = field(default_factory=ReindexCoordinator)
     started_at: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def create(cls, config: BotConfig, engine: EngineClient) -> BotDeps:
-        database = Database(config.database_path)
-        subscriptions = Subscriptions(database)
-        outbox = Outbox(database)
+    def create(cls, config: BotConfig, engine: EngineClient, state: StateStore, bot: Bot) -> BotDeps:
+        """Everything the handlers need; ``bot`` is the application's own, for notifications."""
+        notifier = Notifier(state.outbox, state.subscriptions, engine, read_send_failure)
+        reindex = ReindexCoordinator()
+        ingestion = Ingestion(
+            engine,
+            exclusive=reindex.exclusive,
+            incoming_dir=config.incoming_dir,
+            announce=lambda: notifier.index_changed(bot),
+        )
         feeds = None
         if config.feeds:
             feeds = FeedPoller(
-                FeedStore(database), config.feeds, timeout_s=config.fetch_timeout_s, max_bytes=config.fetch_max_bytes
+                state.feeds, config.feeds, timeout_s=config.fetch_timeout_s, max_bytes=config.fetch_max_bytes
             )
         watcher = CorpusWatcher(config.corpus_dir, config.imported_dir) if config.corpus_watch_s > 0 else None
         return cls(
             config=config,
             engine=engine,
-            feedback=FeedbackStore(config.database_path),
+            state=state,
             limiter=QuestionLimiter(config.rate_limit_questions, config.rate_limit_window_s),
-            database=database,
-            subscriptions=subscriptions,
-            outbox=outbox,
-            notifier=Notifier(outbox, subscriptions, engine),
+            notifier=notifier,
+            ingestion=ingestion,
+            reindex=reindex,
             feeds=feeds,
             watcher=watcher,
         )
+
+    # The parts of the state store, by what they hold.
+    @property
+    def subscriptions(self) -> SubscriptionStore:
+        return self.state.subscriptions
+
+    @property
+    def outbox(self) -> OutboxStore:
+        return self.state.outbox
+
+    @property
+    def feedback(self) -> FeedbackStore:
+        return self.state.feedback
+
+    @property
+    def pages(self) -> AnswerPageStore:
+        return self.state.answer_pages
 
     def is_admin(self, user_id: int | None) -> bool:
         """Admins are Telegram user ids listed in ``admin_ids``; nothing else counts."""

@@ -17,9 +17,8 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.addressing import command_argument, question_in
-from bot.answer_pages import Action, AnswerPage, parse_callback_data
 from bot.deps import BotDeps, get_deps
-from bot.feedback import Vote
+from bot.documents import add_document
 from bot.format import (
     SourceParagraph,
     example_questions,
@@ -34,12 +33,13 @@ from bot.format import (
     format_sources,
     format_status,
 )
-from bot.keyboards import answer_keyboard
+from bot.keyboards import Action, answer_keyboard, parse_callback_data
+from bot.permissions import may_manage_notifications
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
-from bot.subscriptions import may_manage_notifications
-from bot.uploads import UploadRefused, add_document, add_page
+from news_pipeline.uploads import UploadRefused, add_page
 from retrieval.models import Answer, Article
+from storage.records import AnswerPage, Vote
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, off
         offset=offset,
         citations=answer.citations,
     )
-    page_id = deps.pages.add(page)
+    page_id = await asyncio.to_thread(deps.pages.add, page)
     # The engine may keep back weaker sentences on the first page, so "more" is always
     # offered there; a later page that came back short was the last one.
     more = offset == 0 or len(answer.citations) >= deps.config.answer_sentences
@@ -159,7 +159,7 @@ async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, s
     if query is None or query.data is None:
         return None
     parsed = parse_callback_data(query.data)
-    page = get_deps(context).pages.get(parsed[1]) if parsed else None
+    page = await asyncio.to_thread(get_deps(context).pages.get, parsed[1]) if parsed else None
     if parsed is None or page is None or not isinstance(query.message, Message):
         await _acknowledge(update, STALE_BUTTON)
         return None
@@ -370,7 +370,10 @@ async def add(update: Update, context: Context) -> None:
         return
     try:
         async with typing(context.bot, message.chat.id):
-            result = await add_page(get_deps(context), context.bot, url)
+            deps = get_deps(context)
+            result = await add_page(
+                deps.ingestion, url, timeout_s=deps.config.fetch_timeout_s, max_bytes=deps.config.fetch_max_bytes
+            )
     except UploadRefused as exc:
         await message.reply_text(str(exc))
         return

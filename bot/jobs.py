@@ -16,8 +16,7 @@ from pathlib import Path
 from telegram.ext import ContextTypes
 
 from bot.deps import BotDeps, get_deps
-from bot.ingestion import announce_new_articles, ingest_articles, ingest_paths
-from bot.watch import CorpusWatcher
+from news_pipeline.watch import CorpusWatcher
 from retrieval.corpus import article_path
 
 _LOGGER = logging.getLogger(__name__)
@@ -67,7 +66,7 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
     if change is None or change.unsettled:
         return  # nothing new, or a file is still being written: all of it at the next look
     try:
-        result = await ingest_paths(deps, context.bot, change.to_import, activity="thư mục bài", announce=False)
+        result = await deps.ingestion.ingest_paths(change.to_import, activity="thư mục bài", announce=False)
     except Exception as exc:
         # Typically a broken .md file in the folder; fixing it is a change, which retries.
         watcher.last_error = f"{type(exc).__name__}: {exc}"
@@ -81,7 +80,7 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
     written = [article_path(watcher.corpus_dir, i) for i, c in result.changes.items() if c != "unchanged"]
     await asyncio.to_thread(watcher.done, change, moved, written)
     watcher.last_error = None
-    await announce_new_articles(deps, context.bot)
+    await deps.ingestion.announce_new_articles()
     if result.changes or change.to_import:
         _LOGGER.info(
             "Corpus folder: %s new, %s updated, %s unchanged, %s failed",
@@ -98,6 +97,6 @@ async def poll_feeds(context: Context) -> None:
     if deps.feeds is None:
         return
     summary = await deps.feeds.poll(
-        lambda articles: ingest_articles(deps, context.bot, articles, activity="tin từ nguồn RSS/Atom")
+        lambda articles: deps.ingestion.ingest_articles(articles, activity="tin từ nguồn RSS/Atom")
     )
     _LOGGER.info("Polled %s feeds: %s articles added, %s feeds failed", summary.feeds, summary.added, summary.failed)

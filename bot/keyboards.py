@@ -1,10 +1,39 @@
-"""The inline buttons under an answer: full source, more results, 👍/👎."""
+"""The inline buttons under an answer: full source, more results, 👍/👎.
+
+Telegram allows 64 bytes of ``callback_data``: too little for a question, so a button
+carries only an action and the id of its answer page (``more:Xk3J9xQa``); the page itself
+is in the state store (:class:`storage.interfaces.AnswerPageStore`).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answer_pages import Action, callback_data
+
+class Action(StrEnum):
+    """What a button under an answer does."""
+
+    FULL_SOURCE = "src"  # "Nguồn đầy đủ": the whole paragraphs around the cited sentences
+    MORE = "more"  # "Thêm kết quả": the next answers to the same question
+    LIKE = "up"  # 👍
+    DISLIKE = "down"  # 👎
+
+
+def callback_data(action: Action, page_id: str) -> str:
+    return f"{action.value}:{page_id}"
+
+
+def parse_callback_data(data: str) -> tuple[Action, str] | None:
+    """``"more:Xk3J9xQa"`` -> ``(Action.MORE, "Xk3J9xQa")``; None for anything else."""
+    action, _, page_id = data.partition(":")
+    try:
+        return Action(action), page_id
+    except ValueError:
+        return None
+
+
 
 FULL_SOURCE = "📄 Nguồn đầy đủ"
 MORE = "➕ Thêm kết quả"

@@ -18,7 +18,7 @@ from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
-from bot.format import split_html
+from markup.html import split_html
 
 #: Telegram shows "typing…" for about 5 seconds; renew it a little before that.
 TYPING_RENEW_S = 4.5

@@ -656,7 +656,7 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
 def run_bot_askers(engine: Any, questions: Sequence[str], config: BenchConfig) -> list[dict[str, Any]]:
     import gc
 
-    from bot.loadtest import run_asker_benchmark
+    from hoptac.loadtest import run_asker_benchmark
 
     gc.collect()
     gc.freeze()  # as `hoptac bot` does once the engine is loaded

@@ -96,10 +96,10 @@ def _json(obj: Any) -> None:
 
 
 def _open_engine(settings: Settings) -> Any:
-    from retrieval.engine import AnswerEngine
+    from hoptac.wiring import open_engine
 
     with _progress() as progress:
-        return AnswerEngine.open(settings.engine_config(), progress)
+        return open_engine(settings, progress)
 
 
 def _questions(source: str) -> Iterator[str]:
@@ -291,7 +291,7 @@ def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import run_bot
+    from hoptac.wiring import run_bot
 
     run_bot(settings)
     return 0

@@ -24,10 +24,10 @@ from typing import Any
 import pytest
 from telegram.ext import Application
 
-from bot.app import build_application
 from bot.deps import DEPS_KEY, BotDeps
 from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from hoptac.settings import Settings
+from hoptac.wiring import build_bot
 from retrieval.engine import IndexStatus, IngestReport, Progress
 from retrieval.models import Answer, Article, Citation
 
@@ -216,7 +216,7 @@ class BotHarness:
 @asynccontextmanager
 async def running_bot(api: FakeBotApi, engine: Any, settings: Settings) -> AsyncIterator[BotHarness]:
     """The real Application, polling the fake server, for the duration of the block."""
-    application = build_application(settings, engine)
+    application = build_bot(settings, engine)
     await asyncio.wait_for(application.initialize(), WAIT_S)
     if application.post_init:  # run_polling() would call it; we start by hand
         await application.post_init(application)

@@ -134,8 +134,8 @@ def sent_to(api: FakeBotApi, chat_id: int) -> list[str]:
 def presubscribe(newsroom: Newsroom, chat: FakeChat, user: FakeUser) -> None:
     """``chat`` subscribed before the bot starts (as after an earlier run); the fake server
     learns of the chat from a message posted there."""
-    from bot.database import Database
-    from bot.subscriptions import Subscriptions
+    from storage.sqlite.database import Database
+    from storage.sqlite.subscriptions import SQLiteSubscriptions as Subscriptions
 
     newsroom.api.send_text(chat, user, "Chào mọi người")
     database = Database(newsroom.data_dir / "hoptac.sqlite3")

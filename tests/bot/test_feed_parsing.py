@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from bot.feeds import FeedError, html_to_text, parse_feed
 from hoptac.settings import Settings
+from news_pipeline.feeds import FeedError, html_to_text, parse_feed
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
 <rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">

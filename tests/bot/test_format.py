@@ -6,8 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot.format import MESSAGE_LIMIT, format_answer, format_date, split_html, utf16_len
+from bot.format import format_answer
 from bot.testing.telegram_html import EntityParseError, parse_html
+from markup.html import MESSAGE_LIMIT, format_date, split_html, utf16_len
 from retrieval.models import Answer, Citation
 from tests.bot.conftest import ARTICLE, MOU, TRANSPORT, article_sentences, citation
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.loadtest import (
+from hoptac.loadtest import (
     LAG_PROBE_S,
     AskerResult,
     _LoopLag,

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 import bot.app
-import bot.notifier
+import notifications.notifier
 from bot.delivery import RetryingRateLimiter
-from bot.notifier import Notifier
+from notifications.notifier import Notifier
 from tests.bot.conftest import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_BINH, WAIT_S, BotHarness
 from tests.bot.newsroom import (
     GROUP_2,
@@ -167,7 +167,7 @@ async def test_a_429_is_waited_out_and_the_notification_delivered_once(newsroom:
 async def test_a_network_failure_is_retried_later_and_delivered_once(
     newsroom: Newsroom, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bot.notifier, "RETRY_BASE_S", 0.2)
+    monkeypatch.setattr(notifications.notifier, "RETRY_BASE_S", 0.2)
     # Past the rate limiter's own quick retries (here: none), the outbox retries later.
     monkeypatch.setattr(bot.app, "RetryingRateLimiter", functools.partial(RetryingRateLimiter, network_retries=0))
     async with newsroom.running(**FAST) as harness:

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.database import Database
-from bot.digest import digest_messages, lead_of, notice_for
-from bot.outbox import Notice, Outbox
-from bot.subscriptions import Subscriptions
 from bot.testing.telegram_html import parse_html, utf16_len
+from notifications.digest import digest_messages, lead_of, notice_for
 from retrieval.models import Article
+from storage.records import Notice
+from storage.sqlite.database import Database
+from storage.sqlite.outbox import SQLiteOutbox as Outbox
+from storage.sqlite.subscriptions import SQLiteSubscriptions as Subscriptions
 from tests.bot.conftest import ARTICLE, GROUP, LAN, MOU
 
 VN = timezone(timedelta(hours=7))

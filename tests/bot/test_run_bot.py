@@ -12,11 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-import bot.app
-from bot.app import BotConfigError, build_application, run_bot
+import hoptac.wiring
+from bot.app import BotConfigError
 from bot.redact import protect_logs
 from bot.testing.fake_bot_api import FakeBotApi
 from hoptac.settings import Settings
+from hoptac.wiring import build_bot, run_bot
 from tests.bot.conftest import (
     LAN,
     MOU,
@@ -38,7 +39,7 @@ def no_token_settings(tmp_path: Path, token: str | None) -> Settings:
 @pytest.mark.parametrize("token", [None, "", "   "])
 def test_a_missing_token_is_one_line_saying_how_to_get_one(tmp_path: Path, token: str | None) -> None:
     with pytest.raises(BotConfigError) as error:
-        build_application(no_token_settings(tmp_path, token), FakeEngine())
+        build_bot(no_token_settings(tmp_path, token), FakeEngine())
 
     message = str(error.value)
     assert "\n" not in message
@@ -88,7 +89,7 @@ def run_bot_while(
     the fake server's loop; when ``act`` is done, stop the bot as Ctrl-C would."""
     monkeypatch.setattr("retrieval.engine.AnswerEngine.open", lambda settings, progress=None: FakeEngine())
     bot_loop: list[asyncio.AbstractEventLoop] = []
-    build = bot.app.build_application
+    build = hoptac.wiring.build_bot
 
     def build_and_watch(settings: Settings, engine: Any) -> Any:
         application = build(settings, engine)
@@ -102,7 +103,7 @@ def run_bot_while(
         application.post_init = remember_loop
         return application
 
-    monkeypatch.setattr(bot.app, "build_application", build_and_watch)
+    monkeypatch.setattr(hoptac.wiring, "build_bot", build_and_watch)
 
     async def act_then_stop() -> dict[str, Any]:
         try:

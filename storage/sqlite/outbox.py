@@ -1,6 +1,6 @@
 """The durable outbox: which articles were announced, and which notifications are due.
 
-    outbox = Outbox(db)
+    outbox = SQLiteOutbox(db)
     fresh = outbox.unannounced(ids_in_the_index)            # never seen before
     outbox.announce([Notice(...), ...])                      # one row per subscribed chat, one transaction
     for item in outbox.due(time.time()): ...                 # send, then:
@@ -22,12 +22,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 
-from bot.database import Database
-from bot.subscriptions import SCHEMA as SUBSCRIPTIONS_SCHEMA
+from storage.records import Delivery, Notice, PendingNotice
+from storage.sqlite.database import Database
+from storage.sqlite.subscriptions import SCHEMA as SUBSCRIPTIONS_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS announced_articles (
@@ -59,40 +58,11 @@ CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NUL
 _BASELINE_KEY = "baseline_recorded_at"
 
 
-class Delivery(StrEnum):
-    """Where an outbox row stands."""
-
-    PENDING = "pending"
-    SENT = "sent"
-    DROPPED = "dropped"  # the chat unsubscribed, blocked the bot or no longer exists
-    FAILED = "failed"  # Telegram refused the message itself; retrying would not help
-
-
-@dataclass(frozen=True)
-class Notice:
-    """What a notification says about one article (a snapshot taken when it was first seen)."""
-
-    article_id: str
-    title: str
-    url: str | None = None
-    published: str | None = None
-    source: str = ""
-    lead: str = ""
-    summary_only: bool = False
-
-
-@dataclass(frozen=True)
-class PendingNotice:
-    chat_id: int
-    notice: Notice
-    attempts: int
-
-
 def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class Outbox:
+class SQLiteOutbox:
     """The ``announced_articles`` and ``outbox`` tables. Blocking calls: run them in a worker thread."""
 
     def __init__(self, db: Database) -> None:

@@ -1,11 +1,11 @@
 """Newly indexed articles -> one notification in every subscribed chat, exactly once.
 
-    notifier = Notifier(outbox, subscriptions, engine_client)
-    await notifier.index_changed(bot)   # after the bot's own ingest, or when the index may have moved
-    await notifier.deliver(bot)         # a job: send what is due, retry what failed
+    notifier = Notifier(outbox, subscriptions, served_articles, read_failure)
+    await notifier.index_changed(sender)   # after an ingest, or when the index may have moved
+    await notifier.deliver(sender)         # a job: send what is due, retry what failed
 
 New articles are found by comparing the index the bot serves with the articles already
-announced (:class:`~bot.outbox.Outbox`), so it does not matter how an article got there:
+announced (:class:`~storage.interfaces.OutboxStore`), so it does not matter how an article got there:
 a feed, ``/add``, an upload, the watched corpus folder, or ``hoptac ingest`` run by
 another process while the bot runs or while it was down. The notification goes out only
 once the bot's engine serves the article, so it can be asked about straight away.
@@ -14,22 +14,23 @@ Sending: all due articles of a chat become one digest (several messages only pas
 4,096-character limit); each message is marked sent once Telegram confirms it. Network
 errors and flood limits (429, after the rate limiter's own retries) put the rest off with
 exponential backoff (``retry_after`` when Telegram gives one); a chat that blocked the bot,
-removed it or no longer exists (403, 400 "chat not found") is unsubscribed.
+removed it or no longer exists (403, 400 "chat not found") is unsubscribed. What an
+error means is read by the ``read_failure`` the front end supplies
+(:mod:`notifications.sending`); this module knows nothing of python-telegram-bot.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from typing import Protocol
 
-from telegram import Bot
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-
-from bot.digest import DigestMessage, digest_messages, notice_for
-from bot.engine_client import EngineClient
-from bot.outbox import Outbox, PendingNotice
-from bot.subscriptions import Subscriptions
+from notifications.digest import DigestMessage, digest_messages, notice_for
+from notifications.sending import FailureKind, FailureReader, Sender
+from retrieval.engine import IndexStatus
+from retrieval.models import Article
+from storage.interfaces import OutboxStore, SubscriptionStore
+from storage.records import PendingNotice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,21 +44,34 @@ def backoff_s(attempts: int) -> float:
     return min(RETRY_BASE_S * 2 ** min(attempts, 20), RETRY_MAX_S)
 
 
-def _seconds(value: int | timedelta) -> float:
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+class ServedArticles(Protocol):
+    """The part of the engine the notifier looks at: what the served index holds."""
+
+    async def refresh(self) -> bool: ...
+
+    async def status(self) -> IndexStatus: ...
+
+    async def latest_articles(self, n: int = 5) -> list[Article]: ...
 
 
-def _one_line(error: Exception) -> str:
+def _one_line(error: BaseException) -> str:
     return " ".join(str(error).split())[:300] or type(error).__name__
 
 
 class Notifier:
     """See the module docstring. Event-loop only; the database work runs in threads."""
 
-    def __init__(self, outbox: Outbox, subscriptions: Subscriptions, engine: EngineClient) -> None:
+    def __init__(
+        self,
+        outbox: OutboxStore,
+        subscriptions: SubscriptionStore,
+        engine: ServedArticles,
+        read_failure: FailureReader,
+    ) -> None:
         self.outbox = outbox
         self.subscriptions = subscriptions
         self.engine = engine
+        self.read_failure = read_failure
         self._seen_version: str | None = None
         self._checking = asyncio.Lock()
         self._sending = asyncio.Lock()
@@ -90,17 +104,17 @@ class Notifier:
             self._seen_version = status.version
             return queued
 
-    async def index_changed(self, bot: Bot) -> int:
+    async def index_changed(self, sender: Sender) -> int:
         """Load an index swapped in by another process, queue what is new, send it at once."""
         await self.engine.refresh()
         queued = await self.check_index()
         if queued:
-            await self.deliver(bot)
+            await self.deliver(sender)
         return queued
 
     # --- delivering ------------------------------------------------------------------------
 
-    async def deliver(self, bot: Bot) -> int:
+    async def deliver(self, sender: Sender) -> int:
         """Send every due notification; returns how many articles were delivered."""
         async with self._sending:
             due = await asyncio.to_thread(self.outbox.due)
@@ -109,38 +123,40 @@ class Notifier:
                 by_chat.setdefault(item.chat_id, []).append(item)
             delivered = 0
             for chat_id, items in by_chat.items():
-                delivered += await self._deliver_to(bot, chat_id, items)
+                delivered += await self._deliver_to(sender, chat_id, items)
             return delivered
 
-    async def _deliver_to(self, bot: Bot, chat_id: int, items: list[PendingNotice]) -> int:
+    async def _deliver_to(self, sender: Sender, chat_id: int, items: list[PendingNotice]) -> int:
         messages = digest_messages([item.notice for item in items])
         attempts = max(item.attempts for item in items)
         delivered = 0
         for index, message in enumerate(messages):
             unsent = [a for m in messages[index:] for a in m.article_ids]
             try:
-                await self._send(bot, chat_id, message)
-            except RetryAfter as exc:
-                await self._defer(chat_id, unsent, _seconds(exc.retry_after), exc)
-                return delivered
-            except ChatMigrated as exc:
-                _LOGGER.info("Chat %s is now supergroup %s; its subscription moves along", chat_id, exc.new_chat_id)
-                await asyncio.to_thread(self.subscriptions.move, chat_id, exc.new_chat_id)
-                await asyncio.to_thread(self.outbox.move_chat, chat_id, exc.new_chat_id)
-                return delivered
-            except Forbidden as exc:
-                await self._unsubscribe(chat_id, exc)
-                return delivered
-            except BadRequest as exc:
-                if "chat not found" in exc.message.lower():
+                await self._send(sender, chat_id, message)
+            except Exception as exc:
+                failure = self.read_failure(exc)
+                if failure is None:
+                    raise
+                if failure.kind is FailureKind.RETRY_LATER:
+                    wait_s = failure.retry_after_s if failure.retry_after_s is not None else backoff_s(attempts)
+                    await self._defer(chat_id, unsent, wait_s, exc)
+                    return delivered
+                if failure.kind is FailureKind.CHAT_MOVED and failure.new_chat_id is not None:
+                    new_id = failure.new_chat_id
+                    _LOGGER.info("Chat %s is now supergroup %s; its subscription moves along", chat_id, new_id)
+                    await asyncio.to_thread(self.subscriptions.move, chat_id, new_id)
+                    await asyncio.to_thread(self.outbox.move_chat, chat_id, new_id)
+                    return delivered
+                if failure.kind is FailureKind.CHAT_GONE:
                     await self._unsubscribe(chat_id, exc)
                     return delivered
-                # Telegram refused this message itself: sending it again would fail again.
-                _LOGGER.error("Notification for chat %s refused: %s", chat_id, exc)
-                await asyncio.to_thread(self.outbox.mark_failed, chat_id, message.article_ids, _one_line(exc))
-                continue
-            except NetworkError as exc:  # includes TimedOut
-                await self._defer(chat_id, unsent, backoff_s(attempts), exc)
+                if failure.kind is FailureKind.REFUSED:
+                    # The message itself was refused: sending it again would fail again.
+                    _LOGGER.error("Notification for chat %s refused: %s", chat_id, exc)
+                    await asyncio.to_thread(self.outbox.mark_failed, chat_id, message.article_ids, _one_line(exc))
+                    continue
+                await self._defer(chat_id, unsent, backoff_s(attempts), exc)  # transient
                 return delivered
             await asyncio.to_thread(self.outbox.mark_sent, chat_id, message.article_ids)
             delivered += len(message.article_ids)
@@ -148,15 +164,15 @@ class Notifier:
         return delivered
 
     @staticmethod
-    async def _send(bot: Bot, chat_id: int, message: DigestMessage) -> None:
+    async def _send(sender: Sender, chat_id: int, message: DigestMessage) -> None:
         for text in message.texts:
-            await bot.send_message(chat_id, text)
+            await sender.send_message(chat_id, text)
 
-    async def _defer(self, chat_id: int, article_ids: list[str], delay_s: float, error: Exception) -> None:
+    async def _defer(self, chat_id: int, article_ids: list[str], delay_s: float, error: BaseException) -> None:
         _LOGGER.warning("Notification for chat %s not sent (%s); next try in %.0f s", chat_id, error, delay_s)
         await asyncio.to_thread(self.outbox.defer, chat_id, article_ids, delay_s, _one_line(error))
 
-    async def _unsubscribe(self, chat_id: int, error: Exception) -> None:
+    async def _unsubscribe(self, chat_id: int, error: BaseException) -> None:
         _LOGGER.warning("Chat %s is gone or blocked the bot (%s); unsubscribed", chat_id, error)
         await asyncio.to_thread(self.subscriptions.remove, chat_id)
         await asyncio.to_thread(self.outbox.drop_chat, chat_id, _one_line(error))

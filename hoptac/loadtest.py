@@ -1,6 +1,6 @@
 """Load test: many simulated users asking the real bot at once, offline.
 
-The real bot (:func:`bot.app.build_application`, every handler, job and limiter) long-polls
+The real bot (:func:`hoptac.wiring.build_bot`, every handler, job and limiter) long-polls
 the fake Bot API server (:mod:`bot.testing.fake_bot_api`) on 127.0.0.1 and answers with
 the engine it is given. For each asker count K, K users, each in a private chat of their
 own, ask their questions one after another (the next one only once the reply to the
@@ -53,7 +53,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from bot.addressing import clean_question
-from bot.app import ALLOWED_UPDATES, build_application
+from bot.app import ALLOWED_UPDATES
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, BotDeps
 from bot.engine_client import Engine
@@ -61,6 +61,7 @@ from bot.format import question_header
 from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser
 from bot.testing.telegram_html import parse_html
 from hoptac.settings import Settings
+from hoptac.wiring import build_bot
 from retrieval.models import Article
 
 __all__ = [
@@ -269,7 +270,7 @@ async def _ask_in_turn(
 @contextlib.asynccontextmanager
 async def _running_bot(api: FakeBotApi, engine: Engine, settings: Settings) -> AsyncIterator[BotDeps]:
     """The real application, long-polling the fake server, for the duration of the block."""
-    application = build_application(settings, engine)
+    application = build_bot(settings, engine)
     await asyncio.wait_for(application.initialize(), SETUP_TIMEOUT_S)
     if application.post_init:  # run_polling() would call it
         await application.post_init(application)

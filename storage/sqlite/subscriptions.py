@@ -1,28 +1,17 @@
-"""Which chats hear about new articles, and who may switch that on or off.
+"""Which chats hear about new articles: the ``subscriptions`` table.
 
-    subscriptions = Subscriptions(db)
-    if await may_manage_notifications(bot, message, admin_ids):
-        subscriptions.add(chat_id, chat_type="supergroup", title="Sở Ngoại vụ", user_id=user_id)
+    subscriptions = SQLiteSubscriptions(db)
+    subscriptions.add(chat_id, chat_type="supergroup", title="Sở Ngoại vụ", user_id=user_id)
 
-A private chat manages its own subscription. In a group, the group's administrators
-(asked of Telegram with ``getChatMember``), an anonymous administrator posting as the
-group, and the bot's own admins (``admin_ids``) may; nobody else.
+Who may subscribe a chat is the bot's question (:mod:`bot.permissions`), not the store's.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from telegram import Bot, ChatMember, Message
-from telegram.constants import ChatType
-from telegram.error import TelegramError
-
-from bot.database import Database
-
-_LOGGER = logging.getLogger(__name__)
+from storage.records import Subscription
+from storage.sqlite.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subscriptions (
@@ -35,16 +24,8 @@ CREATE TABLE IF NOT EXISTS subscriptions (
 """
 
 
-@dataclass(frozen=True)
-class Subscription:
-    chat_id: int
-    chat_type: str
-    title: str
-    subscribed_by: int | None
-    subscribed_at: str
 
-
-class Subscriptions:
+class SQLiteSubscriptions:
     """The ``subscriptions`` table. Blocking calls: run them in a worker thread."""
 
     def __init__(self, db: Database) -> None:
@@ -83,25 +64,3 @@ class Subscriptions:
 
     def count(self) -> int:
         return int(self.db.query("SELECT COUNT(*) FROM subscriptions")[0][0])
-
-
-_GROUP_MANAGERS = {ChatMember.OWNER, ChatMember.ADMINISTRATOR}
-
-
-async def may_manage_notifications(bot: Bot, message: Message, admin_ids: Collection[int]) -> bool:
-    """Whether the sender of ``message`` may subscribe or unsubscribe its chat."""
-    chat, user = message.chat, message.from_user
-    if chat.type == ChatType.PRIVATE:
-        return True
-    if message.sender_chat is not None and message.sender_chat.id == chat.id:
-        return True  # an anonymous administrator, posting as the group itself
-    if user is None:
-        return False
-    if user.id in admin_ids:
-        return True
-    try:
-        member = await bot.get_chat_member(chat.id, user.id)
-    except TelegramError as exc:
-        _LOGGER.warning("getChatMember for user %s in chat %s failed: %s", user.id, chat.id, exc)
-        return False
-    return member.status in _GROUP_MANAGERS

@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.format import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
-from bot.outbox import Notice
+from markup.html import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
 from retrieval.models import Article, Sentence
 from retrieval.sentences import split_sentences
+from storage.records import Notice
 
-#: Tag an article gets when only the feed's summary could be fetched (see bot.feed_poll).
+#: Tag an article gets when only the feed's summary could be fetched (see news_pipeline.feed_poll).
 SUMMARY_ONLY_TAG = "summary-only"
 #: A lead shorter than this takes the next sentence too (datelines, bylines, short openers).
 LEAD_MIN_CHARS = 120

@@ -13,14 +13,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 
-from hoptac import __version__
 from retrieval.importers import ImportFailure, article_from_html
 from retrieval.models import Article
 
-USER_AGENT = f"hoptac/{__version__} (news reader for a Telegram bot)"
+
+def _hoptac_version() -> str:
+    try:
+        return version("hoptac")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "dev"
+
+
+USER_AGENT = f"hoptac/{_hoptac_version()} (news reader for a Telegram bot)"
 
 
 class FetchError(Exception):

@@ -1,7 +1,7 @@
 """Polling the configured feeds: new items -> their pages -> articles for the corpus.
 
     poller = FeedPoller(store, feeds=["https://baobacninh.vn/rss"], timeout_s=20, max_bytes=5_000_000)
-    summary = await poller.poll(ingest)   # ingest: articles -> IngestResult (bot.ingestion)
+    summary = await poller.poll(ingest)   # ingest: articles -> IngestResult (news_pipeline.ingestion)
 
 Each feed is fetched with a conditional GET (its last ETag / Last-Modified) within its
 own time limit; the feeds are fetched side by side, and one that is down, slow or
@@ -26,15 +26,16 @@ from dataclasses import dataclass, field, replace
 
 import httpx
 
-from bot.digest import SUMMARY_ONLY_TAG
-from bot.feed_store import FeedState, FeedStore, SeenItem
-from bot.feeds import Feed, FeedError, FeedItem, parse_feed
-from bot.fetch import FetchError, fetch, fetch_article, web_client
-from bot.ingestion import IngestResult
+from news_pipeline.feeds import Feed, FeedError, FeedItem, parse_feed
+from news_pipeline.fetch import FetchError, fetch, fetch_article, web_client
+from news_pipeline.ingestion import IngestResult
+from notifications.digest import SUMMARY_ONLY_TAG
 from retrieval.corpus import join_paragraphs
 from retrieval.importers import make_article_id
 from retrieval.models import Article
 from retrieval.text import nfc
+from storage.interfaces import FeedStateStore
+from storage.records import FeedState, SeenItem
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class PollSummary:
 class FeedPoller:
     """See the module docstring."""
 
-    def __init__(self, store: FeedStore, feeds: Sequence[str], *, timeout_s: float, max_bytes: int) -> None:
+    def __init__(self, store: FeedStateStore, feeds: Sequence[str], *, timeout_s: float, max_bytes: int) -> None:
         self.store = store
         self.feeds = list(feeds)
         self.timeout_s = timeout_s

@@ -1,7 +1,7 @@
 """What the bot remembers about its feeds: conditional-GET validators, the last poll and
 its error, and every item it already added (by URL and by content hash).
 
-    store = FeedStore(db)
+    store = SQLiteFeedState(db)
     etag, last_modified = store.validators(url)
     store.record_poll(url, error=None, etag='"abc"', last_modified=None, added=2)
     store.seen_keys(["https://..."]), store.seen_hashes(["3f9a..."])
@@ -10,10 +10,10 @@ its error, and every item it already added (by URL and by content hash).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.database import Database
+from storage.records import FeedState, SeenItem
+from storage.sqlite.database import Database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS feeds (
@@ -36,28 +36,11 @@ CREATE INDEX IF NOT EXISTS feed_items_hash ON feed_items (content_hash);
 """
 
 
-@dataclass(frozen=True)
-class FeedState:
-    url: str
-    last_poll_at: str | None
-    last_ok_at: str | None
-    last_error: str | None
-    items_added: int
-
-
-@dataclass(frozen=True)
-class SeenItem:
-    item_key: str
-    content_hash: str
-    feed_url: str
-    article_id: str
-
-
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class FeedStore:
+class SQLiteFeedState:
     """The ``feeds`` and ``feed_items`` tables. Blocking calls: run them in a worker thread."""
 
     def __init__(self, db: Database) -> None:

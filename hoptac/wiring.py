@@ -1,0 +1,102 @@
+"""Everything built from the settings, in one place: the engine, the state store, the bot.
+
+    engine = open_engine(settings)                 # retrieval.engine.AnswerEngine
+    state = open_state_store(settings)             # storage.interfaces.StateStore
+    application = build_bot(settings, engine)      # the Telegram application, ready to run
+    run_bot(settings)                              # `hoptac bot`
+
+This is where a backend is chosen: the other packages take what they are given.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hoptac.settings import Settings
+from storage.interfaces import StateStore
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
+
+    from bot.config import BotConfig
+    from bot.engine_client import Engine
+    from retrieval.engine import AnswerEngine
+    from retrieval.index import Progress
+
+
+def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine:
+    """The answer engine over the settings' corpus and index (built first if missing)."""
+    from retrieval.engine import AnswerEngine  # imports the model and the vector index
+
+    return AnswerEngine.open(settings.engine_config(), progress)
+
+
+def open_state_store(settings: Settings) -> StateStore:
+    """The bot's state: SQLite in ``data_dir/hoptac.sqlite3``."""
+    from storage.sqlite import SQLiteStateStore
+
+    return SQLiteStateStore(Path(settings.data_dir) / "hoptac.sqlite3")
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    """The bot's part of the settings, validated; raises ``BotConfigError`` (token first)."""
+    from bot.config import BotConfig
+
+    return BotConfig.checked(
+        token=settings.telegram_token,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=settings.telegram_webhook_secret,
+        api_url=str(settings.telegram_api_url).rstrip("/"),
+        admin_ids=frozenset(int(i) for i in settings.admin_ids),
+        data_dir=Path(settings.data_dir),
+        answer_sentences=int(settings.answer_sentences),
+        webhook_listen=str(settings.telegram_webhook_listen),
+        webhook_port=int(settings.telegram_webhook_port),
+        rate_limit_questions=int(settings.bot_rate_limit_questions),
+        rate_limit_window_s=float(settings.bot_rate_limit_window_seconds),
+        refresh_interval_s=float(settings.bot_refresh_seconds),
+        max_question_chars=int(settings.bot_max_question_chars),
+        workers=int(settings.bot_workers),
+        corpus_dir=Path(settings.corpus_dir),
+        corpus_watch_s=float(settings.corpus_watch_seconds),
+        feeds=tuple(settings.feeds),
+        feed_poll_s=float(settings.feed_poll_seconds),
+        fetch_timeout_s=float(settings.feed_timeout_seconds),
+        fetch_max_bytes=int(settings.fetch_max_bytes),
+        upload_max_bytes=int(settings.upload_max_bytes),
+        notify_send_s=float(settings.notify_send_seconds),
+    )
+
+
+def build_bot(settings: Settings, engine: Engine) -> Application:
+    """The Telegram application over ``engine``, with the settings' state store.
+
+    Raises ``BotConfigError`` (before anything starts) on a missing or malformed token.
+    """
+    from bot.app import build_application
+
+    config = bot_config(settings)
+    return build_application(config, engine, open_state_store(settings))
+
+
+def run_bot(settings: Settings) -> None:
+    """``hoptac bot``: open the answer engine and serve until interrupted.
+
+    Raises ``BotConfigError`` for a missing, malformed or rejected token, before the
+    engine is opened for the first two.
+    """
+    from bot.app import serve
+    from bot.redact import protect_logs
+
+    config = bot_config(settings)
+    protect_logs(config.token)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
+    engine = open_engine(settings)
+    # The index and model are hundreds of thousands of long-lived objects: frozen, the
+    # garbage collector stops walking them, so its full passes cannot stall the event loop.
+    gc.collect()
+    gc.freeze()
+    serve(build_bot(settings, engine), config)

@@ -1,0 +1,1 @@
+"""Telegram HTML markup: escaping, links, dates, and splitting under the message limit."""

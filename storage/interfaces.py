@@ -1,0 +1,131 @@
+"""What the rest of hoptac may ask of the state store, one protocol per kind of state.
+
+Every call is blocking and short; async callers run them in a worker thread
+(``asyncio.to_thread``). A backend implements all five and bundles them as a
+:class:`StateStore`; :mod:`storage.sqlite` is the one that ships.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+from storage.records import AnswerPage, FeedState, Notice, PendingNotice, SeenItem, Subscription, Vote
+
+
+class SubscriptionStore(Protocol):
+    """Which chats hear about new articles."""
+
+    def add(self, chat_id: int, chat_type: str, title: str, user_id: int | None) -> bool:
+        """Subscribe ``chat_id``; False if it already was (nothing changes then)."""
+
+    def remove(self, chat_id: int) -> bool:
+        """Unsubscribe ``chat_id``; False if it was not subscribed."""
+
+    def move(self, old_chat_id: int, new_chat_id: int) -> None:
+        """A group became a supergroup (Telegram gave it a new id): keep its subscription."""
+
+    def is_subscribed(self, chat_id: int) -> bool: ...
+
+    def all(self) -> list[Subscription]: ...
+
+    def count(self) -> int: ...
+
+
+class OutboxStore(Protocol):
+    """Which articles were announced, and which notifications are due (exactly once)."""
+
+    def has_baseline(self) -> bool: ...
+
+    def unannounced(self, article_ids: Iterable[str]) -> set[str]:
+        """The ids among ``article_ids`` that were never seen before."""
+
+    def record_baseline(self, article_ids: Iterable[str]) -> None:
+        """Mark ``article_ids`` as seen, never to be announced."""
+
+    def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
+        """Queue each never-seen article for every subscribed chat, atomically; rows made."""
+
+    def due(self, now: float | None = None) -> list[PendingNotice]: ...
+
+    def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None: ...
+
+    def mark_failed(self, chat_id: int, article_ids: Sequence[str], error: str) -> None: ...
+
+    def defer(self, chat_id: int, article_ids: Sequence[str], delay_s: float, error: str) -> None: ...
+
+    def drop_chat(self, chat_id: int, reason: str) -> int: ...
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None: ...
+
+    def pending_count(self) -> int: ...
+
+    def rows(self, chat_id: int | None = None) -> list[dict[str, object]]: ...
+
+
+class FeedbackStore(Protocol):
+    """👍/👎 on answers, one per (answer, user)."""
+
+    def record(self, vote: Vote) -> None: ...
+
+    def votes(self) -> list[dict[str, object]]: ...
+
+
+class FeedStateStore(Protocol):
+    """Conditional-GET validators, each feed's last poll, and the items already added."""
+
+    def validators(self, url: str) -> tuple[str | None, str | None]: ...
+
+    def record_poll(
+        self,
+        url: str,
+        *,
+        error: str | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        keep_validators: bool = False,
+        added: int = 0,
+    ) -> None: ...
+
+    def seen_keys(self, keys: Iterable[str]) -> set[str]: ...
+
+    def seen_hashes(self, hashes: Iterable[str]) -> set[str]: ...
+
+    def remember(self, items: Sequence[SeenItem]) -> None: ...
+
+    def states(self, urls: Sequence[str]) -> list[FeedState]: ...
+
+
+class AnswerPageStore(Protocol):
+    """What the inline buttons under an answer need, under a short id."""
+
+    def add(self, page: AnswerPage) -> str:
+        """Keep ``page``; returns its new id (8 URL-safe characters)."""
+
+    def get(self, page_id: str) -> AnswerPage | None:
+        """The page, or None when it is unknown or was dropped as too old."""
+
+    def clear(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class StateStore(Protocol):
+    """All the bot's state, from one backend."""
+
+    @property
+    def subscriptions(self) -> SubscriptionStore: ...
+
+    @property
+    def outbox(self) -> OutboxStore: ...
+
+    @property
+    def feedback(self) -> FeedbackStore: ...
+
+    @property
+    def feeds(self) -> FeedStateStore: ...
+
+    @property
+    def answer_pages(self) -> AnswerPageStore: ...
+
+    def close(self) -> None: ...

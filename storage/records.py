@@ -1,0 +1,95 @@
+"""The records the state store keeps, in the domain's words (no storage detail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from retrieval.models import Citation
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A chat that hears about new articles."""
+
+    chat_id: int
+    chat_type: str  # private, group, supergroup, channel
+    title: str
+    subscribed_by: int | None  # Telegram user id
+    subscribed_at: str  # ISO 8601, UTC
+
+
+class Delivery(StrEnum):
+    """Where an outbox row stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DROPPED = "dropped"  # the chat unsubscribed, blocked the bot or no longer exists
+    FAILED = "failed"  # Telegram refused the message itself; retrying would not help
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a notification says about one article (a snapshot taken when it was first seen)."""
+
+    article_id: str
+    title: str
+    url: str | None = None
+    published: str | None = None
+    source: str = ""
+    lead: str = ""
+    summary_only: bool = False
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    """A notification due for one chat."""
+
+    chat_id: int
+    notice: Notice
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Vote:
+    """👍 (+1) or 👎 (-1) on one answer message, by one user."""
+
+    answer_id: str
+    question: str
+    vote: int  # +1 👍, -1 👎
+    chat_id: int
+    user_id: int
+    result_offset: int = 0
+    citations: tuple[tuple[str, int, int], ...] = ()  # (article_id, start, end)
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What is known about one feed's polling."""
+
+    url: str
+    last_poll_at: str | None
+    last_ok_at: str | None
+    last_error: str | None
+    items_added: int
+
+
+@dataclass(frozen=True)
+class SeenItem:
+    """A feed item already added (by its link and by its content hash)."""
+
+    item_key: str
+    content_hash: str
+    feed_url: str
+    article_id: str
+
+
+@dataclass(frozen=True)
+class AnswerPage:
+    """One answer message: the question and the citations it showed, from ``offset``."""
+
+    question: str
+    chat_id: int
+    user_id: int
+    offset: int
+    citations: tuple[Citation, ...]

@@ -1,0 +1,90 @@
+"""The answer pages behind inline buttons: the ``answer_pages`` table.
+
+Telegram allows 64 bytes of ``callback_data``: too little for a question, so a button
+carries only an action and the id of its answer page (``more:Xk3J9xQa``) and the bot
+keeps the rest here, so a button still works after a restart. The most recent
+``capacity`` pages are kept; a button on an older answer gets a polite "ask again".
+
+    pages = SQLiteAnswerPages(db)
+    page_id = pages.add(AnswerPage("câu hỏi", chat_id=1, user_id=2, offset=0, citations=cited))
+    pages.get(page_id)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import asdict
+from typing import Any
+
+from retrieval.models import Citation
+from storage.records import AnswerPage
+from storage.sqlite.database import Database
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS answer_pages (
+    page_id       TEXT    PRIMARY KEY,  -- 8 URL-safe characters, carried by the buttons
+    question      TEXT    NOT NULL,
+    chat_id       INTEGER NOT NULL,
+    user_id       INTEGER NOT NULL,
+    result_offset INTEGER NOT NULL,
+    citations     TEXT    NOT NULL,     -- JSON list of the citations shown
+    created_at    REAL    NOT NULL      -- Unix time
+);
+"""
+
+
+def _citation(fields: dict[str, Any]) -> Citation:
+    # JSON has lists where the dataclass has tuples.
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return Citation(**values)
+
+
+class SQLiteAnswerPages:
+    """Answer pages by id, the newest ``capacity`` of them. Blocking calls: run them in a worker thread."""
+
+    def __init__(self, db: Database, capacity: int = 5000) -> None:
+        self.db = db
+        self.capacity = capacity
+        db.ensure(SCHEMA)
+
+    def add(self, page: AnswerPage) -> str:
+        citations = json.dumps([asdict(c) for c in page.citations], ensure_ascii=False)
+        while True:
+            page_id = secrets.token_urlsafe(6)  # 8 characters
+            try:
+                with self.db.transaction() as sql:
+                    sql.execute(
+                        "INSERT INTO answer_pages (page_id, question, chat_id, user_id, result_offset, citations, "
+                        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (page_id, page.question, page.chat_id, page.user_id, page.offset, citations, time.time()),
+                    )
+                    sql.execute(
+                        "DELETE FROM answer_pages WHERE rowid <= (SELECT MAX(rowid) FROM answer_pages) - ?",
+                        (self.capacity,),
+                    )
+                return page_id
+            except sqlite3.IntegrityError:  # the same id drawn twice: draw again
+                continue
+
+    def get(self, page_id: str) -> AnswerPage | None:
+        rows = self.db.query("SELECT * FROM answer_pages WHERE page_id = ?", (page_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return AnswerPage(
+            question=row["question"],
+            chat_id=row["chat_id"],
+            user_id=row["user_id"],
+            offset=row["result_offset"],
+            citations=tuple(_citation(c) for c in json.loads(row["citations"])),
+        )
+
+    def clear(self) -> None:
+        with self.db.transaction() as sql:
+            sql.execute("DELETE FROM answer_pages")
+
+    def __len__(self) -> int:
+        return int(self.db.query("SELECT COUNT(*) FROM answer_pages")[0][0])
