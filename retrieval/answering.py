@@ -19,9 +19,9 @@ import numpy as np
 from retrieval.answer_types import expected_answer, offers_answer, question_words
 from retrieval.embedding import sentence_vectors_of
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
-from retrieval.index import LoadedIndex
 from retrieval.lexical import Analyzer, QueryForm, QueryTerm
 from retrieval.models import Answer, Citation
+from retrieval.search_index import SearchIndex
 
 NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
 MAX_QUESTION_CHARS = 1000
@@ -101,7 +101,7 @@ FOUND_THRESHOLD = 0.5
 DUPLICATE_JACCARD = 0.7
 
 
-def weights_for(index: LoadedIndex) -> AnswerWeights:
+def weights_for(index: SearchIndex) -> AnswerWeights:
     """The weights fitted for the way ``index``'s sentence vectors were made."""
     return WEIGHTS[sentence_vectors_of(index.manifest.model)]
 
@@ -133,7 +133,7 @@ class RankedPassage:
 
 
 class Searcher:
-    """Hybrid passage search over one :class:`LoadedIndex`."""
+    """Hybrid passage search over one :class:`~retrieval.search_index.SearchIndex`."""
 
     def __init__(
         self,
@@ -146,7 +146,7 @@ class Searcher:
         self.dense_weight = dense_weight
 
     def passages(
-        self, index: LoadedIndex, question: str, query: np.ndarray, k: int = CANDIDATES
+        self, index: SearchIndex, question: str, query: np.ndarray, k: int = CANDIDATES
     ) -> list[RankedPassage]:
         dense_ids, dense_scores = index.dense.search(query, k)
         dense = {int(i): float(s) for i, s in zip(dense_ids, dense_scores, strict=True)}
@@ -197,7 +197,7 @@ class SentenceFeatures:
 
 
 def sentence_features(
-    index: LoadedIndex,
+    index: SearchIndex,
     analyzer: Analyzer,
     question: str,
     query: np.ndarray,
@@ -231,7 +231,7 @@ def sentence_features(
 
 
 def rank_sentences(
-    index: LoadedIndex,
+    index: SearchIndex,
     analyzer: Analyzer,
     question: str,
     query: np.ndarray,
@@ -286,7 +286,7 @@ def found_score(margin: float, coverage: float, form: QueryForm, weights: Answer
     return weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
 
 
-def citation_for(index: LoadedIndex, candidate: _Candidate) -> Citation:
+def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
     sentence = index.sentence(candidate.row)
     article = index.article_of_sentence(candidate.row)
     return Citation(
@@ -304,7 +304,7 @@ def citation_for(index: LoadedIndex, candidate: _Candidate) -> Citation:
 
 
 def compose_answer(
-    index: LoadedIndex,
+    index: SearchIndex,
     analyzer: Analyzer,
     question: str,
     query: np.ndarray,

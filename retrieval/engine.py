@@ -48,6 +48,7 @@ from retrieval.index import (
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
+from retrieval.search_index import IndexBackend
 from retrieval.text import nfc
 
 ArticleChange = Literal["new", "updated", "unchanged"]
@@ -151,11 +152,13 @@ def _same_article(a: Article, b: Article) -> bool:
 class AnswerEngine:
     """Ask, ingest, reindex and inspect one corpus + index (see module docstring)."""
 
-    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, config: EngineConfig, embedder: Embedder | None = None, store: IndexBackend | None = None
+    ) -> None:
         self.config = config
         self.analyzer = Analyzer()
         self.searcher = Searcher(self.analyzer)
-        self.store = IndexStore(config.index_root)
+        self.store: IndexBackend = store if store is not None else IndexStore(config.index_root)
         self._embedder = embedder
         self._index: LoadedIndex | None = None
         self._background: Background | None = None
