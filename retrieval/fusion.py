@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 
-#: Tuned on xquad-vi with ``hoptac eval`` (see README, "Retrieval quality").
+#: Tuned on xquad-vi with ``hoptac eval --sweep`` (see docs/quality.md, "Retrieval fusion").
 DEFAULT_DENSE_WEIGHT = 0.6
 RRF_K = 60
 #: Dense scores are min-max normalised over at least this span of cosine, so among a few
