@@ -15,7 +15,7 @@ measures ingest throughput and the bot. One module a thing measured:
   against raw ``model.encode``;
 - :mod:`~hoptac.bench.cold_start`: a fresh process's start-up and peak memory;
 - :mod:`~hoptac.bench.bot_askers`: the bot with concurrent users through the fake Bot API;
-- :mod:`~hoptac.bench.machine`: the host the figures were measured on;
+- :mod:`~hoptac.bench.host`: the machine the figures were measured on;
 - :mod:`~hoptac.bench.timing`: percentiles of per-question milliseconds;
 - :mod:`~hoptac.bench.runner`: :class:`BenchConfig` and :func:`run_bench`, every
   measurement at every size;
@@ -34,9 +34,9 @@ from hoptac.bench.corpus import (
     load_sample,
     make_questions,
 )
+from hoptac.bench.host import machine
 from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
 from hoptac.bench.latency import measure_concurrency, measure_latency
-from hoptac.bench.machine import machine
 from hoptac.bench.report import format_report, plot_report
 from hoptac.bench.runner import BenchConfig, bench_size, build_size, run_bench
 from hoptac.bench.synthetic import SyntheticFillEmbedder

@@ -16,7 +16,7 @@ from typing import Any
 def run_bot_askers(
     engine: Any, questions: Sequence[str], askers: Sequence[int], per_asker: int
 ) -> list[dict[str, Any]]:
-    """One round a number of ``askers``, each user asking ``per_asker`` of ``questions``."""
+    """One round for each number in ``askers``, each simulated user asking ``per_asker`` questions."""
     import gc
 
     from hoptac.loadtest import run_asker_benchmark

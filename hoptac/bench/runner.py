@@ -23,9 +23,9 @@ from hoptac.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
 from hoptac.bench.bot_askers import run_bot_askers
 from hoptac.bench.cold_start import measure_cold_start
 from hoptac.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
+from hoptac.bench.host import machine
 from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
 from hoptac.bench.latency import measure_concurrency, measure_latency
-from hoptac.bench.machine import machine
 from hoptac.bench.synthetic import SyntheticFillEmbedder, count_synthetic
 from hoptac.bench.workspace import open_engine
 from hoptac.settings import Settings
