@@ -1,0 +1,158 @@
+"""``run_bench``: every measurement at every corpus size, in one report.
+
+For each size (in passages) the runner builds the product's index for the first articles
+of the sample through ``AnswerEngine.ingest`` in ``<work_dir>/<size>/`` (kept between runs,
+so a second run re-embeds nothing), makes questions from those articles, and measures
+answer latency against its floor, concurrent askers, HNSW recall, incremental ingest and
+a fresh process's cold start and peak memory. Once per run it measures ingest throughput on
+held-out articles and, on the largest size, the bot with concurrent askers. The report is a
+plain dict (what ``--json`` prints); :mod:`hoptac.bench.report` formats it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hoptac.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
+from hoptac.bench.bot_askers import run_bot_askers
+from hoptac.bench.cold_start import measure_cold_start
+from hoptac.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
+from hoptac.bench.host import machine
+from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
+from hoptac.bench.latency import measure_concurrency, measure_latency
+from hoptac.bench.synthetic import SyntheticFillEmbedder, count_synthetic
+from hoptac.bench.workspace import open_engine
+from hoptac.settings import Settings
+from retrieval.embedding import Embedder
+
+
+@dataclass
+class BenchConfig:
+    jsonl: Path
+    sizes: list[int]
+    work_dir: Path
+    questions: int = 300
+    warmup: int = 20
+    askers: tuple[int, ...] = (1, 4, 16)
+    bot_askers: tuple[int, ...] = (1, 16)
+    bot_questions: int = 10  # per asker
+    ingest_sample: int = 256  # passages embedded from scratch for the ingest ratio
+    synthetic: bool = False
+    cold_start: bool = True
+    ann: bool = True
+
+
+def build_size(
+    base: Settings, config: BenchConfig, embedder: Embedder, sample: NewsSample, size: int, log: Log
+) -> tuple[Any, Path, int]:
+    """The product's index for the first articles making ``size`` passages (reused when built)."""
+    count = sample.prefix(size)
+    folder = config.work_dir / (f"{size}-synthetic" if config.synthetic else str(size))
+    engine = open_engine(base, folder, embedder)
+    articles_file = folder / "articles.jsonl"
+    articles_file.write_text("".join(sample.lines[:count]), "utf-8")
+    log(f"{size:,} passages: indexing {count:,} articles in {folder}")
+    report = engine.ingest([articles_file])
+    if not report.ok:
+        raise RuntimeError(f"{report.failures[0].path}: {report.failures[0].reason}")
+    return engine, folder, count
+
+
+def bench_size(
+    base: Settings, config: BenchConfig, embedder: Embedder, sample: NewsSample, size: int, log: Log
+) -> dict[str, Any]:
+    """Every per-size measurement on the index for ``size`` passages."""
+    started = time.perf_counter()
+    engine, folder, count = build_size(base, config, embedder, sample, size, log)
+    build_s = time.perf_counter() - started
+    index = engine.index
+    manifest = index.manifest
+    questions = make_questions(sample.articles[:count], config.warmup + config.questions)
+    warmup, measured = questions[: config.warmup], questions[config.warmup :]
+    result: dict[str, Any] = {
+        "size": size,
+        "articles": manifest.articles,
+        "passages": manifest.passages,
+        "sentences": manifest.sentences,
+        "dense_index": manifest.dense_kind,
+        "index_bytes": engine.store.size_bytes(),
+        "build_s": round(build_s, 1),
+    }
+    synthetic = count_synthetic(index, embedder) if isinstance(embedder, SyntheticFillEmbedder) else None
+    if synthetic:
+        result["synthetic_passage_share"] = synthetic.passage_share
+        result["synthetic_share"] = synthetic.share
+    log(f"{size:,} passages: latency over {len(measured)} questions")
+    result["latency"] = measure_latency(engine, measured, warmup)
+    log(f"{size:,} passages: concurrent askers {list(config.askers)}")
+    result["concurrency"] = measure_concurrency(engine, measured, config.askers)
+    if config.ann:
+        log(f"{size:,} passages: HNSW recall against exact search")
+        queries = np.vstack([engine.embedder().encode_raw([q], "query") for q in measured[:200]])
+        result["ann"] = measure_ann(index.passage_vectors, queries)
+        if synthetic and MIN_REAL_FOR_RECALL <= len(synthetic.real_rows) < synthetic.live_passages:
+            # Random vectors are HNSW's hardest case; recall on the model's own vectors alone.
+            real_rows = synthetic.real_rows
+            log(f"{size:,} passages: HNSW recall on the {len(real_rows):,} real passage vectors")
+            result["ann_real"] = measure_ann(index.passage_vectors[real_rows], queries)
+            result["ann_real"]["vectors"] = len(real_rows)
+    log(f"{size:,} passages: incremental ingest of one new article")
+    # The new article goes through the model even with --synthetic-vectors, as in production.
+    model_embedder = getattr(embedder, "model_embedder", embedder)
+    result["incremental_ingest"] = measure_incremental_ingest(base, folder, model_embedder, sample.held_out_lines[0])
+    if config.cold_start:
+        log(f"{size:,} passages: cold start in a fresh process")
+        result["cold_start"] = measure_cold_start(engine.config, measured[:50])
+    return result
+
+
+def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder | None = None) -> dict[str, Any]:
+    """The whole benchmark: each size of ``config``, then ingest throughput and the bot."""
+    from retrieval.engine import AnswerEngine
+
+    if not config.jsonl.exists():
+        raise FileNotFoundError(f"{config.jsonl} is absent: give a JSONL of articles with --jsonl")
+    config.work_dir.mkdir(parents=True, exist_ok=True)
+    if embedder is None:
+        embedder = AnswerEngine(base.engine_config()).embedder()
+    if config.synthetic:
+        embedder = SyntheticFillEmbedder(embedder)
+    sizes = sorted(set(config.sizes))
+    sample = load_sample(config.jsonl, sizes[-1], log)
+    available = sum(sample.passages)
+    report: dict[str, Any] = {
+        "machine": machine(),
+        "model": embedder.model_id,
+        "jsonl": str(config.jsonl),
+        "synthetic_vectors": config.synthetic,
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "sizes": [],
+    }
+    for size in sizes:
+        if size > available:
+            log(f"{size:,} passages: skipped, {config.jsonl.name} holds only {available:,}")
+            report.setdefault("skipped", []).append({"size": size, "available_passages": available})
+            continue
+        report["sizes"].append(bench_size(base, config, embedder, sample, size, log))
+    log("ingest throughput against raw model.encode")
+    real = embedder.model_embedder if isinstance(embedder, SyntheticFillEmbedder) else embedder
+    report["ingest"] = measure_ingest_throughput(
+        base, real, sample.held_out_lines[1:], config.ingest_sample, config.work_dir
+    )
+    if config.bot_askers and report["sizes"]:
+        largest = report["sizes"][-1]["size"]
+        log(f"bot: concurrent askers {list(config.bot_askers)} through the fake Bot API server")
+        engine, _, count = build_size(base, config, embedder, sample, largest, log)
+        questions = make_questions(
+            sample.articles[:count], max(config.bot_askers) * config.bot_questions, seed=QUESTION_SEED + 1
+        )
+        askers = run_bot_askers(engine, questions, config.bot_askers, config.bot_questions)
+        report["bot"] = {"size": largest, "askers": askers}
+    report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return report
