@@ -25,13 +25,22 @@ if TYPE_CHECKING:
     from bot.engine_client import Engine
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
+    from retrieval.search_index import IndexBackend
 
 
 def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine:
     """The answer engine over the settings' corpus and index (built first if missing)."""
     from retrieval.engine import AnswerEngine  # imports the model and the vector index
 
-    return AnswerEngine.open(settings.engine_config(), progress)
+    config = settings.engine_config()
+    return AnswerEngine.open(config, progress, store=open_index_store(settings))
+
+
+def open_index_store(settings: Settings) -> IndexBackend:
+    """Where the search index's versions live: the local FAISS + bm25s folder ``data_dir/index``."""
+    from retrieval.index import IndexStore
+
+    return IndexStore(settings.engine_config().index_root)
 
 
 def open_state_store(settings: Settings) -> StateStore:

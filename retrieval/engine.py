@@ -165,9 +165,12 @@ class AnswerEngine:
         self._build_lock = threading.Lock()
 
     @classmethod
-    def open(cls, config: EngineConfig, progress: Progress | None = None) -> AnswerEngine:
-        """Load the model and the current index, building the index first if there is none."""
-        engine = cls(config)
+    def open(
+        cls, config: EngineConfig, progress: Progress | None = None, store: IndexBackend | None = None
+    ) -> AnswerEngine:
+        """Load the model and the current index, building the index first if there is none.
+        ``store`` keeps the index versions (default: the local FAISS + bm25s folder)."""
+        engine = cls(config, store=store)
         # The model (seconds of imports and weights) and the index (checksums, vectors, HNSW
         # graph) load side by side: both spend most of their time outside the GIL.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoptac-model") as pool:
