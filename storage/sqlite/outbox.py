@@ -20,6 +20,7 @@ they were there before notifications started and are never announced.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -56,6 +57,30 @@ CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NUL
 """
 
 _BASELINE_KEY = "baseline_recorded_at"
+
+_DUE = (
+    "SELECT o.chat_id, o.attempts, a.* FROM outbox o "
+    "JOIN announced_articles a ON a.article_id = o.article_id "
+    "JOIN subscriptions s ON s.chat_id = o.chat_id "
+    "WHERE o.status = 'pending' AND o.next_attempt_at <= ? "
+    "ORDER BY o.chat_id, o.created_at, a.published, a.article_id LIMIT ?"  # LIMIT -1: all
+)
+
+
+def _pending(row: sqlite3.Row) -> PendingNotice:
+    return PendingNotice(
+        chat_id=row["chat_id"],
+        attempts=row["attempts"],
+        notice=Notice(
+            article_id=row["article_id"],
+            title=row["title"],
+            url=row["url"],
+            published=row["published"],
+            source=row["source"],
+            lead=row["lead"],
+            summary_only=bool(row["summary_only"]),
+        ),
+    )
 
 
 def _now_iso() -> str:
@@ -132,30 +157,19 @@ class SQLiteOutbox:
     def due(self, now: float | None = None) -> list[PendingNotice]:
         """Pending rows of subscribed chats whose time has come, by chat, oldest first."""
         now = time.time() if now is None else now
-        rows = self.db.query(
-            "SELECT o.chat_id, o.attempts, a.* FROM outbox o "
-            "JOIN announced_articles a ON a.article_id = o.article_id "
-            "JOIN subscriptions s ON s.chat_id = o.chat_id "
-            "WHERE o.status = 'pending' AND o.next_attempt_at <= ? "
-            "ORDER BY o.chat_id, o.created_at, a.published, a.article_id",
-            (now,),
-        )
-        return [
-            PendingNotice(
-                chat_id=row["chat_id"],
-                attempts=row["attempts"],
-                notice=Notice(
-                    article_id=row["article_id"],
-                    title=row["title"],
-                    url=row["url"],
-                    published=row["published"],
-                    source=row["source"],
-                    lead=row["lead"],
-                    summary_only=bool(row["summary_only"]),
-                ),
+        return [_pending(row) for row in self.db.query(_DUE, (now, -1))]
+
+    def claim_due(self, now: float | None = None, limit: int = 1000, lease_s: float = 60.0) -> list[PendingNotice]:
+        """Up to ``limit`` due rows, hidden from every other claimer for ``lease_s`` seconds
+        (one writer at a time on SQLite: the transaction makes the claim exclusive)."""
+        now = time.time() if now is None else now
+        with self.db.transaction() as sql:
+            rows = sql.execute(_DUE, (now, limit)).fetchall()
+            sql.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE chat_id = ? AND article_id = ?",
+                [(now + lease_s, row["chat_id"], row["article_id"]) for row in rows],
             )
-            for row in rows
-        ]
+        return [_pending(row) for row in rows]
 
     def _settle(self, chat_id: int, article_ids: Sequence[str], status: Delivery, error: str | None) -> None:
         with self.db.transaction() as sql:

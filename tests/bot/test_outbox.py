@@ -1,62 +1,21 @@
-"""The outbox and the notification text, without a bot: exactly-once bookkeeping and digests."""
+"""The notification text, without a bot: leads and digests. (The outbox's exactly-once
+bookkeeping is in the state store's contract suite, tests/test_state_store.py, on both backends.)"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-
-import pytest
 
 from bot.testing.telegram_html import parse_html, utf16_len
 from notifications.digest import digest_messages, lead_of, notice_for
 from retrieval.models import Article
 from storage.records import Notice
-from storage.sqlite.database import Database
-from storage.sqlite.outbox import SQLiteOutbox as Outbox
-from storage.sqlite.subscriptions import SQLiteSubscriptions as Subscriptions
-from tests.bot.conftest import ARTICLE, GROUP, LAN, MOU
+from tests.bot.conftest import ARTICLE, MOU
 
 VN = timezone(timedelta(hours=7))
 
 
-@pytest.fixture
-def stores(tmp_path: Path) -> tuple[Subscriptions, Outbox]:
-    database = Database(tmp_path / "hoptac.sqlite3")
-    return Subscriptions(database), Outbox(database)
-
-
 def notice(number: int, lead: str = "Hai tỉnh ký kết biên bản ghi nhớ hợp tác.") -> Notice:
     return Notice(f"bai-{number}", f"Bài số {number} về hợp tác <vùng> & liên kết", None, None, "Báo A", lead)
-
-
-def test_an_article_is_queued_once_per_chat_ever(stores: tuple[Subscriptions, Outbox]) -> None:
-    subscriptions, outbox = stores
-    outbox.record_baseline(["cu"])
-    subscriptions.add(GROUP.id, "supergroup", "Nhóm", LAN.id)
-    subscriptions.add(LAN.id, "private", "", LAN.id)
-
-    assert outbox.unannounced(["cu", "bai-1"]) == {"bai-1"}
-    assert outbox.announce([notice(1)]) == 2
-    assert outbox.announce([notice(1)]) == 0  # seen: never again, whatever its content now
-    assert outbox.unannounced(["bai-1"]) == set()
-    assert sorted(item.chat_id for item in outbox.due()) == sorted([GROUP.id, LAN.id])
-
-
-def test_sent_failed_and_deferred_rows_are_not_due(stores: tuple[Subscriptions, Outbox]) -> None:
-    subscriptions, outbox = stores
-    outbox.record_baseline([])
-    subscriptions.add(GROUP.id, "supergroup", "Nhóm", LAN.id)
-    outbox.announce([notice(1), notice(2), notice(3)])
-
-    outbox.mark_sent(GROUP.id, ["bai-1"])
-    outbox.mark_failed(GROUP.id, ["bai-2"], "Bad Request: ...")
-    outbox.defer(GROUP.id, ["bai-3"], 60, "Timed out")
-
-    assert outbox.due() == []
-    assert [i.notice.article_id for i in outbox.due(now=10**12)] == ["bai-3"]
-    assert outbox.pending_count() == 1
-    subscriptions.remove(GROUP.id)
-    assert outbox.pending_count() == 0 and outbox.due(now=10**12) == []
 
 
 def test_the_lead_is_the_first_sentences_verbatim() -> None:

@@ -91,8 +91,8 @@ def run_bot_while(
     bot_loop: list[asyncio.AbstractEventLoop] = []
     build = hoptac.wiring.build_bot
 
-    def build_and_watch(settings: Settings, engine: Any) -> Any:
-        application = build(settings, engine)
+    def build_and_watch(settings: Settings, engine: Any, state: Any = None) -> Any:
+        application = build(settings, engine, state)
         post_init = application.post_init
 
         async def remember_loop(app: Any) -> None:

@@ -1,0 +1,67 @@
+"""The answer pages behind inline buttons, in PostgreSQL, so a button works on any replica
+and after a restart. The newest ``capacity`` pages are kept (by insertion order, ``seq``).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from retrieval.models import Citation
+from storage.postgres.database import Database
+from storage.records import AnswerPage
+
+
+def _citation(fields: dict[str, Any]) -> Citation:
+    # JSON has lists where the dataclass has tuples.
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return Citation(**values)
+
+
+class PostgresAnswerPages:
+    """:class:`storage.interfaces.AnswerPageStore` on the ``answer_pages`` table."""
+
+    def __init__(self, db: Database, capacity: int = 5000) -> None:
+        self.db = db
+        self.capacity = capacity
+
+    def add(self, page: AnswerPage) -> str:
+        citations = Jsonb([asdict(c) for c in page.citations])
+        while True:
+            page_id = secrets.token_urlsafe(6)  # 8 characters
+            with self.db.transaction() as sql:
+                sql.execute(
+                    "INSERT INTO answer_pages (page_id, question, chat_id, user_id, result_offset, citations) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (page_id) DO NOTHING",
+                    (page_id, page.question, page.chat_id, page.user_id, page.offset, citations),
+                )
+                if sql.rowcount != 1:  # the same id drawn twice: draw again
+                    continue
+                sql.execute(
+                    "DELETE FROM answer_pages WHERE seq <= (SELECT max(seq) FROM answer_pages) - %s",
+                    (self.capacity,),
+                )
+            return page_id
+
+    def get(self, page_id: str) -> AnswerPage | None:
+        rows = self.db.query("SELECT * FROM answer_pages WHERE page_id = %s", (page_id,))
+        if not rows:
+            return None
+        row = rows[0]
+        return AnswerPage(
+            question=row["question"],
+            chat_id=row["chat_id"],
+            user_id=row["user_id"],
+            offset=row["result_offset"],
+            citations=tuple(_citation(c) for c in row["citations"]),
+        )
+
+    def clear(self) -> None:
+        with self.db.transaction() as sql:
+            sql.execute("DELETE FROM answer_pages")
+
+    def __len__(self) -> int:
+        return int(self.db.query("SELECT COUNT(*) AS n FROM answer_pages")[0]["n"])

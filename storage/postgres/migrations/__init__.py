@@ -1,0 +1,1 @@
+"""hoptac's migrations, applied by ``hoptac db upgrade`` (see :mod:`storage.postgres.schema`)."""
