@@ -12,6 +12,7 @@ import pytest
 from hoptac.cli import main
 from storage.errors import SchemaOutOfDate, StateStoreError
 from storage.postgres import PostgresStateStore
+from storage.postgres.connection import redact
 from storage.postgres.schema import downgrade, head_revision, upgrade
 
 TABLES = {
@@ -126,3 +127,22 @@ def test_help_lists_the_db_command(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "    db " in capsys.readouterr().out
+
+
+def test_a_failed_transaction_leaves_nothing_behind(postgres_url: str) -> None:
+    upgrade(postgres_url)
+    store = PostgresStateStore(postgres_url)
+    try:
+        with pytest.raises(RuntimeError), store.database.transaction() as sql:
+            sql.execute("INSERT INTO subscriptions (chat_id, chat_type) VALUES (1, 'private')")
+            raise RuntimeError("the bot died half-way")
+        assert store.subscriptions.count() == 0
+        assert store.subscriptions.add(1, "private", "", None)  # the pooled connection is clean again
+    finally:
+        store.close()
+
+
+def test_the_password_is_taken_out_of_driver_messages() -> None:
+    url = "postgresql://hoptac:s3cr3t-pw@db.example.org:5432/hoptac"
+    assert redact('password "s3cr3t-pw" rejected', url) == 'password "***" rejected'
+    assert redact("no password here", "postgresql://hoptac@db/hoptac") == "no password here"

@@ -17,13 +17,13 @@ opening a database whose schema differs from the code's raises
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from storage.postgres.connection import CONNECT_TIMEOUT_S, connect, connection_error
 from storage.postgres.schema import check_schema
@@ -55,11 +55,12 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[psycopg.Cursor[DictRow]]:
         """All statements in the block commit together, or none do."""
-        try:
-            with self.pool.connection() as connection, connection.cursor() as cursor:
-                yield cursor
-        except psycopg.OperationalError as exc:
-            raise connection_error(exc, self._url) from exc
+        with ExitStack() as stack:
+            try:
+                connection = stack.enter_context(self.pool.connection())
+            except PoolTimeout as exc:  # the server is down, or every connection stayed busy
+                raise connection_error(exc, self._url) from exc
+            yield stack.enter_context(connection.cursor())
 
     def query(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[DictRow]:
         with self.transaction() as cursor:

@@ -3,7 +3,8 @@
 Exactly once, as in the SQLite backend (:mod:`storage.sqlite.outbox` tells the whole
 story): an article id enters ``announced_articles`` once, ever, and in the same statement
 gets one ``outbox`` row per subscribed chat. Two replicas announcing the same article at
-once take turns on its primary key; the second finds it announced and queues nothing.
+once take turns on its primary key (always in article id order, so they cannot deadlock);
+the second finds it announced and queues nothing.
 
 Several senders share the outbox through :meth:`PostgresOutbox.claim_due`: it takes due
 rows with ``FOR UPDATE SKIP LOCKED`` and pushes their next attempt ``lease_s`` on, so no
@@ -33,7 +34,8 @@ WITH notice AS (
     ) WITH ORDINALITY AS n (article_id, title, url, published, source, lead, summary_only, position)
 ), fresh AS (
     INSERT INTO announced_articles (article_id, title, url, published, source, lead, summary_only)
-    SELECT article_id, title, url, published, source, lead, summary_only FROM notice ORDER BY position
+    SELECT DISTINCT ON (article_id) article_id, title, url, published, source, lead, summary_only FROM notice
+    ORDER BY article_id, position  -- one lock order for every replica: no deadlock between two announcers
     ON CONFLICT (article_id) DO NOTHING
     RETURNING article_id
 )
