@@ -146,3 +146,20 @@ def test_the_password_is_taken_out_of_driver_messages() -> None:
     url = "postgresql://hoptac:s3cr3t-pw@db.example.org:5432/hoptac"
     assert redact('password "s3cr3t-pw" rejected', url) == 'password "***" rejected'
     assert redact("no password here", "postgresql://hoptac@db/hoptac") == "no password here"
+
+
+def test_the_settings_choose_the_backend(postgres_url: str, tmp_path: Path) -> None:
+    from pydantic import SecretStr
+
+    from hoptac.settings import Settings
+    from hoptac.wiring import open_state_store
+    from storage.sqlite import SQLiteStateStore
+
+    upgrade(postgres_url)
+    chosen = open_state_store(Settings(data_dir=tmp_path, database_url=SecretStr(postgres_url)))
+    assert isinstance(chosen, PostgresStateStore)
+    chosen.close()
+    assert postgres_url not in repr(Settings(database_url=SecretStr(postgres_url)))
+    default = open_state_store(Settings(data_dir=tmp_path, database_url=None))
+    assert isinstance(default, SQLiteStateStore)
+    default.close()
