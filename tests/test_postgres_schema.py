@@ -63,6 +63,8 @@ def test_a_database_ahead_of_the_code_says_to_upgrade_hoptac(postgres_url: str) 
         PostgresStateStore(postgres_url)
     assert "(9999) is newer than this version of hoptac" in str(ahead.value)
     assert str(ahead.value).endswith("upgrade hoptac")
+    with pytest.raises(SchemaOutOfDate, match="newer"):  # an older hoptac does not touch it
+        upgrade(postgres_url)
 
 
 def test_db_upgrade_from_the_command_line(

@@ -58,15 +58,22 @@ def check_schema(connection: psycopg.Connection[Any]) -> None:
         return
     if current is None:
         raise SchemaOutOfDate(f"the PostgreSQL database has no hoptac schema yet: {UPGRADE_HINT}")
-    known = {script.revision for script in scripts.walk_revisions()}
-    if current not in known:
-        raise SchemaOutOfDate(
-            f"the PostgreSQL database's schema ({current}) is newer than this version of hoptac knows "
-            f"(it needs {head}): upgrade hoptac"
-        )
+    if current not in _known(scripts):
+        raise _newer(current, head)
     raise SchemaOutOfDate(
         f"the PostgreSQL database's schema is older than this version of hoptac ({current}, it needs {head}): "
         f"{UPGRADE_HINT}"
+    )
+
+
+def _known(scripts: ScriptDirectory) -> set[str]:
+    return {script.revision for script in scripts.walk_revisions()}
+
+
+def _newer(current: str, head: str | None) -> SchemaOutOfDate:
+    return SchemaOutOfDate(
+        f"the PostgreSQL database's schema ({current}) is newer than this version of hoptac knows "
+        f"(it needs {head}): upgrade hoptac"
     )
 
 
@@ -83,6 +90,7 @@ def _migrate(url: str, revision: str, *, down: bool) -> tuple[str | None, str | 
     import sqlalchemy
     from alembic import command
     from alembic.runtime.migration import MigrationContext
+    from alembic.util import CommandError
     from sqlalchemy.pool import NullPool
 
     from storage.postgres.connection import connect, connection_error
@@ -93,6 +101,9 @@ def _migrate(url: str, revision: str, *, down: bool) -> tuple[str | None, str | 
         with engine.begin() as connection:
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
             before = MigrationContext.configure(connection).get_current_revision()
+            scripts = _scripts()
+            if before is not None and before not in _known(scripts):
+                raise _newer(before, scripts.get_current_head())
             config = _config()
             config.attributes["connection"] = connection
             if down:
@@ -104,6 +115,8 @@ def _migrate(url: str, revision: str, *, down: bool) -> tuple[str | None, str | 
         if isinstance(exc.orig, psycopg.Error):
             raise connection_error(exc.orig, url) from None
         raise
+    except CommandError as exc:
+        raise StateStoreError(f"cannot migrate the PostgreSQL database: {' '.join(str(exc).split())}") from None
     finally:
         engine.dispose()
     return before, after
