@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")
     database_url: SecretStr | None = Field(
         default=None,
-        description="PostgreSQL for the bot's state (postgresql://user:password@host:5432/db), shared by "
-        "replicas; its schema is made by `hoptac db upgrade`. Unset: SQLite in data_dir. Never logged.",
+        description="PostgreSQL for the bot's state (postgresql://user:password@host:5432/db); its schema is "
+        "made by `hoptac db upgrade`. Unset: SQLite in data_dir. Secret: never logged or shown.",
     )
 
     # Telegram (used by bot/ only).
