@@ -48,6 +48,7 @@ from retrieval.index import (
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
+from retrieval.question_dates import parse_dates, passages_published_in
 from retrieval.text import nfc
 
 ArticleChange = Literal["new", "updated", "unchanged"]
@@ -231,10 +232,26 @@ class AnswerEngine:
         text = check_question(nfc(question))
         index = self.index  # one consistent version for the whole question
         query = self.embedder().encode_query(text)
-        ranked = self.searcher.passages(index, text, query)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
-        answer = compose_answer(index, self.analyzer, text, query, ranked, baseline, limit, offset)
+        # "năm 2019", "tháng 10/2019": only articles of that period, if one of them answers
+        # (then the date words, which a sentence rarely repeats, are left out of the word
+        # matching); "gần đây", "mới nhất": newer sentences first among the close ones.
+        when = parse_dates(text)
+        period = passages_published_in(index, when) if when.restricts else None
+        answer: Answer | None = None
+        if period is not None and period.any():
+            words = when.without_dates(text) or text
+            ranked = self.searcher.passages(index, words, query, allowed=period)
+            answer = compose_answer(
+                index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
+            )
+        if answer is None or not answer.found:  # no article of that period answers: ask them all
+            words = when.without_dates(text, periods=False) or text
+            ranked = self.searcher.passages(index, words, query)
+            answer = compose_answer(
+                index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
+            )
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
 
