@@ -53,9 +53,9 @@ _SEP = r"\s*[/.\-]\s*"
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("day", re.compile(rf"\b(?:ngay\s+)?{_DAY}{_SEP}{_MONTH}{_SEP}{_YEAR}\b")),
     ("month", re.compile(rf"\bthang\s+{_MONTH}(?:{_SEP}|\s+(?:nam\s+)?){_YEAR}\b")),
-    ("month", re.compile(rf"(?<![\d/.\-]){_MONTH}/{_YEAR}\b")),
     ("quarter", re.compile(rf"\bquy\s+(iv|iii|ii|i|[1-4])\b(?:(?:{_SEP}|\s+(?:nam\s+)?){_YEAR}\b)?")),
     ("half", re.compile(rf"\b6\s+thang\s+(dau|cuoi)\s+nam(?:\s+{_YEAR}\b)?")),
+    ("month", re.compile(rf"(?<![\d/.\-]){_MONTH}/{_YEAR}\b")),
     ("month", re.compile(r"\bthang\s+(1[0-2]|0?[1-9])\b(?!\s*(?:[/.\-]|nam)\s*\d)")),
     ("relative", re.compile(r"\bnam\s+(nay|ngoai|truoc|qua)\b")),
     ("year", re.compile(rf"(?:\bnam\s+)?(?<![\d/.\-]){_YEAR}\b(?!\s*[\-–/]\s*\d)")),
@@ -148,8 +148,8 @@ def parse_dates(question: str, today: date | None = None) -> DateFilter:
             period = _period(kind, match, today)
             if period is None:
                 continue
-            if kind == "year" and _names_a_plan(folded, match.start()):
-                continue  # a plan's horizon: what the question is about, not when it was reported
+            if kind == "year" and (_names_a_plan(folded, match.start()) or not _reads_as_a_year(folded, match)):
+                continue  # a plan's horizon, or a number: what the question is about, not when it was reported
             take(match.start(), match.end(), period_spans)
             periods.append(period)
     return DateFilter(tuple(dict.fromkeys(periods)), prefer_recent, tuple(sorted(period_spans)), tuple(recent_spans))
@@ -175,6 +175,22 @@ def _period(kind: str, match: re.Match[str], today: date) -> Period | None:
     if kind == "year":
         return Period(int(groups[0]))
     return None
+
+
+#: Words after which a bare number reads as a year ("vào 2019", "trong 2019").
+_YEAR_BEFORE = ("nam", "trong", "vao", "tu", "cuoi", "dau", "giua", "hoi", "va", "hay", "hoac")
+
+
+def _reads_as_a_year(folded: str, match: re.Match[str]) -> bool:
+    """A year after "năm" or one of :data:`_YEAR_BEFORE`, or with nothing after it but
+    punctuation; not a count ("2000 người")."""
+    if match.group().startswith("nam"):
+        return True
+    before = folded[: match.start()].split()
+    if before and before[-1] in _YEAR_BEFORE:
+        return True
+    after = folded[match.end() :].strip()
+    return not after or not after[0].isalnum()
 
 
 def _names_a_plan(folded: str, start: int) -> bool:
