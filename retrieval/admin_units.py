@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from retrieval.lexical import normalise_word
-from retrieval.text import fold, nfc
+from retrieval.text import fold, has_diacritics, nfc
 
 #: The day the 34-unit map took effect.
 REFORM_DATE = datetime(2025, 7, 1, tzinfo=UTC)
@@ -124,7 +124,8 @@ class NameMatch:
 
     start: int
     end: int
-    related: tuple[Words, ...]
+    related: tuple[Words, ...]  # as the question was typed: folded where it was
+    names: tuple[str, ...] = ()  # the related names as written ("Hải Dương")
 
 
 class AdminMap:
@@ -155,6 +156,9 @@ class AdminMap:
     def related_names(self, name: Words) -> list[Words]:
         """The names a question naming ``name`` (a province, old or new) should also find: a
         merged province's successor, a 2025 province's other predecessors."""
+        return [tuple(words_of(n)) for n in self._related(name)]
+
+    def _related(self, name: Words) -> list[str]:
         province = self._province_words.get(name)
         if province is None:
             return []
@@ -162,7 +166,7 @@ class AdminMap:
         if province.merged:
             related.append(province.successor)
         related.extend(n for n in self.predecessors.get(province.name, []) if n != province.name)
-        return [tuple(words_of(n)) for n in dict.fromkeys(related)]
+        return list(dict.fromkeys(related))
 
     def find_names(self, words: Sequence[str], folded: bool = False) -> list[NameMatch]:
         """Province-level names in a question's normalised ``words`` that have related names,
@@ -177,11 +181,10 @@ class AdminMap:
                 candidates = self._folded_province.get(key, []) if folded else self._province_lookup(key)
                 if len(candidates) != 1 or self._false_friend(keys, i, n, folded):
                     continue
-                related = self.related_names(tuple(words_of(candidates[0].name)))
-                if related:
-                    if folded:
-                        related = [tuple(fold(w) for w in r) for r in related]
-                    found = NameMatch(i, i + n, tuple(related))
+                names = self._related(tuple(words_of(candidates[0].name)))
+                if names:
+                    related = [tuple(fold(w) if folded else w for w in words_of(r)) for r in names]
+                    found = NameMatch(i, i + n, tuple(related), tuple(names))
                 break
             if found:
                 matches.append(found)
@@ -303,6 +306,22 @@ def admin_map() -> AdminMap:
             )
         )
     return AdminMap(list(provinces.values()), districts)
+
+
+def with_related_names(question: str) -> str | None:
+    """The question with each province name that has related ones replaced by them ("Hải
+    Phòng và Bắc Ninh ..." -> "Hải Dương và Bắc Giang ..."), for a second dense query; None
+    if it names none."""
+    text = nfc(question)
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    words = [normalise_word(text[a:b]) for a, b in spans]
+    if not words:
+        return None
+    accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3  # as the lexical analyzer decides
+    matches = admin_map().find_names(words, folded=not accented)
+    for match in reversed(matches):
+        text = text[: spans[match.start][0]] + ", ".join(match.names) + text[spans[match.end - 1][1] :]
+    return text if matches else None
 
 
 def unit_notes(text: str, published: datetime | None) -> tuple[str, ...]:

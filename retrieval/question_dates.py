@@ -43,6 +43,9 @@ RECENT_PHRASES = (
     "lúc này",
     "dạo này",
 )
+#: Syllables that make "hiện" part of another word: "xuất hiện tại" is "appears at", not "now".
+_HIEN_WORDS = ("xuat", "the", "thuc", "phat", "bieu", "tai", "hien")
+
 #: Words before a year that make it a plan's horizon or span, not when something was reported.
 _NOT_PUBLICATION = ("giai doan", "den nam", "toi nam", "den", "toi", "tam nhin", "nhiem ky", "khoa", "truoc nam")
 
@@ -137,6 +140,9 @@ def parse_dates(question: str, today: date | None = None) -> DateFilter:
             written = text[match.start() : match.end()].lower()
             if written != phrase and fold(written) != written:
                 continue  # typed with other diacritics: another phrase ("gắn dây")
+            before = folded[: match.start()].split()
+            if phrase.startswith("hiện") and before and before[-1] in _HIEN_WORDS:
+                continue  # "xuất hiện tại", "thực hiện nay"
             if free(match.start(), match.end()):
                 take(match.start(), match.end(), recent_spans)
                 prefer_recent = True

@@ -85,6 +85,8 @@ def test_recent(question: str) -> None:
 def test_other_words_with_the_same_letters_are_not_recent() -> None:
     assert not parse_dates("Gắn dây điện ở đâu?").prefer_recent
     assert not parse_dates("Mỗi nhà được hỗ trợ bao nhiêu?").prefer_recent
+    assert not parse_dates("Quân đội Đức tái xuất hiện tại Rhineland vào khi nào?").prefer_recent
+    assert not parse_dates("Dự án được thực hiện nay đã xong chưa?").prefer_recent
 
 
 def test_without_dates_leaves_the_content_words() -> None:
