@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from retrieval.lexical import normalise_word
-from retrieval.text import fold, has_diacritics, nfc
+from retrieval.text import fold, nfc
 
 #: The day the 34-unit map took effect.
 REFORM_DATE = datetime(2025, 7, 1, tzinfo=UTC)
@@ -125,7 +125,6 @@ class NameMatch:
     start: int
     end: int
     related: tuple[Words, ...]  # as the question was typed: folded where it was
-    names: tuple[str, ...] = ()  # the related names as written ("Hải Dương")
 
 
 class AdminMap:
@@ -184,7 +183,7 @@ class AdminMap:
                 names = self._related(tuple(words_of(candidates[0].name)))
                 if names:
                     related = [tuple(fold(w) if folded else w for w in words_of(r)) for r in names]
-                    found = NameMatch(i, i + n, tuple(related), tuple(names))
+                    found = NameMatch(i, i + n, tuple(related))
                 break
             if found:
                 matches.append(found)
@@ -306,22 +305,6 @@ def admin_map() -> AdminMap:
             )
         )
     return AdminMap(list(provinces.values()), districts)
-
-
-def with_related_names(question: str) -> str | None:
-    """The question with each province name that has related ones replaced by them ("Hải
-    Phòng và Bắc Ninh ..." -> "Hải Dương và Bắc Giang ..."), for a second dense query; None
-    if it names none."""
-    text = nfc(question)
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
-    words = [normalise_word(text[a:b]) for a, b in spans]
-    if not words:
-        return None
-    accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3  # as the lexical analyzer decides
-    matches = admin_map().find_names(words, folded=not accented)
-    for match in reversed(matches):
-        text = text[: spans[match.start][0]] + ", ".join(match.names) + text[spans[match.end - 1][1] :]
-    return text if matches else None
 
 
 def unit_notes(text: str, published: datetime | None) -> tuple[str, ...]:

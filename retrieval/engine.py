@@ -29,9 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
-from retrieval.admin_units import admin_map, with_related_names
+from retrieval.admin_units import admin_map
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
 from retrieval.config import EngineConfig
@@ -238,12 +236,6 @@ class AnswerEngine:
         text = check_question(nfc(question))
         index = self.index  # one consistent version for the whole question
         query = self.embedder().encode_query(text)
-        # A question naming a 2025 province also asks about its predecessors (and a merged
-        # province about its successor): the dense query is the mean of both wordings.
-        rewritten = with_related_names(text) if self.analyzer.place_names else None
-        if rewritten is not None:
-            both = query + self.embedder().encode_query(rewritten)
-            query = (both / max(float(np.linalg.norm(both)), 1e-12)).astype(query.dtype)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
         # "năm 2019", "tháng 10/2019": only articles of that period, if one of them answers
