@@ -34,8 +34,8 @@ ANSWER_PASSAGES = 4
 #: BM25 weight of the place names related to the question's (a 2025 province's predecessors,
 #: a merged province's successor) relative to the question's own words: exact names still win.
 RELATED_PLACE_WEIGHT = 0.5
-#: When the question asks for the latest news, sentences within this many follow-up margins of
-#: the best may be quoted, newest first.
+#: When the question asks for the latest news, sentences of articles newer than the best
+#: sentence's within this many follow-up margins of it may be quoted too (newest first).
 RECENT_MARGIN_FACTOR = 2.0
 
 # Sentence score = dense cosine + lexical coverage + passage rank + whether the sentence offers
@@ -366,10 +366,17 @@ def compose_answer(
     if not candidates or not is_found(candidates[0], baseline, analyzer.query_form(question), weights):
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
     best = candidates[0].score
-    margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
-    close = [c for c in candidates if c.score >= best - margin]
+    newest = candidates[0].published
+    recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
+
+    def is_close(c: _Candidate) -> bool:
+        # Asked for the latest: a newer article's sentence may be a little further below the best.
+        margin = recent_margin if _newer(c.published, newest) else weights.follow_up_margin
+        return c.score >= best - margin
+
+    close = [c for c in candidates if is_close(c)]
     # "More results" (offset > 0) go on past the close ones, in score order.
-    ordered = _newest_first(close) + ([c for c in candidates if c.score < best - margin] if offset > 0 else [])
+    ordered = _newest_first(close) + ([c for c in candidates if not is_close(c)] if offset > 0 else [])
     chosen = ordered[offset : offset + limit]
     if not chosen:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
