@@ -248,10 +248,14 @@ class AnswerEngine:
         if period is not None and period.any():
             words = when.without_dates(text) or text
             ranked = self.searcher.passages(index, words, query, allowed=period)
-            answer = compose_answer(
-                index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
-            )
-        if answer is None or not answer.found:  # no article of that period answers: ask them all
+            first = compose_answer(index, self.analyzer, words, query, ranked, baseline, limit, 0, when.prefer_recent)
+            if first.found:  # then "more results" (offset > 0) stay in the period too
+                answer = first
+                if offset:
+                    answer = compose_answer(
+                        index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
+                    )
+        if answer is None:  # no article of that period answers: ask them all
             words = when.without_dates(text, periods=False) or text
             ranked = self.searcher.passages(index, words, query)
             answer = compose_answer(
