@@ -127,3 +127,8 @@ def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
     assert "20/05/2024" in printed and "12/03/2019" in printed
     message = format_answer(answer)
     assert "20/05/2024" in message and "12/03/2019" in message
+
+
+def test_more_results_stay_in_the_period(dated_engine: AnswerEngine) -> None:
+    more = dated_engine.ask("Năm 2019 hai tỉnh hợp tác du lịch thế nào?", offset=1)
+    assert set(_years(more)) <= {"2019"}
