@@ -53,7 +53,8 @@ def question_header(question: str) -> str:
 def _citation_block(number: int, citation: Citation) -> str:
     caption = " <i>(chú thích ảnh)</i>" if citation.is_caption else ""
     where = source_line(citation.title, citation.url, citation.source, citation.published)
-    return f"<b>[{number}]</b> «{escape(citation.sentence)}»\n<i>— {where}</i>{caption}"
+    notes = f"\n<i>({escape('; '.join(citation.unit_notes))})</i>" if citation.unit_notes else ""
+    return f"<b>[{number}]</b> «{escape(citation.sentence)}»{notes}\n<i>— {where}</i>{caption}"
 
 
 def _adds_to_quotes(answer: Answer) -> bool:

@@ -84,6 +84,8 @@ def _print_answer(answer: Any) -> None:
         return
     for number, citation in enumerate(answer.citations, start=1):
         print(f"[{number}] {citation.sentence}")
+        if citation.unit_notes:
+            print(f"    ({'; '.join(citation.unit_notes)})")
         origin = ", ".join(x for x in (citation.source, _date(citation.published)) if x)
         print(f"    — {citation.title} ({origin})" + (f" {citation.url}" if citation.url else ""))
 

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
+from retrieval.admin_units import unit_notes
 from retrieval.answer_types import expected_answer, offers_answer, question_words
 from retrieval.embedding import sentence_vectors_of
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
@@ -30,6 +31,12 @@ MAX_QUESTION_CHARS = 1000
 CANDIDATES = 50
 #: How many fused passages contribute sentences to the answer.
 ANSWER_PASSAGES = 4
+#: BM25 weight of the place names related to the question's (a 2025 province's predecessors,
+#: a merged province's successor) relative to the question's own words: exact names still win.
+RELATED_PLACE_WEIGHT = 0.5
+#: When the question asks for the latest news, sentences of articles newer than the best
+#: sentence's within this many follow-up margins of it may be quoted too (newest first).
+RECENT_MARGIN_FACTOR = 2.0
 
 # Sentence score = dense cosine + lexical coverage + passage rank + whether the sentence offers
 # the kind of answer the question word asks for (retrieval/answer_types.py). The weights are
@@ -146,11 +153,29 @@ class Searcher:
         self.dense_weight = dense_weight
 
     def passages(
-        self, index: SearchIndex, question: str, query: np.ndarray, k: int = CANDIDATES
+        self,
+        index: SearchIndex,
+        question: str,
+        query: np.ndarray,
+        k: int = CANDIDATES,
+        allowed: np.ndarray | None = None,
     ) -> list[RankedPassage]:
-        dense_ids, dense_scores = index.dense.search(query, k)
+        """The fused ranking of the best ``k`` passages of each retriever; with ``allowed`` (a
+        boolean per passage) only among the passages it marks True."""
+        if allowed is None:
+            dense_ids, dense_scores = index.dense.search(query, k)
+        else:
+            dense_ids = np.flatnonzero(allowed)
+            dense_scores = np.asarray(index.passage_vectors[dense_ids], dtype=np.float32) @ query
+            top_dense = np.lexsort((dense_ids, -dense_scores))[:k]
+            dense_ids, dense_scores = dense_ids[top_dense], dense_scores[top_dense]
         dense = {int(i): float(s) for i, s in zip(dense_ids, dense_scores, strict=True)}
         bm25_all = index.lexical.scores(self.analyzer.query_tokens(question))
+        related = self.analyzer.related_place_tokens(question)
+        if related and bm25_all.size:
+            bm25_all = bm25_all + RELATED_PLACE_WEIGHT * index.lexical.scores(related)
+        if allowed is not None and bm25_all.size:
+            bm25_all = np.where(allowed, bm25_all, 0.0)
         lexical: dict[int, float] = {}
         if bm25_all.size and bm25_all.max() > 0:
             top = np.argpartition(-bm25_all, min(k, len(bm25_all) - 1))[:k]
@@ -286,6 +311,21 @@ def found_score(margin: float, coverage: float, form: QueryForm, weights: Answer
     return weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
 
 
+def _newest_first(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates ordered by their article's date, newest first (undated last), keeping
+    score order among sentences of the same date: stable, so an undated corpus keeps its order."""
+    if len({c.published for c in candidates}) <= 1:
+        return candidates
+    oldest = datetime.min.replace(tzinfo=UTC)
+
+    def key(c: _Candidate) -> datetime:
+        if c.published is None:
+            return oldest
+        return c.published if c.published.tzinfo else c.published.replace(tzinfo=UTC)
+
+    return sorted(candidates, key=key, reverse=True)
+
+
 def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
     sentence = index.sentence(candidate.row)
     article = index.article_of_sentence(candidate.row)
@@ -300,6 +340,7 @@ def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
         end=sentence.end,
         score=candidate.score,
         is_caption=sentence.is_caption,
+        unit_notes=unit_notes(sentence.text, article.published),
     )
 
 
@@ -312,16 +353,31 @@ def compose_answer(
     baseline: float,
     limit: int = 3,
     offset: int = 0,
+    prefer_recent: bool = False,
 ) -> Answer:
-    """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found."""
+    """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found.
+
+    Quotes from different articles come newest first (when articles disagree, the newer one
+    leads; each citation carries its date). ``prefer_recent`` (the question asked for the
+    latest news) also lets sentences a little further below the best compete, newest first."""
     weights = weights_for(index)
     candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
     if not candidates or not is_found(candidates[0], baseline, analyzer.query_form(question), weights):
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
     best = candidates[0].score
-    chosen = [c for c in candidates if c.score >= best - weights.follow_up_margin or offset > 0]
-    chosen = chosen[offset : offset + limit]
+    newest = candidates[0].published
+    recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
+
+    def is_close(c: _Candidate) -> bool:
+        # Asked for the latest: a newer article's sentence may be a little further below the best.
+        margin = recent_margin if _newer(c.published, newest) else weights.follow_up_margin
+        return c.score >= best - margin
+
+    close = [c for c in candidates if is_close(c)]
+    # "More results" (offset > 0) go on past the close ones, in score order.
+    ordered = _newest_first(close) + ([c for c in candidates if not is_close(c)] if offset > 0 else [])
+    chosen = ordered[offset : offset + limit]
     if not chosen:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
     citations = tuple(citation_for(index, c) for c in chosen)

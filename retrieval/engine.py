@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from retrieval.admin_units import admin_map
 from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
 from retrieval.config import EngineConfig
@@ -48,6 +49,7 @@ from retrieval.index import (
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
+from retrieval.question_dates import DateFilter, parse_dates, passages_published_in
 from retrieval.search_index import IndexBackend
 from retrieval.text import nfc
 
@@ -163,6 +165,7 @@ class AnswerEngine:
         self._index: LoadedIndex | None = None
         self._background: Background | None = None
         self._build_lock = threading.Lock()
+        self._dated: tuple[str, bool] | None = None  # index version, whether any article is dated
 
     @classmethod
     def open(
@@ -173,14 +176,16 @@ class AnswerEngine:
         engine = cls(config, store=store)
         # The model (seconds of imports and weights) and the index (checksums, vectors, HNSW
         # graph) load side by side: both spend most of their time outside the GIL.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hoptac-model") as pool:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hoptac-model") as pool:
             model = pool.submit(engine.embedder, progress)
+            places = pool.submit(admin_map)  # read once per process (about a second)
             try:
                 engine._index = engine.store.load(expected_model=engine.expected_model_id())
             except IndexMissingError:
                 model.result()
                 engine.reindex(progress)
             model.result()  # re-raises the model's own error
+            places.result()
         engine.embedder().warm_up()
         return engine
 
@@ -237,12 +242,41 @@ class AnswerEngine:
         text = check_question(nfc(question))
         index = self.index  # one consistent version for the whole question
         query = self.embedder().encode_query(text)
-        ranked = self.searcher.passages(index, text, query)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
-        answer = compose_answer(index, self.analyzer, text, query, ranked, baseline, limit, offset)
+        # "năm 2019", "tháng 10/2019": only articles of that period, if one of them answers
+        # (then the date words, which a sentence rarely repeats, are left out of the word
+        # matching); "gần đây", "mới nhất": newer sentences first among the close ones.
+        # Without any dated article (xquad, say) they are ordinary words of the question.
+        when = parse_dates(text) if self._has_dates(index) else DateFilter()
+        period = passages_published_in(index, when) if when.restricts else None
+        answer: Answer | None = None
+        if period is not None and period.any():
+            words = when.without_dates(text) or text
+            ranked = self.searcher.passages(index, words, query, allowed=period)
+            first = compose_answer(index, self.analyzer, words, query, ranked, baseline, limit, 0, when.prefer_recent)
+            if first.found:  # then "more results" (offset > 0) stay in the period too
+                answer = first
+                if offset:
+                    answer = compose_answer(
+                        index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
+                    )
+        if answer is None:  # no article of that period answers: ask them all
+            words = when.without_dates(text, periods=False) or text
+            ranked = self.searcher.passages(index, words, query)
+            answer = compose_answer(
+                index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
+            )
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
+
+    def _has_dates(self, index: LoadedIndex) -> bool:
+        """Whether any article of ``index`` has a publication date (remembered per version)."""
+        known = self._dated  # one tuple, swapped whole: safe for reader threads
+        if known is None or known[0] != index.manifest.version:
+            known = (index.manifest.version, any(a.published is not None for a in index.live_articles()))
+            self._dated = known
+        return known[1]
 
     # -- changing the corpus ---------------------------------------------------------------
 

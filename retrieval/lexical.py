@@ -28,18 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.text import fold, has_diacritics, nfc
+from retrieval.text import fold, has_diacritics, nfc, normalise_word
 
 FOLDED = "~"
 PAIR = "_"
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)  # no "_": it joins pair tokens
 
-# Old-style tone placement ("hoá", "uỷ") and new style ("hóa", "ủy") are the same word.
-_OLD_TONES = {
-    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
-    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
-    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
-}  # fmt: skip
 
 # Abbreviations officials type, and what they stand for (both directions are expanded).
 ABBREVIATIONS = {
@@ -79,15 +73,6 @@ _ENGLISH_STOPWORDS = frozenset(
 )
 
 
-def normalise_word(word: str) -> str:
-    """Lower-case, NFC, new-style tone placement."""
-    word = nfc(word.lower())
-    tail = word[-2:]
-    if tail in _OLD_TONES and not (tail[0] == "u" and word[-3:-2] == "q"):
-        word = word[:-2] + _OLD_TONES[tail]
-    return word
-
-
 def _words(text: str) -> list[str]:
     return [normalise_word(w) for w in _WORD.findall(nfc(text))]
 
@@ -101,7 +86,10 @@ class QueryForm(enum.StrEnum):
 class Analyzer:
     """Turns documents and queries into BM25 tokens (see module docstring)."""
 
-    def __init__(self, abbreviations: dict[str, str] | None = None) -> None:
+    def __init__(self, abbreviations: dict[str, str] | None = None, place_names: bool = True) -> None:
+        """``place_names``: a question naming a province also matches its pre-2025 predecessors
+        or its 2025 successor (retrieval/admin_units.py), as alternatives and weaker tokens."""
+        self.place_names = place_names
         table = ABBREVIATIONS if abbreviations is None else abbreviations
         self._expansions: dict[str, list[str]] = {}
         self._contractions: list[tuple[list[str], str]] = []
@@ -163,8 +151,9 @@ class Analyzer:
         if not words:
             return []
         accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3
+        places = self._place_alternatives(words, accented)
         terms: list[QueryTerm] = []
-        for word in words:
+        for i, word in enumerate(words):
             if has_diacritics(word) or accented:
                 token = word  # in an accented query a bare word really has no diacritics
             elif word in _ENGLISH_STOPWORDS:
@@ -172,8 +161,39 @@ class Analyzer:
             else:
                 token = FOLDED + word
             expansion = self._expansion_of(word)
-            terms.append(QueryTerm(token, (tuple(expansion),) if expansion else ()))
+            alternatives = ((tuple(expansion),) if expansion else ()) + places.get(i, ())
+            terms.append(QueryTerm(token, alternatives))
         return terms
+
+    def _place_alternatives(self, words: list[str], accented: bool) -> dict[int, tuple[tuple[str, ...], ...]]:
+        """Word position -> the related place names (as tokens) that may stand for the place
+        name it is part of: "Hải Phòng" in a question is also matched by "Hải Dương"."""
+        if not self.place_names:
+            return {}
+        from retrieval.admin_units import admin_map  # built on first use (about a second)
+
+        alternatives: dict[int, tuple[tuple[str, ...], ...]] = {}
+        for match in admin_map().find_names(words, folded=not accented):
+            related = tuple(tuple(w if accented else FOLDED + w for w in name) for name in match.related)
+            for i in range(match.start, match.end):
+                alternatives[i] = related
+        return alternatives
+
+    def related_place_tokens(self, text: str) -> list[str]:
+        """BM25 tokens of the place names related to those the question names (the pairs of
+        their words, exact or folded as the question was typed), to be weighed below its own."""
+        words = _words(text)
+        if not words or not self.place_names:
+            return []
+        accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3
+        from retrieval.admin_units import admin_map
+
+        tokens: list[str] = []
+        for match in admin_map().find_names(words, folded=not accented):
+            for name in match.related:
+                names = list(name) if accented else [FOLDED + w for w in name]
+                tokens.extend(_pair(a, b) for a, b in itertools.pairwise(names))
+        return list(dict.fromkeys(tokens))
 
     def content_terms(self, text: str) -> list[QueryTerm]:
         """:meth:`query_terms` without question and function words."""

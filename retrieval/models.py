@@ -87,6 +87,10 @@ class Citation:
     end: int
     score: float
     is_caption: bool = False
+    #: For an article published before the 2025 administrative reform: each merged or
+    #: abolished unit the sentence names, with what it is now ("Hải Dương (nay thuộc TP Hải
+    #: Phòng)"). Shown beside the quote, never inside it: the sentence stays an exact slice.
+    unit_notes: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +103,7 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            "unit_notes": list(self.unit_notes),
         }
 
 

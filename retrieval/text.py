@@ -35,3 +35,20 @@ def slugify(text: str, max_length: int = 60) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens (letters and digits), NFC."""
     return _WORD.findall(nfc(text).lower())
+
+
+# Old-style tone placement ("hoá", "uỷ") and new style ("hóa", "ủy") are the same word.
+_OLD_TONES = {
+    "oà": "òa", "oá": "óa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oè": "òe", "oé": "óe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+    "uỳ": "ùy", "uý": "úy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+}  # fmt: skip
+
+
+def normalise_word(word: str) -> str:
+    """Lower-case, NFC, new-style tone placement."""
+    word = nfc(word.lower())
+    tail = word[-2:]
+    if tail in _OLD_TONES and not (tail[0] == "u" and word[-3:-2] == "q"):
+        word = word[:-2] + _OLD_TONES[tail]
+    return word

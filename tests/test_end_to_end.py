@@ -118,6 +118,6 @@ def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: AnswerEngine
     first = lines[0]
     assert set(first) == {"question", "found", "answer", "citations", "elapsed_ms"}
     assert set(first["citations"][0]) == {
-        "article_id", "title", "published", "source", "url", "sentence", "start", "end", "score",
+        "article_id", "title", "published", "source", "url", "sentence", "start", "end", "score", "unit_notes",
     }  # fmt: skip
     assert "Traceback" not in result.stderr

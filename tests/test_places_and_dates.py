@@ -1,0 +1,134 @@
+"""With the real model: questions with the 2025 unit names, and questions about time."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.format import format_answer
+from hoptac.cli import _print_answer
+from hoptac.settings import Settings
+from retrieval.engine import AnswerEngine
+from retrieval.models import Answer
+
+pytestmark = pytest.mark.model
+
+DATED = Path(__file__).resolve().parent / "data" / "dated"
+SEED_ID = "2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang"
+
+
+@pytest.fixture(scope="module")
+def dated_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> AnswerEngine:
+    """Two articles on one subject (Ninh Bình - Thanh Hóa tourism), 2019 and 2024."""
+    root = tmp_path_factory.mktemp("dated")
+    shutil.copytree(DATED, root / "corpus")
+    (root / "data" / "models").mkdir(parents=True)
+    (root / "data" / "models" / model_dir.name).symlink_to(model_dir)
+    settings = Settings(corpus_dir=root / "corpus", data_dir=root / "data", _env_file=None)  # type: ignore[call-arg]
+    return AnswerEngine.open(settings.engine_config())
+
+
+def _exact(engine: AnswerEngine, answer: Answer) -> None:
+    for citation in answer.citations:
+        assert engine.article(citation.article_id).text[citation.start : citation.end] == citation.sentence
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?", "Hai Phong va Bac Ninh da ky ket hop tac nhung gi"],
+)
+def test_the_2025_names_find_the_2019_memorandum(real_engine: AnswerEngine, question: str) -> None:
+    answer = real_engine.ask(question)
+    assert answer.found
+    assert {c.article_id for c in answer.citations} == {SEED_ID}
+    first = answer.citations[0]
+    assert "Hải Dương" in first.sentence and "Bắc Giang" in first.sentence  # the old names answer
+    assert "Hải Dương (nay thuộc TP Hải Phòng)" in first.unit_notes
+    assert "Bắc Giang (nay thuộc tỉnh Bắc Ninh)" in first.unit_notes
+    _exact(real_engine, answer)
+    for citation in answer.citations:
+        assert "nay thuộc" not in citation.sentence  # the note is beside the quote, never in it
+        assert citation.to_json()["unit_notes"] == list(citation.unit_notes)
+
+
+def test_the_notes_are_shown_in_the_cli_and_the_bot(
+    real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = real_engine.ask("Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?")
+    _print_answer(answer)
+    printed = capsys.readouterr().out
+    assert "(Hải Dương (nay thuộc TP Hải Phòng); Bắc Giang (nay thuộc tỉnh Bắc Ninh))" in printed
+    assert "05/10/2019" in printed
+    message = format_answer(answer)
+    assert "Hải Dương (nay thuộc TP Hải Phòng)" in message
+    assert message.index("nay thuộc") > message.index("»")  # under the quote, outside it
+
+
+def test_a_district_of_the_old_map_gets_its_note(real_engine: AnswerEngine) -> None:
+    answer = real_engine.ask("Cầu Đồng Việt bắc qua sông nào?")
+    notes = [n for c in answer.citations for n in c.unit_notes]
+    assert "huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)" in notes
+    assert "TP Chí Linh (nay thuộc TP Hải Phòng)" in notes
+    assert not any("Thái Bình" in n for n in notes)  # sông Thái Bình is the river
+
+
+def _years(answer: Answer) -> list[str]:
+    return [(c.published or "")[:4] for c in answer.citations]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Năm 2019 kinh phí quảng bá chung là bao nhiêu?",
+        "nam 2019 kinh phi quang ba chung la bao nhieu",
+        "Tháng 3/2019 hai tỉnh ký kết gì?",
+        "Quý I năm 2019 Ninh Bình và Thanh Hóa ký gì?",
+    ],
+)
+def test_a_year_quotes_that_years_article(dated_engine: AnswerEngine, question: str) -> None:
+    answer = dated_engine.ask(question)
+    assert answer.found
+    assert set(_years(answer)) == {"2019"}
+    _exact(dated_engine, answer)
+
+
+def test_a_period_without_articles_is_ignored(dated_engine: AnswerEngine) -> None:
+    # No article was published in 2022: the year is then just a word of the question.
+    answer = dated_engine.ask("Năm 2022 tuyến du lịch liên tỉnh phải tạm dừng bao lâu?")
+    assert answer.found
+    assert "Năm 2022" in answer.citations[0].sentence
+    assert _years(answer)[0] == "2024"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Kinh phí quảng bá chung mới nhất là bao nhiêu?",
+        "gan day tuyen du lich lien tinh don bao nhieu khach",
+        "Hiện nay hai tỉnh hợp tác du lịch thế nào?",
+    ],
+)
+def test_recent_quotes_the_newer_first(dated_engine: AnswerEngine, question: str) -> None:
+    answer = dated_engine.ask(question)
+    assert answer.found
+    assert _years(answer)[0] == "2024"
+
+
+def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
+    dated_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = dated_engine.ask("Kinh phí quảng bá chung cho tuyến du lịch liên tỉnh là bao nhiêu?")
+    assert _years(answer) == ["2024", "2019"]
+    assert "5 tỷ" in answer.citations[0].sentence and "2 tỷ" in answer.citations[1].sentence
+    _print_answer(answer)
+    printed = capsys.readouterr().out
+    assert "20/05/2024" in printed and "12/03/2019" in printed
+    message = format_answer(answer)
+    assert "20/05/2024" in message and "12/03/2019" in message
+
+
+def test_more_results_stay_in_the_period(dated_engine: AnswerEngine) -> None:
+    more = dated_engine.ask("Năm 2019 hai tỉnh hợp tác du lịch thế nào?", offset=1)
+    assert set(_years(more)) <= {"2019"}
