@@ -189,11 +189,21 @@ def _related_links(text: str, start: int, end: int) -> list[Furniture]:
     for match in _MORE_LINK.finditer(text, start, end):
         if _at_sentence_start(text, match.start(), start):
             found.append(Furniture(match.start(), match.end(), FurnitureKind.RELATED_LINK))
-    return found
+    return [_with_arrow(text, f, start) for f in found]
+
+
+_ARROW = re.compile(r"(?:>>|->|=>|»)\s*$")
+
+
+def _with_arrow(text: str, link: Furniture, start: int) -> Furniture:
+    """The link with the arrow that points at it (">> [Infographic] …")."""
+    arrow = _ARROW.search(text, max(start, link.start - 6), link.start)
+    return Furniture(arrow.start(), link.end, link.kind) if arrow else link
 
 
 def _style(token: str) -> str:
-    """"upper" (REUTERS, T.LINH), "title" (Reuters, VnExpress), "lower" or "other" (digits, marks)."""
+    """The token's letter case: "upper" (REUTERS, T.LINH), "title" (Reuters, VnExpress), "lower",
+    or "other" (no letters)."""
     letters = [ch for ch in token if ch.isalpha()]
     if not letters:
         return "other"
@@ -203,7 +213,8 @@ def _style(token: str) -> str:
 
 
 def _is_initial(token: str) -> bool:
-    """"V.", "C.", "Ng." : a dot that does not end a sentence."""
+    """Whether the token is an initial or a short abbreviation ("V.", "C.", "Ng.", "TP."),
+    whose dot does not end a sentence."""
     core = token.rstrip(".")
     return len(core) <= 2 and core[:1].isupper() and token.endswith(".")
 
@@ -225,7 +236,7 @@ def _credit_end(text: str, pos: int, para_end: int) -> int:
         if len(kept) >= _MAX_CREDIT_WORDS:
             ran_into_lower = True
             break
-        if word[0] in "\"“‘«(":
+        if word[0] in '"“‘«(':
             break
         style = _style(bare)
         if style == "lower" and bare.lower() not in _CREDIT_LOWER:
