@@ -100,7 +100,7 @@ _MAX_BYLINE_CHARS = 90
 _SENTENCE_STARTERS = frozenset(
     """theo trong sau ngay tại khi ông bà các những chiều sáng tối trưa trước đây hôm năm từ với
     để trên dưới dù mặc nhưng tuy vì do nếu cụ hiện riêng ngoài tuần tháng người nhiều đến qua
-    phó thủ bộ chủ tổng giám bí lãnh cảnh""".split()
+    phó thủ bộ chủ tổng giám bí lãnh cảnh vị""".split()
 )
 # Lower-case words that belong to a credit ("Ảnh: Tư liệu", "Ảnh: TTXVN phát", "Ảnh: Tuổi trẻ",
 # "Nguồn: Thể thao 247", "Ảnh: Báo Khoa học và Phát triển").
@@ -212,11 +212,17 @@ def _style(token: str) -> str:
     return "title" if letters[0].isupper() else "lower"
 
 
+# Vietnamese initials of more than one letter ("Ng. Văn A", "Th.S").
+_INITIALS = frozenset("ng nh th tr ph kh ch gs ts ths pgs bs".split())
+
+
 def _is_initial(token: str) -> bool:
-    """Whether the token is an initial or a short abbreviation ("V.", "C.", "Ng.", "TP."),
-    whose dot does not end a sentence."""
+    """Whether the token is an initial or a short upper-case abbreviation ("V.", "C.", "Ng.",
+    "TP."), whose dot does not end a sentence."""
     core = token.rstrip(".")
-    return len(core) <= 2 and core[:1].isupper() and token.endswith(".")
+    if not token.endswith(".") or not core[:1].isupper():
+        return False
+    return len(core) == 1 or (core.isupper() and len(core) <= 3) or core.lower() in _INITIALS
 
 
 def _credit_end(text: str, pos: int, para_end: int) -> int:
@@ -227,10 +233,10 @@ def _credit_end(text: str, pos: int, para_end: int) -> int:
     no punctuation) where the letters change case ("Ảnh: REUTERS Người hòa giải …") or else
     one word before the first lower-case word ("Ảnh: Viết Thành Đề cao …").
     """
-    tokens = list(_TOKEN.finditer(text, pos, para_end))[: _MAX_CREDIT_WORDS + 1]
+    tokens = list(_TOKEN.finditer(text, pos, para_end))[: 2 * _MAX_CREDIT_WORDS]
     kept: list[re.Match[str]] = []
     ran_into_lower = False
-    for token in tokens:
+    for i, token in enumerate(tokens):
         word = token.group()
         bare = word.strip(_OPENERS + _CLOSERS + ",;")
         if len(kept) >= _MAX_CREDIT_WORDS:
@@ -238,8 +244,14 @@ def _credit_end(text: str, pos: int, para_end: int) -> int:
             break
         if word[0] in '"“‘«(':
             break
-        style = _style(bare)
+        style = "other" if bare[:1].isdigit() else _style(bare)  # "Nguồn: 24h."
         if style == "lower" and bare.lower() not in _CREDIT_LOWER:
+            if len(kept) == 1:
+                # No sentence starts in lower case, so after a one-word name the words go on
+                # naming it up to its full stop: "Ảnh: Cơ quan điều tra cung cấp.", "Flickr/Hải quân Mỹ."
+                stop = _full_stop_within(tokens[i : i + _LOOKAHEAD_WORDS])
+                if stop is not None:
+                    return stop
             ran_into_lower = True
             break
         if kept and bare.lower() in _SENTENCE_STARTERS and style == "title":
@@ -247,7 +259,7 @@ def _credit_end(text: str, pos: int, para_end: int) -> int:
         kept.append(token)
         if word == "." or (word.endswith(tuple(_TERMINALS)) and not _is_initial(word)):
             return token.end()
-        if "/" in word.strip("/") and style != "lower":
+        if "/" in word.strip("/") and _style(word.rsplit("/", 1)[1]) == "upper":
             # "Doãn Tấn/TTXVN": an agency after the slash closes the credit.
             return token.end()
     if ran_into_lower and len(kept) >= 2:
@@ -264,6 +276,20 @@ def _credit_end(text: str, pos: int, para_end: int) -> int:
     if not kept:
         return pos
     return kept[-1].end()
+
+
+_LOOKAHEAD_WORDS = 5
+
+
+def _full_stop_within(tokens: list[re.Match[str]]) -> int | None:
+    """The end of the first token that ends a sentence, if no clause mark or quote comes first."""
+    for token in tokens:
+        word = token.group()
+        if word[0] in _OPENERS or any(mark in word for mark in ",;:"):
+            return None
+        if word.endswith(tuple(_TERMINALS)) and not _is_initial(word):
+            return token.end()
+    return None
 
 
 def _credits(text: str, start: int, end: int) -> list[Furniture]:
