@@ -43,7 +43,8 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> Path:
 def _sentence_spans(engine: AnswerEngine, article_id: str) -> list[tuple[int, int]]:
     index = engine.index
     row = index.article_index[article_id]
-    return [(int(s), int(e)) for a, s, e, *_ in index.sentence_rows if int(a) == row]
+    rows = index.sentence_rows[index.sentence_rows[:, 0] == row]
+    return [(int(s), int(e)) for s, e in rows[:, 1:3]]
 
 
 def test_furniture_is_never_a_sentence_of_the_index_and_other_offsets_are_exact(
