@@ -192,12 +192,12 @@ def _related_links(text: str, start: int, end: int) -> list[Furniture]:
     return [_with_arrow(text, f, start) for f in found]
 
 
-_ARROW = re.compile(r"(?:>>|->|=>|»)\s*$")
+_ARROW = re.compile(r"(?:>>|->|=>|»|(?:xem|đọc)\s+thêm\s*:|tin\s+liên\s+quan\s*:)\s*$", re.IGNORECASE)
 
 
 def _with_arrow(text: str, link: Furniture, start: int) -> Furniture:
-    """The link with the arrow that points at it (">> [Infographic] …")."""
-    arrow = _ARROW.search(text, max(start, link.start - 6), link.start)
+    """The link with the arrow or words that point at it (">> [Infographic] …", "Xem thêm: [Title]")."""
+    arrow = _ARROW.search(text, max(start, link.start - 20), link.start)
     return Furniture(arrow.start(), link.end, link.kind) if arrow else link
 
 

@@ -49,6 +49,15 @@ def test_a_media_tagged_title_is_a_related_link_with_its_tag() -> None:
     ]
 
 
+def test_the_words_pointing_at_a_link_go_with_it() -> None:
+    text = f"Hai bên nhất trí tăng cường hợp tác. Xem thêm: {LINK} Hội nghị kết thúc lúc 17 giờ."
+    assert _found(text) == [(FurnitureKind.RELATED_LINK, f"Xem thêm: {LINK}")]
+    text = "Giá nhà tăng mạnh. >> [Infographic] Vì sao năm 2017 nhà giá rẻ được mệnh danh là phân khúc vàng?"
+    assert _found(text) == [
+        (FurnitureKind.RELATED_LINK, ">> [Infographic] Vì sao năm 2017 nhà giá rẻ được mệnh danh là phân khúc vàng?")
+    ]
+
+
 @pytest.mark.parametrize(
     "text",
     [
