@@ -50,7 +50,7 @@ from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: page furniture is left out of sentences and passages (retrieval/furniture.py)
 #: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
 #: "model: <message>" for one-off messages while the model is built.
 Progress = Callable[[str, int, int], None]

@@ -6,6 +6,12 @@ abbreviation ("TP.", "TS.", "Th.S.") or a single initial ("Nguyễn V. Anh"). So
 "2020-2025", "Côn Sơn-Kiếp Bạc", "(KTXH)" and "TP.HCM" stay inside their sentence; "..."
 ends one only before a capital. A line break always ends a sentence.
 
+Page furniture (retrieval/furniture.py: a bracketed related-article title, a photo credit, a
+byline, a source line) is cut off at its edges and left out: it stays in the stored text,
+so every offset is unchanged, but it is never a sentence, so it is never indexed or quoted.
+A sentence that holds a furniture span loses only that span ("Vụ tai nạn khiến 2 người tử
+vong (Ảnh: Hội xe tải Tây Bắc)" gives "Vụ tai nạn khiến 2 người tử vong").
+
     >>> [s.text for s in split_sentences(article)]
 """
 
@@ -14,6 +20,7 @@ from __future__ import annotations
 import re
 
 from retrieval.corpus import paragraphs
+from retrieval.furniture import Furniture, find_furniture
 from retrieval.models import Article, Sentence
 
 __all__ = ["paragraphs", "split_sentences"]
@@ -91,12 +98,20 @@ def _cut_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return pieces
 
 
+def _overlaps(start: int, end: int, furniture: list[Furniture]) -> bool:
+    return any(f.start < end and start < f.end for f in furniture)
+
+
 def split_sentences(article: Article) -> list[Sentence]:
-    """Every sentence of ``article`` in order; ``article.text[s.start:s.end] == s.text``."""
+    """Every sentence of ``article`` in order, page furniture left out;
+    ``article.text[s.start:s.end] == s.text``."""
     text = article.text
+    furniture = find_furniture(text)
     sentences: list[Sentence] = []
     for number, para in enumerate(paragraphs(text)):
-        bounds = [*_sentence_ends(text, para.start, para.end), para.end]
+        inside = [f for f in furniture if para.start <= f.start < para.end]
+        edges = [offset for f in inside for offset in (f.start, f.end)]
+        bounds = sorted({*_sentence_ends(text, para.start, para.end), *edges, para.end})
         begin = para.start
         for stop in bounds:
             if stop <= begin:
@@ -107,7 +122,7 @@ def split_sentences(article: Article) -> list[Sentence]:
             while e > s and text[e - 1].isspace():
                 e -= 1
             begin = stop
-            if not any(ch.isalnum() for ch in text[s:e]):
+            if not any(ch.isalnum() for ch in text[s:e]) or _overlaps(s, e, inside):
                 continue
             for piece_start, piece_end in _cut_long(text, s, e):
                 sentences.append(
