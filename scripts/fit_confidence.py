@@ -12,11 +12,11 @@ seconds. Then:
   holds the answer, negatives the other found ones (wrong first quote, answer removed,
   topic removed); fitted held out by SQuAD article, two ways (on the odd articles, scored on
   the even ones, and the other way round), so every answer has a held-out score;
-* the trade-off curve: for each threshold on the held-out logit, the rows of ``hoptac
-  eval``'s confidence table, with and without diacritics (``--markdown`` prints it as a
-  Markdown table, as in docs/confidence.md);
-* the chosen threshold: the lowest one meeting the precision, answer-removed and
-  topic-removed targets for both ways of typing, or failing that the one of ``--threshold``;
+* the trade-off curves: for each threshold on the held-out logit, the rows of ``hoptac
+  eval``'s confidence table, with and without diacritics, as Markdown tables (as in
+  docs/confidence.md);
+* the chosen thresholds, one for each way of typing: the lowest meeting the targets for
+  the first quote of confident answers, answer-removed and topic-removed questions;
 * the final weights, fitted on all the answers, to copy into retrieval/confidence.py.
 
 Development tool: it needs scikit-learn (installed with sentence-transformers).
@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
-from retrieval.confidence import FEATURES
+from retrieval.confidence import FEATURES, design
 from retrieval.evaluation import ANSWER_REMOVED, ANSWERABLE, TOPIC_REMOVED, AnswerRecord, evaluate
 
 KINDS = (ANSWERABLE, TOPIC_REMOVED, ANSWER_REMOVED)
@@ -62,7 +62,8 @@ def collect(path: Path, settings: Settings, out: Path) -> None:
 class Data:
     def __init__(self, path: Path) -> None:
         data = np.load(path)
-        self.x = data["evidence"]
+        self.evidence = data["evidence"]
+        self.x = design(self.evidence)
         self.kind = data["kind"]
         self.group = data["group"]
         self.accented = data["accented"]
@@ -111,57 +112,47 @@ def rows(d: Data, confident: np.ndarray) -> dict[str, dict[str, float]]:
     return out
 
 
-def meets(r: dict[str, dict[str, float]]) -> bool:
-    return all(
-        v["precision"] >= 0.85 and v["answer_removed"] <= 0.35 and v["topic_removed"] <= 0.02 for v in r.values()
-    )
+def meets(v: dict[str, float]) -> bool:
+    return v["precision"] >= 0.85 and v["answer_removed"] <= 0.35 and v["topic_removed"] <= 0.02
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("squad", type=Path)
     parser.add_argument("--features", type=Path, default=Path("/tmp/conf_features.npz"))
-    parser.add_argument("--threshold", type=float, default=None, help="the logit threshold to use if none meets")
-    parser.add_argument("--markdown", action="store_true")
     args = parser.parse_args()
     if not args.features.is_file():
         collect(args.squad, Settings(), args.features)
     d = Data(args.features)
     found = d.found
-    print(f"{len(d.kind)} answers, {int(found.sum())} found; features {', '.join(FEATURES)}")
+    print(f"{len(d.kind)} answers, {int(found.sum())} found; features {', '.join(FEATURES)} (and times accented)")
     logits = held_out_logits(d)
-    thresholds = np.round(np.arange(-2.0, 3.01, 0.25), 2)
-    header = (
-        "| logit >= | first quote right (with / without) | answerable confident | answerable found"
-        " | answer removed confident | topic removed confident |"
-    )
-    print(header if args.markdown else "held out, by threshold (with diacritics / without):")
-    if args.markdown:
+    chosen: dict[str, float | None] = {"with": None, "without": None}
+    for way in chosen:
+        print(f"\nheld out, questions {way} diacritics (* meets the targets but answerable confident >= 0.80)")
+        print("| logit >= | first quote right (confident) | answerable confident | answerable found"
+              " | answer removed confident | topic removed confident |")  # fmt: skip
         print("|---|---|---|---|---|---|")
-    chosen = args.threshold
-    for t in thresholds:
-        r = rows(d, found & (logits >= t))
-        w, wo = r["with"], r["without"]
-        cells = [
-            f"{w['precision']:.3f} / {wo['precision']:.3f}",
-            f"{w['confident']:.3f} / {wo['confident']:.3f}",
-            f"{w['found']:.3f} / {wo['found']:.3f}",
-            f"{w['answer_removed']:.3f} / {wo['answer_removed']:.3f}",
-            f"{w['topic_removed']:.3f} / {wo['topic_removed']:.3f}",
-        ]
-        mark = " *" if meets(r) else ""
-        print(f"| {t:+.2f}{mark} | " + " | ".join(cells) + " |")
-        if chosen is None and meets(r):
-            chosen = float(t)
-    print(f"chosen threshold: {chosen}")
+        for t in np.round(np.arange(-1.0, 2.01, 0.125), 3):
+            v = rows(d, found & (logits >= t))[way]
+            mark = " *" if meets(v) else ""
+            print(
+                f"| {t:+.3f}{mark} | {v['precision']:.3f} | {v['confident']:.3f} | {v['found']:.3f} "
+                f"| {v['answer_removed']:.3f} | {v['topic_removed']:.3f} |"
+            )
+            if chosen[way] is None and meets(v):
+                chosen[way] = float(t)
+    print(f"\nchosen thresholds: {chosen}")
     weights, bias = fit(d.x[found], d.label[found])
     print(f"CONFIDENCE_WEIGHTS = {tuple(round(float(v), 3) for v in weights)}")
     print(f"CONFIDENCE_BIAS = {round(bias, 3)}")
-    for name, v in zip(FEATURES, weights, strict=True):
-        print(f"  {name:<18} {v:+.3f}")
-    if chosen is not None:
-        r = rows(d, found & (d.x @ weights + bias >= chosen))
-        print(f"fitted on all, threshold {chosen} (in sample): {json.dumps(r)}")
+    names = [*FEATURES, *(f"accented*{f}" for f in FEATURES[:-1])]
+    for name, v in zip(names, weights, strict=True):
+        print(f"  {name:<28} {v:+.3f}")
+    if None not in chosen.values():
+        threshold = np.where(d.evidence[:, -1] > 0, chosen["with"], chosen["without"])
+        r = rows(d, found & (d.x @ weights + bias >= threshold))
+        print(f"fitted on all, chosen thresholds (in sample): {json.dumps(r)}")
 
 
 if __name__ == "__main__":
