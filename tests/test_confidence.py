@@ -12,6 +12,8 @@ from retrieval.engine import AnswerEngine
 
 CONFIDENT = "Cầu Đồng Việt bắc qua sông nào?"
 OFF_TOPIC = "Giá vàng hôm nay bao nhiêu?"
+#: Found, but the sentences quoted are only related (an English question shares no words with the article).
+RELATED = "Which projects will the two provinces coordinate on?"
 
 
 def test_the_questions_names_and_numbers() -> None:
@@ -55,3 +57,14 @@ def test_ask_json_carries_the_confidence_next_to_found(
     assert (line["found"], line["confidence"]) == (True, "high")
     keys = list(line)
     assert keys.index("confidence") == keys.index("found") + 1
+
+
+@pytest.mark.model
+def test_ask_says_when_it_is_not_sure(real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]) -> None:
+    config = real_engine.config
+    dirs = ["--corpus-dir", str(config.corpus_dir), "--data-dir", str(config.data_dir)]
+    assert real_engine.ask(RELATED).confidence == "low"
+    assert main([*dirs, "ask", RELATED]) == 0
+    assert capsys.readouterr().out.startswith(LOW_CONFIDENCE_MESSAGE + "\n[1] ")
+    assert main([*dirs, "ask", CONFIDENT]) == 0
+    assert capsys.readouterr().out.startswith("[1] ")
