@@ -5,7 +5,9 @@
     answer = compose_answer(index, analyzer, question, query_vector, ranked, background.baseline(query_vector))
 
 The answer text is only the chosen sentences, verbatim, each after its citation mark; the
-one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`.
+one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`. A found answer is
+confident or only related (``Answer.confidence``, decided in retrieval/confidence.py from
+:func:`answer_evidence`); a further quote must earn its place (:func:`earns_place`).
 """
 
 from __future__ import annotations
