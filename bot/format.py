@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from markup.html import escape, format_date, link, shorten
+from retrieval.confidence import LOW_CONFIDENCE_MESSAGE
 from retrieval.models import Answer, Article, Citation
 
 if TYPE_CHECKING:
@@ -50,10 +51,12 @@ def question_header(question: str) -> str:
     return f"🔎 <b>{escape(shorten(question, QUESTION_ECHO_CHARS))}</b>"
 
 
-def _citation_block(number: int, citation: Citation) -> str:
+def _citation_block(number: int, citation: Citation, related: bool = False) -> str:
     caption = " <i>(chú thích ảnh)</i>" if citation.is_caption else ""
     where = source_line(citation.title, citation.url, citation.source, citation.published)
     notes = f"\n<i>({escape('; '.join(citation.unit_notes))})</i>" if citation.unit_notes else ""
+    if related:  # only related: plain number, the sentence in italics, no «»
+        return f"[{number}] <i>{escape(citation.sentence)}</i>{notes}\n— {where}{caption}"
     return f"<b>[{number}]</b> «{escape(citation.sentence)}»{notes}\n<i>— {where}</i>{caption}"
 
 
@@ -68,13 +71,17 @@ def _adds_to_quotes(answer: Answer) -> bool:
 
 
 def format_answer(answer: Answer, first_number: int = 1) -> str:
-    """A found answer: the question, the engine's short answer when it adds something the
-    quotes do not already say, then each cited sentence verbatim, numbered from
+    """A found answer: the question, :data:`LOW_CONFIDENCE_MESSAGE` when the engine is not
+    sure (its quotes then in italics, without «»), the engine's short answer when it adds
+    something the quotes do not already say, then each cited sentence verbatim, numbered from
     ``first_number``, followed by its article title (linked), source and date."""
     blocks = [question_header(answer.question)]
+    related = answer.confidence == "low"
+    if related:
+        blocks.append(LOW_CONFIDENCE_MESSAGE)
     if _adds_to_quotes(answer):
         blocks.append(escape(answer.answer.strip()))
-    blocks += [_citation_block(first_number + i, c) for i, c in enumerate(answer.citations)]
+    blocks += [_citation_block(first_number + i, c, related) for i, c in enumerate(answer.citations)]
     return "\n\n".join(blocks)
 
 

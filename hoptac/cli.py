@@ -82,6 +82,10 @@ def _print_answer(answer: Any) -> None:
     if not answer.found:
         print(answer.answer)
         return
+    if answer.confidence == "low":
+        from retrieval.confidence import LOW_CONFIDENCE_MESSAGE
+
+        print(LOW_CONFIDENCE_MESSAGE)
     for number, citation in enumerate(answer.citations, start=1):
         print(f"[{number}] {citation.sentence}")
         if citation.unit_notes:

@@ -5,7 +5,9 @@
     answer = compose_answer(index, analyzer, question, query_vector, ranked, background.baseline(query_vector))
 
 The answer text is only the chosen sentences, verbatim, each after its citation mark; the
-one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`.
+one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`. A found answer is
+confident or only related (``Answer.confidence``, decided in retrieval/confidence.py from
+:func:`answer_evidence`); a further quote must earn its place (:func:`earns_place`).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import numpy as np
 
 from retrieval.admin_units import unit_notes
 from retrieval.answer_types import expected_answer, offers_answer, question_words
+from retrieval.confidence import GAP_CAP, Evidence, confidence_of, names_share, question_names
 from retrieval.embedding import sentence_vectors_of
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
 from retrieval.lexical import Analyzer, QueryForm, QueryTerm
 from retrieval.models import Answer, Citation
 from retrieval.search_index import SearchIndex
+from retrieval.subject import shares_subject
 
 NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
 MAX_QUESTION_CHARS = 1000
@@ -197,6 +201,8 @@ class _Candidate:
     coverage: float
     published: datetime | None
     words: frozenset[str]
+    passage: float = 0.0  # the sentence features' passage weight and answer type
+    answer_type: float = 0.0
 
 
 def _coverage(weighted_terms: list[tuple[QueryTerm, float]], present: set[str]) -> float:
@@ -274,6 +280,8 @@ def rank_sentences(
             float(values[1]),
             index.article_of_sentence(row).published,
             words,
+            float(values[2]),
+            float(values[3]),
         )
         for row, score, values, words in zip(features.rows, scores, features.values, features.words, strict=True)
     ]
@@ -285,8 +293,9 @@ def rank_sentences(
             kept.append(cand)
         elif _newer(cand.published, twin.published):
             kept[kept.index(twin)] = _Candidate(
-                cand.row, twin.score, cand.cosine, cand.coverage, cand.published, cand.words
-            )
+                cand.row, twin.score, cand.cosine, cand.coverage, cand.published, cand.words,
+                twin.passage, twin.answer_type,
+            )  # fmt: skip
     return kept
 
 
@@ -344,6 +353,58 @@ def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
     )
 
 
+def answer_evidence(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    ranked: list[RankedPassage],
+    candidates: list[_Candidate],
+    baseline: float,
+    form: QueryForm,
+    weights: AnswerWeights,
+) -> Evidence:
+    """What the confidence of the answer quoting ``candidates[0]`` first is decided from."""
+    best = candidates[0]
+    gap = best.score - candidates[1].score if len(candidates) > 1 else GAP_CAP
+    top = ranked[0] if ranked else None
+    agree = top is not None and all(r.dense <= top.dense and r.lexical <= top.lexical for r in ranked)
+    names = question_names(question)
+    return Evidence(
+        found=found_score(best.cosine - baseline, best.coverage, form, weights) - FOUND_THRESHOLD,
+        margin=best.cosine - baseline,
+        coverage=best.coverage,
+        gap=min(gap, GAP_CAP),
+        cosine_top=float(all(c.cosine <= best.cosine for c in candidates)),
+        coverage_top=float(all(c.coverage <= best.coverage for c in candidates)),
+        retrievers_agree=float(agree),
+        top_passage=float(best.passage >= 1.0),
+        typed=float(expected_answer(question) is not None),
+        offers=best.answer_type,
+        names=names_share(names, index.sentence(best.row).text, analyzer.related_places(question)),
+        has_names=float(bool(names)),
+        accented=float(form == QueryForm.ACCENTED),
+    )
+
+
+def earns_place(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    first: _Candidate,
+    further: _Candidate,
+    baseline: float,
+    form: QueryForm,
+    weights: AnswerWeights,
+) -> bool:
+    """Whether ``further`` may be quoted after ``first``: it passes the found decision on its
+    own, and if it comes from another article it shares the question's subject with ``first``."""
+    if not is_found(further, baseline, form, weights):
+        return False
+    if index.article_of_sentence(further.row).id == index.article_of_sentence(first.row).id:
+        return True
+    return shares_subject(analyzer, question, index.sentence(first.row).text, index.sentence(further.row).text)
+
+
 def compose_answer(
     index: SearchIndex,
     analyzer: Analyzer,
@@ -354,32 +415,56 @@ def compose_answer(
     limit: int = 3,
     offset: int = 0,
     prefer_recent: bool = False,
+    earned_quotes: bool = True,
 ) -> Answer:
     """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found.
 
-    Quotes from different articles come newest first (when articles disagree, the newer one
-    leads; each citation carries its date). ``prefer_recent`` (the question asked for the
-    latest news) also lets sentences a little further below the best compete, newest first."""
+    The first page (``offset`` 0) quotes further sentences only when they score within the
+    follow-up margin of the first and, unless ``earned_quotes`` is False (the rule before,
+    kept for ``hoptac eval``'s comparison), :func:`earns_place`. Quotes from different
+    articles come newest first (when articles disagree, the newer one leads; each citation
+    carries its date). ``prefer_recent`` (the question asked for the latest news) also lets
+    sentences a little further below the best compete, newest first. Further pages ("more
+    results") go on past the close ones, in score order."""
     weights = weights_for(index)
     candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
-    if not candidates or not is_found(candidates[0], baseline, analyzer.query_form(question), weights):
+    form = analyzer.query_form(question)
+    if not candidates:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
-    best = candidates[0].score
-    newest = candidates[0].published
+    evidence = answer_evidence(index, analyzer, question, ranked, candidates, baseline, form, weights)
+    if not is_found(candidates[0], baseline, form, weights):
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector())
+    first = candidates[0]
     recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
 
     def is_close(c: _Candidate) -> bool:
         # Asked for the latest: a newer article's sentence may be a little further below the best.
-        margin = recent_margin if _newer(c.published, newest) else weights.follow_up_margin
-        return c.score >= best - margin
+        margin = recent_margin if _newer(c.published, first.published) else weights.follow_up_margin
+        return c.score >= first.score - margin
 
-    close = [c for c in candidates if is_close(c)]
-    # "More results" (offset > 0) go on past the close ones, in score order.
-    ordered = _newest_first(close) + ([c for c in candidates if not is_close(c)] if offset > 0 else [])
+    if offset > 0:
+        close = [c for c in candidates if is_close(c)]
+        ordered = _newest_first(close) + [c for c in candidates if not is_close(c)]
+    else:
+        further = [
+            c
+            for c in candidates[1:]
+            if is_close(c)
+            and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights))
+        ]
+        ordered = _newest_first([first, *further])
     chosen = ordered[offset : offset + limit]
     if not chosen:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
     citations = tuple(citation_for(index, c) for c in chosen)
     text = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(citations, start=1))
-    return Answer(question, True, text, citations, ranked_articles=articles)
+    return Answer(
+        question,
+        True,
+        text,
+        citations,
+        confidence=confidence_of(evidence),
+        ranked_articles=articles,
+        evidence=evidence.vector(),
+    )

@@ -18,7 +18,7 @@ import json
 import random
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,11 @@ from retrieval.embedding import Embedder
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.index import LoadedIndex, Progress, build_index
 from retrieval.lexical import Analyzer
-from retrieval.models import Article
+from retrieval.models import Answer, Article
 from retrieval.passages import passage_windows
 from retrieval.sentences import split_sentences
-from retrieval.text import nfc
+from retrieval.subject import holds_key_words
+from retrieval.text import fold, nfc
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NEWS_JSONL = SHARED_DATA / "news-vi" / "baomoi-2017.jsonl.gz"
@@ -139,6 +140,7 @@ def evaluate(
     limit: int | None = None,
     progress: Progress | None = None,
     sweep: bool = False,
+    records: list[AnswerRecord] | None = None,
 ) -> dict[str, Any]:
     """Run the whole evaluation; the model and embedding cache of ``config`` are reused."""
     started = time.perf_counter()
@@ -189,52 +191,153 @@ def evaluate(
         }
 
     background = Background.embed(embedder)
+    folded = [fold(q.text) for q in questions]
+    folded_queries = np.vstack([embedder.encode_query(t) for t in folded]) if folded else queries
+    answerable = [
+        *(Asked(q, q.text, v, ANSWERABLE) for q, v in zip(questions, queries, strict=True)),
+        *(Asked(q, t, v, ANSWERABLE, True) for q, t, v in zip(questions, folded, folded_queries, strict=True)),
+    ]
+    given = {id(a): r for a, r in zip(answerable, hybrid_ranked, strict=False)}  # the ones as written
+    answers = _ask(index, analyzer, background, answerable, config.answer_sentences, given)
     first = any_ = found = 0
-    for q, vector, ranked in zip(questions, queries, hybrid_ranked, strict=True):
-        baseline = background.baseline(vector)
-        answer = compose_answer(index, analyzer, q.text, vector, ranked, baseline, config.answer_sentences)
+    accented = list(zip(answerable, answers, strict=True))[: len(questions)]
+    for asked, answer in accented:
         found += answer.found
         if answer.citations:
-            first += contains_answer(answer.citations[0].sentence, q.answer)
-            any_ += any(contains_answer(c.sentence, q.answer) for c in answer.citations)
+            first += contains_answer(answer.citations[0].sentence, asked.question.answer)
+            any_ += any(contains_answer(c.sentence, asked.question.answer) for c in answer.citations)
     n = len(questions) or 1
     report["answers"] = {
         "first_sentence_contains_answer": first / n,
         "any_sentence_contains_answer": any_ / n,
         "found": found / n,
     }
-    report["unanswerable"] = _unanswerable(articles, questions, embedder, analyzer, queries, background)
-    report["answer_removed"] = _answer_removed(articles, questions, embedder, analyzer, queries, background)
+    before = _ask(index, analyzer, background, answerable, config.answer_sentences, given, earned_quotes=False)
+    report["extra_quotes"] = {
+        "before": _extra_quotes(analyzer, answerable, before),
+        "after": _extra_quotes(analyzer, answerable, answers),
+    }
+    collected = [_record(a, ans) for a, ans in zip(answerable, answers, strict=True)]
+    topic = _topic_removed(articles, questions, embedder, analyzer, background, queries, folded_queries)
+    removed = _answer_removed(articles, questions, embedder, analyzer, background, queries, folded_queries)
+    collected += [_record(a, ans) for a, ans in (*topic, *removed)]
+    report["unanswerable"] = _found_share([ans for a, ans in topic if not a.folded])
+    report["answer_removed"] = _found_share([ans for a, ans in removed if not a.folded])
+    report["confidence"] = confidence_table(collected)
+    if records is not None:
+        records.extend(collected)
     report["seconds"] = round(time.perf_counter() - started, 1)
     return report
 
 
-def _unanswerable(
+ANSWERABLE = "answerable"
+TOPIC_REMOVED = "topic removed"
+ANSWER_REMOVED = "answer removed"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One question asked one way (as written, or folded: without diacritics) of one corpus."""
+
+    question: Question
+    text: str
+    vector: np.ndarray
+    kind: str  # ANSWERABLE, TOPIC_REMOVED or ANSWER_REMOVED
+    folded: bool = False  # asked without diacritics
+
+    @property
+    def accented(self) -> bool:
+        return not self.folded
+
+
+@dataclass(frozen=True)
+class AnswerRecord:
+    """What the confidence table (and scripts/fit_confidence.py) needs of one answer."""
+
+    kind: str
+    group: int
+    accented: bool
+    found: bool
+    confidence: str | None
+    first_right: bool  # the first quoted sentence holds the gold answer
+    evidence: np.ndarray | None
+
+
+def _record(asked: Asked, answer: Answer) -> AnswerRecord:
+    first_right = bool(answer.citations) and contains_answer(answer.citations[0].sentence, asked.question.answer)
+    return AnswerRecord(
+        asked.kind, asked.question.group, asked.accented, answer.found, answer.confidence, first_right, answer.evidence
+    )
+
+
+def _ask(
+    index: LoadedIndex,
+    analyzer: Analyzer,
+    background: Background,
+    asked: list[Asked],
+    limit: int = 3,
+    ranked_for: dict[int, list[RankedPassage]] | None = None,
+    earned_quotes: bool = True,
+) -> list[Answer]:
+    searcher = Searcher(analyzer)
+    answers = []
+    for a in asked:
+        ranked = (ranked_for or {}).get(id(a)) or searcher.passages(index, a.text, a.vector)
+        answers.append(
+            compose_answer(
+                index, analyzer, a.text, a.vector, ranked, background.baseline(a.vector), limit,
+                earned_quotes=earned_quotes,
+            )
+        )  # fmt: skip
+    return answers
+
+
+def _extra_quotes(analyzer: Analyzer, asked: list[Asked], answers: list[Answer]) -> dict[str, float]:
+    """The 2nd and 3rd quotes, and the share holding neither the gold answer nor the
+    question's key words (:func:`retrieval.subject.holds_key_words`)."""
+    extra = stray = 0
+    for a, answer in zip(asked, answers, strict=True):
+        for citation in answer.citations[1:]:
+            extra += 1
+            stray += not (
+                contains_answer(citation.sentence, a.question.answer)
+                or holds_key_words(analyzer, a.text, citation.sentence)
+            )
+    return {
+        "answers": len(answers),
+        "extra_quotes": extra,
+        "per_answer": extra / (len(answers) or 1),
+        "neither_answer_nor_key_words": stray / (extra or 1),
+    }
+
+
+def _found_share(answers: list[Answer]) -> dict[str, float]:
+    return {"questions": len(answers), "found": sum(a.found for a in answers) / (len(answers) or 1)}
+
+
+def _both_ways(questions: list[Question], vectors: dict[str, tuple[np.ndarray, np.ndarray]], kind: str) -> list[Asked]:
+    return [
+        *(Asked(q, q.text, vectors[q.id][0], kind) for q in questions),
+        *(Asked(q, fold(q.text), vectors[q.id][1], kind, True) for q in questions),
+    ]
+
+
+def _topic_removed(
     articles: list[Article],
     questions: list[Question],
     embedder: Embedder,
     analyzer: Analyzer,
-    queries: np.ndarray,
     background: Background,
-) -> dict[str, float]:
-    """Questions whose topic was removed from the corpus must come back not found."""
+    queries: np.ndarray,
+    folded_queries: np.ndarray,
+) -> list[tuple[Asked, Answer]]:
+    """Questions whose topic was removed from the corpus: they should come back not found."""
     group_of = {q.article_id: q.group for q in questions}
     kept = [a for a in articles if group_of.get(a.id, 0) % 2 == 0]
     index = build_index(kept, embedder, analyzer)
-    asked = [(q, v) for q, v in zip(questions, queries, strict=True) if q.group % 2 == 1]
-    return _found_share(index, analyzer, background, asked)
-
-
-def _found_share(
-    index: LoadedIndex, analyzer: Analyzer, background: Background, asked: list[tuple[Question, np.ndarray]]
-) -> dict[str, float]:
-    """How many of the ``asked`` questions (with their query vectors) ``index`` answers."""
-    searcher = Searcher(analyzer)
-    found = 0
-    for q, vector in asked:
-        ranked = searcher.passages(index, q.text, vector)
-        found += compose_answer(index, analyzer, q.text, vector, ranked, background.baseline(vector)).found
-    return {"questions": len(asked), "found": found / (len(asked) or 1)}
+    vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
+    asked = _both_ways([q for q in questions if q.group % 2 == 1], vectors, TOPIC_REMOVED)
+    return list(zip(asked, _ask(index, analyzer, background, asked), strict=True))
 
 
 def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[list[Article], list[Question]]:
@@ -266,16 +369,64 @@ def _answer_removed(
     questions: list[Question],
     embedder: Embedder,
     analyzer: Analyzer,
-    queries: np.ndarray,
     background: Background,
-) -> dict[str, float]:
+    queries: np.ndarray,
+    folded_queries: np.ndarray,
+) -> list[tuple[Asked, Answer]]:
     """Questions asked of a corpus of paragraphs whose answer sentences were cut out."""
-    holed, asked = answer_removed(articles, questions)
+    holed, chosen = answer_removed(articles, questions)
     if not holed:
-        return {"questions": 0, "found": 0.0}
+        return []
     index = build_index(holed, embedder, analyzer)
-    vector_of = {q.id: v for q, v in zip(questions, queries, strict=True)}
-    return _found_share(index, analyzer, background, [(q, vector_of[q.id]) for q in asked])
+    vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
+    asked = _both_ways(chosen, vectors, ANSWER_REMOVED)
+    return list(zip(asked, _ask(index, analyzer, background, asked), strict=True))
+
+
+def confidence_table(records: list[AnswerRecord]) -> dict[str, dict[str, float]]:
+    """Per way of typing (with / without diacritics): answerable questions answered
+    confidently and at all (confidently or as related), the share of confident answers whose
+    first quote holds the answer, and the answer-removed and topic-removed questions
+    answered confidently (and at all)."""
+    table: dict[str, dict[str, float]] = {}
+    for name, accented in (("with diacritics", True), ("without diacritics", False)):
+        rows = [r for r in records if r.accented == accented]
+
+        def share(kind: str, test: Callable[[AnswerRecord], bool], rows: list[AnswerRecord] = rows) -> float:
+            of_kind = [r for r in rows if r.kind == kind]
+            return sum(map(test, of_kind)) / (len(of_kind) or 1)
+
+        confident = [r for r in rows if r.kind == ANSWERABLE and r.confidence == "high"]
+        table[name] = {
+            "questions": sum(r.kind == ANSWERABLE for r in rows),
+            "confident_first_holds_answer": sum(r.first_right for r in confident) / (len(confident) or 1),
+            "answerable_confident": share(ANSWERABLE, lambda r: r.confidence == "high"),
+            "answerable_found": share(ANSWERABLE, lambda r: r.found),
+            "answer_removed_confident": share(ANSWER_REMOVED, lambda r: r.confidence == "high"),
+            "answer_removed_found": share(ANSWER_REMOVED, lambda r: r.found),
+            "topic_removed_confident": share(TOPIC_REMOVED, lambda r: r.confidence == "high"),
+            "topic_removed_found": share(TOPIC_REMOVED, lambda r: r.found),
+        }
+    return table
+
+
+CONFIDENCE_ROWS = (
+    ("confident_first_holds_answer", "confident answers: first quote holds the answer", ">= 0.85"),
+    ("answerable_confident", "answerable, answered confidently", ">= 0.80"),
+    ("answerable_found", "answerable, answered confidently or as related", ">= 0.95"),
+    ("answer_removed_confident", "answer removed, answered confidently", "<= 0.35"),
+    ("answer_removed_found", "answer removed, answered at all", ""),
+    ("topic_removed_confident", "topic removed, answered confidently", "<= 0.02"),
+    ("topic_removed_found", "topic removed, answered at all", ""),
+)
+
+
+def format_confidence(table: dict[str, dict[str, float]]) -> list[str]:
+    names = list(table)
+    lines = [f"{'confidence':<50} {'target':>8} " + " ".join(f"{n:>18}" for n in names)]
+    for key, label, target in CONFIDENCE_ROWS:
+        lines.append(f"{label:<50} {target:>8} " + " ".join(f"{table[n][key]:>18.3f}" for n in names))
+    return lines
 
 
 def format_report(report: dict[str, Any]) -> str:
@@ -308,4 +459,14 @@ def format_report(report: dict[str, Any]) -> str:
             f"answer removed from its paragraph ({removed['questions']} questions): found {removed['found']:.3f} "
             "(lower is better)"
         )
+    extra = report.get("extra_quotes")
+    if extra:
+        b, a = extra["before"], extra["after"]
+        lines.append(
+            "extra quotes (2nd, 3rd) holding neither the answer nor the question's key words: "
+            f"{b['neither_answer_nor_key_words']:.3f} of {b['extra_quotes']} by the margin alone (before), "
+            f"{a['neither_answer_nor_key_words']:.3f} of {a['extra_quotes']} when each must earn its place (after)"
+        )
+    if report.get("confidence"):
+        lines += ["", *format_confidence(report["confidence"])]
     return "\n".join(lines)

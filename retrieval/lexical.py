@@ -195,6 +195,23 @@ class Analyzer:
                 tokens.extend(_pair(a, b) for a, b in itertools.pairwise(names))
         return list(dict.fromkeys(tokens))
 
+    def related_places(self, text: str) -> list[tuple[frozenset[str], tuple[frozenset[str], ...]]]:
+        """Each place name in ``text`` that has related names (its predecessors or successor
+        after the 2025 reform), as (its words, the related names' words), all folded."""
+        words = _words(text)
+        if not words or not self.place_names:
+            return []
+        accented = sum(has_diacritics(w) for w in words) / len(words) >= 0.3
+        from retrieval.admin_units import admin_map
+
+        return [
+            (
+                frozenset(fold(w) for w in words[match.start : match.end]),
+                tuple(frozenset(fold(w) for w in name) for name in match.related),
+            )
+            for match in admin_map().find_names(words, folded=not accented)
+        ]
+
     def content_terms(self, text: str) -> list[QueryTerm]:
         """:meth:`query_terms` without question and function words."""
         folded = {FOLDED + fold(w) for w in FUNCTION_WORDS}

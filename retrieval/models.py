@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+import numpy as np
 
 
 @dataclass(frozen=True)
@@ -116,13 +118,19 @@ class Answer:
     answer: str
     citations: tuple[Citation, ...] = ()
     elapsed_ms: float = 0.0
+    #: How sure a found answer is: "high" (confident) or "low" (the quotes are only related);
+    #: None when not found. See retrieval/confidence.py.
+    confidence: Literal["high", "low"] | None = None
     # Diagnostics for evaluation; not part of the public JSON.
     ranked_articles: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    #: The confidence's evidence (retrieval/confidence.py ``Evidence.vector()``), when found.
+    evidence: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "found": self.found,
+            "confidence": self.confidence,
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "elapsed_ms": round(self.elapsed_ms, 1),

@@ -116,7 +116,7 @@ def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: AnswerEngine
     assert [line.get("found") for line in lines] == [True, False, None]
     assert "error" in lines[2]
     first = lines[0]
-    assert set(first) == {"question", "found", "answer", "citations", "elapsed_ms"}
+    assert set(first) == {"question", "found", "confidence", "answer", "citations", "elapsed_ms"}
     assert set(first["citations"][0]) == {
         "article_id", "title", "published", "source", "url", "sentence", "start", "end", "score", "unit_notes",
     }  # fmt: skip

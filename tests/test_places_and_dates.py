@@ -10,6 +10,7 @@ import pytest
 from bot.format import format_answer
 from hoptac.cli import _print_answer
 from hoptac.settings import Settings
+from markup.html import escape
 from retrieval.engine import AnswerEngine
 from retrieval.models import Answer
 
@@ -63,7 +64,8 @@ def test_the_notes_are_shown_in_the_cli_and_the_bot(
     assert "05/10/2019" in printed
     message = format_answer(answer)
     assert "Hải Dương (nay thuộc TP Hải Phòng)" in message
-    assert message.index("nay thuộc") > message.index("»")  # under the quote, outside it
+    quoted = escape(next(c for c in answer.citations if c.unit_notes).sentence)
+    assert message.index("nay thuộc") > message.index(quoted) + len(quoted)  # under the quote, outside it
 
 
 def test_a_district_of_the_old_map_gets_its_note(real_engine: AnswerEngine) -> None:
@@ -132,3 +134,15 @@ def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
 def test_more_results_stay_in_the_period(dated_engine: AnswerEngine) -> None:
     more = dated_engine.ask("Năm 2019 hai tỉnh hợp tác du lịch thế nào?", offset=1)
     assert set(_years(more)) <= {"2019"}
+
+
+def test_a_2025_name_counts_as_named_by_its_predecessor_in_the_confidence() -> None:
+    from retrieval.confidence import names_share, question_names
+    from retrieval.lexical import Analyzer
+
+    question = "Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?"
+    sentence = "Hải Dương và Bắc Giang ký kết biên bản ghi nhớ hợp tác giai đoạn 2020-2025."
+    places = Analyzer().related_places(question)
+    assert names_share(question_names(question), sentence) < 1.0
+    assert names_share(question_names(question), sentence, places) == 1.0
+    assert names_share(question_names(question), "Đà Nẵng ký kết hợp tác du lịch.", places) == 0.0

@@ -94,3 +94,27 @@ def test_the_validator_rejects_what_telegram_rejects() -> None:
         with pytest.raises(EntityParseError):
             parse_html(bad)
     assert parse_html("&lt;b&gt; &amp; &quot; &#39; &#x27;")[0] == "<b> & \" ' '"
+
+
+def test_a_low_confidence_answer_says_so_and_shows_its_quotes_differently() -> None:
+    quotes = (citation(MOU), citation(TRANSPORT))
+    sure = format_answer(Answer(question="q", found=True, answer="", citations=quotes, confidence="high"))
+    related = format_answer(Answer(question="q", found=True, answer="", citations=quotes, confidence="low"))
+
+    sure_text, sure_entities = parse_html(sure)
+    related_text, related_entities = parse_html(related)
+
+    assert "Chưa chắc" not in sure_text
+    assert "Chưa chắc đây là câu trả lời — các câu liên quan nhất:" in related_text
+    assert f"«{MOU}»" in sure_text and MOU in related_text and f"«{MOU}»" not in related_text
+
+    def italic(text: str, entities: list[dict]) -> list[str]:  # type: ignore[type-arg]
+        utf16 = text.encode("utf-16-le")
+        return [
+            utf16[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le")
+            for e in entities
+            if e["type"] == "italic"
+        ]
+
+    assert MOU in italic(related_text, related_entities)
+    assert MOU not in italic(sure_text, sure_entities)
