@@ -21,7 +21,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from storage.interfaces import Leases
 
@@ -67,6 +67,8 @@ class Singletons:
         self.ttl_s = ttl_s
         self._until: dict[str, float] = {}  # name -> monotonic moment it stops being ours
         self._lock = threading.Lock()
+        #: Called as ``on_change(name, ours)`` when a lease is taken or lost, in the renewing thread.
+        self.on_change: Callable[[str, bool], None] | None = None
 
     @property
     def renew_every_s(self) -> float:
@@ -90,6 +92,8 @@ class Singletons:
                     self._until.pop(name, None)
             if ours != was:
                 _LOGGER.info("%s the %s singleton", "Took" if ours else "Lost", name)
+                if self.on_change is not None:
+                    self.on_change(name, ours)
             held[name] = ours
         return held
 
