@@ -95,9 +95,12 @@ async def test_two_replicas_announce_a_new_article_once_per_subscribed_chat(
         await subscribe(two, PRIVATE_BINH, BINH)
         await subscribe(one, GROUP, LAN)
 
-        engine.articles.append(NEW_ARTICLE)  # ingested elsewhere; both replicas load it at once
-        await asyncio.gather(*(bot.deps.notifier.index_changed(bot.application.bot) for bot in (one, two)))
-        for bot in (one, two):  # and any retry job that might come after
+        engine.articles.append(NEW_ARTICLE)  # ingested elsewhere; both replicas see it at once
+        queued = await asyncio.gather(*(bot.deps.notifier.check_index() for bot in (one, two)))
+        assert sorted(queued) == [0, 3]  # one replica queued it for the three chats
+        # Both send at the same moment (as the index-refresh job of each would).
+        await asyncio.gather(*(bot.deps.notifier.deliver(bot.application.bot) for bot in (one, two)))
+        for bot in (one, two):  # and any retry that might come after
             await bot.deps.notifier.deliver(bot.application.bot)
 
         holders = [bot.deps.singletons.holds(OUTBOX_SENDER) for bot in (one, two)]
