@@ -105,6 +105,9 @@ class BotConfig:
     metrics_port: int | None = None
     metrics_listen: str = "0.0.0.0"
     lease_ttl_s: float = 20.0
+    # Record each update_id and skip repeats (webhook re-deliveries, other replicas); off for
+    # one long-polling process on SQLite, where getUpdates' offset already does it.
+    dedupe_updates: bool = False
 
     @property
     def database_path(self) -> Path:

@@ -97,6 +97,7 @@ def bot_config(settings: Settings) -> BotConfig:
         metrics_port=_metrics_port(settings),
         metrics_listen=str(settings.telegram_webhook_listen),
         lease_ttl_s=float(settings.singleton_lease_seconds),
+        dedupe_updates=bool(settings.telegram_webhook_url) or settings.database_url is not None,
     )
 
 
@@ -127,6 +128,13 @@ def build_bot(settings: Settings, engine: Engine, state: StateStore | None = Non
     return build_application(config, engine, state if state is not None else open_state_store(settings))
 
 
+def configure_logging(replica: str) -> None:
+    """One line per event, starting with the time and the replica's name (a no-op when
+    logging is already set up)."""
+    name = replica.replace("%", "%%")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+
+
 def run_bot(settings: Settings) -> None:
     """``hoptac bot``: open the answer engine and serve until interrupted.
 
@@ -137,9 +145,7 @@ def run_bot(settings: Settings) -> None:
     from bot.redact import protect_logs
 
     config = bot_config(settings)
-    # One line per event, with the replica's name (a no-op when logging is already set up).
-    name = config.replica_name.replace("%", "%%")
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.replica_name)
     protect_logs(config.token)
     if settings.database_url is not None:
         protect_logs(settings.database_url.get_secret_value())  # should a library ever log it whole

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -201,3 +204,17 @@ async def test_a_replica_answers_healthz_and_metrics_over_loopback(
         sick = await client.get(f"{base}/healthz")
         assert sick.status_code == 503
         assert sick.json()["engine"] == "RuntimeError: index file is corrupt" and sick.json()["state"] == "ok"
+
+
+def test_log_lines_name_the_replica(tmp_path: Path) -> None:
+    settings = make_settings("http://127.0.0.1:9", tmp_path, replica_name="bot-9%")
+    from hoptac.wiring import bot_config
+
+    assert bot_config(settings).replica_name == "bot-9%"
+    assert bot_config(make_settings("http://127.0.0.1:9", tmp_path)).replica_name == socket.gethostname()
+    script = (
+        "import logging; from hoptac.wiring import configure_logging; configure_logging('bot-9%'); "
+        "logging.getLogger('bot.app').info('Bot @hoptac_test_bot is up')"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert re.fullmatch(r"\S+ \S+ bot-9% INFO bot\.app: Bot @hoptac_test_bot is up\n", run.stderr), run.stderr
