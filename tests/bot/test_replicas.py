@@ -205,6 +205,12 @@ async def test_a_replica_answers_healthz_and_metrics_over_loopback(
         assert sick.status_code == 503
         assert sick.json()["engine"] == "RuntimeError: index file is corrupt" and sick.json()["state"] == "ok"
 
+        engine.broken = False
+        bot.deps.state.close()  # the database is gone (its pool closed)
+        no_database = await client.get(f"{base}/healthz")
+        assert no_database.status_code == 503
+        assert no_database.json()["engine"] == "ok" and no_database.json()["state"] != "ok"
+
 
 def test_log_lines_name_the_replica(tmp_path: Path) -> None:
     settings = make_settings("http://127.0.0.1:9", tmp_path, replica_name="bot-9%")
