@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from notifications.digest import DigestMessage, digest_messages, notice_for
@@ -127,6 +128,7 @@ class Notifier:
         async with self._sending:
             # Claimed rows are this sender's for CLAIM_LEASE_S: another replica's sender
             # skips them; each is settled below, or due again when the lease ends (a crash).
+            claimed_at = time.monotonic()
             due = await asyncio.to_thread(self.outbox.claim_due, None, CLAIM_LIMIT, CLAIM_LEASE_S)
             by_chat: dict[int, list[PendingNotice]] = {}
             for item in due:
@@ -134,19 +136,27 @@ class Notifier:
             delivered = 0
             chats = list(by_chat.items())
             for done, (chat_id, items) in enumerate(chats):
+                if time.monotonic() - claimed_at > CLAIM_LEASE_S * 0.8:
+                    # Slow going (flood limits): what is left is given back before the claim
+                    # ends, so no other sender can take a row this one is still about to send.
+                    self._release_all(chats[done:])
+                    break
                 try:
                     delivered += await self._deliver_to(sender, chat_id, items)
                 except BaseException:
                     # Stopping (or a bug): the chats not reached are due again at once, not
                     # after the lease. (The interrupted chat's unsettled rows wait for it.)
-                    for later_chat, later in chats[done + 1 :]:
-                        self._release(later_chat, [item.notice.article_id for item in later])
+                    self._release_all(chats[done + 1 :])
                     raise
             return delivered
 
+    def _release_all(self, chats: list[tuple[int, list[PendingNotice]]]) -> None:
+        for chat_id, items in chats:
+            self._release(chat_id, [item.notice.article_id for item in items])
+
     def _release(self, chat_id: int, article_ids: list[str]) -> None:
         try:
-            self.outbox.release(chat_id, article_ids)  # blocking, but short and only when stopping
+            self.outbox.release(chat_id, article_ids)  # blocking, but short and rare (stopping, running late)
         except Exception as exc:
             _LOGGER.warning("Could not give back the notifications of chat %s: %s", chat_id, exc)
 
