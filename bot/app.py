@@ -122,8 +122,9 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
         ]
     )
     application.add_error_handler(handlers.on_error)
-    # Before every other handler: an update another replica (or this one) already took stops here.
-    application.add_handler(TypeHandler(Update, replicas.skip_repeated_update), group=-1)
+    if config.dedupe_updates:
+        # Before every other handler: an update another replica (or this one) already took stops here.
+        application.add_handler(TypeHandler(Update, replicas.skip_repeated_update), group=-1)
 
     if application.job_queue is not None:
         # (job, name, interval, whether it also runs as soon as the bot starts)
