@@ -27,11 +27,13 @@ from retrieval.models import Article
 from storage.leases import OUTBOX_SENDER
 from storage.postgres import upgrade
 from tests.bot.conftest import (
+    ADMIN,
     ARTICLE,
     BINH,
     GROUP,
     LAN,
     MOU,
+    PRIVATE_ADMIN,
     PRIVATE_BINH,
     PRIVATE_LAN,
     WAIT_S,
@@ -199,6 +201,9 @@ async def test_a_replica_answers_healthz_and_metrics_over_loopback(
             'hoptac_singleton_held{name="outbox-sender"} 1.0',
             'hoptac_replica_info{name="bot-7"} 1.0',
         } <= lines
+
+        status = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
+        assert "Bản sao (replica): bot-7, chạy một nơi: outbox-sender" in status["text"]
 
         engine.broken = True
         sick = await client.get(f"{base}/healthz")
