@@ -52,6 +52,8 @@ __all__ = ["BotConfigError", "build_application", "serve"]
 _LOGGER = logging.getLogger(__name__)
 
 OPS_KEY = "hoptac-ops-server"
+#: A database out of reach must not hold up a shutdown: the leases lapse anyway.
+RELEASE_TIMEOUT_S = 5.0
 
 #: The updates the bot asks Telegram for; everything else is never even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -188,7 +190,10 @@ async def _close(application: Application) -> None:
     ops: OpsServer | None = application.bot_data.pop(OPS_KEY, None)
     if ops is not None:
         await ops.stop()
-    await asyncio.to_thread(deps.singletons.release_all)  # another replica takes over at once
+    try:  # another replica takes over at once (else when the leases lapse)
+        await asyncio.wait_for(asyncio.to_thread(deps.singletons.release_all), RELEASE_TIMEOUT_S)
+    except TimeoutError:
+        _LOGGER.warning("Could not give the singleton leases back in time; they lapse by themselves")
     deps.engine.close()
     deps.state.close()
 
