@@ -34,20 +34,26 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot import handlers, jobs
+from bot import handlers, jobs, replicas
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
 from bot.deps import DEPS_KEY, BotDeps
 from bot.engine_client import Engine, EngineClient
 from bot.keyboards import Action
+from bot.ops_server import OpsServer
 from storage.interfaces import StateStore
 
 __all__ = ["BotConfigError", "build_application", "serve"]
 
 _LOGGER = logging.getLogger(__name__)
+
+OPS_KEY = "hoptac-ops-server"
+#: A database out of reach must not hold up a shutdown: the leases lapse anyway.
+RELEASE_TIMEOUT_S = 5.0
 
 #: The updates the bot asks Telegram for; everything else is never even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -118,10 +124,17 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
         ]
     )
     application.add_error_handler(handlers.on_error)
+    if config.dedupe_updates:
+        # Before every other handler: an update another replica (or this one) already took stops here.
+        application.add_handler(TypeHandler(Update, replicas.skip_repeated_update), group=-1)
 
     if application.job_queue is not None:
         # (job, name, interval, whether it also runs as soon as the bot starts)
+        deps: BotDeps = application.bot_data[DEPS_KEY]
         schedule = [
+            # _on_start takes the leases first; then they are renewed well before they lapse.
+            (replicas.keep_singletons, "keep-singletons", deps.singletons.renew_every_s, False),
+            (replicas.prune_updates, "prune-updates", replicas.PRUNE_EVERY_S, True),
             (jobs.refresh_index, "refresh-index", config.refresh_interval_s, False),  # _on_start looks first
             (jobs.send_notifications, "send-notifications", config.notify_send_s, True),
         ]
@@ -155,6 +168,12 @@ async def _on_start(application: Application) -> None:
         except TelegramError as exc:  # a menu is a convenience: never a reason not to start
             _LOGGER.warning("Could not set the command menu (%s): %s", scope or "everyone", exc)
     deps: BotDeps = application.bot_data[DEPS_KEY]
+    held = await replicas.renew_singletons(deps)  # before the singleton jobs first run
+    _LOGGER.info("Replica %s; singletons held: %s", deps.config.replica_name, [n for n, h in held.items() if h])
+    if deps.config.metrics_port is not None:
+        ops = OpsServer(deps, deps.config.metrics_listen, deps.config.metrics_port)
+        await ops.start()
+        application.bot_data[OPS_KEY] = ops
     try:
         # Before any job runs: on a new database this records the baseline (the articles
         # indexed so far are never announced); after a restart it queues what was indexed
@@ -168,6 +187,13 @@ async def _on_start(application: Application) -> None:
 
 async def _close(application: Application) -> None:
     deps: BotDeps = application.bot_data[DEPS_KEY]
+    ops: OpsServer | None = application.bot_data.pop(OPS_KEY, None)
+    if ops is not None:
+        await ops.stop()
+    try:  # another replica takes over at once (else when the leases lapse)
+        await asyncio.wait_for(asyncio.to_thread(deps.singletons.release_all), RELEASE_TIMEOUT_S)
+    except TimeoutError:
+        _LOGGER.warning("Could not give the singleton leases back in time; they lapse by themselves")
     deps.engine.close()
     deps.state.close()
 

@@ -100,6 +100,14 @@ class BotConfig:
     fetch_max_bytes: int = 5_000_000
     upload_max_bytes: int = 10_000_000
     notify_send_s: float = 5.0
+    # Replicas (docs/deploy.md): the name in logs and leases, the /healthz + /metrics port (None: off).
+    replica_name: str = "hoptac"
+    metrics_port: int | None = None
+    metrics_listen: str = "0.0.0.0"
+    lease_ttl_s: float = 20.0
+    # Record each update_id and skip repeats (webhook re-deliveries, other replicas); off for
+    # one long-polling process on SQLite, where getUpdates' offset already does it.
+    dedupe_updates: bool = False
 
     @property
     def database_path(self) -> Path:

@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import BotConfig
 from bot.engine_client import EngineClient
+from bot.metrics import BotMetrics
 from bot.notifying import read_send_failure
 from bot.reindex import ReindexCoordinator
 from bot.throttle import QuestionLimiter
@@ -23,6 +24,7 @@ from news_pipeline.ingestion import Ingestion
 from news_pipeline.watch import CorpusWatcher
 from notifications.notifier import Notifier
 from storage.interfaces import AnswerPageStore, FeedbackStore, OutboxStore, StateStore, SubscriptionStore
+from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER, Singletons, holder_name
 
 DEPS_KEY = "hoptac"
 
@@ -36,6 +38,8 @@ class BotDeps:
     notifier: Notifier
     ingestion: Ingestion
     reindex: ReindexCoordinator
+    singletons: Singletons
+    metrics: BotMetrics
     feeds: FeedPoller | None = None  # None: no feeds configured
     watcher: CorpusWatcher | None = None  # None: the corpus folder is not watched
     started_at: float = field(default_factory=time.monotonic)
@@ -57,6 +61,13 @@ class BotDeps:
                 state.feeds, config.feeds, timeout_s=config.fetch_timeout_s, max_bytes=config.fetch_max_bytes
             )
         watcher = CorpusWatcher(config.corpus_dir, config.imported_dir) if config.corpus_watch_s > 0 else None
+        singletons = Singletons(
+            state.leases(holder_name(config.replica_name), config.lease_ttl_s),
+            [OUTBOX_SENDER] + ([FEED_POLL] if feeds else []) + ([CORPUS_WATCH] if watcher else []),
+            config.lease_ttl_s,
+        )
+        metrics = BotMetrics(config.replica_name)
+        engine.on_answer = metrics.observe_answer
         return cls(
             config=config,
             engine=engine,
@@ -65,6 +76,8 @@ class BotDeps:
             notifier=notifier,
             ingestion=ingestion,
             reindex=reindex,
+            singletons=singletons,
+            metrics=metrics,
             feeds=feeds,
             watcher=watcher,
         )

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -52,6 +53,8 @@ class EngineClient:
 
     def __init__(self, engine: Engine, workers: int = 2) -> None:
         self.engine = engine
+        #: Told of every first answer to a question and the seconds it took (the metrics).
+        self.on_answer: Callable[[Answer, float], None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="hoptac-engine")
 
     async def _run(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
@@ -59,7 +62,11 @@ class EngineClient:
         return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
 
     async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
-        return await self._run(self.engine.ask, question, limit=limit, offset=offset)
+        started = time.perf_counter()
+        answer = await self._run(self.engine.ask, question, limit=limit, offset=offset)
+        if self.on_answer is not None and offset == 0:
+            self.on_answer(answer, time.perf_counter() - started)
+        return answer
 
     async def refresh(self) -> bool:
         return await self._run(self.engine.refresh)

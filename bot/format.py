@@ -282,6 +282,12 @@ def format_notifications_status(
     return "\n".join(lines)
 
 
+def format_replica_status(replica: str, held: dict[str, bool]) -> str:
+    """The ``/status`` line naming this replica and the singletons it runs (docs/deploy.md)."""
+    mine = [name for name, ours in held.items() if ours]
+    return f"Bản sao (replica): <code>{escape(replica)}</code>, chạy một nơi: {escape(', '.join(mine) or 'không')}"
+
+
 STAGE_NAMES = {"model": "tải mô hình", "embed": "mã hoá câu", "index": "dựng chỉ mục", "ingest": "nạp bài"}
 
 

@@ -30,6 +30,7 @@ from bot.format import (
     format_not_found,
     format_notifications_status,
     format_progress,
+    format_replica_status,
     format_sources,
     format_status,
 )
@@ -311,6 +312,7 @@ async def status(update: Update, context: Context) -> None:
         watcher.last_error if watcher else None,
     )
     text = format_status(index, deps.uptime_s, deps.reindex.status_line()) + "\n\n" + notifications
+    text += "\n" + format_replica_status(deps.config.replica_name, deps.singletons.held())
     await reply_html(update.effective_message, text)
 
 

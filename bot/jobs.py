@@ -5,6 +5,10 @@
 - ``send_notifications``: deliver due notifications (retries included)
 - ``watch_corpus``: ingest files dropped into the corpus folder
 - ``poll_feeds``: fetch the feeds and ingest their new items
+
+The last three are singletons: with several replicas on one database each runs only on
+the replica holding its lease (:mod:`bot.replicas`); a new article found by any replica
+is still announced once (the outbox) and sent once (claims).
 """
 
 from __future__ import annotations
@@ -16,8 +20,10 @@ from pathlib import Path
 from telegram.ext import ContextTypes
 
 from bot.deps import BotDeps, get_deps
+from bot.replicas import holds
 from news_pipeline.watch import CorpusWatcher
 from retrieval.corpus import article_path
+from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,14 +54,16 @@ def touch_heartbeat(deps: BotDeps) -> None:
 
 async def send_notifications(context: Context) -> None:
     """Deliver the notifications that are due (new ones are also sent as soon as found)."""
-    await get_deps(context).notifier.deliver(context.bot)
+    deps = get_deps(context)
+    if holds(deps, OUTBOX_SENDER):
+        await deps.notifier.deliver(context.bot)
 
 
 async def watch_corpus(context: Context) -> None:
     """Ingest what changed in the corpus folder; other formats than .md are moved aside after."""
     deps = get_deps(context)
     watcher = deps.watcher
-    if watcher is None or watcher.turn.locked() or deps.reindex.busy:
+    if watcher is None or watcher.turn.locked() or deps.reindex.busy or not holds(deps, CORPUS_WATCH):
         return  # another look, or another change of the index, is running: look again next time
     async with watcher.turn:
         await _ingest_folder_changes(deps, context, watcher)
@@ -94,7 +102,7 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
 async def poll_feeds(context: Context) -> None:
     """Poll every feed and ingest the new items (a feed that fails does not stop the others)."""
     deps = get_deps(context)
-    if deps.feeds is None:
+    if deps.feeds is None or not holds(deps, FEED_POLL):
         return
     summary = await deps.feeds.poll(
         lambda articles: deps.ingestion.ingest_articles(articles, activity="tin từ nguồn RSS/Atom")

@@ -54,6 +54,25 @@ class Settings(BaseSettings):
     bot_max_question_chars: int = Field(default=1000, ge=1)
     bot_workers: int = Field(default=2, ge=1, description="Threads answering questions off the event loop.")
 
+    # Several replicas on one PostgreSQL (used by bot/ only; see docs/deploy.md, "Several replicas").
+    replica_name: str | None = Field(
+        default=None, description="This replica's name in log lines and leases; unset: the host name."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of GET /healthz and GET /metrics (Prometheus); unset: the webhook port + 1 in webhook "
+        "mode, none with long polling; 0: off.",
+    )
+    singleton_lease_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=30,
+        description="How long a replica's hold on a singleton (feed polling, folder watch, outbox sender) lasts "
+        "unless renewed (every third of it): another replica takes over within about this long.",
+    )
+
     # New articles and notifications (used by bot/ only; see docs/notifications.md).
     feeds: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="RSS/Atom feed URLs polled for new articles: 'url1,url2' or a JSON list."

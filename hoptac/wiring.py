@@ -93,7 +93,28 @@ def bot_config(settings: Settings) -> BotConfig:
         fetch_max_bytes=int(settings.fetch_max_bytes),
         upload_max_bytes=int(settings.upload_max_bytes),
         notify_send_s=float(settings.notify_send_seconds),
+        replica_name=replica_name(settings),
+        metrics_port=_metrics_port(settings),
+        metrics_listen=str(settings.telegram_webhook_listen),
+        lease_ttl_s=float(settings.singleton_lease_seconds),
+        dedupe_updates=bool(settings.telegram_webhook_url) or settings.database_url is not None,
     )
+
+
+def replica_name(settings: Settings) -> str:
+    """``replica_name``, else the host name."""
+    from storage.leases import default_replica_name
+
+    return (settings.replica_name or "").strip() or default_replica_name()
+
+
+def _metrics_port(settings: Settings) -> int | None:
+    """``metrics_port`` (0: off); unset: beside the webhook's port in webhook mode, off with long polling."""
+    if settings.metrics_port is not None:
+        return settings.metrics_port or None
+    if settings.telegram_webhook_url:
+        return settings.telegram_webhook_port + 1 if settings.telegram_webhook_port < 65535 else None
+    return None
 
 
 def build_bot(settings: Settings, engine: Engine, state: StateStore | None = None) -> Application:
@@ -107,6 +128,13 @@ def build_bot(settings: Settings, engine: Engine, state: StateStore | None = Non
     return build_application(config, engine, state if state is not None else open_state_store(settings))
 
 
+def configure_logging(replica: str) -> None:
+    """One line per event, starting with the time and the replica's name (a no-op when
+    logging is already set up)."""
+    name = replica.replace("%", "%%")
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+
+
 def run_bot(settings: Settings) -> None:
     """``hoptac bot``: open the answer engine and serve until interrupted.
 
@@ -117,6 +145,7 @@ def run_bot(settings: Settings) -> None:
     from bot.redact import protect_logs
 
     config = bot_config(settings)
+    configure_logging(config.replica_name)
     protect_logs(config.token)
     if settings.database_url is not None:
         protect_logs(settings.database_url.get_secret_value())  # should a library ever log it whole

@@ -10,6 +10,10 @@ a feed, ``/add``, an upload, the watched corpus folder, or ``hoptac ingest`` run
 another process while the bot runs or while it was down. The notification goes out only
 once the bot's engine serves the article, so it can be asked about straight away.
 
+Several senders (bot replicas on one PostgreSQL) share the outbox: each sends only the
+rows it claimed (:meth:`~storage.interfaces.OutboxStore.claim_due`), so no notification
+goes out twice; rows a crashed sender had claimed are due again when their lease ends.
+
 Sending: all due articles of a chat become one digest (several messages only past the
 4,096-character limit); each message is marked sent once Telegram confirms it. Network
 errors and flood limits (429, after the rate limiter's own retries) put the rest off with
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Protocol
 
 from notifications.digest import DigestMessage, digest_messages, notice_for
@@ -37,6 +42,10 @@ _LOGGER = logging.getLogger(__name__)
 #: First retry after a failed send, doubled on each further failure, up to RETRY_MAX_S.
 RETRY_BASE_S = 10.0
 RETRY_MAX_S = 3600.0
+#: A sender claims at most CLAIM_LIMIT due rows at a time, each hidden from other senders
+#: for CLAIM_LEASE_S (longer than sending them takes, flood-control waits included).
+CLAIM_LIMIT = 1000
+CLAIM_LEASE_S = 300.0
 
 
 def backoff_s(attempts: int) -> float:
@@ -117,14 +126,39 @@ class Notifier:
     async def deliver(self, sender: Sender) -> int:
         """Send every due notification; returns how many articles were delivered."""
         async with self._sending:
-            due = await asyncio.to_thread(self.outbox.due)
+            # Claimed rows are this sender's for CLAIM_LEASE_S: another replica's sender
+            # skips them; each is settled below, or due again when the lease ends (a crash).
+            claimed_at = time.monotonic()
+            due = await asyncio.to_thread(self.outbox.claim_due, None, CLAIM_LIMIT, CLAIM_LEASE_S)
             by_chat: dict[int, list[PendingNotice]] = {}
             for item in due:
                 by_chat.setdefault(item.chat_id, []).append(item)
             delivered = 0
-            for chat_id, items in by_chat.items():
-                delivered += await self._deliver_to(sender, chat_id, items)
+            chats = list(by_chat.items())
+            for done, (chat_id, items) in enumerate(chats):
+                if time.monotonic() - claimed_at > CLAIM_LEASE_S * 0.8:
+                    # Slow going (flood limits): what is left is given back before the claim
+                    # ends, so no other sender can take a row this one is still about to send.
+                    self._release_all(chats[done:])
+                    break
+                try:
+                    delivered += await self._deliver_to(sender, chat_id, items)
+                except BaseException:
+                    # Stopping (or a bug): the chats not reached are due again at once, not
+                    # after the lease. (The interrupted chat's unsettled rows wait for it.)
+                    self._release_all(chats[done + 1 :])
+                    raise
             return delivered
+
+    def _release_all(self, chats: list[tuple[int, list[PendingNotice]]]) -> None:
+        for chat_id, items in chats:
+            self._release(chat_id, [item.notice.article_id for item in items])
+
+    def _release(self, chat_id: int, article_ids: list[str]) -> None:
+        try:
+            self.outbox.release(chat_id, article_ids)  # blocking, but short and rare (stopping, running late)
+        except Exception as exc:
+            _LOGGER.warning("Could not give back the notifications of chat %s: %s", chat_id, exc)
 
     async def _deliver_to(self, sender: Sender, chat_id: int, items: list[PendingNotice]) -> int:
         messages = digest_messages([item.notice for item in items])

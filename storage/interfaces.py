@@ -1,7 +1,7 @@
 """What the rest of hoptac may ask of the state store, one protocol per kind of state.
 
 Every call is blocking and short; async callers run them in a worker thread
-(``asyncio.to_thread``). A backend implements all five and bundles them as a
+(``asyncio.to_thread``). A backend implements all of them and bundles them as a
 :class:`StateStore`: :mod:`storage.sqlite` (the default, one file) and
 :mod:`storage.postgres` (``HOPTAC_DATABASE_URL``, shared by several processes).
 """
@@ -54,6 +54,9 @@ class OutboxStore(Protocol):
         other claimer for ``lease_s`` seconds, so several senders never send the same one;
         settle each with ``mark_sent``/``mark_failed``/``defer`` (a row left unsettled is due
         again when its lease ends)."""
+
+    def release(self, chat_id: int, article_ids: Sequence[str]) -> None:
+        """Give claimed rows back unsent (the sender is stopping): due again at once."""
 
     def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None: ...
 
@@ -117,6 +120,35 @@ class AnswerPageStore(Protocol):
     def __len__(self) -> int: ...
 
 
+class UpdateLog(Protocol):
+    """The Telegram updates already taken by some replica: each is answered once."""
+
+    def first_time(self, update_id: int, replica: str) -> bool:
+        """Record ``update_id`` as taken by ``replica``; False when some replica took it before."""
+
+    def prune(self, older_than_s: float) -> int:
+        """Forget updates taken more than ``older_than_s`` seconds ago; returns how many."""
+
+
+class Leases(Protocol):
+    """Named leases, each held by one holder at a time: the singletons of several replicas.
+
+    A lease lasts ``ttl_s`` seconds from its last renewal; the holder renews it well before
+    then, and when the holder dies it lapses and another takes it.
+    """
+
+    holder: str
+
+    def hold(self, name: str) -> bool:
+        """Take ``name`` (free or lapsed) or renew it (already ours); True when we hold it now."""
+
+    def release(self, name: str) -> None:
+        """Give ``name`` up at once (a clean shutdown), if we hold it."""
+
+    def holder_of(self, name: str) -> str | None:
+        """Who holds ``name`` now; None when nobody does."""
+
+
 class StateStore(Protocol):
     """All the bot's state, from one backend."""
 
@@ -134,5 +166,11 @@ class StateStore(Protocol):
 
     @property
     def answer_pages(self) -> AnswerPageStore: ...
+
+    @property
+    def updates(self) -> UpdateLog: ...
+
+    def leases(self, holder: str, ttl_s: float) -> Leases:
+        """Leases held as ``holder`` (unique per process), lasting ``ttl_s`` seconds unless renewed."""
 
     def close(self) -> None: ...

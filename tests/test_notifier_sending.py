@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -74,3 +77,38 @@ async def test_a_new_article_reaches_each_subscriber_once_through_a_plain_sender
     assert [chat for chat, _ in sender.sent] == [1]
     assert "Bắc Ninh và Hải Phòng hợp tác logistics" in sender.sent[0][1]
     assert not state.subscriptions.is_subscribed(666)  # the blocked chat was unsubscribed
+
+
+class Stuck:
+    """A sender whose first send never returns (the bot is being stopped meanwhile)."""
+
+    def __init__(self) -> None:
+        self.sending = asyncio.Event()
+
+    async def send_message(self, chat_id: int, text: str) -> None:
+        self.sending.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_sender_stopped_mid_way_gives_back_the_chats_it_had_not_reached(tmp_path: Path) -> None:
+    state = SQLiteStateStore(tmp_path / "hoptac.sqlite3")
+    index, sender = Index(), Stuck()
+    notifier = Notifier(state.outbox, state.subscriptions, index, read_failure)
+    for chat in (1, 2, 3):
+        state.subscriptions.add(chat, "private", "", chat)
+    await notifier.check_index()
+    index.articles.append(ARTICLE)
+    assert await notifier.check_index() == 3
+
+    delivery = asyncio.create_task(notifier.deliver(sender))
+    await asyncio.wait_for(sender.sending.wait(), 10)
+    assert state.outbox.claim_due() == []  # all three claimed by the sender: no other takes them
+    delivery.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await delivery
+
+    # Chats 2 and 3 are due again at once; chat 1's row waits for its claim to end (it may
+    # have been sent: Telegram could have taken it before the stop).
+    assert [item.chat_id for item in state.outbox.due()] == [2, 3]
+    assert [item.chat_id for item in state.outbox.due(time.time() + 3600)] == [1, 2, 3]
+    state.close()

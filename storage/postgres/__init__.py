@@ -12,9 +12,11 @@ from storage.postgres.answer_pages import PostgresAnswerPages
 from storage.postgres.database import Database
 from storage.postgres.feed_state import PostgresFeedState
 from storage.postgres.feedback import PostgresFeedback
+from storage.postgres.leases import PostgresLeases
 from storage.postgres.outbox import PostgresOutbox
 from storage.postgres.schema import upgrade
 from storage.postgres.subscriptions import PostgresSubscriptions
+from storage.postgres.updates import PostgresUpdateLog
 
 
 class PostgresStateStore:
@@ -27,6 +29,10 @@ class PostgresStateStore:
         self.feedback = PostgresFeedback(self.database)
         self.feeds = PostgresFeedState(self.database)
         self.answer_pages = PostgresAnswerPages(self.database)
+        self.updates = PostgresUpdateLog(self.database)
+
+    def leases(self, holder: str, ttl_s: float) -> PostgresLeases:
+        return PostgresLeases(self.database, holder, ttl_s)
 
     def close(self) -> None:
         self.database.close()

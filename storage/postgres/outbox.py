@@ -172,6 +172,15 @@ class PostgresOutbox:
                 },
             )
 
+    def release(self, chat_id: int, article_ids: Sequence[str]) -> None:
+        """Give claimed rows back unsent: due again at once."""
+        with self.db.transaction() as sql:
+            sql.execute(
+                "UPDATE outbox SET next_attempt_at = now() "
+                "WHERE chat_id = %s AND article_id = ANY(%s) AND status = 'pending'",
+                (chat_id, list(article_ids)),
+            )
+
     def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None:
         self._settle(chat_id, article_ids, Delivery.SENT, None)
 
@@ -197,11 +206,12 @@ class PostgresOutbox:
             return sql.rowcount
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: its pending notifications go to the new id
+        """A group became a supergroup: its pending notifications go to the new id, due at once
         (except an article the new id already has a row for, as SQLite's UPDATE OR IGNORE)."""
         with self.db.transaction() as sql:
             sql.execute(
-                "UPDATE outbox o SET chat_id = %(new)s WHERE o.chat_id = %(old)s AND o.status = 'pending' "
+                "UPDATE outbox o SET chat_id = %(new)s, next_attempt_at = least(o.next_attempt_at, now()) "
+                "WHERE o.chat_id = %(old)s AND o.status = 'pending' "
                 "AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.chat_id = %(new)s AND x.article_id = o.article_id)",
                 {"old": old_chat_id, "new": new_chat_id},
             )

@@ -182,6 +182,15 @@ class SQLiteOutbox:
                 ],
             )
 
+    def release(self, chat_id: int, article_ids: Sequence[str]) -> None:
+        """Give claimed rows back unsent: due again at once."""
+        now = time.time()
+        with self.db.transaction() as sql:
+            sql.executemany(
+                "UPDATE outbox SET next_attempt_at = ? WHERE chat_id = ? AND article_id = ? AND status = 'pending'",
+                [(now, chat_id, a) for a in article_ids],
+            )
+
     def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None:
         self._settle(chat_id, article_ids, Delivery.SENT, None)
 
@@ -206,11 +215,12 @@ class SQLiteOutbox:
             ).rowcount
 
     def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup: its pending notifications go to the new id."""
+        """A group became a supergroup: its pending notifications go to the new id, due at once."""
         with self.db.transaction() as sql:
             sql.execute(
-                "UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ? AND status = 'pending'",
-                (new_chat_id, old_chat_id),
+                "UPDATE OR IGNORE outbox SET chat_id = ?, next_attempt_at = min(next_attempt_at, ?) "
+                "WHERE chat_id = ? AND status = 'pending'",
+                (new_chat_id, time.time(), old_chat_id),
             )
 
     # --- reporting -------------------------------------------------------------------------
