@@ -7,8 +7,8 @@
 
 Each replica has its own registry (tests run several in one process). The shares a
 dashboard wants are ratios of counters: found share =
-``rate(hoptac_answers_found_total[5m]) / rate(hoptac_questions_total[5m])``. The engine
-has no confidence score yet, so there is no "confident" counter.
+``rate(hoptac_answers_found_total[5m]) / rate(hoptac_questions_total[5m])``, confident
+share = ``rate(hoptac_answers_confident_total[5m]) / rate(hoptac_questions_total[5m])``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,11 @@ class BotMetrics:
         self.found = Counter(
             "hoptac_answers_found", "Questions whose answer quotes at least one sentence", registry=self.registry
         )
+        self.confident = Counter(
+            "hoptac_answers_confident",
+            "Questions answered with confidence high (the rest of the found ones are only related)",
+            registry=self.registry,
+        )
         self.latency = Histogram(
             "hoptac_answer_seconds",
             "Time to answer a question, queueing for an engine thread included",
@@ -49,6 +54,8 @@ class BotMetrics:
         self.questions.inc()
         if answer.found:
             self.found.inc()
+        if answer.confidence == "high":
+            self.confident.inc()
         self.latency.observe(seconds)
 
     def set_backlog(self, pending: int) -> None:
