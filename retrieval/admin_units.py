@@ -315,5 +315,11 @@ def unit_notes(text: str, published: datetime | None) -> tuple[str, ...]:
         published = published.replace(tzinfo=UTC)
     if published >= REFORM_DATE:
         return ()
-    notes = [mention.note() for mention in admin_map().mentions(text)]
+    notes = [mention.note() for mention in admin_map().mentions(text) if _worth_a_note(mention.unit)]
     return tuple(dict.fromkeys(notes))
+
+
+def _worth_a_note(unit: Province | District) -> bool:
+    # A district of a province that kept its name ("TP Ninh Bình", "quận Hoàn Kiếm") is
+    # still where every reader looks for it: a note would only repeat the province.
+    return isinstance(unit, Province) or unit.province != unit.successor

@@ -211,6 +211,18 @@ def _coverage(weighted_terms: list[tuple[QueryTerm, float]], present: set[str]) 
     return sum(w for term, w in weighted_terms if term.present_in(present)) / total if total else 0.0
 
 
+def _term_weight(index: SearchIndex, term: QueryTerm) -> float:
+    """A question word's IDF; a word that has alternatives (an abbreviation's expansion, a
+    place's pre- or post-2025 name) weighs no more than its most common alternative, so a
+    name the corpus only knows under its other form ("Hải Phòng" for "Hải Dương") is not
+    a rare word that no sentence covers."""
+    weight = index.lexical.idf(term.token)
+    for alternative in term.alternatives:
+        if alternative:
+            weight = min(weight, max(index.lexical.idf(token) for token in alternative))
+    return weight
+
+
 def _newer(a: datetime | None, b: datetime | None) -> bool:
     if a is None:
         return False
@@ -247,7 +259,7 @@ def sentence_features(
         return SentenceFeatures([], values, [])
     values[:, 0] = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
     # The question's weights are the same for every sentence: compute them once.
-    weighted_terms = [(term, index.lexical.idf(term.token)) for term in analyzer.content_terms(question)]
+    weighted_terms = [(term, _term_weight(index, term)) for term in analyzer.content_terms(question)]
     kind = expected_answer(question)
     given = question_words(question)
     words: list[frozenset[str]] = []
@@ -349,7 +361,8 @@ def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
         end=sentence.end,
         score=candidate.score,
         is_caption=sentence.is_caption,
-        unit_notes=unit_notes(sentence.text, article.published),
+        # The units the quote or its article's title (shown under the quote) name.
+        unit_notes=unit_notes(f"{sentence.text}\n{article.title}", article.published),
     )
 
 

@@ -118,3 +118,13 @@ def test_notes_only_for_articles_from_before_the_reform() -> None:
     assert unit_notes(sentence, datetime(2019, 1, 1)) != ()  # a naive date counts as UTC
     assert unit_notes("Hà Nội và Quảng Ninh hợp tác", BEFORE) == ()
     assert unit_notes("Hải Dương", REFORM_DATE - timedelta(seconds=1)) and REFORM_DATE.tzinfo is UTC
+
+
+def test_a_district_of_a_province_that_kept_its_name_gets_no_note() -> None:
+    from datetime import UTC, datetime
+
+    from retrieval.admin_units import unit_notes
+
+    before = datetime(2019, 3, 12, tzinfo=UTC)
+    assert unit_notes("Sáng 12.3, tại TP Ninh Bình, hai tỉnh ký kết chương trình hợp tác.", before) == ()
+    assert unit_notes("Dự án cầu qua huyện Yên Dũng.", before) == ("huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)",)
