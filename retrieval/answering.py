@@ -27,6 +27,8 @@ from retrieval.lexical import Analyzer, QueryForm, QueryTerm
 from retrieval.models import Answer, Citation
 from retrieval.search_index import SearchIndex
 from retrieval.subject import shares_subject
+from retrieval.text import fold
+from retrieval.text import words as text_words
 
 NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
 MAX_QUESTION_CHARS = 1000
@@ -413,9 +415,24 @@ def earns_place(
     own, and if it comes from another article it shares the question's subject with ``first``."""
     if not is_found(further, baseline, form, weights):
         return False
-    if index.article_of_sentence(further.row).id == index.article_of_sentence(first.row).id:
+    article = index.article_of_sentence(further.row)
+    if article.id == index.article_of_sentence(first.row).id:
         return True
+    places = analyzer.related_places(question)
+    if places and not _names_a_place(_quoted_with_title(index, further.row), places):
+        return False  # the question is about these provinces; another article must be too
     return shares_subject(analyzer, question, index.sentence(first.row).text, index.sentence(further.row).text)
+
+
+def _quoted_with_title(index: SearchIndex, row: int) -> str:
+    """A sentence and the title of its article, which a citation shows under it."""
+    return f"{index.sentence(row).text}\n{index.article_of_sentence(row).title}"
+
+
+def _names_a_place(text: str, places: list[tuple[frozenset[str], tuple[frozenset[str], ...]]]) -> bool:
+    """Whether ``text`` names one of the question's places, under its own or a related name."""
+    words = {fold(w) for w in text_words(text)}
+    return any(own <= words or any(name <= words for name in related) for own, related in places)
 
 
 def compose_answer(
@@ -441,6 +458,10 @@ def compose_answer(
     results") go on past the close ones, in score order."""
     weights = weights_for(index)
     candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
+    places = analyzer.related_places(question)
+    if places:  # asked about these provinces: sentences of articles about them come first
+        about = [c for c in candidates if _names_a_place(_quoted_with_title(index, c.row), places)]
+        candidates = about + [c for c in candidates if c not in about] if about else candidates
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
     form = analyzer.query_form(question)
     if not candidates:

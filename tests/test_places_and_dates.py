@@ -147,3 +147,25 @@ def test_a_2025_name_counts_as_named_by_its_predecessor_in_the_confidence() -> N
     assert names_share(question_names(question), sentence) < 1.0
     assert names_share(question_names(question), sentence, places) == 1.0
     assert names_share(question_names(question), "Đà Nẵng ký kết hợp tác du lịch.", places) == 0.0
+
+
+def test_a_quote_from_another_article_must_name_the_questions_province(model_dir: Path, tmp_path: Path) -> None:
+    """Asked about Hải Phòng and Bắc Ninh, a signing between Ninh Bình and Thanh Hóa is not a second answer."""
+    from tests.conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for article in DATED.glob("*.md"):
+        shutil.copy(article, corpus)
+    (tmp_path / "data" / "models").mkdir(parents=True)
+    (tmp_path / "data" / "models" / model_dir.name).symlink_to(model_dir)
+    settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    engine = AnswerEngine.open(settings.engine_config())
+    for question in (
+        "Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?",
+        "hai phong va bac ninh da ky ket hop tac nhung gi",
+    ):
+        answer = engine.ask(question)
+        assert answer.found
+        assert {c.article_id for c in answer.citations} == {SEED_ID}
+        assert "ký kết biên bản ghi nhớ hợp tác" in answer.citations[0].sentence
