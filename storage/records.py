@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from retrieval.models import Citation
 
@@ -93,3 +94,10 @@ class AnswerPage:
     user_id: int
     offset: int
     citations: tuple[Citation, ...]
+
+
+def citation_from_json(fields: dict[str, Any]) -> Citation:
+    """A citation stored as JSON (``dataclasses.asdict``) back as itself: JSON has lists
+    where the dataclass has tuples."""
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    return Citation(**values)

@@ -6,19 +6,11 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import asdict
-from typing import Any
 
 from psycopg.types.json import Jsonb
 
-from retrieval.models import Citation
 from storage.postgres.database import Database
-from storage.records import AnswerPage
-
-
-def _citation(fields: dict[str, Any]) -> Citation:
-    # JSON has lists where the dataclass has tuples.
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    return Citation(**values)
+from storage.records import AnswerPage, citation_from_json
 
 
 class PostgresAnswerPages:
@@ -56,7 +48,7 @@ class PostgresAnswerPages:
             chat_id=row["chat_id"],
             user_id=row["user_id"],
             offset=row["result_offset"],
-            citations=tuple(_citation(c) for c in row["citations"]),
+            citations=tuple(citation_from_json(c) for c in row["citations"]),
         )
 
     def clear(self) -> None:

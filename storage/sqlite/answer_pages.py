@@ -17,10 +17,8 @@ import secrets
 import sqlite3
 import time
 from dataclasses import asdict
-from typing import Any
 
-from retrieval.models import Citation
-from storage.records import AnswerPage
+from storage.records import AnswerPage, citation_from_json
 from storage.sqlite.database import Database
 
 SCHEMA = """
@@ -35,11 +33,6 @@ CREATE TABLE IF NOT EXISTS answer_pages (
 );
 """
 
-
-def _citation(fields: dict[str, Any]) -> Citation:
-    # JSON has lists where the dataclass has tuples.
-    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-    return Citation(**values)
 
 
 class SQLiteAnswerPages:
@@ -79,7 +72,7 @@ class SQLiteAnswerPages:
             chat_id=row["chat_id"],
             user_id=row["user_id"],
             offset=row["result_offset"],
-            citations=tuple(_citation(c) for c in json.loads(row["citations"])),
+            citations=tuple(citation_from_json(c) for c in json.loads(row["citations"])),
         )
 
     def clear(self) -> None:
