@@ -23,7 +23,7 @@ from retrieval.answer_types import expected_answer, offers_answer, question_word
 from retrieval.confidence import GAP_CAP, Evidence, confidence_of, names_share, question_names
 from retrieval.embedding import sentence_vectors_of
 from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
-from retrieval.lexical import Analyzer, QueryForm, QueryTerm
+from retrieval.lexical import Analyzer, QueryForm, QueryTerm, RelatedPlaces
 from retrieval.models import Answer, Citation
 from retrieval.search_index import SearchIndex
 from retrieval.subject import shares_subject
@@ -370,7 +370,7 @@ def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
 
 def answer_evidence(
     index: SearchIndex,
-    analyzer: Analyzer,
+    places: RelatedPlaces,
     question: str,
     ranked: list[RankedPassage],
     candidates: list[_Candidate],
@@ -395,7 +395,7 @@ def answer_evidence(
         top_passage=float(best.passage >= 1.0),
         typed=float(expected_answer(question) is not None),
         offers=best.answer_type,
-        names=names_share(names, index.sentence(best.row).text, analyzer.related_places(question)),
+        names=names_share(names, index.sentence(best.row).text, places),
         has_names=float(bool(names)),
         accented=float(form == QueryForm.ACCENTED),
     )
@@ -410,15 +410,16 @@ def earns_place(
     baseline: float,
     form: QueryForm,
     weights: AnswerWeights,
+    places: RelatedPlaces,
 ) -> bool:
     """Whether ``further`` may be quoted after ``first``: it passes the found decision on its
-    own, and if it comes from another article it shares the question's subject with ``first``."""
+    own, and if it comes from another article it shares the question's subject with ``first``
+    and names one of the question's ``places`` (:meth:`Analyzer.related_places`) if it has any."""
     if not is_found(further, baseline, form, weights):
         return False
     article = index.article_of_sentence(further.row)
     if article.id == index.article_of_sentence(first.row).id:
         return True
-    places = analyzer.related_places(question)
     if places and not _names_a_place(_quoted_with_title(index, further.row), places):
         return False  # the question is about these provinces; another article must be too
     return shares_subject(analyzer, question, index.sentence(first.row).text, index.sentence(further.row).text)
@@ -429,7 +430,7 @@ def _quoted_with_title(index: SearchIndex, row: int) -> str:
     return f"{index.sentence(row).text}\n{index.article_of_sentence(row).title}"
 
 
-def _names_a_place(text: str, places: list[tuple[frozenset[str], tuple[frozenset[str], ...]]]) -> bool:
+def _names_a_place(text: str, places: RelatedPlaces) -> bool:
     """Whether ``text`` names one of the question's places, under its own or a related name."""
     words = {fold(w) for w in text_words(text)}
     return any(own <= words or any(name <= words for name in related) for own, related in places)
@@ -466,7 +467,7 @@ def compose_answer(
     form = analyzer.query_form(question)
     if not candidates:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
-    evidence = answer_evidence(index, analyzer, question, ranked, candidates, baseline, form, weights)
+    evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)
     if not is_found(candidates[0], baseline, form, weights):
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector())
     first = candidates[0]
@@ -485,7 +486,7 @@ def compose_answer(
             c
             for c in candidates[1:]
             if is_close(c)
-            and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights))
+            and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights, places))
         ]
         ordered = _newest_first([first, *further])
     chosen = ordered[offset : offset + limit]

@@ -77,6 +77,10 @@ def _words(text: str) -> list[str]:
     return [normalise_word(w) for w in _WORD.findall(nfc(text))]
 
 
+#: A question's place names that have related names: (its words, the related names' words), folded.
+RelatedPlaces = list[tuple[frozenset[str], tuple[frozenset[str], ...]]]
+
+
 class QueryForm(enum.StrEnum):
     ACCENTED = "accented"  # Vietnamese typed with diacritics
     UNACCENTED = "unaccented"  # Vietnamese typed without them
@@ -195,7 +199,7 @@ class Analyzer:
                 tokens.extend(_pair(a, b) for a, b in itertools.pairwise(names))
         return list(dict.fromkeys(tokens))
 
-    def related_places(self, text: str) -> list[tuple[frozenset[str], tuple[frozenset[str], ...]]]:
+    def related_places(self, text: str) -> RelatedPlaces:
         """Each place name in ``text`` that has related names (its predecessors or successor
         after the 2025 reform), as (its words, the related names' words), all folded."""
         words = _words(text)
