@@ -1,7 +1,13 @@
 """Dense retrieval: normalised embeddings in FAISS, searched by inner product (= cosine).
 
-The index type follows corpus size: exact ``IndexFlatIP`` up to :data:`HNSW_THRESHOLD`
-vectors, where exact search still takes a few milliseconds, and HNSW above it.
+The index type follows corpus size: an exact scan up to :data:`HNSW_THRESHOLD` vectors,
+where it still takes a few milliseconds, and HNSW above it. Both keep their vectors compact:
+the exact scan reads float16 codes (``IndexScalarQuantizer``, fp16: half the memory of
+float32 and faster, since the scan is bound by memory), HNSW keeps 8-bit codes
+(``IndexHNSWSQ``) and finds :data:`RERANK_FACTOR` times the candidates asked for, which are
+scored again with the stored float16 passage vectors (``rerank``): the scores returned are
+those, not the 8-bit ones. The file is memory-mapped (``IO_FLAG_MMAP_IFC``), so the codes
+stay in the page cache; only the HNSW graph is read into memory.
 
 After an incremental ingest, :class:`LiveDense` searches the base index (FAISS, skipping
 superseded passages with an ID selector) and the few delta vectors added since (exactly,
@@ -18,12 +24,17 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval.vectors import VectorRows
+
 #: Below this many passages exact search is fast enough (about 10 ms at 200k x 384 on 2 cores).
 HNSW_THRESHOLD = 200_000
 HNSW_NEIGHBOURS = 32
 #: Measured on 52,577 real news passage vectors (M 32, efConstruction 80), recall@10 against
 #: exact search: efSearch 128 -> 0.941, 256 -> 0.975 (0.25 ms a query), 512 -> 0.990.
 HNSW_EF_SEARCH = 256
+#: HNSW over 8-bit codes returns this many times ``k`` candidates for re-scoring: on 32,813 real
+#: passage vectors, recall@10 against exact float32 search 0.984 with 1x, 0.996 with 2x.
+RERANK_FACTOR = 2
 
 
 class DenseIndexKind(enum.StrEnum):
@@ -39,35 +50,43 @@ def choose_kind(count: int, requested: DenseIndexKind = DenseIndexKind.AUTO) -> 
 
 
 class DenseIndex:
-    """Inner-product search over L2-normalised vectors; row i is passage i."""
+    """Inner-product search over L2-normalised vectors; row i is passage i. With ``rerank``
+    (the stored vectors, row for row) HNSW candidates are scored again with them."""
 
-    def __init__(self, index: faiss.Index, kind: DenseIndexKind) -> None:
+    def __init__(self, index: faiss.Index, kind: DenseIndexKind, rerank: VectorRows | None = None) -> None:
         self._index = index
         self.kind = kind
+        self.rerank = rerank
         if kind == DenseIndexKind.HNSW:
             faiss.ParameterSpace().set_index_parameter(index, "efSearch", HNSW_EF_SEARCH)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: DenseIndexKind = DenseIndexKind.AUTO) -> DenseIndex:
+    def build(
+        cls, vectors: np.ndarray, kind: DenseIndexKind = DenseIndexKind.AUTO, rerank: VectorRows | None = None
+    ) -> DenseIndex:
+        """The index of ``vectors``; ``rerank`` defaults to ``vectors`` themselves."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         chosen = choose_kind(len(vectors), kind)
         dim = vectors.shape[1]
         index: faiss.Index
         if chosen == DenseIndexKind.HNSW:
-            index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+            eight_bit: Any = faiss.ScalarQuantizer.QT_8bit  # an int; the stubs say otherwise
+            index = faiss.IndexHNSWSQ(dim, eight_bit, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
             index.hnsw.efConstruction = 80
         else:
-            index = faiss.IndexFlatIP(dim)
+            index = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         if len(vectors):
+            index.train(vectors)
             index.add(vectors)
-        return cls(index, chosen)
+        return cls(index, chosen, vectors if rerank is None else rerank)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
 
     @classmethod
-    def load(cls, path: Path, kind: DenseIndexKind) -> DenseIndex:
-        return cls(faiss.read_index(str(path)), kind)
+    def load(cls, path: Path, kind: DenseIndexKind, rerank: VectorRows | None = None) -> DenseIndex:
+        """The index in ``path``, its codes memory-mapped."""
+        return cls(faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC), kind, rerank)
 
     @property
     def size(self) -> int:
@@ -83,9 +102,11 @@ class DenseIndex:
         k = min(k, self.size)
         if k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        rescored = self.kind == DenseIndexKind.HNSW and self.rerank is not None
+        wanted = min(k * RERANK_FACTOR, self.size) if rescored else k
         x = np.asarray(query, dtype=np.float32).reshape(1, -1)
         if live is None or bool(live.all()):
-            scores, ids = self._index.search(x, k)
+            scores, ids = self._index.search(x, wanted)
         else:
             bitmap = np.packbits(np.asarray(live, dtype=bool), bitorder="little")  # FAISS reads bit i of id i
             wrapped: Any = faiss  # the Python wrappers take numpy arrays and keywords the stubs do not know
@@ -94,9 +115,14 @@ class DenseIndex:
                 params = wrapped.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
             else:
                 params = wrapped.SearchParameters(sel=selector)
-            scores, ids = self._index.search(x, k, params=params)
+            scores, ids = self._index.search(x, wanted, params=params)
         keep = ids[0] >= 0
-        return ids[0][keep], scores[0][keep]
+        found, found_scores = ids[0][keep].astype(np.int64), scores[0][keep]
+        if rescored and self.rerank is not None and len(found):
+            found_scores = self.rerank[found] @ x[0]
+            order = np.lexsort((found, -found_scores))[:k]
+            found, found_scores = found[order], found_scores[order]
+        return found, found_scores.astype(np.float32)
 
 
 class LiveDense:

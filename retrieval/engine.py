@@ -241,6 +241,7 @@ class AnswerEngine:
         started = time.perf_counter()
         text = check_question(nfc(question))
         index = self.index  # one consistent version for the whole question
+        index.check_integrity()  # a damaged file found in the background: no answer from it
         query = self.embedder().encode_query(text)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
@@ -274,7 +275,8 @@ class AnswerEngine:
         """Whether any article of ``index`` has a publication date (remembered per version)."""
         known = self._dated  # one tuple, swapped whole: safe for reader threads
         if known is None or known[0] != index.manifest.version:
-            known = (index.manifest.version, any(a.published is not None for a in index.live_articles()))
+            live = index.article_index.values()
+            known = (index.manifest.version, any(index.article_published[i] is not None for i in live))
             self._dated = known
         return known[1]
 
@@ -486,6 +488,10 @@ class AnswerEngine:
 
     def latest_articles(self, n: int = 5) -> list[Article]:
         """The ``n`` indexed articles with the newest publication dates."""
-        oldest = datetime.min.replace(tzinfo=UTC)
-        ordered = sorted(self.index.live_articles(), key=lambda a: (a.published or oldest, a.id), reverse=True)
-        return ordered[:n]
+        index, oldest = self.index, datetime.min.replace(tzinfo=UTC)
+        rows = sorted(
+            index.article_index.values(),
+            key=lambda i: (index.article_published[i] or oldest, index.article_ids[i]),
+            reverse=True,
+        )
+        return [index.articles[i] for i in rows[:n]]

@@ -5,7 +5,12 @@ Layout under ``<data_dir>/index/``::
     CURRENT                  name of the version being served (replaced atomically)
     versions/<version>/      one complete index:
         manifest.json        what is in it, with the size and SHA-256 of every other file
-        articles.jsonl, sentences.npy, passages.npy, *_vectors.npy, postings_*, vocabulary_*, dense.faiss
+        articles.jsonl, article_*   the articles (retrieval/article_file.py), read when cited
+        sentences.npy, passages.npy the rows: which article and sentences each row is
+        passage_vectors.npy         float16, memory-mapped (retrieval/vectors.py)
+        sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
+        postings_*, vocabulary_*    the lexical index, memory-mapped (retrieval/lexical.py)
+        dense.faiss                 the passage index (retrieval/dense.py), memory-mapped
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
                              (the same files but dense.faiss)
@@ -22,6 +27,14 @@ are never searched and their sentences never cited.
 
 A build writes a hidden staging folder, checks it, renames it into ``versions/`` and only
 then rewrites ``CURRENT``; a failure or Ctrl-C at any point leaves the old version serving.
+
+Integrity, without reading every byte before the first answer: loading checks that every
+file is there with the size its manifest records (a truncated or missing file fails at
+once), reads the small files whole against their SHA-256, and checks the shape of every
+array; the large files (vectors, the passage index, the lexical postings, the article text)
+are hashed by a background thread (:class:`IntegrityCheck`) while the index serves, and a
+mismatch stops answering with the fixing command. A cited article is checked against its own
+SHA-256 when it is read, so damaged text is never quoted, even before that check ends.
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -43,14 +57,27 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.article_file import ArticleFile, article_digest, write_articles
 from retrieval.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.embedding import Embedder
+from retrieval.index_errors import IndexBusyError, IndexCorruptError, IndexError_, IndexMismatchError, IndexMissingError
 from retrieval.lexical import Analyzer, LexicalIndex, Postings
 from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
+from retrieval.vectors import CompactVectors, VectorBlocks
 
-FORMAT_VERSION = 5  # 5: page furniture is left out of sentences and passages (retrieval/furniture.py)
+__all__ = [
+    "FORMAT_VERSION", "IndexBusyError", "IndexCorruptError", "IndexError_", "IndexMismatchError",
+    "IndexMissingError", "IndexStore", "LoadedIndex", "Manifest", "article_digest", "build_index",
+    "corpus_fingerprint", "extend_index",
+]  # fmt: skip
+
+#: 5: page furniture is left out of sentences and passages (retrieval/furniture.py);
+#: 6: compact vectors (float16 passages, int8 sentences, HNSW over 8-bit codes), articles read when cited.
+FORMAT_VERSION = 6
+#: Files up to this size are hashed when an index is loaded; larger ones in the background.
+CHECKED_AT_LOAD_BYTES = 8 << 20
 #: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
 #: "model: <message>" for one-off messages while the model is built.
 Progress = Callable[[str, int, int], None]
@@ -63,27 +90,6 @@ DELTA_MIN_PASSAGES = 1_000
 DELTA_MAX_PASSAGES = 20_000
 DELTA_MAX_SEGMENTS = 64
 
-_SEGMENT_FILES = ("articles.jsonl", "sentences.npy", "passages.npy", "passage_vectors.npy", "sentence_vectors.npy")
-
-
-class IndexError_(RuntimeError):
-    """Base for index problems; ``str()`` is one line that names the fixing command."""
-
-
-class IndexMissingError(IndexError_):
-    pass
-
-
-class IndexCorruptError(IndexError_):
-    pass
-
-
-class IndexMismatchError(IndexError_):
-    pass
-
-
-class IndexBusyError(IndexError_):
-    pass
 
 
 @dataclass(frozen=True)
@@ -106,16 +112,6 @@ class Manifest:
     removed: list[str] = field(default_factory=list)  # ids deleted from the corpus since the base
 
 
-def article_digest(article: Article) -> bytes:
-    """SHA-256 of one article's metadata and text."""
-    digest = hashlib.sha256()
-    digest.update(json.dumps(article.metadata(), ensure_ascii=False, sort_keys=True).encode())
-    digest.update(b"\x00")
-    digest.update(article.text.encode())
-    digest.update(b"\x01")
-    return digest.digest()
-
-
 def _fingerprint(digests: Iterable[tuple[str, bytes]]) -> str:
     combined = hashlib.sha256()
     for _, digest in sorted(digests):
@@ -126,28 +122,6 @@ def _fingerprint(digests: Iterable[tuple[str, bytes]]) -> str:
 def corpus_fingerprint(articles: Sequence[Article]) -> str:
     """Changes whenever any article's metadata or text changes (order does not matter)."""
     return _fingerprint((a.id, article_digest(a)) for a in articles)
-
-
-def _article_to_json(article: Article) -> str:
-    record = article.metadata()
-    record["text"] = article.text
-    record["sapo"] = article.sapo
-    return json.dumps(record, ensure_ascii=False)
-
-
-def _article_from_json(line: str) -> Article:
-    record = json.loads(line)
-    published = datetime.fromisoformat(record["published"]) if record.get("published") else None
-    return Article(
-        id=record["id"],
-        title=record["title"],
-        published=published,
-        source=record.get("source") or "",
-        text=record["text"],
-        url=record.get("url"),
-        tags=tuple(record.get("tags") or ()),
-        sapo=record.get("sapo"),
-    )
 
 
 def _sha256(path: Path) -> str:
@@ -166,39 +140,70 @@ def _new_version_name() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f") + f"-{os.getpid()}-{next(_VERSION_NUMBERS)}"
 
 
-class RowBlocks:
-    """Several 2-D arrays read as one, without copying: ``blocks[i]`` is one row,
-    ``blocks[[i, j, ...]]`` an array of rows (the base's vectors stay memory-mapped)."""
+class ChainedArticles(Sequence[Article]):
+    """The articles of several segments as one sequence, base first; nothing is copied or read."""
 
-    def __init__(self, blocks: Sequence[np.ndarray]) -> None:
-        kept = [b for b in blocks if len(b)]
-        self.blocks = kept or list(blocks[:1])
-        self._ends = np.cumsum([len(b) for b in self.blocks], dtype=np.int64)
-        self._starts = self._ends - np.array([len(b) for b in self.blocks], dtype=np.int64)
+    def __init__(self, parts: Sequence[Sequence[Article]]) -> None:
+        self._parts = list(parts)
+        self._ends = list(itertools.accumulate(len(part) for part in self._parts))
 
     def __len__(self) -> int:
-        return int(self._ends[-1]) if len(self._ends) else 0
+        return self._ends[-1] if self._ends else 0
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"article {i} out of range")
+        part = int(np.searchsorted(self._ends, i, side="right"))
+        return self._parts[part][i - (self._ends[part - 1] if part else 0)]
+
+    def __iter__(self) -> Iterator[Article]:
+        for part in self._parts:
+            yield from part
+
+
+class IntegrityCheck:
+    """The SHA-256 of an index version's large files, checked by a daemon thread while the
+    version serves (hashlib releases the GIL: it runs beside the answering)."""
+
+    def __init__(self, folder: Path, files: dict[str, dict[str, object]]) -> None:
+        self._folder = folder
+        self._files = files
+        self._error: str | None = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="hoptac-index-check", daemon=True)
+
+    def start(self) -> IntegrityCheck:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            for name, info in self._files.items():
+                try:
+                    matches = _sha256(self._folder / name) == info["sha256"]
+                except OSError:
+                    matches = False
+                if not matches:
+                    self._error = f"index file {name} is corrupt (checksum mismatch): run `hoptac reindex`"
+                    return
+        finally:
+            self._done.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Whether the check has ended (within ``timeout`` seconds)."""
+        return self._done.wait(timeout)
 
     @property
-    def shape(self) -> tuple[int, int]:
-        return len(self), int(self.blocks[0].shape[1]) if self.blocks else 0
+    def error(self) -> str | None:
+        return self._error
 
-    def __getitem__(self, key: int | Sequence[int] | np.ndarray) -> np.ndarray:
-        if isinstance(key, int | np.integer):
-            row = int(key) + (len(self) if key < 0 else 0)
-            if not 0 <= row < len(self):
-                raise IndexError(f"row {key} out of range")
-            block = int(np.searchsorted(self._ends, row, side="right"))
-            return np.asarray(self.blocks[block][row - int(self._starts[block])])
-        rows = np.asarray(key, dtype=np.int64)
-        if len(self.blocks) == 1:
-            return np.asarray(self.blocks[0][rows])
-        which = np.searchsorted(self._ends, rows, side="right")
-        out = np.empty((len(rows), self.shape[1]), dtype=self.blocks[0].dtype)
-        for block in np.unique(which):
-            mask = which == block
-            out[mask] = self.blocks[block][rows[mask] - self._starts[block]]
-        return out
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise IndexCorruptError(self._error)
 
 
 @dataclass
@@ -209,18 +214,29 @@ class Segment:
     Never changed once built."""
 
     name: str
-    articles: list[Article]
+    articles: Sequence[Article]  # a list when built, an ArticleFile when loaded
     sentence_rows: np.ndarray  # (n, 5) int32 = article, start, end, paragraph, is_caption
     passage_rows: np.ndarray  # (m, 3) int32 = article, first sentence, last sentence (inclusive)
-    passage_vectors: np.ndarray
-    sentence_vectors: np.ndarray
+    passage_vectors: CompactVectors  # float16
+    sentence_vectors: CompactVectors  # int8 and a scale per row
     postings: Postings  # the passages' lexical tokens
     _digests: list[bytes] | None = field(default=None, repr=False, compare=False)
 
     def digests(self) -> list[bytes]:
         if self._digests is None:
-            self._digests = [article_digest(a) for a in self.articles]
+            if isinstance(self.articles, ArticleFile):
+                self._digests = [self.articles.digest(i) for i in range(len(self.articles))]
+            else:
+                self._digests = [article_digest(a) for a in self.articles]
         return self._digests
+
+    def ids(self) -> list[str]:
+        return self.articles.ids if isinstance(self.articles, ArticleFile) else [a.id for a in self.articles]
+
+    def published(self) -> list[datetime | None]:
+        if isinstance(self.articles, ArticleFile):
+            return self.articles.published
+        return [a.published for a in self.articles]
 
     def counts(self) -> dict[str, int]:
         return {
@@ -234,8 +250,11 @@ class LoadedIndex:
     """One index version in memory: a base segment plus delta segments, seen as one row
     space (sentence and passage rows are global positions, base rows first).
 
-    ``articles`` holds every stored copy, superseded ones too; ``article_index`` maps each
-    live id to its live copy, and only live passages are searched (``dense``, ``lexical``).
+    ``articles`` holds every stored copy, superseded ones too (read from disk when asked
+    for); ``article_ids`` and ``article_published`` are known without reading them;
+    ``article_index`` maps each live id to its live copy, and only live passages are
+    searched (``dense``, ``lexical``). ``integrity`` is the background check of a loaded
+    version's large files (None for one built in memory).
     """
 
     def __init__(
@@ -253,8 +272,11 @@ class LoadedIndex:
         self.delta = list(delta)
         self.removed = frozenset(removed)
         self.path = path
+        self.integrity: IntegrityCheck | None = None
         segments = [base, *self.delta]
-        self.articles = [a for segment in segments for a in segment.articles]
+        self.articles = ChainedArticles([segment.articles for segment in segments])
+        self.article_ids = [i for segment in segments for i in segment.ids()]
+        self.article_published = [p for segment in segments for p in segment.published()]
         sentence_parts, passage_parts = [base.sentence_rows], [base.passage_rows]
         article_offset, sentence_offset = len(base.articles), len(base.sentence_rows)
         for segment in self.delta:
@@ -271,10 +293,10 @@ class LoadedIndex:
         self.sentence_rows = np.concatenate(sentence_parts) if self.delta else base.sentence_rows
         # passage_rows: (m, 3) int32 = article, first sentence, last sentence (inclusive)
         self.passage_rows = np.concatenate(passage_parts) if self.delta else base.passage_rows
-        self.passage_vectors = RowBlocks([s.passage_vectors for s in segments])
-        self.sentence_vectors = RowBlocks([s.sentence_vectors for s in segments])
+        self.passage_vectors = VectorBlocks([s.passage_vectors for s in segments])
+        self.sentence_vectors = VectorBlocks([s.sentence_vectors for s in segments])
         # The last copy of an id is the live one, unless the id was deleted.
-        self.article_index = {a.id: i for i, a in enumerate(self.articles)}
+        self.article_index = {article_id: i for i, article_id in enumerate(self.article_ids)}
         for article_id in self.removed:
             self.article_index.pop(article_id, None)
         self.article_live = np.zeros(len(self.articles), dtype=bool)
@@ -282,7 +304,9 @@ class LoadedIndex:
         all_live = len(self.article_index) == len(self.articles)
         #: Per passage: may it be returned? None when all are.
         self.live_passage = None if all_live else self.article_live[self.passage_rows[:, 0]]
-        self.dense = LiveDense(dense, [s.passage_vectors for s in self.delta], self.live_passage)
+        dense.rerank = VectorBlocks([base.passage_vectors])
+        deltas = [s.passage_vectors.decode(slice(None)) for s in self.delta]
+        self.dense = LiveDense(dense, deltas, self.live_passage)
         self.lexical = LexicalIndex([s.postings for s in segments], self.live_passage)
 
     def sentence(self, row: int) -> Sentence:
@@ -304,8 +328,14 @@ class LoadedIndex:
         return self.live_passage is None or bool(self.live_passage[passage])
 
     def live_articles(self) -> list[Article]:
-        """The articles this version serves (one copy per id), in row order."""
+        """The articles this version serves (one copy per id), in row order (all read: slow
+        on a large index; ``article_ids``, ``article_published`` need no reading)."""
         return [self.articles[i] for i in sorted(self.article_index.values())]
+
+    def check_integrity(self) -> None:
+        """Raise IndexCorruptError if the background check found a damaged file."""
+        if self.integrity is not None:
+            self.integrity.raise_if_failed()
 
     def live_counts(self) -> dict[str, int]:
         if self.live_passage is None:
@@ -322,9 +352,9 @@ class LoadedIndex:
         pairs: list[tuple[str, bytes]] = []
         offset = 0
         for segment in [self.base, *self.delta]:
-            for i, (article, digest) in enumerate(zip(segment.articles, segment.digests(), strict=True)):
+            for i, (article_id, digest) in enumerate(zip(segment.ids(), segment.digests(), strict=True)):
                 if self.article_live[offset + i]:
-                    pairs.append((article.id, digest))
+                    pairs.append((article_id, digest))
             offset += len(segment.articles)
         return _fingerprint(pairs)
 
@@ -423,7 +453,15 @@ def _build_segment(
     postings = Postings.build(analyzer.document_tokens(p.text) for p in passages)
     if progress:
         progress("index", 1, 2)
-    segment = Segment(name, list(articles), sentence_rows, passage_rows, passage_vectors, sentence_vectors, postings)
+    segment = Segment(
+        name,
+        list(articles),
+        sentence_rows,
+        passage_rows,
+        CompactVectors.of_passages(passage_vectors),
+        CompactVectors.of_sentences(sentence_vectors),
+        postings,
+    )
     return segment, embedded
 
 
@@ -437,7 +475,7 @@ def build_index(
     """Segment, embed (through the cache) and index ``articles`` in memory: a new base, no delta."""
     articles = sorted(articles, key=lambda a: a.id)
     base, embedded = _build_segment("", articles, embedder, analyzer, progress)
-    dense = DenseIndex.build(base.passage_vectors, dense_kind)
+    dense = DenseIndex.build(base.passage_vectors.decode(slice(None)), dense_kind)
     if progress:
         progress("index", 2, 2)
     version = _new_version_name()
@@ -486,7 +524,7 @@ def extend_index(
         if progress:
             progress("index", 2, 2)
         delta.append(segment)
-    known = {a.id for a in index.articles}
+    known = set(index.article_ids)
     gone = (index.removed | {i for i in removed if i in known}) - {a.id for a in articles}
     extended = LoadedIndex(index.manifest, index.base, index.base_dense, delta, gone)
     counts = extended.live_counts()
@@ -508,27 +546,23 @@ def extend_index(
 
 def _write_segment(segment: Segment, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    with (folder / "articles.jsonl").open("w", encoding="utf-8") as handle:
-        for article in segment.articles:
-            handle.write(_article_to_json(article) + "\n")
+    write_articles(folder, segment.articles, segment.digests())
     np.save(folder / "sentences.npy", segment.sentence_rows)
     np.save(folder / "passages.npy", segment.passage_rows)
-    np.save(folder / "passage_vectors.npy", np.asarray(segment.passage_vectors))
-    np.save(folder / "sentence_vectors.npy", np.asarray(segment.sentence_vectors))
+    segment.passage_vectors.save(folder, "passage_vectors")
+    segment.sentence_vectors.save(folder, "sentence_vectors")
     segment.postings.save(folder)
 
 
 def _read_segment(folder: Path, name: str, mmap: bool) -> Segment:
-    mode: Any = "r" if mmap else None
-    lines = (folder / "articles.jsonl").read_text("utf-8").splitlines()
-    articles = [_article_from_json(line) for line in lines if line]
+    articles = ArticleFile.load(folder)
     return Segment(
         name,
         articles,
         np.load(folder / "sentences.npy"),
         np.load(folder / "passages.npy"),
-        np.load(folder / "passage_vectors.npy", mmap_mode=mode),
-        np.load(folder / "sentence_vectors.npy", mmap_mode=mode),
+        CompactVectors.load(folder, "passage_vectors", mmap),
+        CompactVectors.load(folder, "sentence_vectors", mmap),
         Postings.load(folder),
     )
 
@@ -539,8 +573,8 @@ def _segment_is_consistent(segment: Segment, expected: dict[str, Any], dimension
     return (
         segment.counts() == {k: expected.get(k) for k in ("articles", "passages", "sentences")}
         and s.ndim == 2 and s.shape[1] == 5 and p.ndim == 2 and p.shape[1] == 3
-        and segment.passage_vectors.shape == (len(p), dimension)
-        and segment.sentence_vectors.shape == (n_sentences, dimension)
+        and segment.passage_vectors.is_consistent(len(p), dimension)
+        and segment.sentence_vectors.is_consistent(n_sentences, dimension)
         and (not len(s) or (int(s[:, 0].min()) >= 0 and int(s[:, 0].max()) < n_articles))
         and (not len(p) or (int(p[:, 0].min()) >= 0 and int(p[:, 0].max()) < n_articles))
         and (not len(p) or (int(p[:, 1:].min()) >= 0 and int(p[:, 1:].max()) < n_sentences))
@@ -664,7 +698,8 @@ class IndexStore:
             raise IndexCorruptError(f"index manifest {path} is unreadable: run `hoptac reindex`") from exc
 
     def load(self, expected_model: str | None = None, verify: bool = True) -> LoadedIndex:
-        """The current version, checked file by file against its manifest."""
+        """The current version, checked against its manifest: every file's size and the small
+        files' SHA-256 now, the large files' in the background (``index.integrity``)."""
         manifest = self.read_manifest()
         folder = self.versions / manifest.version
         if manifest.format != FORMAT_VERSION:
@@ -676,8 +711,9 @@ class IndexStore:
                 f"the index was built with model {manifest.model!r} but the settings name {expected_model!r}: "
                 "run `hoptac reindex`"
             )
+        large: dict[str, dict[str, object]] = {}
         if verify:
-            self._verify(folder, manifest)
+            large = self._verify(folder, manifest)
         try:
             base = _read_segment(folder, "", mmap=True)
             dense = DenseIndex.load(folder / "dense.faiss", DenseIndexKind(manifest.dense_kind))
@@ -701,16 +737,30 @@ class IndexStore:
             "articles": manifest.articles, "passages": manifest.passages, "sentences": manifest.sentences
         }:  # fmt: skip
             raise IndexCorruptError(f"index version {manifest.version} is inconsistent: run `hoptac reindex`")
+        if large:
+            index.integrity = IntegrityCheck(folder, large).start()
         return index
 
     @staticmethod
-    def _verify(folder: Path, manifest: Manifest) -> None:
+    def _verify(folder: Path, manifest: Manifest) -> dict[str, dict[str, object]]:
+        """Check every file's size and the small files' SHA-256; the large files, left to
+        :class:`IntegrityCheck`, are returned."""
+        large: dict[str, dict[str, object]] = {}
         for name, info in manifest.files.items():
             path = folder / name
             if not path.is_file():
                 raise IndexCorruptError(f"index file {name} is missing: run `hoptac reindex`")
-            if path.stat().st_size != info["bytes"] or _sha256(path) != info["sha256"]:
+            size = path.stat().st_size
+            if size != info["bytes"]:
+                raise IndexCorruptError(
+                    f"index file {name} is truncated or overwritten ({size:,} bytes, not {info['bytes']:,}): "
+                    "run `hoptac reindex`"
+                )
+            if size > CHECKED_AT_LOAD_BYTES:
+                large[name] = info
+            elif _sha256(path) != info["sha256"]:
                 raise IndexCorruptError(f"index file {name} is corrupt (checksum mismatch): run `hoptac reindex`")
+        return large
 
     def size_bytes(self) -> int:
         version = self.current_version()

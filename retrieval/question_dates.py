@@ -210,6 +210,6 @@ def _names_a_plan(folded: str, start: int) -> bool:
 
 def passages_published_in(index: LoadedIndex, when: DateFilter) -> np.ndarray:
     """Per passage of ``index``: is it live and of an article published in one of ``when``'s periods?"""
-    articles = np.array([when.matches(article.published) for article in index.articles], dtype=bool)
+    articles = np.array([when.matches(published) for published in index.article_published], dtype=bool)
     articles &= index.article_live
     return articles[index.passage_rows[:, 0]]

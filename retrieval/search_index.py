@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from retrieval.models import Article, Sentence
+from retrieval.vectors import VectorRows
 
 if TYPE_CHECKING:
     from retrieval.index import LoadedIndex, Manifest
@@ -40,14 +41,6 @@ class LexicalScores(Protocol):
         """One score per passage row (0 for deleted passages)."""
 
     def idf(self, token: str) -> float: ...
-
-
-class VectorRows(Protocol):
-    """Stored vectors by row: ``rows[i]`` or ``rows[[i, j, ...]]``."""
-
-    def __getitem__(self, key: int | Sequence[int] | np.ndarray) -> np.ndarray: ...
-
-    def __len__(self) -> int: ...
 
 
 class SearchIndex(Protocol):
