@@ -1,0 +1,162 @@
+"""The compact index format: what is stored reads back exactly, and damage is found and named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hoptac.settings import Settings
+from retrieval.article_file import ArticleDamagedError, ArticleFile
+from retrieval.dense import DenseIndex, DenseIndexKind
+from retrieval.engine import AnswerEngine
+from retrieval.index import FORMAT_VERSION, IndexCorruptError, IndexMismatchError, IndexStore, LoadedIndex
+from retrieval.vectors import CompactVectors, VectorBlocks, quantize_int8
+from tests.conftest import HashingEmbedder
+
+QUESTION = "cầu Đồng Việt ở đâu?"
+
+
+def _built(settings: Settings) -> tuple[AnswerEngine, LoadedIndex, Path]:
+    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine.reindex()
+    store = IndexStore(settings.index_root)
+    return engine, engine.index, store.versions / str(store.current_version())
+
+
+def _engine(settings: Settings) -> AnswerEngine:
+    return AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+
+
+def test_int8_codes_decode_to_within_half_a_step_of_each_component() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((50, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[7] = 0.0  # an empty text's vector
+    codes, scales = quantize_int8(vectors)
+    assert codes.dtype == np.int8 and scales.dtype == np.float32
+    decoded = CompactVectors(codes, scales).decode(slice(None))
+    step = np.abs(vectors).max(axis=1, keepdims=True) / 127
+    assert (np.abs(decoded - vectors) <= step / 2 + 1e-7).all()
+    assert not decoded[7].any()
+
+
+def test_rows_of_several_blocks_read_as_one() -> None:
+    rng = np.random.default_rng(4)
+    first, second = rng.standard_normal((5, 8)), rng.standard_normal((3, 8))
+    blocks = VectorBlocks([CompactVectors.of_passages(first), CompactVectors.of_sentences(second)])
+    whole = np.vstack([CompactVectors.of_passages(first).decode(slice(None)), blocks[[5, 6, 7]]])
+    assert blocks.shape == (8, 8) and len(blocks) == 8
+    np.testing.assert_array_equal(blocks[[0, 6, 2]], whole[[0, 6, 2]])
+    np.testing.assert_array_equal(blocks[-1], whole[7])
+    assert blocks[[1]].dtype == np.float32
+
+
+def test_what_is_stored_reads_back_exactly(settings: Settings) -> None:
+    _, built, folder = _built(settings)
+    loaded = IndexStore(settings.index_root).load()
+    assert np.load(folder / "passage_vectors.npy", mmap_mode="r").dtype == np.float16
+    assert np.load(folder / "sentence_vectors.npy", mmap_mode="r").dtype == np.int8
+    assert np.load(folder / "sentence_vectors_scales.npy").dtype == np.float32
+    every_passage, every_sentence = np.arange(len(built.passage_rows)), np.arange(len(built.sentence_rows))
+    np.testing.assert_array_equal(loaded.passage_vectors[every_passage], built.passage_vectors[every_passage])
+    np.testing.assert_array_equal(loaded.sentence_vectors[every_sentence], built.sentence_vectors[every_sentence])
+    np.testing.assert_array_equal(loaded.sentence_rows, built.sentence_rows)
+    np.testing.assert_array_equal(loaded.passage_rows, built.passage_rows)
+    assert isinstance(loaded.base.articles, ArticleFile)
+    assert list(loaded.articles) == list(built.articles)
+    assert loaded.article_ids == built.article_ids and loaded.article_published == built.article_published
+    assert loaded.corpus_fingerprint() == built.corpus_fingerprint() == loaded.manifest.corpus_fingerprint
+    for row in every_sentence:
+        sentence = loaded.sentence(int(row))
+        assert loaded.article_of_sentence(int(row)).text[sentence.start : sentence.end] == sentence.text
+    query = HashingEmbedder().encode_query(QUESTION)
+    for got, expected in zip(loaded.dense.search(query, 5), built.dense.search(query, 5), strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_loading_reads_no_article_text_until_a_sentence_is_read(settings: Settings) -> None:
+    _built(settings)
+    index = IndexStore(settings.index_root).load()
+    articles = index.base.articles
+    assert isinstance(articles, ArticleFile)
+    assert articles._read.cache_info().currsize == 0
+    sentence = index.sentence(3)
+    assert articles._read.cache_info().currsize == 1
+    assert articles[0].text[sentence.start : sentence.end] == sentence.text
+
+
+def test_hnsw_candidates_are_scored_again_with_the_stored_vectors() -> None:
+    rng = np.random.default_rng(5)
+    vectors = rng.standard_normal((600, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    stored = VectorBlocks([CompactVectors.of_passages(vectors)])
+    dense = DenseIndex.build(vectors, DenseIndexKind.HNSW, rerank=stored)
+    for query in vectors[:10]:
+        ids, scores = dense.search(query, 10)
+        exact = stored[np.arange(600)] @ query
+        assert list(ids) == list(np.argsort(-exact, kind="stable")[:10])
+        np.testing.assert_allclose(scores, stored[ids] @ query, rtol=1e-6)
+
+
+def test_a_truncated_vector_file_is_reported_at_load_with_the_fix(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)  # every file counts as large
+    _, _, folder = _built(settings)
+    vectors = folder / "sentence_vectors.npy"
+    vectors.write_bytes(vectors.read_bytes()[:-100])
+    with pytest.raises(IndexCorruptError, match=r"sentence_vectors\.npy is truncated.*run `hoptac reindex`"):
+        IndexStore(settings.index_root).load()
+
+
+def test_a_damaged_large_file_is_found_in_the_background_and_answering_stops(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    _, _, folder = _built(settings)
+    vectors = folder / "passage_vectors.npy"
+    data = bytearray(vectors.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size: only the checksum can tell
+    vectors.write_bytes(bytes(data))
+    engine = _engine(settings)
+    integrity = engine.index.integrity
+    assert integrity is not None and integrity.wait(timeout=30)
+    assert integrity.error == "index file passage_vectors.npy is corrupt (checksum mismatch): run `hoptac reindex`"
+    with pytest.raises(IndexCorruptError, match="run `hoptac reindex`"):
+        engine.ask(QUESTION)
+
+
+def test_an_intact_index_passes_the_background_check(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    _built(settings)
+    engine = _engine(settings)
+    integrity = engine.index.integrity
+    assert integrity is not None and integrity.wait(timeout=30) and integrity.error is None
+    engine.ask(QUESTION)  # answers (what it finds with this test embedder does not matter here)
+
+
+def test_a_damaged_article_is_never_quoted(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    _, _, folder = _built(settings)
+    articles = folder / "articles.jsonl"
+    text = articles.read_text("utf-8")
+    assert "2020-2025" in text
+    articles.write_text(text.replace("2020-2025", "2020-2029"), "utf-8")  # same length, other words
+    loaded = IndexStore(settings.index_root).load()
+    with pytest.raises(ArticleDamagedError, match="does not match its checksum: run `hoptac reindex`"):
+        loaded.articles[0]
+    with pytest.raises(IndexCorruptError):
+        loaded.article_of_passage(0)
+
+
+def test_an_index_of_the_previous_format_asks_for_a_reindex(settings: Settings) -> None:
+    _, _, folder = _built(settings)
+    manifest = json.loads((folder / "manifest.json").read_text("utf-8"))
+    manifest["format"] = FORMAT_VERSION - 1
+    (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
+    old = rf"index format {FORMAT_VERSION - 1} is not {FORMAT_VERSION}.*run `hoptac reindex`"
+    with pytest.raises(IndexMismatchError, match=old):
+        IndexStore(settings.index_root).load()
