@@ -117,6 +117,11 @@ class VectorBlocks:
     def shape(self) -> tuple[int, int]:
         return len(self), self._dimension
 
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Every row, decoded (a full copy in memory: for measurements, not for answering)."""
+        whole = np.vstack([b.decode(slice(None)) for b in self.blocks]) if self.blocks else np.zeros((0, 0))
+        return whole if dtype is None else whole.astype(dtype, copy=False)
+
     def __getitem__(self, key: int | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(key, int | np.integer):
             row = int(key) + (len(self) if key < 0 else 0)
