@@ -175,10 +175,11 @@ def test_report_has_a_line_a_size_for_disk_and_memory_by_component(tmp_path: Pat
     }
     report = {"sizes": [row], "real_articles": 34_820, "machine": {"cpus": 2}, "model": "test"}
     table = format_report(report)
-    assert "| 1,000,003 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 28 |" in table  # disk: MB by component, total
+    assert "| 1,000,003 | 1.0 | 2.0 | 3.0 | 4.0 | 5.0 | 6.0 | 7.0 | 28 |" in table  # disk: MB by component, total
     # memory: MB by component, RSS, peak, after imports, as the model and the index finished loading
     memory_line = (
-        "| 1,000,003 | 0 | 1 | 2 | 3 | 4 | 5 | 6 | 900 | 921 | 1,500 | 120 | 700 MB at 1.50 s | 950 MB at 2.50 s"
+        "| 1,000,003 | 0.0 | 1.0 | 2.0 | 3.0 | 4.0 | 5.0 | 6.0 | 900 | 921 | 1,500 | 120 "
+        "| 700 MB at 1.50 s | 950 MB at 2.50 s |"
     )
     assert memory_line in table
     assert "1,000,003: 115,000 of 150,000 articles (760,000 passages)" in table

@@ -116,7 +116,10 @@ def format_report(report: dict[str, Any]) -> str:
 
 
 def _mb_cell(n: float | None) -> str:
-    return "-" if n is None else f"{n:,.0f}"
+    """Megabytes for a table cell: whole ones, tenths below 10."""
+    if n is None:
+        return "-"
+    return f"{n:.1f}" if n < 10 else f"{n:,.0f}"
 
 
 def _component_tables(rows: list[dict[str, Any]]) -> list[str]:
@@ -186,7 +189,7 @@ def _plot_components(axis: Any, rows: list[dict[str, Any]]) -> None:
     axis.set_xticks(range(len(bars)), [name for name, _ in bars], fontsize=8)
     axis.set_ylabel("MB")
     axis.set_title("Disk and memory by component")
-    axis.legend(fontsize=7)
+    axis.legend(fontsize=7, loc="upper left")
     axis.grid(alpha=0.3, axis="y")
 
 
