@@ -268,6 +268,16 @@ def test_pseudo_articles_are_real_sentences_of_two_real_articles(tmp_path: Path)
     assert list(smaller.lines) == list(sample.lines)[: real + 5]
 
 
+def test_pseudo_articles_refuse_real_ids_that_look_like_theirs(tmp_path: Path) -> None:
+    from hoptac.bench import load_sample
+
+    jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
+    jsonl.write_text(jsonl.read_text("utf-8").replace('"real3"', '"real3~r1"'), "utf-8")
+    assert load_sample(jsonl, 5, lambda _: None).real_count >= 1  # no pseudo-articles needed: fine
+    with pytest.raises(ValueError, match="'real3~r1' contains '~r'"):
+        load_sample(jsonl, 10**6, lambda _: None)
+
+
 def test_bench_fills_a_size_beyond_the_real_articles_with_pseudo_articles(tmp_path: Path) -> None:
     jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
     settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]

@@ -28,7 +28,7 @@ from typing import TypeVar, overload
 
 import numpy as np
 
-from hoptac.bench.pseudo import PSEUDO_SEED, PseudoPlan, pseudo_line, sentence_spans
+from hoptac.bench.pseudo import PSEUDO_SEED, ROUND_MARK, PseudoPlan, pseudo_line, sentence_spans
 from retrieval.models import Article
 from retrieval.sentences import split_sentences
 from retrieval.text import fold, nfc
@@ -190,6 +190,9 @@ def load_sample(path: Path, passages: int, log: Log, seed: int = PSEUDO_SEED) ->
                 return sample
         log(f"reading articles: {total:,} passages")
     del body
+    clash = next((a.id for a in sample.real_articles if ROUND_MARK in a.id), None)
+    if clash is not None:
+        raise ValueError(f"article id {clash!r} contains {ROUND_MARK!r}: pseudo-article ids could collide with it")
     plan = sample.plan
     for round_ in range(1, plan.rounds + 1):
         for start in range(0, sample.real_count, 500):
