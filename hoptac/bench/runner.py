@@ -6,9 +6,10 @@ so a second run re-embeds nothing), makes questions from those articles, and mea
 answer latency against its floor, concurrent askers, HNSW recall, incremental ingest and
 a fresh process's cold start, peak memory and memory by component, and the index's files on
 disk by component. Where a size needs more than the file's real articles, pseudo-articles
-made of their text follow them (:mod:`hoptac.bench.pseudo`). Once per run it measures ingest throughput on
-held-out articles and, on the largest size, the bot with concurrent askers. The report is a
-plain dict (what ``--json`` prints); :mod:`hoptac.bench.report` formats it.
+made of their text follow them (:mod:`hoptac.bench.pseudo`). Once per run it measures
+ingest throughput on held-out articles and, on the largest size, the bot with concurrent
+askers. The report is a plain dict (what ``--json`` prints); :mod:`hoptac.bench.report`
+formats it.
 """
 
 from __future__ import annotations
