@@ -70,11 +70,15 @@ def test_bench_reports_every_measurement(tmp_path: Path) -> None:
         assert all(c["questions"] == 12 for c in row["concurrency"])  # every question answered once
         assert 0.0 <= row["ann"]["recall_at_10"] <= 1.0
         assert row["incremental_ingest"]["passages_added"] >= 1
+        assert sum(row["index_bytes_by_component"].values()) == row["index_bytes"]
+        assert row["pseudo_articles"] == row["pseudo_passages"] == 0  # the file has enough articles
     assert [row["askers"] for row in report["bot"]["askers"]] == [1, 2]
     assert all(row["lost"] == 0 and row["answered"] == row["questions"] for row in report["bot"]["askers"])
     assert report["ingest"]["passages"] >= 3 and report["ingest"]["ratio"] > 0
     table = format_report(report)
-    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 6  # 2 sizes, 2 bot rounds, headers
+    # 2 sizes and the header in the main table and in the disk one, 2 bot rounds and the header
+    assert len([line for line in table.splitlines() if line.startswith("| ")]) == 9
+    assert "Index on disk by component (MB):" in table
     assert "Ingest with an empty cache" in table and "2 askers: p95 =" in table
     plot_report(report, tmp_path / "bench.png")
     assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
@@ -141,6 +145,48 @@ def test_report_states_recall_on_real_vectors_when_some_were_synthetic() -> None
     assert "Synthetic vectors" in table
 
 
+def test_report_has_a_line_a_size_for_disk_and_memory_by_component(tmp_path: Path) -> None:
+    from hoptac.bench.footprint import COMPONENTS
+
+    timing = {"p50": 1.0, "p95": 2.0, "p99": 3.0, "mean": 1.0}
+    disk = {key: (i + 1) * 2**20 for i, key in enumerate(COMPONENTS)}
+    memory = {**{key: float(i) for i, key in enumerate(COMPONENTS)}, "anonymous_and_other": 900.0}
+    row = {
+        "size": 1_000_000,
+        "articles": 150_000,
+        "passages": 1_000_003,
+        "pseudo_articles": 115_000,
+        "pseudo_passages": 760_000,
+        "index_bytes": sum(disk.values()),
+        "index_bytes_by_component": disk,
+        "latency": {"ask_ms": timing, "floor_ms": timing, "overhead_p95": 1.0},
+        "concurrency": [{"askers": 1, "questions_per_s": 5.0}],
+        "incremental_ingest": {"seconds": 0.5},
+        "cold_start": {
+            "model_and_index_s": 3.0,
+            "peak_rss_mb": 1500.0,
+            "rss_after_imports_mb": 120.0,
+            "model_loaded_s": 1.5,
+            "rss_model_loaded_mb": 700.0,
+            "index_loaded_s": 2.5,
+            "rss_index_loaded_mb": 950.0,
+            "memory_by_component_mb": memory,
+        },
+    }
+    report = {"sizes": [row], "real_articles": 34_820, "machine": {"cpus": 2}, "model": "test"}
+    table = format_report(report)
+    assert "| 1,000,003 | 1.0 | 2.0 | 3.0 | 4.0 | 5.0 | 6.0 | 7.0 | 28 |" in table  # disk: MB by component, total
+    # memory: MB by component, RSS, peak, after imports, as the model and the index finished loading
+    memory_line = (
+        "| 1,000,003 | 0.0 | 1.0 | 2.0 | 3.0 | 4.0 | 5.0 | 6.0 | 900 | 921 | 1,500 | 120 "
+        "| 700 MB at 1.50 s | 950 MB at 2.50 s |"
+    )
+    assert memory_line in table
+    assert "1,000,003: 115,000 of 150,000 articles (760,000 passages)" in table
+    plot_report(report, tmp_path / "bench.png")
+    assert (tmp_path / "bench.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.mark.model
 def test_ingest_is_measured_in_both_ways_of_making_sentence_vectors(tmp_path: Path, model_dir: Path) -> None:
     from hoptac.bench import measure_ingest_throughput
@@ -157,3 +203,140 @@ def test_ingest_is_measured_in_both_ways_of_making_sentence_vectors(tmp_path: Pa
     assert result["standalone_ratio_to_passages_and_sentences"] > 0
     text = format_report({"sizes": [], "ingest": result})
     assert "sentence vectors span" in text and 'With `sentence_vectors = "standalone"`' in text
+
+
+def _distinct_news_jsonl(path: Path) -> Path:
+    """Ten articles with no paragraph in common, four of two paragraphs of the corpus article,
+    six of one."""
+    article = read_corpus(CORPUS).articles[0]
+    paragraphs = [p for p in article.text.split("\n\n") if len(p) > 80 and not p.startswith("> ")]
+    bodies = [paragraphs[i] + "\n" + paragraphs[i + 1] for i in range(0, 8, 2)] + paragraphs[8:14]
+    with path.open("w", encoding="utf-8") as out:
+        for i, body in enumerate(bodies):
+            record = {
+                "id": f"real{i}",
+                "title": f"Tin số {i}: {body[:50]}",
+                "body": body,
+                "published": f"2019-10-{i + 1:02d}T08:00:00+07:00",
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_pseudo_articles_are_real_sentences_of_two_real_articles(tmp_path: Path) -> None:
+    from hoptac.bench import load_sample
+    from hoptac.bench.corpus import import_lines
+    from retrieval.passages import passage_windows
+    from retrieval.sentences import split_sentences
+
+    jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
+    sample = load_sample(jsonl, 10**6, lambda _: None)  # more than any number of rounds makes
+    real = sample.real_count
+    count = len(sample.passages)
+    assert sample.pseudo_articles(count) == count - real == (real - 1) * real  # every round made
+    assert sample.pseudo_passages(count) == sum(sample.passages) - sum(sample.passages[:real])
+    held_out = {json.loads(line)["id"] for line in sample.held_out_lines}
+    assert held_out and not held_out & {a.id for a in sample.real_articles}
+
+    ids = [a.id for a in sample.articles]
+    assert len(set(ids)) == len(ids) == count  # every id unique, pseudo ones included
+    for k in range(real, count):
+        lead_row, round_ = sample.pseudo_leads[k - real], sample.pseudo_rounds[k - real]
+        lead, tail = sample.real_articles[lead_row], sample.real_articles[sample.plan.partner(lead_row, round_)]
+        article = sample.articles[k]
+        assert lead.id != tail.id
+        assert article.id == f"{lead.id}~r{round_}" and article.title == tail.title
+        assert article.published == lead.published
+        # Every paragraph an exact slice of one of the two, and each of them gives at least one.
+        paragraphs = article.text.split("\n\n")
+        assert all(p in lead.text or p in tail.text for p in paragraphs)
+        assert any(p in lead.text and p not in tail.text for p in paragraphs)
+        assert any(p in tail.text and p not in lead.text for p in paragraphs)
+        sentences = split_sentences(article)
+        assert sentences and all(s.text in lead.text or s.text in tail.text for s in sentences)
+        # Passed through the product's importer, counted with its splitter and windows.
+        assert import_lines([sample.lines[k]])[0][1] == article
+        assert sample.passages[k] == len(passage_windows(sentences))
+
+    again = load_sample(jsonl, 10**6, lambda _: None)
+    assert list(again.lines) == list(sample.lines)  # deterministic
+    other_seed = load_sample(jsonl, 10**6, lambda _: None, seed=5)
+    assert list(other_seed.lines)[:real] == list(sample.lines)[:real]
+    assert list(other_seed.lines)[real:] != list(sample.lines)[real:]
+    # A smaller size is a prefix of a larger one's articles.
+    smaller = load_sample(jsonl, sum(sample.passages[: real + 5]), lambda _: None)
+    assert list(smaller.lines) == list(sample.lines)[: real + 5]
+
+
+def test_pseudo_articles_refuse_real_ids_that_look_like_theirs(tmp_path: Path) -> None:
+    from hoptac.bench import load_sample
+
+    jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
+    jsonl.write_text(jsonl.read_text("utf-8").replace('"real3"', '"real3~r1"'), "utf-8")
+    assert load_sample(jsonl, 5, lambda _: None).real_count >= 1  # no pseudo-articles needed: fine
+    with pytest.raises(ValueError, match="'real3~r1' contains '~r'"):
+        load_sample(jsonl, 10**6, lambda _: None)
+
+
+def test_bench_fills_a_size_beyond_the_real_articles_with_pseudo_articles(tmp_path: Path) -> None:
+    jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
+    settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    config = BenchConfig(
+        jsonl=jsonl,
+        sizes=[40],
+        work_dir=tmp_path / "bench",
+        questions=4,
+        warmup=1,
+        askers=(1,),
+        bot_askers=(),
+        ingest_sample=2,
+        cold_start=False,
+        ann=False,
+    )
+    report = run_bench(settings, config, lambda _: None, embedder=BenchEmbedder())  # type: ignore[arg-type]
+    (row,) = report["sizes"]
+    assert row["passages"] >= 40 > report["real_passages"]
+    assert row["articles"] == report["real_articles"] + row["pseudo_articles"]
+    assert row["passages"] == report["real_passages"] + row["pseudo_passages"]
+    assert "Pseudo-articles" in format_report(report)
+
+
+def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> None:
+    from hoptac.bench.footprint import ANONYMOUS, COMPONENTS, disk_by_component, memory_by_component, smaps_rss
+    from retrieval.engine import AnswerEngine
+    from retrieval.index import IndexStore
+
+    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine.reindex()
+    news = _distinct_news_jsonl(settings.data_dir / "news.jsonl")
+    assert engine.ingest([news]).ok  # a delta segment beside the base
+    index = engine.index
+    assert index.path is not None and index.manifest.delta
+
+    disk = disk_by_component(index.path)
+    assert list(disk) == list(COMPONENTS)
+    assert sum(disk.values()) == engine.store.size_bytes()
+    assert all(disk[key] > 0 for key in COMPONENTS)  # every kind of file is there, the manifest in "other"
+
+    loaded = IndexStore(settings.engine_config().index_root).load()
+    for segment in [loaded.base, *loaded.delta]:
+        float(np.asarray(segment.passage_vectors).sum())  # touch the memory-mapped pages
+    rss = smaps_rss()
+    memory = memory_by_component(rss, settings.engine_config().index_root)
+    assert list(memory) == [*COMPONENTS, ANONYMOUS]
+    assert sum(memory.values()) == sum(rss.values()) * 1024
+    assert sum(memory[key] for key in COMPONENTS) > 0  # the mapped index files are resident
+    assert memory[ANONYMOUS] > 0
+
+
+def test_index_file_names_map_to_components() -> None:
+    from hoptac.bench.footprint import component_of
+
+    assert component_of("articles.jsonl") == component_of("delta/0001/article_offsets.npy") == "article_text"
+    assert component_of("passage_vectors.npy") == component_of("passage_vectors.f16.npy") == "passage_vectors"
+    assert component_of("delta/0002/sentence_vectors.npy") == component_of("sentence_vectors_int8.npy")
+    assert component_of("sentence_vectors.npy") == "sentence_vectors"
+    assert component_of("postings_docs.npy") == component_of("vocabulary_tokens.bin") == "lexical_index"
+    assert component_of("dense.faiss") == "ann_index"
+    assert component_of("sentences.npy") == component_of("delta/0001/passages.npy") == "rows"
+    assert component_of("manifest.json") == "other"

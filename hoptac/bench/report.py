@@ -2,15 +2,20 @@
 
 :func:`format_report` writes one table row a corpus size (answer latency and its floor,
 throughput by askers, HNSW recall, new-article ingest, cold start, peak memory, index size),
-then the ingest-throughput sentences, the bot's table by number of askers, and notes on
-synthetic vectors, recall on real vectors and skipped sizes. :func:`plot_report` draws
-latency (ask and floor, p50 and p95) and memory and disk against corpus size.
+then a table of the index on disk by component and one of the fresh process's resident
+memory by component (a line a size each), the number of pseudo-articles, the
+ingest-throughput sentences, the bot's table by number of askers, and notes on synthetic
+vectors, recall on real vectors and skipped sizes. :func:`plot_report` draws latency (ask
+and floor, p50 and p95), memory and disk against corpus size, and disk and memory by
+component.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from hoptac.bench.footprint import ANONYMOUS, COMPONENTS
 
 
 def _mb(n: float) -> str:
@@ -38,6 +43,19 @@ def format_report(report: dict[str, Any]) -> str:
             f"| {floor['p50']:.1f} / {floor['p95']:.1f} | {lat['overhead_p95']:.2f} | {qps} | {ann} "
             f"| {row['incremental_ingest']['seconds']:.2f} | {cold_s} | {rss} | {_mb(row['index_bytes'])} |"
         )
+    lines += _component_tables(report["sizes"])
+    pseudo = [r for r in report["sizes"] if r.get("pseudo_articles")]
+    if pseudo:
+        made = ", ".join(
+            f"{r['passages']:,}: {r['pseudo_articles']:,} of {r['articles']:,} articles "
+            f"({r['pseudo_passages']:,} passages)"
+            for r in pseudo
+        )
+        lines += [
+            "",
+            f"Pseudo-articles (real sentences of two real articles each, beyond the file's "
+            f"{report.get('real_articles', 0):,} real articles), by size: {made}.",
+        ]
     ingest = report.get("ingest")
     if ingest:
         lines += [
@@ -97,8 +115,94 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _mb_cell(n: float | None) -> str:
+    """Megabytes for a table cell: whole ones, tenths below 10."""
+    if n is None:
+        return "-"
+    return f"{n:.1f}" if n < 10 else f"{n:,.0f}"
+
+
+def _component_tables(rows: list[dict[str, Any]]) -> list[str]:
+    """One line a size for the index's files on disk by component, and one for memory."""
+    lines: list[str] = []
+    labels = list(COMPONENTS.values())
+    disk_rows = [r for r in rows if "index_bytes_by_component" in r]
+    if disk_rows:
+        lines += [
+            "",
+            "Index on disk by component (MB):",
+            "",
+            f"| passages | {' | '.join(labels)} | total |",
+            "|---:|" + "---:|" * (len(labels) + 1),
+        ]
+        for row in disk_rows:
+            parts = row["index_bytes_by_component"]
+            cells = " | ".join(_mb_cell(parts.get(key, 0) / 2**20) for key in COMPONENTS)
+            lines.append(f"| {row['passages']:,} | {cells} | {_mb_cell(sum(parts.values()) / 2**20)} |")
+    memory_rows = [r for r in rows if "memory_by_component_mb" in r.get("cold_start", {})]
+    if memory_rows:
+        lines += [
+            "",
+            "Resident memory of the fresh process after its answers, by component (MB): the index's "
+            "files mapped from disk, then everything else (model weights, Python heap, FAISS structures read "
+            "into memory); RSS as the model and as the index finished loading (side by side, so the second "
+            "includes the first):",
+            "",
+            f"| passages | {' | '.join(labels)} | anonymous and other | RSS | peak (VmHWM) | "
+            "RSS after imports | model loaded | index loaded |",
+            "|---:|" + "---:|" * (len(labels) + 4) + "---|---|",
+        ]
+        for row in memory_rows:
+            cold = row["cold_start"]
+            parts = cold["memory_by_component_mb"]
+            cells = " | ".join(_mb_cell(parts.get(key)) for key in [*COMPONENTS, ANONYMOUS])
+            loaded = [
+                f"{cold[f'rss_{what}_loaded_mb']:,.0f} MB at {cold[f'{what}_loaded_s']:.2f} s"
+                if f"rss_{what}_loaded_mb" in cold
+                else "-"
+                for what in ("model", "index")
+            ]
+            lines.append(
+                f"| {row['passages']:,} | {cells} | {_mb_cell(sum(parts.values()))} | "
+                f"{_mb_cell(cold['peak_rss_mb'])} | {_mb_cell(cold.get('rss_after_imports_mb'))} | "
+                f"{loaded[0]} | {loaded[1]} |"
+            )
+    return lines
+
+
+def _plot_components(axis: Any, rows: list[dict[str, Any]]) -> None:
+    """Stacked bars, two a size: the index on disk and the fresh process's resident memory."""
+    keys = [*COMPONENTS, ANONYMOUS]
+    labels = [*COMPONENTS.values(), "anonymous and other"]
+    bars: list[tuple[str, dict[str, float]]] = []
+    for row in rows:
+        bars.append((f"{row['passages']:,}\ndisk", {k: v / 2**20 for k, v in row["index_bytes_by_component"].items()}))
+        memory = row.get("cold_start", {}).get("memory_by_component_mb")
+        if memory:
+            bars.append((f"{row['passages']:,}\nmemory", dict(memory)))
+    colours = _colours(len(keys))
+    bottoms = [0.0] * len(bars)
+    for key, label, colour in zip(keys, labels, colours, strict=True):
+        heights = [parts.get(key, 0.0) for _, parts in bars]
+        axis.bar(range(len(bars)), heights, bottom=bottoms, label=label, color=colour)
+        bottoms = [b + h for b, h in zip(bottoms, heights, strict=True)]
+    axis.set_xticks(range(len(bars)), [name for name, _ in bars], fontsize=8)
+    axis.set_ylabel("MB")
+    axis.set_title("Disk and memory by component")
+    axis.legend(fontsize=7, loc="upper left")
+    axis.grid(alpha=0.3, axis="y")
+
+
+def _colours(n: int) -> list[Any]:
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab10")
+    return [cmap(i % 10) for i in range(n)]
+
+
 def plot_report(report: dict[str, Any], path: Path) -> None:
-    """Latency (ask and floor, p50/p95) and peak memory against corpus size, as a PNG."""
+    """Latency (ask and floor, p50/p95), peak memory and disk against corpus size and, where the
+    report has them, disk and memory by component, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -106,7 +210,9 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
 
     rows = report["sizes"]
     sizes = [r["passages"] for r in rows]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    by_component = [r for r in rows if "index_bytes_by_component" in r]
+    fig, axes = plt.subplots(1, 3 if by_component else 2, figsize=(16.5 if by_component else 11, 4.2))
+    left, right = axes[0], axes[1]
     for key, style in (("ask_ms", "-o"), ("floor_ms", "--s")):
         for pct in ("p50", "p95"):
             left.plot(
@@ -130,6 +236,8 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
     right.set_title("Memory and disk")
     right.legend()
     right.grid(alpha=0.3)
+    if by_component:
+        _plot_components(axes[2], by_component)
     fig.suptitle(f"hoptac bench — {report['machine'].get('cpus')} CPU cores, {report['model']}", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

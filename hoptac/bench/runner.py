@@ -4,9 +4,12 @@ For each size (in passages) the runner builds the product's index for the first 
 of the sample through ``AnswerEngine.ingest`` in ``<work_dir>/<size>/`` (kept between runs,
 so a second run re-embeds nothing), makes questions from those articles, and measures
 answer latency against its floor, concurrent askers, HNSW recall, incremental ingest and
-a fresh process's cold start and peak memory. Once per run it measures ingest throughput on
-held-out articles and, on the largest size, the bot with concurrent askers. The report is a
-plain dict (what ``--json`` prints); :mod:`hoptac.bench.report` formats it.
+a fresh process's cold start, peak memory and memory by component, and the index's files on
+disk by component. Where a size needs more than the file's real articles, pseudo-articles
+made of their text follow them (:mod:`hoptac.bench.pseudo`). Once per run it measures
+ingest throughput on held-out articles and, on the largest size, the bot with concurrent
+askers. The report is a plain dict (what ``--json`` prints); :mod:`hoptac.bench.report`
+formats it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from hoptac.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
 from hoptac.bench.bot_askers import run_bot_askers
 from hoptac.bench.cold_start import measure_cold_start
 from hoptac.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
+from hoptac.bench.footprint import disk_by_component
 from hoptac.bench.host import machine
 from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
 from hoptac.bench.latency import measure_concurrency, measure_latency
@@ -56,7 +60,7 @@ def build_size(
     folder = config.work_dir / (f"{size}-synthetic" if config.synthetic else str(size))
     engine = open_engine(base, folder, embedder)
     articles_file = folder / "articles.jsonl"
-    articles_file.write_text("".join(sample.lines[:count]), "utf-8")
+    sample.write_lines(articles_file, count)
     log(f"{size:,} passages: indexing {count:,} articles in {folder}")
     report = engine.ingest([articles_file])
     if not report.ok:
@@ -81,9 +85,13 @@ def bench_size(
         "passages": manifest.passages,
         "sentences": manifest.sentences,
         "dense_index": manifest.dense_kind,
+        "pseudo_articles": sample.pseudo_articles(count),
+        "pseudo_passages": sample.pseudo_passages(count),
         "index_bytes": engine.store.size_bytes(),
         "build_s": round(build_s, 1),
     }
+    if index.path is not None:
+        result["index_bytes_by_component"] = disk_by_component(index.path)
     synthetic = count_synthetic(index, embedder) if isinstance(embedder, SyntheticFillEmbedder) else None
     if synthetic:
         result["synthetic_passage_share"] = synthetic.passage_share
@@ -132,11 +140,13 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
         "jsonl": str(config.jsonl),
         "synthetic_vectors": config.synthetic,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "real_articles": sample.real_count,
+        "real_passages": sum(sample.passages[: sample.real_count]),
         "sizes": [],
     }
     for size in sizes:
         if size > available:
-            log(f"{size:,} passages: skipped, {config.jsonl.name} holds only {available:,}")
+            log(f"{size:,} passages: skipped, {config.jsonl.name} makes only {available:,} with pseudo-articles")
             report.setdefault("skipped", []).append({"size": size, "available_passages": available})
             continue
         report["sizes"].append(bench_size(base, config, embedder, sample, size, log))
