@@ -320,7 +320,7 @@ def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> N
 
     loaded = IndexStore(settings.engine_config().index_root).load()
     for segment in [loaded.base, *loaded.delta]:
-        float(np.asarray(segment.passage_vectors).sum())  # touch the memory-mapped pages
+        float(np.asarray(segment.passage_vectors.codes, dtype=np.float32).sum())  # touch the mapped pages
     rss = smaps_rss()
     memory = memory_by_component(rss, settings.engine_config().index_root)
     assert list(memory) == [*COMPONENTS, ANONYMOUS]

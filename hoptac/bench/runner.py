@@ -103,7 +103,8 @@ def bench_size(
     if config.ann:
         log(f"{size:,} passages: HNSW recall against exact search")
         queries = np.vstack([engine.embedder().encode_raw([q], "query") for q in measured[:200]])
-        result["ann"] = measure_ann(index.passage_vectors, queries)
+        own = index.dense if manifest.dense_kind == "hnsw" and not index.delta else None
+        result["ann"] = measure_ann(index.passage_vectors, queries, index=own)
         if synthetic and MIN_REAL_FOR_RECALL <= len(synthetic.real_rows) < synthetic.live_passages:
             # Random vectors are HNSW's hardest case; recall on the model's own vectors alone.
             real_rows = synthetic.real_rows
