@@ -200,6 +200,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.engine import AnswerEngine
 
     engine = AnswerEngine(settings.engine_config())
+    check = engine.index.integrity
+    if check is not None:
+        check.wait()  # the large files' checksums, read in the background: a definite answer
     status = engine.status()
     info = status.to_json()
     info["corpus_dir"] = str(settings.corpus_dir)
@@ -210,7 +213,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         width = max(len(k) for k in info)
         for key, value in info.items():
             print(f"{key:<{width}}  {value}")
-    return 0
+    return 0 if status.integrity == "verified" else 1
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
@@ -380,7 +383,9 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.set_defaults(func=cmd_reindex)
 
     status = sub.add_parser(
-        "status", parents=[folders], help="articles, passages, sentences, model, index age and size"
+        "status",
+        parents=[folders],
+        help="articles, passages, sentences, model, index age and size; whether its files are intact",
     )
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=cmd_status)

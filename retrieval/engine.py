@@ -69,6 +69,9 @@ class IndexStatus:
     index_kind: str
     corpus_fingerprint: str
     version: str
+    #: The checksums of the index files: "verified", "checking" (large files, in the
+    #: background after loading) or what is wrong, with the fixing command.
+    integrity: str = "verified"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +86,7 @@ class IndexStatus:
             "index_kind": self.index_kind,
             "corpus_fingerprint": self.corpus_fingerprint,
             "version": self.version,
+            "integrity": self.integrity,
         }
 
 
@@ -458,7 +462,14 @@ class AnswerEngine:
     # -- reading ---------------------------------------------------------------------------
 
     def status(self) -> IndexStatus:
-        manifest = self.index.manifest
+        index = self.index
+        manifest = index.manifest
+        check = index.integrity
+        integrity = "verified"
+        if check is not None and check.error is not None:
+            integrity = check.error
+        elif check is not None and not check.wait(0):
+            integrity = "checking"
         built = datetime.fromisoformat(manifest.built_at)
         return IndexStatus(
             articles=manifest.articles,
@@ -472,6 +483,7 @@ class AnswerEngine:
             index_kind=manifest.dense_kind,
             corpus_fingerprint=manifest.corpus_fingerprint,
             version=manifest.version,
+            integrity=integrity,
         )
 
     def article(self, article_id: str) -> Article:

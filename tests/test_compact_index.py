@@ -127,6 +127,7 @@ def test_a_damaged_large_file_is_found_in_the_background_and_answering_stops(
     assert integrity.error == "index file passage_vectors.npy is corrupt (checksum mismatch): run `hoptac reindex`"
     with pytest.raises(IndexCorruptError, match="run `hoptac reindex`"):
         engine.ask(QUESTION)
+    assert engine.status().integrity == integrity.error
 
 
 def test_an_intact_index_passes_the_background_check(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,6 +136,7 @@ def test_an_intact_index_passes_the_background_check(settings: Settings, monkeyp
     engine = _engine(settings)
     integrity = engine.index.integrity
     assert integrity is not None and integrity.wait(timeout=30) and integrity.error is None
+    assert engine.status().integrity == "verified"
     engine.ask(QUESTION)  # answers (what it finds with this test embedder does not matter here)
 
 
