@@ -191,6 +191,7 @@ class AnswerEngine:
             model.result()  # re-raises the model's own error
             places.result()
         engine.embedder().warm_up()
+        engine.index.check_integrity()  # starts the background check of the large files
         return engine
 
     # -- model and index -------------------------------------------------------------------
@@ -466,10 +467,10 @@ class AnswerEngine:
         manifest = index.manifest
         check = index.integrity
         integrity = "verified"
-        if check is not None and check.error is not None:
-            integrity = check.error
-        elif check is not None and not check.wait(0):
+        if check is not None and not check.wait(0):
             integrity = "checking"
+        elif check is not None and check.error is not None:
+            integrity = check.error
         built = datetime.fromisoformat(manifest.built_at)
         return IndexStatus(
             articles=manifest.articles,

@@ -167,7 +167,9 @@ class ChainedArticles(Sequence[Article]):
 
 class IntegrityCheck:
     """The SHA-256 of an index version's large files, checked by a daemon thread while the
-    version serves (hashlib releases the GIL: it runs beside the answering)."""
+    version serves (hashlib releases the GIL: it runs beside the answering). It starts when
+    the version is first used to answer (or asked about): a process that only extends the
+    index, such as ``hoptac ingest``, does not read the files it hard-links."""
 
     def __init__(self, folder: Path, files: dict[str, dict[str, object]]) -> None:
         self._folder = folder
@@ -175,9 +177,13 @@ class IntegrityCheck:
         self._error: str | None = None
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hoptac-index-check", daemon=True)
+        self._start_lock = threading.Lock()
 
     def start(self) -> IntegrityCheck:
-        self._thread.start()
+        """Start the check (once; later calls do nothing)."""
+        with self._start_lock:
+            if self._thread.ident is None:
+                self._thread.start()
         return self
 
     def _run(self) -> None:
@@ -194,14 +200,15 @@ class IntegrityCheck:
             self._done.set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Whether the check has ended (within ``timeout`` seconds)."""
-        return self._done.wait(timeout)
+        """Whether the check has ended (within ``timeout`` seconds); starts it if need be."""
+        return self.start()._done.wait(timeout)
 
     @property
     def error(self) -> str | None:
         return self._error
 
     def raise_if_failed(self) -> None:
+        self.start()
         if self._error is not None:
             raise IndexCorruptError(self._error)
 
@@ -333,7 +340,8 @@ class LoadedIndex:
         return [self.articles[i] for i in sorted(self.article_index.values())]
 
     def check_integrity(self) -> None:
-        """Raise IndexCorruptError if the background check found a damaged file."""
+        """Raise IndexCorruptError if the background check found a damaged file (starting
+        the check if this is the version's first use)."""
         if self.integrity is not None:
             self.integrity.raise_if_failed()
 
@@ -738,7 +746,7 @@ class IndexStore:
         }:  # fmt: skip
             raise IndexCorruptError(f"index version {manifest.version} is inconsistent: run `hoptac reindex`")
         if large:
-            index.integrity = IntegrityCheck(folder, large).start()
+            index.integrity = IntegrityCheck(folder, large)  # started when the version first answers
         return index
 
     @staticmethod
