@@ -7,9 +7,10 @@ replica that died while answering would lose the update: Telegram never sends a
 - ``403`` when the ``X-Telegram-Bot-Api-Secret-Token`` header is not the secret;
 - ``200`` at once for an update some replica already answered (a re-delivery after a
   lost 2xx);
-- ``503`` for an update another replica claimed less than ``claim_stale_s`` ago and is
-  still answering: Telegram delivers it again a little later. The claim of a replica that
-  died goes stale, and the next delivery is answered by whichever replica gets it;
+- ``503`` for an update a live replica claimed and is still answering: Telegram delivers
+  it again a little later. A replica that died stops renewing its presence lease
+  (:mod:`storage.leases`); once that lapses (``HOPTAC_SINGLETON_LEASE_SECONDS``), the next
+  delivery of an update it had claimed is answered by whichever replica gets it;
 - otherwise the update is claimed (``processed_updates``), handled by every handler as
   with long polling, marked answered, and ``200``.
 
@@ -30,6 +31,7 @@ import re
 import signal
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.web
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter
@@ -48,10 +50,9 @@ SET_WEBHOOK_PAUSE_S = 1.0
 class UpdateReceiver:
     """What to answer Telegram for one POSTed update (see the module docstring)."""
 
-    def __init__(self, application: Application, secret: str, claim_stale_s: float) -> None:
+    def __init__(self, application: Application, secret: str) -> None:
         self.application = application
         self.secret = secret
-        self.claim_stale_s = claim_stale_s
 
     async def receive(self, secret: str | None, body: bytes) -> int:
         """The HTTP status for Telegram, once the update was handled (or skipped)."""
@@ -65,9 +66,7 @@ class UpdateReceiver:
         deps: BotDeps = self.application.bot_data[DEPS_KEY]
         updates = deps.state.updates
         try:
-            claim = await asyncio.to_thread(
-                updates.claim, update.update_id, deps.config.replica_name, self.claim_stale_s
-            )
+            claim = await asyncio.to_thread(updates.claim, update.update_id, deps.singletons.leases.holder)
         except Exception as exc:  # the database is out of reach: better answer twice than never
             _LOGGER.warning("Cannot claim update %s (%s); answering it anyway", update.update_id, exc)
             claim = "ours"
@@ -94,7 +93,8 @@ class _UpdateHandler(tornado.web.RequestHandler):
     async def post(self) -> None:
         status = await self.receiver.receive(self.request.headers.get(SECRET_HEADER), self.request.body)
         self.set_status(status)
-        await self.finish()
+        with contextlib.suppress(tornado.iostream.StreamClosedError):  # Telegram gave up waiting
+            await self.finish()
 
 
 class WebhookServer:
@@ -135,7 +135,7 @@ def serve_webhook(application: Application, config: BotConfig, secret: str, allo
     """Start the bot, register the webhook and serve until SIGINT/SIGTERM (or the loop is
     stopped), then stop everything; on the current event loop, which is closed at the end."""
     loop = asyncio.get_event_loop()
-    receiver = UpdateReceiver(application, secret, claim_stale_s=config.lease_ttl_s)
+    receiver = UpdateReceiver(application, secret)
     server = WebhookServer(receiver, config.webhook_listen, config.webhook_port, config.webhook_path)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
 

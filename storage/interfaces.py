@@ -132,11 +132,12 @@ class UpdateLog(Protocol):
         took it before. For long polling, where an update is never delivered twice unless a
         replica fetched it twice."""
 
-    def claim(self, update_id: int, replica: str, stale_after_s: float) -> UpdateClaim:
-        """Take ``update_id`` to answer it (webhook mode): ``"ours"`` when it was new, or taken
-        more than ``stale_after_s`` seconds ago and never answered (its replica died);
-        ``"answered"`` when some replica answered it; ``"busy"`` when another replica took it
-        lately and is answering it (tell Telegram to deliver it again later)."""
+    def claim(self, update_id: int, holder: str) -> UpdateClaim:
+        """Take ``update_id`` to answer it (webhook mode), for the lease holder ``holder``:
+        ``"ours"`` when it is new, or was claimed and never answered by a holder whose
+        presence lease (:func:`storage.leases.presence_lease`) has lapsed (it died);
+        ``"answered"`` when some replica answered it; ``"busy"`` when a live holder (this one
+        included) is answering it: tell Telegram to deliver it again later."""
 
     def answered(self, update_id: int) -> None:
         """Record that the update this replica claimed has been answered."""

@@ -260,7 +260,10 @@ async def test_replicas_survive_one_killed_mid_traffic(tmp_path: Path, postgres_
                 # 50 questions in flight; the victim is killed once it has taken a share of them.
                 for user, question in zip(askers, questions, strict=True):
                     api.send_text(FakeChat(user.id, "private", first_name=user.first_name), user, question)
-                await wait_for(lambda: len(balancer.served_by(victim.port)) >= 5, api, WAIT_S, "victim busy")
+                await wait_for(
+                    lambda: len(balancer.served_by(victim.port)) >= 5 and balancer.in_flight[victim.port] >= 3,
+                    api, WAIT_S, "the victim answering several questions",
+                )  # fmt: skip
                 victim.process.kill()
                 # A new article dropped into the watched folder the moment the victim died, while its
                 # watched-folder lease has not lapsed yet: only a survivor that took the lease can add it.
@@ -271,13 +274,6 @@ async def test_replicas_survive_one_killed_mid_traffic(tmp_path: Path, postgres_
                 partial.rename(dropped)
                 await asyncio.wait_for(victim.process.wait(), WAIT_S)
                 victim_took = set(balancer.served_by(victim.port))
-                asker_ids = {u.id for u in askers}
-                asked = [
-                    u
-                    for u in victim_took
-                    if (api.queued[u].get("message") or {}).get("chat", {}).get("id") in asker_ids
-                ]
-                unanswered_at_kill = [u for u in asked if not _answered_update(api, u)]
 
                 # Every question answered, none twice.
                 def answered() -> bool:
@@ -303,26 +299,36 @@ async def test_replicas_survive_one_killed_mid_traffic(tmp_path: Path, postgres_
                 paragraph = await api.next_message(early_chat.id, WAIT_S)
                 assert paragraph["text"].split("\n")[0] == early_answer["text"].split("\n")[0]  # the question
 
-            # All still running, let no re-delivery settle first: a clean stop of the survivors.
+                # Telegram has nothing left to deliver; then the survivors stop cleanly.
+                await wait_for(lambda: api.pending_updates == 0, api, WAIT_S, "every update delivered")
             assert all(r.process.returncode is None for r in survivors)
 
+    # Every question answered once, but for the one window that no system closes: the killed
+    # replica had sent its answer and died before answering Telegram's POST, so Telegram
+    # delivered the question again and a survivor answered it too.
+    cut_off = set(balancer.failed_at(victim.port))
+    twice = []
     for user in askers:
-        texts = [str(c.result.get("text", "")) for c in replies_to(api, user.id)]
-        assert len(texts) == 1, (user.id, texts)
+        replies = replies_to(api, user.id)
+        assert 1 <= len(replies) <= 2, (user.id, [c.result["text"] for c in replies])
+        if len(replies) == 2:
+            update_id = next(
+                i for i, u in api.queued.items() if u.get("message", {}).get("chat", {}).get("id") == user.id
+            )
+            survivor_got_it = min(
+                r.arrived for r in balancer.routed if r.update_id == update_id and r.upstream != victim.port
+            )
+            assert update_id in cut_off and replies[0].at < survivor_got_it, (user.id, update_id)
+            twice.append(update_id)
     for chat in subscribers:
         texts = [str(c.result.get("text", "")) for c in replies_to(api, chat.id)]
         assert len(announcements(api, chat.id)) == 1, texts
-    assert victim_took, "the victim took no question before it died"
+    assert cut_off, "the victim was answering no question when it died"
     print(
-        f"victim {victim.name} took {len(victim_took)} updates, {len(unanswered_at_kill)} unanswered when killed; "
-        f"{sum(not d.ok for d in api.deliveries)} failed deliveries re-delivered"
+        f"\n{victim.name} answered {len(victim_took)} updates and was killed while answering {len(cut_off)} "
+        f"({len(twice)} of them already answered: answered again); "
+        f"{sum(not d.ok for d in api.deliveries)} deliveries failed and were made again"
     )
-
-
-def _answered_update(api: FakeBotApi, update_id: int) -> bool:
-    """Whether the bot replied to the chat of ``update_id`` (one question per asker's chat)."""
-    message = api.queued[update_id].get("message") or {}
-    return bool(message) and bool(replies_to(api, message["chat"]["id"]))
 
 
 async def taken_by_one_of(survivors: list[Replica], name: str) -> None:

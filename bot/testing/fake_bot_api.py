@@ -44,7 +44,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -115,6 +115,7 @@ class ApiCall:
     status: int
     result: Any = None  # the "result" on success
     description: str = ""  # the error description otherwise
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def ok(self) -> bool:
@@ -416,6 +417,11 @@ class FakeBotApi:
     def route_webhook(self, host: str, port: int) -> None:
         """Webhook URLs on ``host`` are delivered to 127.0.0.1:``port`` in plain HTTP."""
         self._webhook_routes[host.lower()] = port
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates queued and not yet taken (by ``getUpdates`` offsets or a 2xx from the webhook)."""
+        return len(self._updates)
 
     async def delivered(self, update_id: int, timeout: float = DEFAULT_WAIT_S) -> Delivery:
         """The delivery of ``update_id`` that the webhook answered with a 2xx."""

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,11 +30,13 @@ UPSTREAM_TIMEOUT_S = 60.0
 
 @dataclass(frozen=True)
 class Routed:
-    """One request: the upstream port that answered (0: none could), its update id, the status."""
+    """One request: the upstream port that answered (0: none could), its update id, the
+    status, and when it arrived (``time.monotonic()``)."""
 
     upstream: int
     update_id: int | None
     status: int
+    arrived: float = 0.0
 
 
 class LoadBalancer:
@@ -44,6 +47,7 @@ class LoadBalancer:
             raise ValueError("a load balancer needs at least one upstream")
         self.upstreams = list(upstreams)
         self.routed: list[Routed] = []
+        self.in_flight: dict[int, int] = dict.fromkeys(self.upstreams, 0)  # upstream -> requests it holds now
         self._turn = itertools.count()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -74,6 +78,10 @@ class LoadBalancer:
         assert self._server is not None, "start() the load balancer first"
         return int(self._server.sockets[0].getsockname()[1])
 
+    def failed_at(self, upstream: int) -> list[int]:
+        """The update ids whose request ``upstream`` took and never answered (it died)."""
+        return [r.update_id for r in self.routed if r.upstream == upstream and r.status == 502 and r.update_id]
+
     def served_by(self, upstream: int) -> list[int]:
         """The update ids ``upstream`` answered with a 2xx."""
         return [r.update_id for r in self.routed if r.upstream == upstream and 200 <= r.status < 300 and r.update_id]
@@ -86,8 +94,9 @@ class LoadBalancer:
             request = await FakeBotApi._read_request(reader)
             if request is None:
                 return
+            arrived = time.monotonic()
             upstream, status, response = await self._forward(*request)
-            self.routed.append(Routed(upstream, _update_id(request[2]), status))
+            self.routed.append(Routed(upstream, _update_id(request[2]), status, arrived))
             writer.write(response)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
@@ -104,6 +113,7 @@ class LoadBalancer:
                 up_reader, up_writer = await asyncio.open_connection("127.0.0.1", port)
             except OSError:
                 continue  # refused: the next upstream (proxy_next_upstream error)
+            self.in_flight[port] += 1
             try:
                 head = [f"POST {target} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
                 head += [f"{k}: {v}" for k, v in headers.items() if k not in {"host", "connection", "content-length"}]
@@ -115,6 +125,7 @@ class LoadBalancer:
             except (OSError, TimeoutError, ValueError, IndexError):
                 return port, 502, _bad_gateway()
             finally:
+                self.in_flight[port] -= 1
                 up_writer.close()
             if status == 0:  # the connection closed before any answer: the replica died
                 return port, 502, _bad_gateway()

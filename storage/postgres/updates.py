@@ -3,20 +3,24 @@
 Telegram sends an update again when it got no 2xx (a replica died or a proxy timed out);
 the first replica to record its ``update_id`` answers it, any other skips it. In webhook
 mode a replica claims the update, answers it, then marks it answered
-(``answered_at``): a claim never answered is taken over once it is stale (its replica
-died before Telegram got its 2xx, so Telegram delivers it again).
+(``answered_at``): a claim never answered is taken over once the claimer's presence lease
+has lapsed (it died before Telegram got its 2xx, so Telegram delivers it again).
 """
 
 from __future__ import annotations
 
 from storage.interfaces import UpdateClaim
+from storage.leases import PRESENCE_PREFIX
 from storage.postgres.database import Database
 
 _CLAIM = """
 INSERT INTO processed_updates (update_id, replica, taken_at) VALUES (%(id)s, %(replica)s, clock_timestamp())
 ON CONFLICT (update_id) DO UPDATE SET replica = excluded.replica, taken_at = excluded.taken_at
 WHERE processed_updates.answered_at IS NULL
-  AND processed_updates.taken_at < clock_timestamp() - make_interval(secs => %(stale)s)
+  AND NOT EXISTS (
+    SELECT 1 FROM leases
+    WHERE leases.name = %(prefix)s || processed_updates.replica AND leases.expires_at > clock_timestamp()
+  )
 RETURNING update_id
 """
 
@@ -36,9 +40,9 @@ class PostgresUpdateLog:
             )
             return sql.rowcount == 1
 
-    def claim(self, update_id: int, replica: str, stale_after_s: float) -> UpdateClaim:
+    def claim(self, update_id: int, holder: str) -> UpdateClaim:
         with self.db.transaction() as sql:
-            if sql.execute(_CLAIM, {"id": update_id, "replica": replica, "stale": stale_after_s}).fetchone():
+            if sql.execute(_CLAIM, {"id": update_id, "replica": holder, "prefix": PRESENCE_PREFIX}).fetchone():
                 return "ours"
             row = sql.execute("SELECT answered_at FROM processed_updates WHERE update_id = %s", (update_id,)).fetchone()
         return "answered" if row is not None and row["answered_at"] is not None else "busy"

@@ -45,14 +45,14 @@ class SQLiteUpdateLog:
                 == 1
             )
 
-    def claim(self, update_id: int, replica: str, stale_after_s: float) -> UpdateClaim:
-        now = time.time()
+    def claim(self, update_id: int, holder: str) -> UpdateClaim:
+        # One process at a time uses the file: a claim by another holder is a process that died.
         with self.db.transaction() as sql:
             taken = sql.execute(
                 "INSERT INTO processed_updates (update_id, replica, taken_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (update_id) DO UPDATE SET replica = excluded.replica, taken_at = excluded.taken_at "
-                "WHERE processed_updates.answered_at IS NULL AND processed_updates.taken_at < ?",
-                (update_id, replica, now, now - stale_after_s),
+                "WHERE processed_updates.answered_at IS NULL AND processed_updates.replica <> excluded.replica",
+                (update_id, holder, time.time()),
             ).rowcount
             if taken == 1:
                 return "ours"
