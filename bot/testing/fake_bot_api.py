@@ -192,7 +192,14 @@ def entity_texts(message: dict[str, Any], kind: str) -> list[str]:
 class FakeBotApi:
     """See the module docstring. All waits take a deadline and raise ``TimeoutError``."""
 
-    def __init__(self, token: str, *, bot_username: str = "hoptac_test_bot", bot_id: int = 7_000_000_001) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        bot_username: str = "hoptac_test_bot",
+        bot_id: int = 7_000_000_001,
+        first_update_id: int = 1,
+    ) -> None:
         self.token = token
         self.bot = FakeUser(bot_id, "Hợp tác", username=bot_username, is_bot=True)
         self.calls: list[ApiCall] = []
@@ -200,7 +207,7 @@ class FakeBotApi:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.chat_admins: set[tuple[int, int]] = set()
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)  # another start for another run on one database
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._open_callbacks: set[str] = set()
