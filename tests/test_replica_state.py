@@ -145,3 +145,19 @@ def test_one_process_on_sqlite_takes_over_the_claims_of_the_process_before_it(tm
     assert store.updates.claim(301, "bot/2-bbbbbb") == "answered"
     assert not store.updates.first_time(301, "bot")
     store.close()
+
+
+def test_a_sqlite_file_from_before_answered_updates_keeps_its_updates(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "hoptac.sqlite3"
+    with sqlite3.connect(path) as old:  # the table as the previous version made it
+        old.execute(
+            "CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, replica TEXT NOT NULL, taken_at REAL NOT NULL)"
+        )
+        old.execute("INSERT INTO processed_updates VALUES (401, 'bot', ?)", (time.time(),))
+    old.close()
+    store = SQLiteStateStore(path)
+    assert store.updates.claim(401, "bot/1-aaaaaa") == "answered"  # taken before: it was answered
+    assert store.updates.claim(402, "bot/1-aaaaaa") == "ours"
+    store.close()
