@@ -45,6 +45,7 @@ from bot.deps import DEPS_KEY, BotDeps
 from bot.engine_client import Engine, EngineClient
 from bot.keyboards import Action
 from bot.ops_server import OpsServer
+from bot.polling import serve_polling
 from bot.webhook import serve_webhook
 from storage.interfaces import StateStore
 
@@ -212,8 +213,8 @@ def serve(application: Application, config: BotConfig) -> None:
             # Our own server, not run_webhook's: Telegram gets its 200 once the update is answered.
             serve_webhook(application, config, config.webhook_secret or secrets.token_urlsafe(32), ALLOWED_UPDATES)
         else:
-            _LOGGER.info("Long polling %s", config.api_url)
-            application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=5)
+            _LOGGER.info("Long polling %s (while this replica holds the telegram-polling lease)", config.api_url)
+            serve_polling(application, ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's message quotes the token; ours does not.
         raise rejected_token_error() from None

@@ -29,6 +29,7 @@ import json
 import logging
 import re
 import signal
+from collections.abc import Awaitable, Callable
 
 import tornado.httpserver
 import tornado.iostream
@@ -134,7 +135,6 @@ async def _set_webhook(application: Application, config: BotConfig, secret: str,
 def serve_webhook(application: Application, config: BotConfig, secret: str, allowed_updates: list[str]) -> None:
     """Start the bot, register the webhook and serve until SIGINT/SIGTERM (or the loop is
     stopped), then stop everything; on the current event loop, which is closed at the end."""
-    loop = asyncio.get_event_loop()
     receiver = UpdateReceiver(application, secret)
     server = WebhookServer(receiver, config.webhook_listen, config.webhook_port, config.webhook_path)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
@@ -155,6 +155,13 @@ def serve_webhook(application: Application, config: BotConfig, secret: str, allo
         if application.post_shutdown:
             await application.post_shutdown(application)
 
+    run_until_stopped(start, stop)
+
+
+def run_until_stopped(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
+    """``start()``, then the current event loop until SIGINT/SIGTERM (or ``loop.stop()``),
+    then ``stop()`` (also when ``start()`` failed), and the loop is closed."""
+    loop = asyncio.get_event_loop()
     try:
         loop.run_until_complete(start())
         for stop_signal in (signal.SIGINT, signal.SIGTERM):

@@ -31,6 +31,7 @@ _LOGGER = logging.getLogger(__name__)
 OUTBOX_SENDER = "outbox-sender"
 FEED_POLL = "feed-poll"
 CORPUS_WATCH = "corpus-watch"
+TELEGRAM_POLLING = "telegram-polling"  # long polling (no webhook): one getUpdates client at a time
 #: Every replica also holds a lease of its own, ``replica:<holder>``, renewed with its
 #: singletons: while it is held the replica is alive (an update it claimed is its to answer).
 PRESENCE_PREFIX = "replica:"

@@ -153,7 +153,8 @@ def test_a_sqlite_file_from_before_answered_updates_keeps_its_updates(tmp_path: 
     path = tmp_path / "hoptac.sqlite3"
     with sqlite3.connect(path) as old:  # the table as the previous version made it
         old.execute(
-            "CREATE TABLE processed_updates (update_id INTEGER PRIMARY KEY, replica TEXT NOT NULL, taken_at REAL NOT NULL)"
+            "CREATE TABLE processed_updates "
+            "(update_id INTEGER PRIMARY KEY, replica TEXT NOT NULL, taken_at REAL NOT NULL)"
         )
         old.execute("INSERT INTO processed_updates VALUES (401, 'bot', ?)", (time.time(),))
     old.close()
