@@ -46,6 +46,7 @@ _LOGGER = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SET_WEBHOOK_TRIES = 6
 SET_WEBHOOK_PAUSE_S = 1.0
+STOP_GRACE_S = 10.0
 
 
 class UpdateReceiver:
@@ -54,9 +55,30 @@ class UpdateReceiver:
     def __init__(self, application: Application, secret: str) -> None:
         self.application = application
         self.secret = secret
+        self._handling = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     async def receive(self, secret: str | None, body: bytes) -> int:
         """The HTTP status for Telegram, once the update was handled (or skipped)."""
+        self._handling += 1
+        self._idle.clear()
+        try:
+            return await self._receive(secret, body)
+        finally:
+            self._handling -= 1
+            if not self._handling:
+                self._idle.set()
+
+    async def idle(self, timeout_s: float) -> bool:
+        """Wait until no update is being handled (at most ``timeout_s``); whether none is."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _receive(self, secret: str | None, body: bytes) -> int:
         if not hmac.compare_digest((secret or "").encode(), self.secret.encode()):
             return 403
         try:
@@ -77,7 +99,10 @@ class UpdateReceiver:
         if claim == "busy":
             _LOGGER.info("Update %s is being answered by another replica; Telegram will retry", update.update_id)
             return 503
-        await self.application.process_update(update)
+        try:
+            await self.application.process_update(update)
+        except Exception:  # the handlers' own errors go to the error handler; this is anything else
+            _LOGGER.exception("Update %s could not be handled; not retried", update.update_id)
         try:
             await asyncio.to_thread(updates.answered, update.update_id)
         except Exception as exc:
@@ -102,6 +127,7 @@ class WebhookServer:
     """The HTTP server on ``listen:port`` that receives Telegram's POSTs at ``/path``."""
 
     def __init__(self, receiver: UpdateReceiver, listen: str, port: int, path: str) -> None:
+        self.receiver = receiver
         route = rf"/{re.escape(path)}/?" if path else r"/"
         self._app = tornado.web.Application([(route, _UpdateHandler, {"receiver": receiver})])
         self._listen, self._port = listen, port
@@ -112,8 +138,12 @@ class WebhookServer:
         self._server.listen(self._port, self._listen)
 
     async def stop(self) -> None:
+        """Take no new update, let those being handled finish (within ``STOP_GRACE_S``: a
+        cut-off one is delivered again to another replica), then close."""
         if self._server is not None:
             self._server.stop()
+            if not await self.receiver.idle(STOP_GRACE_S):
+                _LOGGER.warning("Stopping while updates are still being handled; Telegram will deliver them again")
             await self._server.close_all_connections()
             self._server = None
 
