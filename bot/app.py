@@ -205,7 +205,7 @@ def serve(application: Application, config: BotConfig) -> None:
     is set (Telegram's secret-token header is checked: the configured secret, or a fresh
     random one). Raises :class:`BotConfigError` when Telegram rejects the token.
     """
-    # run_polling/run_webhook run on the current event loop and close it when done.
+    # serve_webhook/serve_polling run on the current event loop and close it when done.
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         if config.webhook_url:

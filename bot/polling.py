@@ -47,7 +47,7 @@ class PollingTurn:
             if ours and not updater.running:
                 _LOGGER.info("Long polling starts on this replica")
                 await updater.start_polling(
-                    poll_interval=0, timeout=self.timeout_s, allowed_updates=self.allowed_updates
+                    poll_interval=0, timeout=self.timeout_s, allowed_updates=self.allowed_updates, bootstrap_retries=5
                 )
             elif not ours and updater.running:
                 _LOGGER.info("Long polling stops on this replica (another one holds the lease)")
