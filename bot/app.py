@@ -45,6 +45,8 @@ from bot.deps import DEPS_KEY, BotDeps
 from bot.engine_client import Engine, EngineClient
 from bot.keyboards import Action
 from bot.ops_server import OpsServer
+from bot.polling import serve_polling
+from bot.webhook import serve_webhook
 from storage.interfaces import StateStore
 
 __all__ = ["BotConfigError", "build_application", "serve"]
@@ -124,7 +126,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
         ]
     )
     application.add_error_handler(handlers.on_error)
-    if config.dedupe_updates:
+    if config.dedupe_updates and not config.webhook_url:  # webhook mode: bot.webhook claims each update
         # Before every other handler: an update another replica (or this one) already took stops here.
         application.add_handler(TypeHandler(Update, replicas.skip_repeated_update), group=-1)
 
@@ -203,23 +205,16 @@ def serve(application: Application, config: BotConfig) -> None:
     is set (Telegram's secret-token header is checked: the configured secret, or a fresh
     random one). Raises :class:`BotConfigError` when Telegram rejects the token.
     """
-    # run_polling/run_webhook run on the current event loop and close it when done.
+    # serve_webhook/serve_polling run on the current event loop and close it when done.
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         if config.webhook_url:
             _LOGGER.info("Webhook mode: listening on %s:%s", config.webhook_listen, config.webhook_port)
-            application.run_webhook(
-                listen=config.webhook_listen,
-                port=config.webhook_port,
-                url_path=config.webhook_path,
-                webhook_url=config.webhook_url,
-                secret_token=config.webhook_secret or secrets.token_urlsafe(32),
-                allowed_updates=ALLOWED_UPDATES,
-                bootstrap_retries=5,
-            )
+            # Our own server, not run_webhook's: Telegram gets its 200 once the update is answered.
+            serve_webhook(application, config, config.webhook_secret or secrets.token_urlsafe(32), ALLOWED_UPDATES)
         else:
-            _LOGGER.info("Long polling %s", config.api_url)
-            application.run_polling(allowed_updates=ALLOWED_UPDATES, bootstrap_retries=5)
+            _LOGGER.info("Long polling %s (while this replica holds the telegram-polling lease)", config.api_url)
+            serve_polling(application, ALLOWED_UPDATES)
     except InvalidToken:
         # PTB's message quotes the token; ours does not.
         raise rejected_token_error() from None

@@ -24,7 +24,7 @@ from news_pipeline.ingestion import Ingestion
 from news_pipeline.watch import CorpusWatcher
 from notifications.notifier import Notifier
 from storage.interfaces import AnswerPageStore, FeedbackStore, OutboxStore, StateStore, SubscriptionStore
-from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER, Singletons, holder_name
+from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER, TELEGRAM_POLLING, Singletons, holder_name
 
 DEPS_KEY = "hoptac"
 
@@ -63,7 +63,10 @@ class BotDeps:
         watcher = CorpusWatcher(config.corpus_dir, config.imported_dir) if config.corpus_watch_s > 0 else None
         singletons = Singletons(
             state.leases(holder_name(config.replica_name), config.lease_ttl_s),
-            [OUTBOX_SENDER] + ([FEED_POLL] if feeds else []) + ([CORPUS_WATCH] if watcher else []),
+            [OUTBOX_SENDER]
+            + ([FEED_POLL] if feeds else [])
+            + ([CORPUS_WATCH] if watcher else [])
+            + ([] if config.webhook_url else [TELEGRAM_POLLING]),
             config.lease_ttl_s,
         )
         metrics = BotMetrics(config.replica_name)

@@ -3,7 +3,8 @@
 - :func:`skip_repeated_update`: a handler in group -1, before every other: an update some
   replica already took (Telegram re-delivers when it got no 2xx) stops there.
 - :func:`keep_singletons`: a job renewing this replica's singleton leases (feed polling,
-  the watched folder, the outbox sender); the jobs run only where :func:`holds` is True.
+  the watched folder, the outbox sender, long polling); the jobs run only where
+  :func:`holds` is True, and long polling only where its lease is held (:mod:`bot.polling`).
 - :func:`prune_updates`: a job forgetting update ids older than Telegram ever re-delivers.
 """
 
@@ -16,6 +17,8 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.deps import BotDeps, get_deps
+
+POLLING_KEY = "hoptac-polling"  # bot_data: the bot.polling.PollingTurn, with long polling
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +56,10 @@ async def renew_singletons(deps: BotDeps) -> dict[str, bool]:
 
 
 async def keep_singletons(context: Context) -> None:
-    await renew_singletons(get_deps(context))
+    held = await renew_singletons(get_deps(context))
+    turn = context.application.bot_data.get(POLLING_KEY)  # long polling follows its lease
+    if turn is not None:
+        await turn.follow(held)
 
 
 async def prune_updates(context: Context) -> None:

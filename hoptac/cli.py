@@ -291,6 +291,20 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.replica_loadtest import format_replica_results, run_replica_benchmark
+
+    try:
+        results = run_replica_benchmark(settings, args.replicas, args.askers, args.per_asker)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.json:
+        _json([r.to_json() for r in results])
+    else:
+        print(format_replica_results(results))
+    return 0
+
+
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.embedding import Embedder
 
@@ -466,6 +480,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print the report as JSON")
     bench.set_defaults(func=cmd_bench)
+
+    loadtest = sub.add_parser(
+        "loadtest",
+        parents=[folders],
+        help="questions/s through N bot replicas against one (webhook mode, needs HOPTAC_DATABASE_URL)",
+        description="Starts N `hoptac bot` processes in webhook mode on HOPTAC_DATABASE_URL, this corpus folder "
+        "and data folder (build the index first: `hoptac reindex`), behind a round-robin load balancer on "
+        "127.0.0.1, with a fake Telegram Bot API server POSTing the questions of simulated users to the "
+        "webhook; reports the questions answered per second for each N. The replicas share this machine's "
+        "cores: on one machine this measures the cost of the replica machinery and that nothing is lost, "
+        "not scale-out (docs/replicas.md).",
+    )
+    loadtest.add_argument(
+        "--replicas", type=_int_list, default=[1, 2], metavar="N,N", help="replica counts to run (default 1,2)"
+    )
+    loadtest.add_argument("--askers", type=int, default=16, metavar="K", help="simultaneous users (default 16)")
+    loadtest.add_argument("--per-asker", type=int, default=10, metavar="N", help="questions per user (default 10)")
+    loadtest.add_argument("--json", action="store_true", help="print the results as JSON")
+    loadtest.set_defaults(func=cmd_loadtest)
 
     model = sub.add_parser("model", parents=[folders], help="build (once) and check the embedding model")
     model.add_argument("action", choices=["build"])

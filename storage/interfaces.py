@@ -9,7 +9,7 @@ Every call is blocking and short; async callers run them in a worker thread
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from storage.records import AnswerPage, FeedState, Notice, PendingNotice, SeenItem, Subscription, Vote
 
@@ -120,11 +120,27 @@ class AnswerPageStore(Protocol):
     def __len__(self) -> int: ...
 
 
+#: What :meth:`UpdateLog.claim` found.
+UpdateClaim = Literal["ours", "answered", "busy"]
+
+
 class UpdateLog(Protocol):
     """The Telegram updates already taken by some replica: each is answered once."""
 
     def first_time(self, update_id: int, replica: str) -> bool:
-        """Record ``update_id`` as taken by ``replica``; False when some replica took it before."""
+        """Record ``update_id`` as taken (and answered) by ``replica``; False when some replica
+        took it before. For long polling, where an update is never delivered twice unless a
+        replica fetched it twice."""
+
+    def claim(self, update_id: int, holder: str) -> UpdateClaim:
+        """Take ``update_id`` to answer it (webhook mode), for the lease holder ``holder``:
+        ``"ours"`` when it is new, or was claimed and never answered by a holder whose
+        presence lease (:func:`storage.leases.presence_lease`) has lapsed (it died);
+        ``"answered"`` when some replica answered it; ``"busy"`` when a live holder (this one
+        included) is answering it: tell Telegram to deliver it again later."""
+
+    def answered(self, update_id: int) -> None:
+        """Record that the update this replica claimed has been answered."""
 
     def prune(self, older_than_s: float) -> int:
         """Forget updates taken more than ``older_than_s`` seconds ago; returns how many."""

@@ -31,6 +31,14 @@ _LOGGER = logging.getLogger(__name__)
 OUTBOX_SENDER = "outbox-sender"
 FEED_POLL = "feed-poll"
 CORPUS_WATCH = "corpus-watch"
+TELEGRAM_POLLING = "telegram-polling"  # long polling (no webhook): one getUpdates client at a time
+#: Every replica also holds a lease of its own, ``replica:<holder>``, renewed with its
+#: singletons: while it is held the replica is alive (an update it claimed is its to answer).
+PRESENCE_PREFIX = "replica:"
+
+
+def presence_lease(holder: str) -> str:
+    return f"{PRESENCE_PREFIX}{holder}"
 
 
 def default_replica_name() -> str:
@@ -64,6 +72,7 @@ class Singletons:
     def __init__(self, leases: Leases, names: Iterable[str], ttl_s: float) -> None:
         self.leases = leases
         self.names = tuple(dict.fromkeys(names))
+        self.presence = presence_lease(leases.holder)
         self.ttl_s = ttl_s
         self._until: dict[str, float] = {}  # name -> monotonic moment it stops being ours
         self._lock = threading.Lock()
@@ -75,7 +84,12 @@ class Singletons:
         return self.ttl_s / 3
 
     def renew(self) -> dict[str, bool]:
-        """Take or renew every lease; which are held now. A database error counts as not held."""
+        """Take or renew every lease (and this replica's presence); which singletons are held
+        now. A database error counts as not held."""
+        try:
+            self.leases.hold(self.presence)
+        except Exception as exc:
+            _LOGGER.warning("Cannot renew this replica's presence: %s", exc)
         held: dict[str, bool] = {}
         for name in self.names:
             began = time.monotonic()
@@ -113,3 +127,7 @@ class Singletons:
                     self.leases.release(name)
                 except Exception as exc:  # it lapses by itself
                     _LOGGER.warning("Cannot release the %s lease: %s", name, exc)
+        try:  # the updates it claimed and did not answer go to another replica at once
+            self.leases.release(self.presence)
+        except Exception as exc:
+            _LOGGER.warning("Cannot release this replica's presence: %s", exc)

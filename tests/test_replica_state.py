@@ -103,3 +103,62 @@ def test_an_update_is_taken_once_and_forgotten_after_a_while(store: StateStore) 
     assert store.updates.prune(3600) == 0  # nothing that old
     assert store.updates.prune(0) == 2
     assert store.updates.first_time(101, "bot-1")  # forgotten (Telegram never re-delivers that late)
+
+
+def test_a_webhook_update_claimed_by_a_dead_replica_goes_to_another(postgres) -> None:  # type: ignore[no-untyped-def]
+    one, two = postgres(), postgres()
+    first = Singletons(one.leases("bot-1/1-aaaaaa", TTL_S), [], TTL_S)
+    second = Singletons(two.leases("bot-2/2-bbbbbb", TTL_S), [], TTL_S)
+    first.renew(), second.renew()  # both alive: each holds its presence lease
+    holder_1, holder_2 = first.leases.holder, second.leases.holder
+
+    assert one.updates.claim(201, holder_1) == "ours"
+    assert two.updates.claim(201, holder_2) == "busy"  # bot-1 is answering it: Telegram retries later
+    assert one.updates.claim(201, holder_1) == "busy"  # a re-delivery to bot-1 itself, while it answers
+    one.updates.answered(201)
+    assert two.updates.claim(201, holder_2) == "answered"  # a re-delivery after a lost 2xx: skipped
+
+    assert one.updates.claim(202, holder_1) == "ours"
+    # bot-1 dies while answering 202: once its presence lapses, a re-delivery is bot-2's.
+    died_at = time.monotonic()
+    while (claim := two.updates.claim(202, holder_2)) == "busy":
+        assert time.monotonic() - died_at < DEADLINE_S, "the dead replica's claim never lapsed"
+        second.renew()
+        time.sleep(0.02)
+    assert claim == "ours" and time.monotonic() - died_at >= TTL_S * 0.8
+    two.updates.answered(202)
+    assert one.updates.claim(202, holder_1) == "answered"
+
+    # A replica stopped cleanly gives its presence back: what it claimed moves at once.
+    assert two.updates.claim(203, holder_2) == "ours"
+    second.release_all()
+    first.renew()
+    assert one.updates.claim(203, holder_1) == "ours"
+
+
+def test_one_process_on_sqlite_takes_over_the_claims_of_the_process_before_it(tmp_path: Path) -> None:
+    store = SQLiteStateStore(tmp_path / "hoptac.sqlite3")
+    assert store.updates.claim(301, "bot/1-aaaaaa") == "ours"
+    assert store.updates.claim(301, "bot/1-aaaaaa") == "busy"  # still answering it
+    assert store.updates.claim(301, "bot/2-bbbbbb") == "ours"  # restarted: the old process died
+    store.updates.answered(301)
+    assert store.updates.claim(301, "bot/2-bbbbbb") == "answered"
+    assert not store.updates.first_time(301, "bot")
+    store.close()
+
+
+def test_a_sqlite_file_from_before_answered_updates_keeps_its_updates(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "hoptac.sqlite3"
+    with sqlite3.connect(path) as old:  # the table as the previous version made it
+        old.execute(
+            "CREATE TABLE processed_updates "
+            "(update_id INTEGER PRIMARY KEY, replica TEXT NOT NULL, taken_at REAL NOT NULL)"
+        )
+        old.execute("INSERT INTO processed_updates VALUES (401, 'bot', ?)", (time.time(),))
+    old.close()
+    store = SQLiteStateStore(path)
+    assert store.updates.claim(401, "bot/1-aaaaaa") == "answered"  # taken before: it was answered
+    assert store.updates.claim(402, "bot/1-aaaaaa") == "ours"
+    store.close()

@@ -13,6 +13,17 @@ with ``parse_mode=HTML`` is parsed as Telegram parses it (see
 ``block_chat`` makes every message to a chat answer 403, ``delete_chat`` 400 "chat not
 found".
 
+Webhooks, as Telegram does them: after ``setWebhook`` (an ``https://`` URL, its
+``secret_token`` and ``max_connections`` recorded), ``getUpdates`` answers 409 and every
+queued update is POSTed to the webhook (JSON, header ``X-Telegram-Bot-Api-Secret-Token``),
+one at a time per chat and at most ``max_connections`` at once, each on a connection of
+its own; an update leaves the queue only when its POST got a 2xx, and is delivered again
+after a short back-off (``WEBHOOK_BACKOFF_S``, doubling up to ``WEBHOOK_BACKOFF_MAX_S``)
+when the answer was not 2xx, the connection failed or it took longer than
+``webhook_timeout_s``. The webhook's host is never looked up: ``route_webhook(host,
+port)`` says which port on 127.0.0.1 receives it, in plain HTTP (the TLS-terminating
+proxy's part). ``deliveries`` records every attempt; ``deleteWebhook`` stops them.
+
     async with FakeBotApi(TOKEN) as api:
         api.send_text(PRIVATE, ALICE, "Hải Dương hợp tác với tỉnh nào?")
         reply = await api.next_message(PRIVATE.id)       # waits, with a deadline
@@ -33,7 +44,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -45,6 +56,10 @@ T = TypeVar("T")
 MESSAGE_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 DEFAULT_WAIT_S = 10.0
+#: The first wait before a webhook delivery is tried again, doubled at each failure up to the max.
+WEBHOOK_BACKOFF_S = 0.1
+WEBHOOK_BACKOFF_MAX_S = 2.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 # Parameters sent as JSON-serialised strings in form-encoded requests.
 _JSON_PARAMETERS = {
@@ -100,6 +115,7 @@ class ApiCall:
     status: int
     result: Any = None  # the "result" on success
     description: str = ""  # the error description otherwise
+    at: float = field(default_factory=time.monotonic)  # when it arrived
 
     @property
     def ok(self) -> bool:
@@ -108,6 +124,38 @@ class ApiCall:
     @property
     def chat_id(self) -> int | str | None:
         return self.params.get("chat_id")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """What ``setWebhook`` registered."""
+
+    url: str
+    secret_token: str | None
+    max_connections: int = 40
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One POST of an update to the webhook: its HTTP status, or why there was none (0)."""
+
+    update_id: int
+    status: int
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+def update_chat(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to (Telegram delivers one update of a chat at a time)."""
+    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        if kind in update:
+            chat_id: int = update[kind]["chat"]["id"]
+            return chat_id
+    message = update.get("callback_query", {}).get("message")
+    return int(message["chat"]["id"]) if message else None
 
 
 class ApiError(Exception):
@@ -144,7 +192,14 @@ def entity_texts(message: dict[str, Any], kind: str) -> list[str]:
 class FakeBotApi:
     """See the module docstring. All waits take a deadline and raise ``TimeoutError``."""
 
-    def __init__(self, token: str, *, bot_username: str = "hoptac_test_bot", bot_id: int = 7_000_000_001) -> None:
+    def __init__(
+        self,
+        token: str,
+        *,
+        bot_username: str = "hoptac_test_bot",
+        bot_id: int = 7_000_000_001,
+        first_update_id: int = 1,
+    ) -> None:
         self.token = token
         self.bot = FakeUser(bot_id, "Hợp tác", username=bot_username, is_bot=True)
         self.calls: list[ApiCall] = []
@@ -152,7 +207,7 @@ class FakeBotApi:
         self.commands: dict[str, list[dict[str, Any]]] = {}
         self.chat_admins: set[tuple[int, int]] = set()
         self._updates: list[dict[str, Any]] = []
-        self._update_ids = itertools.count(1)
+        self._update_ids = itertools.count(first_update_id)  # another start for another run on one database
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._open_callbacks: set[str] = set()
@@ -168,6 +223,17 @@ class FakeBotApi:
         self._connections: set[asyncio.Task[None]] = set()
         self._chats: dict[int, dict[str, Any]] = {}  # chat id -> the chat, as users' messages gave it
         self._listeners: list[Callable[[ApiCall], None]] = []
+        self.last_update_id = 0  # the id of the update queued last
+        self.queued: dict[int, dict[str, Any]] = {}  # every update ever queued, by id
+        self.webhook: Webhook | None = None
+        self.webhook_timeout_s = DEFAULT_WAIT_S
+        self.deliveries: list[Delivery] = []
+        self._webhook_routes: dict[str, int] = {}  # host -> port on 127.0.0.1
+        self._delivering: set[int] = set()  # update ids being POSTed now
+        self._retry_at: dict[int, float] = {}  # update id -> loop time of its next try
+        self._attempts: dict[int, int] = {}
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._posts: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -178,6 +244,12 @@ class FakeBotApi:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        for task in [self._dispatcher, *self._posts]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._dispatcher = None
         for task in list(self._connections):
             task.cancel()
         for task in list(self._connections):
@@ -204,8 +276,9 @@ class FakeBotApi:
     # --- acting as Telegram users --------------------------------------------------------
 
     def _queue(self, kind: str, payload: dict[str, Any]) -> int:
-        update_id = next(self._update_ids)
+        update_id = self.last_update_id = next(self._update_ids)
         self._updates.append({"update_id": update_id, kind: payload})
+        self.queued[update_id] = self._updates[-1]
         self._notify()
         return update_id
 
@@ -347,6 +420,90 @@ class FakeBotApi:
         """Answer the next ``times`` calls of ``method`` with 429 Too Many Requests (and
         ``retry_after``), or with another ``status`` such as 502 Bad Gateway."""
         self._failures[method.lower()] = [times, retry_after, status]
+
+    def route_webhook(self, host: str, port: int) -> None:
+        """Webhook URLs on ``host`` are delivered to 127.0.0.1:``port`` in plain HTTP."""
+        self._webhook_routes[host.lower()] = port
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates queued and not yet taken (by ``getUpdates`` offsets or a 2xx from the webhook)."""
+        return len(self._updates)
+
+    async def delivered(self, update_id: int, timeout: float = DEFAULT_WAIT_S) -> Delivery:
+        """The delivery of ``update_id`` that the webhook answered with a 2xx."""
+
+        def found() -> Delivery | None:
+            return next((d for d in self.deliveries if d.update_id == update_id and d.ok), None)
+
+        return await self._wait_until(found, timeout)
+
+    # --- webhook delivery ----------------------------------------------------------------
+
+    def _start_dispatcher(self) -> None:
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.get_running_loop().create_task(self._dispatch())
+
+    async def _dispatch(self) -> None:
+        """POST every due update, one per chat at a time, while a webhook is set."""
+        loop = asyncio.get_running_loop()
+        while self.webhook is not None:
+            changed = self._changed
+            now = loop.time()
+            next_due: float | None = None
+            chats_seen: set[object] = set()
+            for update in list(self._updates):
+                if len(self._delivering) >= self.webhook.max_connections:
+                    break
+                update_id = update["update_id"]
+                chat = update_chat(update)
+                key: object = chat if chat is not None else ("update", update_id)
+                if key in chats_seen:
+                    continue  # an earlier update of this chat goes first
+                chats_seen.add(key)
+                if update_id in self._delivering:
+                    continue
+                due = self._retry_at.get(update_id, 0.0)
+                if due > now:
+                    next_due = due if next_due is None else min(next_due, due)
+                    continue
+                self._delivering.add(update_id)
+                task = loop.create_task(self._post_update(self.webhook, update))
+                self._posts.add(task)
+                task.add_done_callback(self._posts.discard)
+            timeout = None if next_due is None else max(next_due - loop.time(), 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout)
+
+    async def _post_update(self, webhook: Webhook, update: dict[str, Any]) -> None:
+        import httpx  # only webhooks need it
+
+        update_id = update["update_id"]
+        target = urlsplit(webhook.url)
+        port = self._webhook_routes.get((target.hostname or "").lower())
+        status, error = 0, ""
+        try:
+            if port is None:
+                raise ConnectionError(f"no route to {target.hostname} (route_webhook it)")
+            headers = {SECRET_HEADER: webhook.secret_token} if webhook.secret_token else {}
+            url = f"http://127.0.0.1:{port}{target.path or '/'}" + (f"?{target.query}" if target.query else "")
+            async with httpx.AsyncClient(timeout=self.webhook_timeout_s, trust_env=False) as client:
+                response = await client.post(url, json=update, headers=headers)
+            status = response.status_code
+        except (httpx.HTTPError, OSError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._delivering.discard(update_id)
+        delivery = Delivery(update_id, status, error)
+        self.deliveries.append(delivery)
+        if delivery.ok:
+            self._updates = [u for u in self._updates if u["update_id"] != update_id]
+            self._retry_at.pop(update_id, None)
+        else:
+            attempts = self._attempts[update_id] = self._attempts.get(update_id, 0) + 1
+            backoff = min(WEBHOOK_BACKOFF_S * 2 ** (attempts - 1), WEBHOOK_BACKOFF_MAX_S)
+            self._retry_at[update_id] = asyncio.get_running_loop().time() + backoff
+        self._notify()
 
     # --- watching the bot ----------------------------------------------------------------
 
@@ -518,6 +675,12 @@ class FakeBotApi:
         }
 
     async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete "
+                "the webhook first",
+            )
         offset = int(params.get("offset", 0) or 0)
         if offset > 0:  # confirms every update before offset, as Telegram does
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
@@ -674,15 +837,36 @@ class FakeBotApi:
         return True
 
     async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        if str(params.get("drop_pending_updates", "")).lower() in {"true", "1"}:
+            self._updates = []
+        self._notify()
         return True
 
     async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
-        if not str(params.get("url", "")).startswith("https://"):
+        url = str(params.get("url", ""))
+        if not url:
+            return await self._api_deletewebhook(params)
+        if not url.startswith("https://"):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.get("secret_token")
+        self.webhook = Webhook(url, str(secret) if secret else None, int(params.get("max_connections") or 40))
+        if str(params.get("drop_pending_updates", "")).lower() in {"true", "1"}:
+            self._updates = []
+        self._start_dispatcher()
+        self._notify()
         return True
 
     async def _api_getwebhookinfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+        info: dict[str, Any] = {
+            "url": self.webhook.url if self.webhook else "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        failed = [d for d in self.deliveries if not d.ok]
+        if self.webhook and failed:
+            info["last_error_message"] = failed[-1].error or f"Wrong response from the webhook: {failed[-1].status}"
+        return info
 
     async def _api_getchat(self, params: dict[str, Any]) -> dict[str, Any]:
         return self._chat(params.get("chat_id"))

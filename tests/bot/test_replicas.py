@@ -21,10 +21,15 @@ import pytest
 from pydantic import SecretStr
 from telegram import Update
 
+from bot.app import ALLOWED_UPDATES
+from bot.polling import PollingTurn
+from bot.replicas import POLLING_KEY
 from bot.testing.fake_bot_api import FakeBotApi
+from hoptac.settings import Settings
+from hoptac.wiring import build_bot
 from retrieval.engine import IndexStatus
 from retrieval.models import Article
-from storage.leases import OUTBOX_SENDER
+from storage.leases import OUTBOX_SENDER, TELEGRAM_POLLING
 from storage.postgres import upgrade
 from tests.bot.conftest import (
     ADMIN,
@@ -203,7 +208,7 @@ async def test_a_replica_answers_healthz_and_metrics_over_loopback(
         } <= lines
 
         status = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
-        assert "Bản sao (replica): bot-7, chạy một nơi: outbox-sender" in status["text"]
+        assert "Bản sao (replica): bot-7, chạy một nơi: outbox-sender, telegram-polling" in status["text"]
 
         engine.broken = True
         sick = await client.get(f"{base}/healthz")
@@ -229,3 +234,63 @@ def test_log_lines_name_the_replica(tmp_path: Path) -> None:
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert re.fullmatch(r"\S+ \S+ bot-9% INFO bot\.app: Bot @hoptac_test_bot is up\n", run.stderr), run.stderr
+
+
+@asynccontextmanager
+async def polling_by_lease(
+    api: FakeBotApi, engine: FakeEngine, settings: Settings
+) -> AsyncIterator[tuple[BotHarness, PollingTurn]]:
+    """The real application, long polling only while it holds the lease (as `hoptac bot` does)."""
+    application = build_bot(settings, engine)
+    turn = PollingTurn(application, ALLOWED_UPDATES, timeout_s=1)
+    application.bot_data[POLLING_KEY] = turn
+    await asyncio.wait_for(application.initialize(), WAIT_S)
+    assert application.post_init is not None
+    await application.post_init(application)
+    await application.start()
+    bot = BotHarness(api, engine, application)
+    await turn.follow(bot.deps.singletons.held())
+    try:
+        yield bot, turn
+    finally:
+        assert application.updater is not None
+        if application.updater.running:
+            await asyncio.wait_for(application.updater.stop(), WAIT_S)
+        await asyncio.wait_for(application.stop(), WAIT_S)
+        await asyncio.wait_for(application.shutdown(), WAIT_S)
+        assert application.post_shutdown is not None
+        await application.post_shutdown(application)
+
+
+async def test_long_polling_runs_on_one_replica_and_moves_when_it_dies(
+    fake_api: FakeBotApi, tmp_path: Path, database_url: SecretStr
+) -> None:
+    engine = FakeEngine()
+    async with AsyncExitStack() as stack:
+        bots = []
+        for name in ("bot-1", "bot-2"):
+            (tmp_path / name).mkdir()
+            settings = make_settings(
+                fake_api.url, tmp_path / name, database_url=database_url, replica_name=name,
+                singleton_lease_seconds=1.0,
+            )  # fmt: skip
+            bots.append(await stack.enter_async_context(polling_by_lease(fake_api, engine, settings)))
+        (one, turn_one), (two, turn_two) = bots
+        assert turn_one.polling and not turn_two.polling  # one getUpdates client, as Telegram wants
+        assert MOU in (await one.ask_private(LAN, PRIVATE_LAN, "Hải Dương và Bắc Giang ký kết gì?"))["text"]
+
+        loop = asyncio.get_running_loop()
+        taken = asyncio.Event()
+        two.deps.singletons.on_change = lambda name, ours: (
+            loop.call_soon_threadsafe(taken.set) if ours and name == TELEGRAM_POLLING else None
+        )
+        assert one.application.job_queue is not None and one.application.updater is not None
+        one.application.job_queue.scheduler.pause()  # bot-1 dies: no more renewals...
+        await one.application.updater.stop()  # ...and no more polling
+        await asyncio.wait_for(taken.wait(), WAIT_S)  # its lease lapsed: bot-2 took it
+
+        reply = await two.ask_private(BINH, PRIVATE_BINH, "Hải Dương và Bắc Giang ký kết gì?")
+        assert MOU in reply["text"] and turn_two.polling and not turn_one.polling
+        one.application.job_queue.scheduler.resume()
+    assert len(fake_api.calls_to("sendMessage", PRIVATE_LAN.id)) == 1
+    assert len(fake_api.calls_to("sendMessage", PRIVATE_BINH.id)) == 1
