@@ -25,6 +25,20 @@ EXAMPLE_QUESTIONS = (
 )
 
 
+DB_EPILOG = """\
+actions:
+  upgrade          apply the schema migrations that ship with hoptac (nothing when up to date)
+  import-embedded  copy an embedded deployment's state (DATA_DIR/hoptac.sqlite3: subscriptions,
+                   announced articles and the notification outbox, feedback, feed state, answer
+                   pages, processed updates) into PostgreSQL, in one transaction: a failure leaves
+                   PostgreSQL as it was; the SQLite file is only read. Stop the bot first. Refused
+                   when the schema is not current (run 'db upgrade') or when PostgreSQL already
+                   holds state (unless --merge: both kept, nothing announced twice). Prints what
+                   was copied, one line per kind of state. The corpus and the index are not state
+                   and stay in their folders.
+"""
+
+
 class UserError(Exception):
     """A mistake the user can fix; printed as one line, exit code 1."""
 
@@ -321,12 +335,21 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
-    """``hoptac db upgrade``: the PostgreSQL schema, by the migrations that ship with hoptac."""
-    from hoptac.wiring import upgrade_database
+    """``hoptac db upgrade``: the PostgreSQL schema, by the migrations that ship with hoptac;
+    ``hoptac db import-embedded``: the SQLite state copied into it."""
+    from hoptac.wiring import import_embedded_state, upgrade_database
 
     if settings.database_url is None:
+        if args.action == "import-embedded":
+            raise UserError("HOPTAC_DATABASE_URL is not set: it names the PostgreSQL database to import into")
         raise UserError("HOPTAC_DATABASE_URL is not set: the state is in SQLite (DATA_DIR/hoptac.sqlite3), "
                         "which needs no upgrade")  # fmt: skip
+    if args.action == "import-embedded":
+        report = import_embedded_state(settings, args.sqlite, merge=args.merge, dry_run=args.dry_run)
+        print("\n".join(report.lines()))
+        return 0
+    if args.merge or args.dry_run or args.sqlite is not None:
+        raise UserError("--merge, --dry-run and --sqlite go with 'db import-embedded' only")
     before, after = upgrade_database(settings)
     if before == after:
         print(f"database schema already up to date (revision {after})")
@@ -505,9 +528,31 @@ def build_parser() -> argparse.ArgumentParser:
     model.set_defaults(func=cmd_model)
 
     database = sub.add_parser(
-        "db", help="'db upgrade': create or update the PostgreSQL schema (needs HOPTAC_DATABASE_URL)"
+        "db",
+        parents=[folders],
+        help="'db upgrade': create or update the PostgreSQL schema; 'db import-embedded': copy the SQLite "
+        "state into it (both need HOPTAC_DATABASE_URL)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=DB_EPILOG,
     )
-    database.add_argument("action", choices=["upgrade"])
+    database.add_argument("action", choices=["upgrade", "import-embedded"])
+    database.add_argument(
+        "--merge",
+        action="store_true",
+        help="import-embedded: keep state already in PostgreSQL and add the SQLite state to it",
+    )
+    database.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="import-embedded: copy and count inside the transaction, then roll it back",
+    )
+    database.add_argument(
+        "--sqlite",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="import-embedded: the SQLite state file (default: DATA_DIR/hoptac.sqlite3)",
+    )
     database.set_defaults(func=cmd_db)
 
     bot = sub.add_parser("bot", parents=[folders], help="run the Telegram bot (needs HOPTAC_TELEGRAM_TOKEN)")

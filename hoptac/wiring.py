@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
     from retrieval.search_index import IndexBackend
+    from storage.postgres.embedded_import import ImportReport
 
 
 def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine:
@@ -64,6 +65,18 @@ def upgrade_database(settings: Settings) -> tuple[str | None, str | None]:
 
     assert settings.database_url is not None, "no database_url"
     return upgrade(settings.database_url.get_secret_value())
+
+
+def import_embedded_state(
+    settings: Settings, source: Path | None = None, *, merge: bool = False, dry_run: bool = False
+) -> ImportReport:
+    """``hoptac db import-embedded``: copy the SQLite state (``data_dir/hoptac.sqlite3`` unless
+    ``source``) into the PostgreSQL database, in one transaction."""
+    from storage.postgres.embedded_import import import_embedded
+
+    assert settings.database_url is not None, "no database_url"
+    source = Path(settings.data_dir) / "hoptac.sqlite3" if source is None else source
+    return import_embedded(source, settings.database_url.get_secret_value(), merge=merge, dry_run=dry_run)
 
 
 def bot_config(settings: Settings) -> BotConfig:

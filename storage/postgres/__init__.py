@@ -4,6 +4,9 @@
     upgrade(url)                       # `hoptac db upgrade`: the schema, by versioned migrations
     state = PostgresStateStore(url)    # SchemaOutOfDate unless the schema is the code's
     state.subscriptions.add(...); state.outbox.claim_due(); state.close()
+
+Moving an embedded deployment's SQLite state in (`hoptac db import-embedded`):
+:mod:`storage.postgres.embedded_import`.
 """
 
 from __future__ import annotations
