@@ -456,6 +456,13 @@ def _build_segment(
             vectors, standalone = embedder.encode_passages([sentence_texts[r] for r in alone], on_embed)
             sentence_vectors[alone] = vectors
             embedded += standalone
+        del pooled, layouts
+    # Stored compact from here on; the float32 vectors (6 GB at a million passages and their
+    # sentences) and the sentence objects are let go before the lexical index is built.
+    passage_codes = CompactVectors.of_passages(passage_vectors)
+    sentence_codes = CompactVectors.of_sentences(sentence_vectors)
+    del passage_vectors, sentence_vectors, sentence_texts, per_article
+    vectors = np.zeros((0, 0), dtype=np.float32)  # the whole matrix the views above came from, if any
     if progress:
         progress("index", 0, 2)
     postings = Postings.build(analyzer.document_tokens(p.text) for p in passages)
@@ -466,8 +473,8 @@ def _build_segment(
         list(articles),
         sentence_rows,
         passage_rows,
-        CompactVectors.of_passages(passage_vectors),
-        CompactVectors.of_sentences(sentence_vectors),
+        passage_codes,
+        sentence_codes,
         postings,
     )
     return segment, embedded
