@@ -17,7 +17,7 @@ from telegram.ext import Application
 
 from bot.deps import DEPS_KEY, BotDeps
 from bot.replicas import POLLING_KEY
-from bot.webhook import run_until_stopped
+from bot.webhook import run_until_stopped, shut_down
 from storage.leases import TELEGRAM_POLLING
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,10 +70,6 @@ def serve_polling(application: Application, allowed_updates: list[str]) -> None:
     async def stop() -> None:
         if application.updater is not None and application.updater.running:
             await application.updater.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
+        await shut_down(application)
 
     run_until_stopped(start, stop)

@@ -179,13 +179,18 @@ def serve_webhook(application: Application, config: BotConfig, secret: str, allo
 
     async def stop() -> None:
         await server.stop()
-        if application.running:
-            await application.stop()
-        await application.shutdown()
-        if application.post_shutdown:
-            await application.post_shutdown(application)
+        await shut_down(application)
 
     run_until_stopped(start, stop)
+
+
+async def shut_down(application: Application) -> None:
+    """Stop the application if it runs, shut it down and run its ``post_shutdown``."""
+    if application.running:
+        await application.stop()
+    await application.shutdown()
+    if application.post_shutdown:
+        await application.post_shutdown(application)
 
 
 def run_until_stopped(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:

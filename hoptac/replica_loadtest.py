@@ -78,7 +78,8 @@ class ReplicaStartError(RuntimeError):
     """A replica ended before it was up (its last log lines say why)."""
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback ports free right now (for replicas, their ops ports, a balancer)."""
     probes = [socket.socket() for _ in range(count)]
     try:
         for probe in probes:
@@ -115,7 +116,7 @@ async def _wait_up(process: asyncio.subprocess.Process, name: str, timeout_s: fl
 
 @contextlib.asynccontextmanager
 async def _replicas(settings: Settings, api: FakeBotApi, count: int) -> AsyncIterator[LoadBalancer]:
-    ports = _free_ports(2 * count)
+    ports = free_ports(2 * count)
     env = {
         **os.environ,
         "HOPTAC_CORPUS_DIR": str(Path(settings.corpus_dir).resolve()),

@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from bot.keyboards import FULL_SOURCE
 from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser, buttons
 from bot.testing.load_balancer import LoadBalancer
 from hoptac.loadtest import questions_from_articles
+from hoptac.replica_loadtest import free_ports
 from retrieval.corpus import read_corpus
 from storage.leases import CORPUS_WATCH, OUTBOX_SENDER
 from storage.postgres import upgrade
@@ -107,17 +107,6 @@ class Replica:
             raise AssertionError(
                 f"{self.name} never logged {pattern!r} in {timeout} s:\n{''.join(self.lines[-30:])}"
             ) from None
-
-
-def free_ports(count: int) -> list[int]:
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [int(p.getsockname()[1]) for p in probes]
-    finally:
-        for probe in probes:
-            probe.close()
 
 
 def replica_env(base: dict[str, str], name: str, port: int, ops_port: int) -> dict[str, str]:
