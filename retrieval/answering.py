@@ -168,13 +168,7 @@ class Searcher:
     ) -> list[RankedPassage]:
         """The fused ranking of the best ``k`` passages of each retriever; with ``allowed`` (a
         boolean per passage) only among the passages it marks True."""
-        if allowed is None:
-            dense_ids, dense_scores = index.dense.search(query, k)
-        else:
-            dense_ids = np.flatnonzero(allowed)
-            dense_scores = np.asarray(index.passage_vectors[dense_ids], dtype=np.float32) @ query
-            top_dense = np.lexsort((dense_ids, -dense_scores))[:k]
-            dense_ids, dense_scores = dense_ids[top_dense], dense_scores[top_dense]
+        dense_ids, dense_scores = index.dense.search(query, k, allowed)
         dense = {int(i): float(s) for i, s in zip(dense_ids, dense_scores, strict=True)}
         bm25_all = index.lexical.scores(self.analyzer.query_tokens(question))
         related = self.analyzer.related_place_tokens(question)

@@ -91,7 +91,6 @@ DELTA_MAX_PASSAGES = 20_000
 DELTA_MAX_SEGMENTS = 64
 
 
-
 @dataclass(frozen=True)
 class Manifest:
     format: int

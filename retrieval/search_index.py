@@ -30,8 +30,9 @@ if TYPE_CHECKING:
 class DenseSearch(Protocol):
     """Nearest passages to a normalised query vector, by inner product."""
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(passage rows, scores), best first; live passages only."""
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(passage rows, scores), best first; live passages only, and with ``allowed`` (a
+        boolean per passage) only those it marks True."""
 
 
 class LexicalScores(Protocol):

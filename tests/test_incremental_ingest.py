@@ -501,3 +501,26 @@ def test_live_dense_returns_the_exact_top_k_among_live_passages(kind: DenseIndex
         # The exact scan reads float16 codes (retrieval/dense.py): cosines to within 2e-4.
         atol = 2e-4 if kind == DenseIndexKind.FLAT else 1e-6
         np.testing.assert_allclose(scores, (vectors @ query)[expected], rtol=1e-5, atol=atol)
+
+
+@pytest.mark.parametrize("kind", [DenseIndexKind.FLAT, DenseIndexKind.HNSW])
+def test_a_period_restricted_search_returns_only_allowed_live_passages(kind: DenseIndexKind) -> None:
+    """A question's period (``allowed``) goes through the ANN index with a selector, or is
+    scored exactly when it selects few passages; either way only allowed, live passages."""
+    rng = np.random.default_rng(11)
+    vectors = rng.standard_normal((2_000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    live = rng.random(2_000) > 0.1
+    dense = LiveDense(DenseIndex.build(vectors[:1_900], kind), [vectors[1_900:]], live)
+    few = np.zeros(2_000, dtype=bool)
+    few[rng.choice(2_000, 40, replace=False)] = True
+    many = rng.random(2_000) > 0.5
+    for allowed in (few, many):
+        for query in vectors[:5]:
+            ids, _ = dense.search(query, 10, allowed)
+            expected = [int(i) for i in np.argsort(-(vectors @ query)) if live[i] and allowed[i]][:10]
+            assert all(live[ids]) and all(allowed[ids])
+            if allowed is few or kind == DenseIndexKind.FLAT:
+                assert list(ids) == expected  # exact
+            else:
+                assert len(set(ids.tolist()) & set(expected)) >= 9  # approximate, re-scored
