@@ -8,7 +8,7 @@ All methods are thread-safe for readers: ``ask`` may run in worker threads while
 ``reindex``/``ingest`` build a new index beside the old one and swap it in at the end.
 
 ``ingest`` is incremental: it compares the corpus folder with what the current index was
-read from (``corpus-state.json`` beside the index: each file's size, modification time and
+read from (``corpus-state.npz`` beside the index: each file's size, modification time and
 inode, and its article id), reads only the files that are new or changed, and adds the
 new or changed articles as a delta segment (see retrieval/index.py), dropping deleted
 ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
@@ -17,9 +17,6 @@ has grown past its limits.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -34,6 +31,7 @@ from retrieval.answering import Searcher, check_question, compose_answer
 from retrieval.background import Background
 from retrieval.config import EngineConfig
 from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
+from retrieval.corpus_state import CorpusState, FileRecord, file_digest, folder_stamps, read_state, write_state
 from retrieval.embedding import Embedder, model_id
 from retrieval.importers import import_path
 from retrieval.index import (
@@ -111,44 +109,11 @@ class CorpusError(RuntimeError):
     """The corpus folder holds a file that cannot be read; nothing was changed."""
 
 
-#: Beside the index: which corpus files the current version was read from.
-CORPUS_STATE_FILE = "corpus-state.json"
-#: A file modified this close to the scan that recorded it is read again at the next scan:
-#: a second change within the file system's timestamp granularity would look like none.
-RACY_NS = 2_000_000_000
-
-Stamp = tuple[int, int, int]  # size, mtime_ns, inode
-
-
-@dataclass(frozen=True)
-class _CorpusState:
-    """The corpus folder as an index version was read from it: per file name its stamp and article id."""
-
-    version: str
-    scanned_ns: int
-    files: dict[str, tuple[Stamp, str]]
-
-
 @dataclass
 class _CorpusScan:
     scanned_ns: int
-    files: dict[str, tuple[Stamp, str]]  # every article file now: stamp, article id
-    read: dict[str, Article]  # the files read in this scan (new, changed or not known to be unchanged)
-
-
-def _stamps(folder: Path) -> dict[str, Stamp]:
-    """The article files directly in ``folder`` (``*.md``, not hidden, as ``read_corpus``) and their stamps."""
-    stamps: dict[str, Stamp] = {}
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if not entry.name.endswith(".md") or entry.name.startswith("."):
-                continue
-            try:
-                info = entry.stat()
-                stamps[entry.name] = (info.st_size, info.st_mtime_ns, info.st_ino)
-            except OSError:
-                stamps[entry.name] = (-1, -1, -1)  # unreadable: read it (and report it) every time
-    return stamps
+    files: dict[str, FileRecord]  # every article file now: stamp, article id, digest of its bytes
+    read: dict[str, Article]  # the files parsed in this scan (new, changed or not known to be unchanged)
 
 
 def _same_article(a: Article, b: Article) -> bool:
@@ -287,42 +252,52 @@ class AnswerEngine:
 
     # -- changing the corpus ---------------------------------------------------------------
 
-    def _scan_corpus(self, known: _CorpusState | None) -> _CorpusScan:
-        """The corpus folder now, reading only the files not in ``known`` with the same stamp
-        (all of them without ``known``). Raises CorpusError, like ``read_corpus`` failures,
-        for a file that cannot be read, a duplicate id or an empty folder."""
+    def _scan_corpus(self, known: CorpusState | None) -> _CorpusScan:
+        """The corpus folder now, parsing only the files whose stamp (or, for a racy one,
+        whose bytes) differ from ``known`` (all of them without ``known``). Raises
+        CorpusError, like ``read_corpus`` failures, for a file that cannot be read, a
+        duplicate id or an empty folder."""
         folder = self.config.corpus_dir
         if not folder.is_dir():
             raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
         scanned_ns = time.time_ns()
-        stamps = _stamps(folder)
-        racy = known.scanned_ns - RACY_NS if known else 0
+        stamps = folder_stamps(folder)
         failures: dict[str, str] = {}
         read: dict[str, Article] = {}
+        records: dict[str, FileRecord] = {}
         names = sorted(stamps)
         for name in names:
-            previous = known.files.get(name) if known else None
-            if previous is not None and previous[0] == stamps[name] and 0 <= previous[0][1] < racy:
-                continue  # the very file the index was read from
+            stamp = stamps[name]
+            record = known.unchanged(name, stamp) if known else None
+            if record is not None:
+                records[name] = record  # the very file the index was read from
+                continue
             path = folder / name
             try:
+                data = path.read_bytes()
+                digest = file_digest(data)
+                record = known.same_bytes(name, stamp, digest) if known else None
+                if record is not None:
+                    records[name] = record  # racy, but the same bytes
+                    continue
                 # Decode bytes ourselves: read_text would also turn a lone "\r" into "\n" (as read_corpus).
-                read[name] = article_from_markdown(path.read_bytes().decode("utf-8"), str(path))
+                read[name] = article_from_markdown(data.decode("utf-8"), str(path))
+                records[name] = FileRecord(stamp, read[name].id, digest)
             except ArticleFormatError as exc:
                 failures[name] = exc.reason
             except (OSError, UnicodeDecodeError) as exc:
                 failures[name] = f"cannot read: {exc}"
-        files: dict[str, tuple[Stamp, str]] = {}
+        files: dict[str, FileRecord] = {}
         seen: dict[str, str] = {}
         for name in names:
             if name in failures:
                 continue
-            article_id = read[name].id if name in read else known.files[name][1] if known else ""
+            article_id = records[name].article_id
             if article_id in seen:
                 failures[name] = f"duplicate id {article_id!r} (already in {seen[article_id]})"
                 continue
             seen[article_id] = name
-            files[name] = (stamps[name], article_id)
+            files[name] = records[name]
         if failures:
             first = min(failures)
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
@@ -333,40 +308,13 @@ class AnswerEngine:
             raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
         return _CorpusScan(scanned_ns, files, read)
 
-    def _read_corpus_state(self, version: str) -> _CorpusState | None:
+    def _read_corpus_state(self, version: str) -> CorpusState | None:
         """What ``version`` was read from; None when unknown (then every file is read again)."""
-        try:
-            data = json.loads((self.store.root / CORPUS_STATE_FILE).read_text("utf-8"))
-            if data["version"] != version:
-                return None
-            files = {
-                str(name): ((int(size), int(mtime), int(inode)), str(article_id))
-                for name, (size, mtime, inode, article_id) in data["files"].items()
-            }
-            return _CorpusState(version, int(data["scanned_ns"]), files)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
+        return read_state(self.store.root, version)
 
     def _write_corpus_state(self, version: str, scan: _CorpusScan) -> None:
-        """Record what ``version`` was read from. Only a cache: if it cannot be written, the
-        next ingest reads every corpus file once and compares it with the index."""
-        payload = {
-            "version": version,
-            "scanned_ns": scan.scanned_ns,
-            "files": {name: [*stamp, article_id] for name, (stamp, article_id) in scan.files.items()},
-        }
-        text = json.dumps(payload, ensure_ascii=False)
-        tmp: str | None = None
-        try:
-            fd, tmp = tempfile.mkstemp(dir=self.store.root, prefix=f".{CORPUS_STATE_FILE}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(tmp, self.store.root / CORPUS_STATE_FILE)
-        except OSError:
-            pass
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)  # gone already once replaced
+        """Record what ``version`` was read from (only a cache, see retrieval/corpus_state.py)."""
+        write_state(self.store.root, CorpusState(version, scan.scanned_ns, scan.files))
 
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
         """Rebuild from the corpus folder beside the old index and swap it in atomically."""
@@ -415,7 +363,7 @@ class AnswerEngine:
             if article.id not in index.article_index
             or not _same_article(index.articles[index.article_index[article.id]], article)
         ]
-        present = {article_id for _, article_id in scan.files.values()}
+        present = {record.article_id for record in scan.files.values()}
         removed = [article_id for article_id in index.article_index if article_id not in present]
         if not changed and not removed:
             self._write_corpus_state(index.manifest.version, scan)  # the stamps, refreshed

@@ -373,7 +373,7 @@ def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    (settings.index_root / "corpus-state.json").unlink()
+    (settings.index_root / "corpus-state.npz").unlink()
     version = engine.status().version
     _no_full_rebuild(monkeypatch)
     engine.ingest([])
@@ -402,6 +402,38 @@ def test_an_ingest_reads_only_the_corpus_files_that_changed(
     engine.ingest([_jsonl(tmp_path / "b.jsonl", LOGISTICS)])
     assert read == [article_path(settings.corpus_dir, "hn-2024-05").name]
     assert engine.status().articles == 5
+
+
+def test_files_written_just_before_the_last_scan_are_parsed_again_only_if_their_bytes_changed(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file modified within the file system's timestamp granularity of the scan that
+    recorded it ("racy") could change again without its stamp moving: it is read again at
+    the next scan, and parsed only when its bytes differ from those recorded."""
+    engine = _engine(settings)
+    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE, TEA, HIGHWAY)])  # just written: racy
+    read: list[str] = []
+    real = engine_module.article_from_markdown
+
+    def counting(text: str, origin: str):  # type: ignore[no-untyped-def]
+        read.append(Path(origin).name)
+        return real(text, origin)
+
+    monkeypatch.setattr(engine_module, "article_from_markdown", counting)
+    version = engine.status().version
+    engine.ingest([])
+    assert read == [] and engine.status().version == version
+    # Same size, same modification time, other bytes: only the digest can tell.
+    path = article_path(settings.corpus_dir, BRIDGE["id"])
+    info = path.stat()
+    text = path.read_text("utf-8")
+    changed = text.replace("1,2 km", "1,5 km", 1)
+    assert changed != text and len(changed.encode()) == len(text.encode())
+    path.write_text(changed, "utf-8")
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+    engine.ingest([])
+    assert read == [path.name]
+    assert engine.status().version != version
 
 
 def test_an_index_of_the_previous_format_is_reported_then_rebuilt_by_an_ingest(

@@ -302,9 +302,7 @@ def test_switching_how_sentence_vectors_are_made_asks_for_a_reindex(tmp_path: Pa
 
     ids = {
         mode: AnswerEngine(
-            Settings(
-                corpus_dir=tmp_path, data_dir=tmp_path, sentence_vectors=mode, _env_file=None
-            ).engine_config()  # type: ignore[call-arg]
+            Settings(corpus_dir=tmp_path, data_dir=tmp_path, sentence_vectors=mode, _env_file=None).engine_config()  # type: ignore[call-arg]
         ).expected_model_id()
         for mode in ("standalone", "span")
     }
