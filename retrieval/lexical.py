@@ -315,9 +315,10 @@ class Vocabulary:
             blob = b"".join(token for token, _ in encoded)
             offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
             np.cumsum([len(token) for token, _ in encoded], out=offsets[1:])
-            offsets = offsets.astype(_offset_dtype(len(blob)))
             columns = np.array([column for _, column in encoded], dtype=np.int64)
-            columns = columns.astype(_narrowest(len(columns), (np.int32, np.int64)))
+        # Four bytes an entry while they fit (a 1M-passage index has about six million tokens).
+        offsets = np.asarray(offsets).astype(_offset_dtype(len(blob)))
+        columns = np.asarray(columns).astype(_narrowest(len(columns), (np.int32, np.int64)))
         tokens_file, offsets_file, columns_file = self.FILES
         (directory / tokens_file).write_bytes(blob)
         np.save(directory / offsets_file, offsets)
@@ -361,15 +362,15 @@ def encode_varints(values: np.ndarray) -> np.ndarray:
         sizes += values >= (1 << bits)
     starts = np.cumsum(sizes, dtype=np.int64) - sizes
     out = np.empty(int(starts[-1]) + int(sizes[-1]) if len(values) else 0, dtype=np.uint8)
-    rows = np.arange(len(values))
-    for byte in range(5):
-        if byte:
-            rows = rows[sizes[rows] > byte]
-            if not len(rows):
-                break
+    out[starts] = (values & 0x7F).astype(np.uint8) | ((sizes > 1).view(np.uint8) << 7)
+    rows = np.flatnonzero(sizes > 1)  # the few values of more than one byte
+    for byte in range(1, 5):
         group = (values[rows] >> (7 * byte)) & 0x7F
-        more = (sizes[rows] > byte + 1).astype(np.uint32) << 7
-        out[starts[rows] + byte] = group | more
+        more = sizes[rows] > byte + 1
+        out[starts[rows] + byte] = group.astype(np.uint8) | (more.view(np.uint8) << 7)
+        rows = rows[more]
+        if not len(rows):
+            break
     return out
 
 
@@ -391,7 +392,7 @@ def decode_varints(encoded: np.ndarray) -> np.ndarray:
 
 
 #: Postings per slice when encoding document ids (bounds the temporary arrays of a build).
-_ENCODE_POSTINGS = 1 << 22
+_ENCODE_POSTINGS = 1 << 20
 
 
 def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

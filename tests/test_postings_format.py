@@ -72,11 +72,14 @@ def test_built_postings_score_exactly_as_the_reference(monkeypatch: pytest.Monke
     postings = index.parts[0]
     assert postings.tf.dtype == np.uint16  # one count is 300
     for query in QUERIES:
-        assert np.array_equal(index.scores(query), _reference(docs, query)), query
+        expected = _reference(docs, query)
+        assert np.array_equal(index.scores(query), expected), query
+        one_part = postings.bm25(query, index.document_frequency, index.documents, index.average_length)
+        assert np.array_equal(one_part, expected), query
     for token in ("w0", "w1", "w33", ""):
-        expected = [i for i, d in enumerate(docs) if token in (d or [""])]
-        assert postings.documents_with(token).tolist() == expected  # type: ignore[union-attr]
-        assert postings.count(token) == index.document_frequency(token) == len(expected)
+        having = [i for i, d in enumerate(docs) if token in (d or [""])]
+        assert postings.documents_with(token).tolist() == having  # type: ignore[union-attr]
+        assert postings.count(token) == index.document_frequency(token) == len(having)
     assert postings.documents_with("absent") is None and postings.count("absent") == 0
 
 
