@@ -9,7 +9,8 @@ Layout under ``<data_dir>/index/``::
         sentences.npy, passages.npy the rows: which article and sentences each row is
         passage_vectors.npy         float16, memory-mapped (retrieval/vectors.py)
         sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
-        postings_*, vocabulary_*    the lexical index, memory-mapped (retrieval/lexical.py)
+        postings_*, vocabulary_*    the lexical index (retrieval/lexical.py): offsets memory-
+                                    mapped, the postings streams read a token at a time
         dense.faiss                 the passage index (retrieval/dense.py), memory-mapped
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
@@ -743,6 +744,8 @@ class IndexStore:
                 and dense.dimension == manifest.dimension
             )
             index = LoadedIndex(manifest, base, dense, delta, manifest.removed, folder) if consistent else None
+        except IndexCorruptError:  # it names the file already (a postings stream that disagrees)
+            raise
         except Exception as exc:  # any unreadable file means the same thing to the user
             raise IndexCorruptError(
                 f"index version {manifest.version} cannot be read ({type(exc).__name__}): run `hoptac reindex`"

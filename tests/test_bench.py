@@ -336,7 +336,7 @@ def test_index_file_names_map_to_components() -> None:
     assert component_of("passage_vectors.npy") == component_of("passage_vectors.f16.npy") == "passage_vectors"
     assert component_of("delta/0002/sentence_vectors.npy") == component_of("sentence_vectors_int8.npy")
     assert component_of("sentence_vectors.npy") == "sentence_vectors"
-    assert component_of("postings_docs.npy") == component_of("vocabulary_tokens.bin") == "lexical_index"
+    assert component_of("postings_doc_gaps.npy") == component_of("vocabulary_tokens.bin") == "lexical_index"
     assert component_of("dense.faiss") == "ann_index"
     assert component_of("sentences.npy") == component_of("delta/0001/passages.npy") == "rows"
     assert component_of("manifest.json") == "other"
