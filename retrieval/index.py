@@ -5,9 +5,10 @@ Layout under ``<data_dir>/index/``::
     CURRENT                  name of the version being served (replaced atomically)
     versions/<version>/      one complete index:
         manifest.json        what is in it, with the size and SHA-256 of every other file
-        articles.jsonl, article_*   the articles (retrieval/article_file.py), read when cited
+        article_*                   the articles, compressed one by one (retrieval/article_file.py),
+                                    read when cited
         sentences.npy, passages.npy the rows: which article and sentences each row is
-        passage_vectors.npy         float16, memory-mapped (retrieval/vectors.py)
+        passage_vectors.npy         float16, rows read by position (retrieval/vectors.py)
         sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
         postings_*, vocabulary_*    the lexical index, memory-mapped (retrieval/lexical.py)
         dense.faiss                 the passage index (retrieval/dense.py), memory-mapped
@@ -89,7 +90,6 @@ DELTA_FRACTION = 0.1
 DELTA_MIN_PASSAGES = 1_000
 DELTA_MAX_PASSAGES = 20_000
 DELTA_MAX_SEGMENTS = 64
-
 
 
 @dataclass(frozen=True)
