@@ -51,8 +51,8 @@ def quantize_int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 #: Rows this close (in bytes) are read with the ones between them in one ``pread``: a
 #: system call costs more than copying a page.
 MAX_GAP_BYTES = 4096
-#: No single read covers more than this (rows that fall in one aligned window of this size
-#: are read together), so reading many scattered rows needs little memory beyond them.
+#: Reads are gathered in batches of about this many bytes (no single read crosses an aligned
+#: window of this size), so reading many scattered rows needs little memory beyond them.
 MAX_READ_BYTES = 1 << 20
 
 
@@ -82,30 +82,34 @@ class RowFile:
         n = len(self)
         if rows.size and (int(rows.min()) < -n or int(rows.max()) >= n):
             raise IndexError(f"row out of range for {n} rows")
-        rows = np.where(rows < 0, rows + n, rows)
-        wanted, where = np.unique(rows, return_inverse=True)
-        found = np.empty((len(wanted), *self.shape[1:]), dtype=self.dtype)
-        if not len(wanted) or not self.row_bytes:
-            return found[where.reshape(rows.shape)]
+        wanted, where = np.unique(np.where(rows < 0, rows + n, rows), return_inverse=True)
+        found = np.empty((len(wanted), self.row_bytes), dtype=np.uint8)
+        if len(wanted) and self.row_bytes:
+            self._read_sorted(wanted, found)
+        return found.view(self.dtype).reshape(len(wanted), *self.shape[1:])[where.reshape(rows.shape)]
+
+    def _read_sorted(self, wanted: np.ndarray, found: np.ndarray) -> None:
+        """The bytes of the rows ``wanted`` (sorted, distinct) into ``found``, one row a line."""
         window = max(1, MAX_READ_BYTES // self.row_bytes)
         gap = MAX_GAP_BYTES // self.row_bytes
-        splits = np.flatnonzero((np.diff(wanted) - 1 > gap) | (np.diff(wanted // window) != 0)) + 1
-        bounds = [0, *splits.tolist(), len(wanted)]
-        flat = found.reshape(len(wanted), -1).view(np.uint8)
-        scratch = np.empty(0, dtype=np.uint8)
-        for first, last in itertools.pairwise(bounds):
-            start, stop = int(wanted[first]), int(wanted[last - 1]) + 1
-            offset = self._start + start * self.row_bytes
-            if stop - start == last - first:  # a run of consecutive rows: read straight in
-                self._file.read_into(offset, flat[first:last].reshape(-1).data)
-                continue
-            size = (stop - start) * self.row_bytes
-            if len(scratch) < size:
-                scratch = np.empty(window * self.row_bytes, dtype=np.uint8)
-            self._file.read_into(offset, scratch[:size].data)
-            covered = scratch[:size].reshape(stop - start, self.row_bytes)
-            flat[first:last] = covered[wanted[first:last] - start]
-        return found[where.reshape(rows.shape)]
+        # Spans: runs of rows read together, each inside one window.
+        new_span = np.r_[True, (np.diff(wanted) - 1 > gap) | (np.diff(wanted // window) != 0)]
+        firsts = np.flatnonzero(new_span)
+        starts = wanted[firsts]
+        lengths = wanted[np.r_[firsts[1:], len(wanted)] - 1] + 1 - starts
+        span_of = np.cumsum(new_span) - 1  # of each wanted row
+        batch_of_span = (np.cumsum(lengths) - lengths) // window  # about MAX_READ_BYTES a batch
+        batch_bounds = np.flatnonzero(np.r_[True, np.diff(batch_of_span) != 0, True])
+        offsets = (self._start + starts * self.row_bytes).tolist()
+        sizes = (lengths * self.row_bytes).tolist()
+        for first, end in itertools.pairwise(batch_bounds.tolist()):
+            data = b"".join([self._file.read(offsets[i], sizes[i]) for i in range(first, end)])
+            lines = np.frombuffer(data, dtype=np.uint8).reshape(-1, self.row_bytes)
+            # Where each wanted row of these spans is in ``lines``.
+            read_before = np.cumsum(lengths[first:end]) - lengths[first:end]
+            rows = slice(int(firsts[first]), int(firsts[end]) if end < len(firsts) else len(wanted))
+            spans = span_of[rows] - first
+            found[rows] = lines[read_before[spans] + wanted[rows] - starts[first:end][spans]]
 
 
 @dataclass(frozen=True)

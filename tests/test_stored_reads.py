@@ -135,10 +135,14 @@ def test_the_records_file_stays_open_until_closed_or_collected(tmp_path: Path) -
     assert stored[0] == articles[0]  # cached
     with pytest.raises(OSError):
         stored[1]
-    stored = ArticleFile.load(tmp_path)
-    del stored
-    gc.collect()
-    assert _open_fds_of(records) == 0
+    gc.disable()  # no cycle holds it: closed as soon as the last reference goes
+    try:
+        stored = ArticleFile.load(tmp_path)
+        assert stored[1] == articles[1]
+        del stored
+        assert _open_fds_of(records) == 0
+    finally:
+        gc.enable()
 
 
 def test_a_file_shorter_than_a_read_is_named_as_truncated(tmp_path: Path) -> None:
@@ -148,8 +152,6 @@ def test_a_file_shorter_than_a_read_is_named_as_truncated(tmp_path: Path) -> Non
     assert file.read(2, 5) == b"23456"
     with pytest.raises(IndexCorruptError, match=r"rows\.bin is truncated: run `hoptac reindex`"):
         file.read(8, 5)
-    with pytest.raises(IndexCorruptError, match="truncated"):
-        file.read_into(8, memoryview(bytearray(5)))
     file.close()
 
 
@@ -185,7 +187,7 @@ def stored_blocks(tmp_path: Path) -> tuple[CompactVectors, CompactVectors, Compa
 
 
 @pytest.mark.parametrize("name", list(SELECTIONS))
-@pytest.mark.parametrize("window", [1 << 20, 1000])  # 1000 bytes: runs split at every few rows
+@pytest.mark.parametrize("window", [1 << 20, 1000, 50])  # 1000 bytes: a batch every few rows; 50: every row
 def test_rows_read_by_position_are_the_rows_in_memory_bit_for_bit(
     stored_blocks: tuple[CompactVectors, ...], name: str, window: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
