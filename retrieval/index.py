@@ -5,9 +5,10 @@ Layout under ``<data_dir>/index/``::
     CURRENT                  name of the version being served (replaced atomically)
     versions/<version>/      one complete index:
         manifest.json        what is in it, with the size and SHA-256 of every other file
-        articles.jsonl, article_*   the articles (retrieval/article_file.py), read when cited
+        article_*                   the articles, compressed one by one (retrieval/article_file.py),
+                                    read when cited
         sentences.npy, passages.npy the rows: which article and sentences each row is
-        passage_vectors.npy         float16, memory-mapped (retrieval/vectors.py)
+        passage_vectors.npy         float16, rows read by position (retrieval/vectors.py)
         sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
         postings_*, vocabulary_*    the lexical index (retrieval/lexical.py): offsets memory-
                                     mapped, the postings streams read a token at a time
@@ -75,8 +76,9 @@ __all__ = [
 ]  # fmt: skip
 
 #: 5: page furniture is left out of sentences and passages (retrieval/furniture.py);
-#: 6: compact vectors (float16 passages, int8 sentences, HNSW over 8-bit codes), articles read when cited.
-FORMAT_VERSION = 6
+#: 6: compact vectors (float16 passages, int8 sentences, HNSW over 8-bit codes), articles read when cited;
+#: 7: postings as delta-coded varints and 1-byte counts, articles compressed one by one, both read with pread.
+FORMAT_VERSION = 7
 #: Files up to this size are hashed when an index is loaded; larger ones in the background.
 CHECKED_AT_LOAD_BYTES = 8 << 20
 #: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and

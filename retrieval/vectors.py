@@ -1,8 +1,11 @@
 """Stored vectors, kept compact: passages as float16, sentences as int8 with one scale each.
 
 A question reads the vectors of a few hundred candidate passages and of the sentences of its
-best few passages, never all of them, so the files are memory-mapped and only the rows read
-are decoded, to float32. What each form costs (measured on the model's own unit vectors,
+best few passages, never all of them, so only the rows read are decoded, to float32. Those
+rows are read from a loaded index's files by position (:class:`RowFile`, ``os.pread``), which
+keeps no more of the files resident in the process than the rows themselves (a memory map
+would keep 64 KB around each one, retrieval/positional_file.py); reading every row (an exact
+scan, a build) goes through a memory map of the file. What each form costs (measured on the model's own unit vectors,
 docs/benchmarks.md): float16 changes a cosine by at most 7e-5, int8 with a per-row scale by
 at most 2e-3; neither moved ``hoptac eval`` (docs/quality.md).
 
@@ -12,12 +15,15 @@ at most 2e-3; neither moved ``hoptac eval`` (docs/quality.md).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from retrieval.positional_file import PositionalFile
 
 
 class VectorRows(Protocol):
@@ -42,12 +48,79 @@ def quantize_int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes, scales
 
 
+#: Rows this close (in bytes) are read with the ones between them in one ``pread``: a
+#: system call costs more than copying a page.
+MAX_GAP_BYTES = 4096
+#: Reads are gathered in batches of about this many bytes (no single read crosses an aligned
+#: window of this size), so reading many scattered rows needs little memory beyond them.
+MAX_READ_BYTES = 1 << 20
+
+
+class RowFile:
+    """The rows of a stored ``.npy`` array (C order), read by position: ``rows.read([i, j])``."""
+
+    def __init__(self, array: np.memmap) -> None:
+        """The rows of the file ``array`` (from ``np.load(..., mmap_mode="r")``) maps."""
+        if not array.flags.c_contiguous or array.ndim == 0 or array.filename is None:
+            raise ValueError("only whole C-order arrays of a file are read by row")
+        self.dtype = array.dtype
+        self.shape: tuple[int, ...] = array.shape
+        self.row_bytes = int(array.dtype.itemsize * np.prod(array.shape[1:], dtype=np.int64))
+        self._start = int(array.offset)
+        self._file = PositionalFile(Path(array.filename))
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def close(self) -> None:
+        self._file.close()
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """``array[rows]`` (integer positions, negative ones from the end, in any order and
+        repeated), read from the file: each run of nearby rows in one ``pread``."""
+        rows = np.asarray(rows, dtype=np.int64)
+        n = len(self)
+        if rows.size and (int(rows.min()) < -n or int(rows.max()) >= n):
+            raise IndexError(f"row out of range for {n} rows")
+        wanted, where = np.unique(np.where(rows < 0, rows + n, rows), return_inverse=True)
+        found = np.empty((len(wanted), self.row_bytes), dtype=np.uint8)
+        if len(wanted) and self.row_bytes:
+            self._read_sorted(wanted, found)
+        return found.view(self.dtype).reshape(len(wanted), *self.shape[1:])[where.reshape(rows.shape)]
+
+    def _read_sorted(self, wanted: np.ndarray, found: np.ndarray) -> None:
+        """The bytes of the rows ``wanted`` (sorted, distinct) into ``found``, one row a line."""
+        window = max(1, MAX_READ_BYTES // self.row_bytes)
+        gap = MAX_GAP_BYTES // self.row_bytes
+        # Spans: runs of rows read together, each inside one window.
+        new_span = np.r_[True, (np.diff(wanted) - 1 > gap) | (np.diff(wanted // window) != 0)]
+        firsts = np.flatnonzero(new_span)
+        starts = wanted[firsts]
+        lengths = wanted[np.r_[firsts[1:], len(wanted)] - 1] + 1 - starts
+        span_of = np.cumsum(new_span) - 1  # of each wanted row
+        batch_of_span = (np.cumsum(lengths) - lengths) // window  # about MAX_READ_BYTES a batch
+        batch_bounds = np.flatnonzero(np.r_[True, np.diff(batch_of_span) != 0, True])
+        offsets = (self._start + starts * self.row_bytes).tolist()
+        sizes = (lengths * self.row_bytes).tolist()
+        for first, end in itertools.pairwise(batch_bounds.tolist()):
+            data = b"".join([self._file.read(offsets[i], sizes[i]) for i in range(first, end)])
+            lines = np.frombuffer(data, dtype=np.uint8).reshape(-1, self.row_bytes)
+            # Where each wanted row of these spans is in ``lines``.
+            read_before = np.cumsum(lengths[first:end]) - lengths[first:end]
+            rows = slice(int(firsts[first]), int(firsts[end]) if end < len(firsts) else len(wanted))
+            spans = span_of[rows] - first
+            found[rows] = lines[read_before[spans] + wanted[rows] - starts[first:end][spans]]
+
+
 @dataclass(frozen=True)
 class CompactVectors:
-    """One block of stored rows: ``codes`` (float16, or int8 with ``scales``), as written to disk."""
+    """One block of stored rows: ``codes`` (float16, or int8 with ``scales``), as written to
+    disk. Loaded with ``mmap``, ``codes`` and ``scales`` map the files, and ``files`` reads
+    chosen rows of them by position (every row is read through the map)."""
 
     codes: np.ndarray
     scales: np.ndarray | None = None
+    files: tuple[RowFile, RowFile | None] | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def of_passages(cls, vectors: np.ndarray) -> CompactVectors:
@@ -66,11 +139,26 @@ class CompactVectors:
         return int(self.codes.shape[1]) if self.codes.ndim == 2 else 0
 
     def decode(self, rows: np.ndarray | slice) -> np.ndarray:
-        """The float32 vectors of ``rows``."""
-        out = np.asarray(self.codes[rows], dtype=np.float32)
-        if self.scales is not None:
-            out *= np.asarray(self.scales[rows], dtype=np.float32)[:, None]
+        """The float32 vectors of ``rows`` (a slice, or integer positions: read from the files
+        when loaded with ``mmap``)."""
+        scales: np.ndarray | None
+        if self.files is None or isinstance(rows, slice):
+            codes = self.codes[rows]
+            scales = None if self.scales is None else self.scales[rows]
+        else:
+            codes_file, scales_file = self.files
+            codes = codes_file.read(rows)
+            scales = None if scales_file is None else scales_file.read(rows)
+        out = np.asarray(codes, dtype=np.float32)
+        if scales is not None:
+            out *= np.asarray(scales, dtype=np.float32)[:, None]
         return out
+
+    def close(self) -> None:
+        """Close the files rows are read from, if any (the memory maps stay until collected)."""
+        for rows in self.files or ():
+            if rows is not None:
+                rows.close()
 
     def is_consistent(self, rows: int, dimension: int) -> bool:
         return (
@@ -89,18 +177,23 @@ class CompactVectors:
 
     @classmethod
     def load(cls, folder: Path, name: str, mmap: bool) -> CompactVectors:
+        """The block saved as ``name``: in memory, or (``mmap``) mapped and read by row."""
         mode: Any = "r" if mmap else None
         codes = np.load(folder / f"{name}.npy", mmap_mode=mode)
+        scales = None
         if codes.dtype == np.int8:
-            return cls(codes, np.load(folder / f"{name}_scales.npy", mmap_mode=mode))
-        if codes.dtype != PASSAGE_DTYPE:
+            scales = np.load(folder / f"{name}_scales.npy", mmap_mode=mode)
+        elif codes.dtype != PASSAGE_DTYPE:
             raise ValueError(f"{name}.npy holds {codes.dtype}, not float16 or int8")
-        return cls(codes)
+        if not mmap:
+            return cls(codes, scales)
+        return cls(codes, scales, (RowFile(codes), None if scales is None else RowFile(scales)))
 
 
 class VectorBlocks:
     """Several blocks of rows read as one, decoded to float32 on reading: ``blocks[i]`` is one
-    row, ``blocks[[i, j, ...]]`` an array of rows (memory-mapped blocks stay on disk)."""
+    row, ``blocks[[i, j, ...]]`` an array of rows (a loaded index's rows are read from its
+    files, only those asked for)."""
 
     def __init__(self, blocks: Sequence[CompactVectors]) -> None:
         kept = [b for b in blocks if len(b)]
@@ -129,7 +222,7 @@ class VectorBlocks:
                 raise IndexError(f"row {key} out of range")
             block = int(np.searchsorted(self._ends, row, side="right"))
             local = row - int(self._starts[block])
-            return self.blocks[block].decode(slice(local, local + 1))[0]
+            return self.blocks[block].decode(np.array([local], dtype=np.int64))[0]
         rows = np.asarray(key, dtype=np.int64)
         if len(self.blocks) == 1:
             return self.blocks[0].decode(rows)

@@ -332,7 +332,8 @@ def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> N
 def test_index_file_names_map_to_components() -> None:
     from hoptac.bench.footprint import component_of
 
-    assert component_of("articles.jsonl") == component_of("delta/0001/article_offsets.npy") == "article_text"
+    assert component_of("article_records.bin") == component_of("delta/0001/article_offsets.npy") == "article_text"
+    assert component_of("articles.jsonl") == component_of("article_dictionary.bin") == "article_text"
     assert component_of("passage_vectors.npy") == component_of("passage_vectors.f16.npy") == "passage_vectors"
     assert component_of("delta/0002/sentence_vectors.npy") == component_of("sentence_vectors_int8.npy")
     assert component_of("sentence_vectors.npy") == "sentence_vectors"

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hoptac.bench.footprint import component_of
 from hoptac.settings import Settings
-from retrieval.article_file import ArticleDamagedError, ArticleFile
+from retrieval.article_file import ArticleDamagedError, ArticleFile, article_to_json
 from retrieval.dense import DenseIndex, DenseIndexKind
 from retrieval.engine import AnswerEngine
 from retrieval.index import FORMAT_VERSION, IndexCorruptError, IndexMismatchError, IndexStore, LoadedIndex
@@ -143,15 +144,34 @@ def test_an_intact_index_passes_the_background_check(settings: Settings, monkeyp
 def test_a_damaged_article_is_never_quoted(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
     _, _, folder = _built(settings)
-    articles = folder / "articles.jsonl"
-    text = articles.read_text("utf-8")
-    assert "2020-2025" in text
-    articles.write_text(text.replace("2020-2025", "2020-2029"), "utf-8")  # same length, other words
+    records = folder / "article_records.bin"
+    data = bytearray(records.read_bytes())
+    data[10] ^= 0x01  # in the first article's record; same size, so only reading it can tell
+    records.write_bytes(bytes(data))
     loaded = IndexStore(settings.index_root).load()
-    with pytest.raises(ArticleDamagedError, match="does not match its checksum: run `hoptac reindex`"):
+    with pytest.raises(ArticleDamagedError, match="run `hoptac reindex`"):
         loaded.articles[0]
     with pytest.raises(IndexCorruptError):
         loaded.article_of_passage(0)
+
+
+def test_a_truncated_article_file_is_reported_at_load_with_the_fix(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    _, _, folder = _built(settings)
+    records = folder / "article_records.bin"
+    records.write_bytes(records.read_bytes()[:-1])
+    with pytest.raises(IndexCorruptError, match=r"article_records\.bin is truncated.*run `hoptac reindex`"):
+        IndexStore(settings.index_root).load()
+
+
+def test_the_article_text_is_stored_compressed(settings: Settings) -> None:
+    _, built, folder = _built(settings)
+    json_lines = sum(len(article_to_json(article).encode()) + 1 for article in built.articles)
+    assert not (folder / "articles.jsonl").exists()
+    assert (folder / "article_records.bin").stat().st_size < json_lines / 2
+    assert component_of("article_records.bin") == component_of("article_dictionary.bin") == "article_text"
 
 
 def test_an_index_of_the_previous_format_asks_for_a_reindex(settings: Settings) -> None:

@@ -132,7 +132,7 @@ def test_a_new_article_goes_into_a_delta_beside_the_unchanged_base(
     assert [(d["name"], d["articles"]) for d in after.delta] == [("0001", 1)]
     assert (after.articles, after.passages) == (2, before.passages + after.delta[0]["passages"])
     old, new = store.versions / before.version, store.versions / after.version
-    for name in ("articles.jsonl", "sentence_vectors.npy", "dense.faiss", "postings_doc_gaps.npy"):
+    for name in ("article_records.bin", "sentence_vectors.npy", "dense.faiss", "postings_doc_gaps.npy"):
         assert os.stat(old / name).st_ino == os.stat(new / name).st_ino  # hard links, not rewritten
         assert after.files[name] == before.files[name]
     assert any(name.startswith("delta/0001/") for name in after.files)
@@ -248,7 +248,7 @@ def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings
     engine.reindex()
     engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
     store = IndexStore(settings.index_root)
-    (store.versions / str(store.current_version()) / "delta" / "0001" / "articles.jsonl").unlink()
+    (store.versions / str(store.current_version()) / "delta" / "0001" / "article_records.bin").unlink()
     with pytest.raises(IndexCorruptError, match="hoptac reindex"):
         store.load()
 

@@ -2,7 +2,9 @@
 
 Files are grouped by name, whatever segment (base or delta) they belong to:
 
-- ``article_text``: ``articles.jsonl`` and any file whose name starts with ``article_``;
+- ``article_text``: any file whose name starts with ``article_`` (``article_records.bin``, the
+  compressed articles, and their offsets, keys, digests and dictionary), and ``articles.jsonl``
+  (the articles of indexes written before them);
 - ``passage_vectors``: ``passage_vectors*``; ``sentence_vectors``: ``sentence_vector*``;
 - ``lexical_index``: ``postings_*`` and ``vocabulary_*``; ``ann_index``: ``dense.faiss``;
 - ``rows``: ``sentences.npy`` and ``passages.npy`` (which sentences and passages belong to which
@@ -11,7 +13,10 @@ Files are grouped by name, whatever segment (base or delta) they belong to:
 Memory is read from ``/proc/self/smaps`` of the process serving questions: the resident part
 of each file-backed mapping under the index folder, grouped the same way, and
 ``anonymous_and_other`` for the rest of the resident set (the model's weights, the Python
-heap, FAISS structures read into memory, libraries).
+heap, FAISS structures read into memory, libraries). Files read by position (the article
+records, and the vector rows a question reads) are not mapped: what was read of them is in
+the page cache, outside the process, and counts here only when an exact scan maps the whole
+vector file.
 """
 
 from __future__ import annotations
