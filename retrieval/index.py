@@ -67,7 +67,7 @@ from retrieval.lexical import Analyzer, LexicalIndex, Postings
 from retrieval.models import Article, Passage, Sentence
 from retrieval.passages import build_passages
 from retrieval.sentences import split_sentences
-from retrieval.vectors import CompactVectors, VectorBlocks
+from retrieval.vectors import CompactVectors, VectorBlocks, quantize_int8
 
 __all__ = [
     "FORMAT_VERSION", "IndexBusyError", "IndexCorruptError", "IndexError_", "IndexMismatchError",
@@ -390,6 +390,35 @@ def _segment(articles: Sequence[Article]) -> tuple[list[list[Sentence]], list[Pa
     return per_article, passages
 
 
+#: Passages whose span vectors are quantised at a time (bounds the float32 rows in memory).
+_QUANTISE_PASSAGES = 4096
+
+
+def _quantise_pooled(
+    rows_per_passage: Sequence[range], pooled: list[list[np.ndarray | None]], sentences: int, dimension: int
+) -> tuple[CompactVectors, np.ndarray]:
+    """The int8 sentence vectors from span pooling: each sentence takes the vector of the
+    first passage that pooled it. Quantised a batch of passages at a time, each passage's
+    vectors let go once taken, so no float32 matrix of every sentence is made (4 GB at a
+    million passages). Returns the codes and which sentences got a vector."""
+    codes = np.zeros((sentences, dimension), dtype=np.int8)
+    scales = np.ones(sentences, dtype=np.float32)
+    has_vector = np.zeros(sentences, dtype=bool)
+    for start in range(0, len(pooled), _QUANTISE_PASSAGES):
+        rows: list[int] = []
+        vectors: list[np.ndarray] = []
+        for i in range(start, min(start + _QUANTISE_PASSAGES, len(pooled))):
+            for r, vector in zip(rows_per_passage[i], pooled[i], strict=True):
+                if vector is not None and not has_vector[r]:
+                    rows.append(r)
+                    vectors.append(vector)
+                    has_vector[r] = True
+            pooled[i] = []  # let this passage's vectors go
+        if rows:
+            codes[rows], scales[rows] = quantize_int8(np.stack(vectors).astype(np.float32, copy=False))
+    return CompactVectors(codes, scales), has_vector
+
+
 def _build_segment(
     name: str, articles: Sequence[Article], embedder: Embedder, analyzer: Analyzer, progress: Progress | None
 ) -> tuple[Segment, int]:
@@ -427,7 +456,9 @@ def _build_segment(
         texts = [p.text for p in passages] + sentence_texts
         vectors, embedded = embedder.encode_passages(texts, on_embed)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
-        passage_vectors, sentence_vectors = vectors[: len(passages)], vectors[len(passages) :]
+        passage_codes = CompactVectors.of_passages(vectors[: len(passages)])
+        sentence_codes = CompactVectors.of_sentences(vectors[len(passages) :])
+        del vectors
     else:
         # One forward pass per passage gives its vector and, by span pooling, a vector for each
         # of its sentences (retrieval/span_pooling.py); a sentence takes it from the first
@@ -444,27 +475,23 @@ def _build_segment(
         passage_vectors, pooled, embedded = embedder.encode_passages_with_spans(
             [p.text for p in passages], [spans for _, spans in layouts], on_embed
         )
-        passage_vectors = np.ascontiguousarray(passage_vectors, dtype=np.float32).reshape(-1, embedder.dimension)
-        sentence_vectors = np.zeros((len(sentence_texts), embedder.dimension), dtype=np.float32)
-        has_vector = np.zeros(len(sentence_texts), dtype=bool)
-        for (rows_of_p, _), span_vectors in zip(layouts, pooled, strict=True):
-            for r, vector in zip(rows_of_p, span_vectors, strict=True):
-                if vector is not None and not has_vector[r]:
-                    sentence_vectors[r] = vector
-                    has_vector[r] = True
+        passage_codes = CompactVectors.of_passages(
+            np.asarray(passage_vectors, dtype=np.float32).reshape(-1, embedder.dimension)
+        )
+        del passage_vectors
+        sentence_codes, has_vector = _quantise_pooled(
+            [rows_of_p for rows_of_p, _ in layouts], pooled, len(sentence_texts), embedder.dimension
+        )
+        del pooled, layouts
         alone = np.flatnonzero(~has_vector)
         embed_offset = embedded
         if len(alone):
             vectors, standalone = embedder.encode_passages([sentence_texts[r] for r in alone], on_embed)
-            sentence_vectors[alone] = vectors
+            codes, scales = quantize_int8(np.asarray(vectors, dtype=np.float32).reshape(len(alone), -1))
+            sentence_codes.codes[alone], sentence_codes.scales[alone] = codes, scales  # type: ignore[index]
             embedded += standalone
-        del pooled, layouts
-    # Stored compact from here on; the float32 vectors (6 GB at a million passages and their
-    # sentences) and the sentence objects are let go before the lexical index is built.
-    passage_codes = CompactVectors.of_passages(passage_vectors)
-    sentence_codes = CompactVectors.of_sentences(sentence_vectors)
-    del passage_vectors, sentence_vectors, sentence_texts, per_article
-    vectors = np.zeros((0, 0), dtype=np.float32)  # the whole matrix the views above came from, if any
+    # Stored compact from here on; the sentence objects are let go before the lexical index is built.
+    del sentence_texts, per_article
     if progress:
         progress("index", 0, 2)
     postings = Postings.build(analyzer.document_tokens(p.text) for p in passages)

@@ -182,3 +182,31 @@ def test_an_index_of_the_previous_format_asks_for_a_reindex(settings: Settings) 
     old = rf"index format {FORMAT_VERSION - 1} is not {FORMAT_VERSION}.*run `hoptac reindex`"
     with pytest.raises(IndexMismatchError, match=old):
         IndexStore(settings.index_root).load()
+
+
+def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The build quantises span-pooled sentence vectors a few passages at a time (no float32
+    matrix of every sentence); the codes are those of quantising the whole matrix at once,
+    each sentence taking the vector of the first passage that pooled it."""
+    from retrieval import index as index_module
+
+    monkeypatch.setattr(index_module, "_QUANTISE_PASSAGES", 3)
+    rng = np.random.default_rng(5)
+    sentences, dimension = 40, 8
+    rows_per_passage = [range(i * 3, min(i * 3 + 5, sentences)) for i in range(14)]  # overlapping
+    pooled: list[list[np.ndarray | None]] = [
+        [None if rng.random() < 0.2 else rng.standard_normal(dimension).astype(np.float32) for _ in rows]
+        for rows in rows_per_passage
+    ]
+    expected = np.zeros((sentences, dimension), dtype=np.float32)
+    taken = np.zeros(sentences, dtype=bool)
+    for rows, vectors in zip(rows_per_passage, pooled, strict=True):
+        for r, vector in zip(rows, vectors, strict=True):
+            if vector is not None and not taken[r]:
+                expected[r], taken[r] = vector, True
+    codes, scales = quantize_int8(expected[taken])
+    stored, has_vector = index_module._quantise_pooled(rows_per_passage, pooled, sentences, dimension)
+    assert np.array_equal(has_vector, taken)
+    assert np.array_equal(stored.codes[taken], codes)
+    assert stored.scales is not None and np.array_equal(stored.scales[taken], scales)
+    assert all(vectors == [] for vectors in pooled)  # each passage's vectors let go once taken
