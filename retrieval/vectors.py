@@ -39,12 +39,25 @@ PASSAGE_DTYPE = np.float16
 INT8_LIMIT = 127
 
 
+#: Rows quantised at a time: the float32 temporaries of quantising every sentence of a
+#: million passages at once took three times 4.3 GB during a build.
+QUANTISE_ROWS = 1 << 16
+
+
 def quantize_int8(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(codes, scales): int8 codes of each row and the float32 scale that decodes them."""
-    vectors = np.asarray(vectors, dtype=np.float32)
-    peaks = np.abs(vectors).max(axis=1) if len(vectors) else np.zeros(0, dtype=np.float32)
-    scales = np.where(peaks > 0, peaks / INT8_LIMIT, 1.0).astype(np.float32)
-    codes = np.clip(np.rint(vectors / scales[:, None]), -INT8_LIMIT, INT8_LIMIT).astype(np.int8)
+    """(codes, scales): int8 codes of each row and the float32 scale that decodes them,
+    computed :data:`QUANTISE_ROWS` rows at a time."""
+    vectors = np.asarray(vectors)
+    if vectors.ndim != 2:
+        vectors = vectors.reshape(len(vectors), -1)
+    codes = np.empty(vectors.shape, dtype=np.int8)
+    scales = np.empty(len(vectors), dtype=np.float32)
+    for start in range(0, len(vectors), QUANTISE_ROWS):
+        block = np.asarray(vectors[start : start + QUANTISE_ROWS], dtype=np.float32)
+        peaks = np.abs(block).max(axis=1) if block.shape[1] else np.zeros(len(block), dtype=np.float32)
+        block_scales = np.where(peaks > 0, peaks / INT8_LIMIT, 1.0).astype(np.float32)
+        codes[start : start + len(block)] = np.clip(np.rint(block / block_scales[:, None]), -INT8_LIMIT, INT8_LIMIT)
+        scales[start : start + len(block)] = block_scales
     return codes, scales
 
 

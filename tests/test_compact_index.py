@@ -210,3 +210,19 @@ def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeyp
     assert np.array_equal(stored.codes[taken], codes)
     assert stored.scales is not None and np.array_equal(stored.scales[taken], scales)
     assert all(vectors == [] for vectors in pooled)  # each passage's vectors let go once taken
+
+
+def test_int8_quantisation_in_blocks_of_rows_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    from retrieval import vectors as vectors_module
+
+    rng = np.random.default_rng(9)
+    matrix = rng.standard_normal((1_000, 12)).astype(np.float32)
+    matrix[17] = 0.0  # a zero row keeps scale 1
+    whole_codes, whole_scales = quantize_int8(matrix)
+    monkeypatch.setattr(vectors_module, "QUANTISE_ROWS", 64)
+    codes, scales = quantize_int8(matrix)
+    assert np.array_equal(codes, whole_codes) and np.array_equal(scales, whole_scales)
+    assert scales[17] == 1.0 and not codes[17].any()
+    peaks = np.abs(matrix).max(axis=1)
+    expected = np.clip(np.rint(matrix / np.where(peaks > 0, peaks / 127, 1.0)[:, None]), -127, 127)
+    assert np.array_equal(codes, expected.astype(np.int8))
