@@ -19,6 +19,7 @@ answering module weighs :func:`offers_answer` in its sentence score (retrieval/a
 from __future__ import annotations
 
 import enum
+import functools
 import re
 
 from retrieval.text import fold, has_diacritics, nfc
@@ -98,6 +99,7 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(nfc(text))
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def _matches(word: str, expected: str) -> bool:
     """``word`` of a question is ``expected``, or is it typed without diacritics."""
     if word == expected:

@@ -756,10 +756,16 @@ def _gather(
 
 
 def _add_bm25(scores: np.ndarray, norm: np.ndarray, postings: tuple[np.ndarray, np.ndarray], idf: float) -> None:
-    """Add one query token's BM25 terms to ``scores`` (float64, in place)."""
+    """Add one query token's BM25 terms to ``scores`` (float64, in place): ``idf * tf / (tf +
+    norm)`` per posting, computed in place in two buffers (a common word has a posting in
+    most passages of a million)."""
     docs, counts = postings
     tf = counts.astype(np.float64)
-    scores[docs] += idf * tf / (tf + norm[docs])
+    terms = norm[docs]
+    np.add(tf, terms, out=terms)
+    np.multiply(tf, idf, out=tf)
+    np.divide(tf, terms, out=terms)
+    scores[docs] += terms
 
 
 class LexicalIndex:
@@ -788,6 +794,8 @@ class LexicalIndex:
                 for part, alive in zip(self.parts, self._live_parts, strict=True)
             )
         self.average_length = total / self.documents if self.documents else 0.0
+        #: Each part's :meth:`Postings.length_norm`, made on first use (8 MB a million passages).
+        self._norms: list[np.ndarray | None] = [None] * len(self.parts)
 
     @classmethod
     def build(cls, token_lists: Iterable[list[str]]) -> LexicalIndex:
@@ -830,7 +838,7 @@ class LexicalIndex:
         document frequency and its scores; each part adds its tokens in query order, with
         the arithmetic of :meth:`Postings.bm25`, so the scores are the same to the bit."""
         sums = [np.zeros(part.documents, dtype=np.float64) for part in self.parts]
-        norms: list[np.ndarray | None] = [None] * len(self.parts)
+        norms = self._norms
         frequencies: dict[str, int] = {}
         for token in query_tokens if self.average_length > 0 else ():
             found = [part.postings_of(token) for part in self.parts]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -13,11 +14,23 @@ def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+#: Words up to this long are folded through a cache: Vietnamese has a few thousand
+#: syllables, and a question's answer checks and a build's tokens fold them again and again.
+_CACHED_FOLD_CHARS = 32
+
+
 def fold(text: str) -> str:
     """Lower-case and strip Vietnamese diacritics ("Đồng Việt" -> "dong viet")."""
+    return _fold_word(text) if len(text) <= _CACHED_FOLD_CHARS else _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text.lower())
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return stripped.replace("đ", "d")
+
+
+_fold_word = functools.lru_cache(maxsize=1 << 16)(_fold)
 
 
 def has_diacritics(word: str) -> bool:
