@@ -167,6 +167,13 @@ class ChainedArticles(Sequence[Article]):
             yield from part
 
 
+def _lowest_priority() -> None:
+    """Give the calling thread the lowest CPU priority (Linux: a thread's nice value is its
+    own); elsewhere, or when refused, leave it as it is."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 class IntegrityCheck:
     """The SHA-256 of an index version's large files, checked by a daemon thread while the
     version serves (hashlib releases the GIL: it runs beside the answering). It starts when
@@ -189,6 +196,7 @@ class IntegrityCheck:
         return self
 
     def _run(self) -> None:
+        _lowest_priority()  # questions come first: the check takes the CPU they leave idle
         try:
             for name, info in self._files.items():
                 try:
