@@ -21,9 +21,7 @@ import array
 import enum
 import itertools
 import math
-import os
 import re
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.index_errors import IndexCorruptError
+from retrieval.positional_file import PositionalFile
 from retrieval.text import fold, has_diacritics, nfc, normalise_word
 
 FOLDED = "~"
@@ -451,30 +450,27 @@ class _ArrayStream:
 
 
 class _FileStream:
-    """A postings stream in a one-dimensional ``.npy`` file, read a slice at a time with
-    ``os.preadv`` from a descriptor held open: nothing is memory-mapped, so a question's
-    postings are not left in the process's memory (a mapping faults in 64 KiB around every
-    page touched, and common words' lists are long), and threads read at once (``preadv``
-    has no shared file position). The descriptor closes with :meth:`close`, or when the
-    stream is collected."""
+    """A postings stream in a one-dimensional ``.npy`` file, read a slice at a time by
+    position (:class:`~retrieval.positional_file.PositionalFile`): nothing is memory-mapped,
+    so a question's postings are not left in the process's memory (a mapping faults in 64 KiB
+    around every page touched, and common words' lists are long), and threads read at once.
+    The file closes with :meth:`close`, or when the stream is collected."""
 
     def __init__(self, path: Path) -> None:
         self.name = str(path)
-        handle = path.open("rb", buffering=0)
-        self._close = weakref.finalize(self, handle.close)
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            self.close()
-            raise IndexCorruptError(f"index file {path} has an unknown header: run `hoptac reindex`")
-        self._fd = handle.fileno()
-        self._data = handle.tell()
+        with path.open("rb") as handle:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise IndexCorruptError(f"index file {path} has an unknown header: run `hoptac reindex`")
+            self._data = handle.tell()
         self._dtype = np.dtype(dtype)
         self._length = int(np.prod(shape))
-        size, expected = os.fstat(self._fd).st_size, self._data + self._length * self._dtype.itemsize
+        self._file = PositionalFile(path)
+        size, expected = self._file.size, self._data + self._length * self._dtype.itemsize
         if len(shape) != 1 or self._dtype.hasobject or size != expected:
             self.close()
             raise IndexCorruptError(
@@ -491,13 +487,7 @@ class _FileStream:
 
     def read(self, start: int, stop: int) -> np.ndarray:
         out = np.empty(max(stop - start, 0), dtype=self._dtype)
-        buffer = out.data.cast("B")
-        offset, done = self._data + start * self._dtype.itemsize, 0
-        while done < len(buffer):
-            got = os.preadv(self._fd, [buffer[done:]], offset + done)
-            if got <= 0:
-                raise IndexCorruptError(f"index file {self.name} is truncated: run `hoptac reindex`")
-            done += got
+        self._file.read_into(self._data + start * self._dtype.itemsize, out.data.cast("B"))
         return out
 
     def save(self, path: Path) -> None:
@@ -510,7 +500,7 @@ class _FileStream:
                 self.read(start, min(start + step, self._length)).tofile(out)
 
     def close(self) -> None:
-        self._close()
+        self._file.close()
 
 
 _Stream = _ArrayStream | _FileStream

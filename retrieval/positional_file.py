@@ -46,6 +46,16 @@ class PositionalFile:
             done += len(more)
         return b"".join(chunks)
 
+    def read_into(self, offset: int, buffer: memoryview) -> None:
+        """Fill the writable ``buffer`` (a numpy array's bytes, say) from ``offset``, without
+        an intermediate copy; IndexCorruptError when the file ends before it is full."""
+        done = 0
+        while done < len(buffer):
+            got = os.preadv(self._fd, [buffer[done:]], offset + done)
+            if got <= 0:
+                raise self._too_short()
+            done += got
+
     def close(self) -> None:
         """Close the file now, once no thread reads it (later reads raise OSError); calling it
         again does nothing."""
