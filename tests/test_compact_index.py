@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,14 +103,15 @@ def test_hnsw_candidates_are_scored_again_with_the_stored_vectors() -> None:
         np.testing.assert_allclose(scores, stored[ids] @ query, rtol=1e-6)
 
 
-def test_a_truncated_vector_file_is_reported_at_load_with_the_fix(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", ["sentence_vectors.npy", "article_records.bin"])
+def test_a_truncated_vector_or_article_file_is_reported_at_load_with_the_fix(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
     monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)  # every file counts as large
     _, _, folder = _built(settings)
-    vectors = folder / "sentence_vectors.npy"
-    vectors.write_bytes(vectors.read_bytes()[:-100])
-    with pytest.raises(IndexCorruptError, match=r"sentence_vectors\.npy is truncated.*run `hoptac reindex`"):
+    stored = folder / name
+    stored.write_bytes(stored.read_bytes()[:-100])
+    with pytest.raises(IndexCorruptError, match=rf"{re.escape(name)} is truncated.*run `hoptac reindex`"):
         IndexStore(settings.index_root).load()
 
 
@@ -153,17 +155,6 @@ def test_a_damaged_article_is_never_quoted(settings: Settings, monkeypatch: pyte
         loaded.articles[0]
     with pytest.raises(IndexCorruptError):
         loaded.article_of_passage(0)
-
-
-def test_a_truncated_article_file_is_reported_at_load_with_the_fix(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
-    _, _, folder = _built(settings)
-    records = folder / "article_records.bin"
-    records.write_bytes(records.read_bytes()[:-1])
-    with pytest.raises(IndexCorruptError, match=r"article_records\.bin is truncated.*run `hoptac reindex`"):
-        IndexStore(settings.index_root).load()
 
 
 def test_the_article_text_is_stored_compressed(settings: Settings) -> None:

@@ -382,6 +382,19 @@ def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
     assert len(IndexStore(settings.index_root).read_manifest().delta) == 1
 
 
+def _count_parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the corpus files the engine parses from now on, in order."""
+    read: list[str] = []
+    real = engine_module.article_from_markdown
+
+    def counting(text: str, origin: str):  # type: ignore[no-untyped-def]
+        read.append(Path(origin).name)
+        return real(text, origin)
+
+    monkeypatch.setattr(engine_module, "article_from_markdown", counting)
+    return read
+
+
 def test_an_ingest_reads_only_the_corpus_files_that_changed(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -391,14 +404,7 @@ def test_an_ingest_reads_only_the_corpus_files_that_changed(
     for path in settings.corpus_dir.glob("*.md"):
         os.utime(path, (long_ago, long_ago))  # settled files, as in a corpus folder in use
     engine.reindex()
-    read: list[str] = []
-    real = engine_module.article_from_markdown
-
-    def counting(text: str, origin: str):  # type: ignore[no-untyped-def]
-        read.append(Path(origin).name)
-        return real(text, origin)
-
-    monkeypatch.setattr(engine_module, "article_from_markdown", counting)
+    read = _count_parsed_files(monkeypatch)
     engine.ingest([_jsonl(tmp_path / "b.jsonl", LOGISTICS)])
     assert read == [article_path(settings.corpus_dir, "hn-2024-05").name]
     assert engine.status().articles == 5
@@ -412,14 +418,7 @@ def test_files_written_just_before_the_last_scan_are_parsed_again_only_if_their_
     the next scan, and parsed only when its bytes differ from those recorded."""
     engine = _engine(settings)
     engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE, TEA, HIGHWAY)])  # just written: racy
-    read: list[str] = []
-    real = engine_module.article_from_markdown
-
-    def counting(text: str, origin: str):  # type: ignore[no-untyped-def]
-        read.append(Path(origin).name)
-        return real(text, origin)
-
-    monkeypatch.setattr(engine_module, "article_from_markdown", counting)
+    read = _count_parsed_files(monkeypatch)
     version = engine.status().version
     engine.ingest([])
     assert read == [] and engine.status().version == version
