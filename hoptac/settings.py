@@ -39,6 +39,16 @@ class Settings(BaseSettings):
         description="PostgreSQL for the bot's state (postgresql://user:password@host:5432/db); its schema is "
         "made by `hoptac db upgrade`. Unset: SQLite in data_dir. Secret: never logged or shown.",
     )
+    search_url: str | None = Field(
+        default=None,
+        description="Milvus as the search engine: a server URI (http://milvus:19530) or a local *.db path for "
+        "Milvus Lite. Unset: the local FAISS + bm25s index in data_dir.",
+    )
+    search_collection_prefix: str = Field(
+        default="hoptac",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$",
+        description="Prefix of the Milvus collections (several deployments can share one Milvus).",
+    )
 
     # Telegram (used by bot/ only).
     telegram_token: SecretStr | None = None

@@ -95,3 +95,32 @@ class IndexBackend(Protocol):
         """Write ``index`` beside the current version and make it current, atomically."""
 
     def size_bytes(self) -> int: ...
+
+
+class PreparedArticles(Protocol):
+    """Articles segmented and embedded, ready to be written to a shared search engine."""
+
+    @property
+    def article_ids(self) -> list[str]: ...
+
+
+class ArticleIndexer(Protocol):
+    """A shared search engine (Milvus) kept up to date article by article.
+
+    Embedding (:meth:`prepare`) is the slow part and may run in any number of workers at
+    once; writing (:meth:`put`, :meth:`remove`) should come from one writer at a time (the
+    caller serialises it, e.g. with a PostgreSQL advisory lock). Both writes are idempotent:
+    putting the same article twice leaves one copy, and a replaced or removed article's old
+    passages are gone before its new ones can be found (never a stale passage)."""
+
+    def indexed(self) -> dict[str, str]:
+        """Every searchable article: id -> hex digest of its content (:func:`article_digest`)."""
+
+    def prepare(self, articles: Sequence[Article]) -> PreparedArticles:
+        """Segment and embed ``articles`` (no write)."""
+
+    def put(self, prepared: PreparedArticles) -> None:
+        """Make the prepared articles searchable, replacing any earlier copy of each."""
+
+    def remove(self, article_ids: Sequence[str]) -> None:
+        """Make these articles unsearchable (unknown ids are ignored)."""
