@@ -629,8 +629,18 @@ class MilvusIndex:
             rows += self.client.query(
                 self._name(generation, "sentences"),
                 filter=f"pid in [{', '.join(str(p) for p in chunk)}]",
-                output_fields=["sid", "pid", "article_id", "position", "start", "end", "paragraph", "is_caption",
-                               "text", "vector"],  # fmt: skip
+                output_fields=[
+                    "sid",
+                    "pid",
+                    "article_id",
+                    "position",
+                    "start",
+                    "end",
+                    "paragraph",
+                    "is_caption",
+                    "text",
+                    "vector",
+                ],
                 consistency_level=STRONG,
             )
         return rows
@@ -728,9 +738,19 @@ class QuestionView:
         self._dense = _ViewDense([(self._row_of[pid], score) for pid, score in dense_hits])
         self._lexical = _ViewLexical([_sparse_dict(r["lexical"]) for r in rows], idf, ids, documents)
         self._manifest = Manifest(
-            format=0, version=generation, model=model_id, dimension=dim, corpus_fingerprint="", articles=len(articles),
-            passages=len(rows), sentences=0, built_at="", dense_kind="milvus", embedded=0, files={},
-        )  # fmt: skip
+            format=0,
+            version=generation,
+            model=model_id,
+            dimension=dim,
+            corpus_fingerprint="",
+            articles=len(articles),
+            passages=len(rows),
+            sentences=0,
+            built_at="",
+            dense_kind="milvus",
+            embedded=0,
+            files={},
+        )
         self._sentences: list[Sentence] = []
         self._sentence_vectors: list[np.ndarray] = []
         self._passage_sentences: dict[int, range] = {}
@@ -749,9 +769,14 @@ class QuestionView:
             for row in sorted(by_pid.get(self.pids[p], []), key=lambda r: int(r["position"])):
                 self._sentences.append(
                     Sentence(
-                        str(row["article_id"]), int(row["position"]), int(row["start"]), int(row["end"]),
-                        str(row["text"]), int(row["paragraph"]), bool(row["is_caption"]),
-                    )  # fmt: skip
+                        str(row["article_id"]),
+                        int(row["position"]),
+                        int(row["start"]),
+                        int(row["end"]),
+                        str(row["text"]),
+                        int(row["paragraph"]),
+                        bool(row["is_caption"]),
+                    )
                 )
                 self._sentence_vectors.append(np.asarray(row["vector"], dtype=np.float32))
             self._passage_sentences[p] = range(first, len(self._sentences))
