@@ -2,8 +2,8 @@
 parse, name only real settings, take every secret from an env file; the cluster one has the
 parts docs/deploy.md describes, and its nginx sends the webhook to every bot replica.
 
-No Docker here: the files are read as YAML and text (docs/deploy.md says how they were checked
-with `docker compose config`)."""
+No Docker needed: the files are read as YAML (merge keys and all, as compose reads them) and as
+text; `docker compose -f deploy/docker-compose.cluster.yml config` is the check with Docker."""
 
 from __future__ import annotations
 
