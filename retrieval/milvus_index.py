@@ -40,6 +40,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,6 +71,8 @@ MAX_VARCHAR = 65_535
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 512
+#: How long a reader trusts the live generation and its statistics it read (seconds).
+LIVE_TTL_S = 2.0
 #: Rows per insert or query batch.
 BATCH = 1000
 #: Ids per ``in [...]`` filter.
@@ -172,6 +175,8 @@ class MilvusIndex:
         self.analyzer = analyzer
         self.embedder = embedder
         self._write_lock = threading.Lock()
+        self._loaded_names: set[str] = set()
+        self._live_cache: tuple[float, str, _Stats] | None = None
 
     @classmethod
     def connect(
@@ -207,11 +212,22 @@ class MilvusIndex:
         return f"{self.prefix}_meta"
 
     def _name(self, generation: str, kind: str) -> str:
-        return f"{self.prefix}_{generation}_{kind}"
+        return self._loaded(f"{self.prefix}_{generation}_{kind}")
+
+    def _loaded(self, name: str) -> str:
+        """``name``, loaded for searching: a collection is released when Milvus restarts or
+        another client opens it, and only creating it loads it."""
+        if name not in self._loaded_names:
+            state = self.client.get_load_state(name).get("state")
+            if getattr(state, "name", str(state)) != "Loaded":
+                self.client.load_collection(name)
+            self._loaded_names.add(name)
+        return name
 
     def _read_meta(self, keys: Sequence[str]) -> dict[str, str]:
         if not self.client.has_collection(self._meta):
             return {}
+        self._loaded(self._meta)
         rows = self.client.query(
             self._meta, filter=f"key in {_quoted(keys)}", output_fields=["key", "value"], consistency_level=STRONG
         )
@@ -230,6 +246,17 @@ class MilvusIndex:
             self.client.create_collection(self._meta, schema=schema, index_params=params, consistency_level=STRONG)
         rows = [{"key": k, "value": v, "unused": [0.0, 0.0]} for k, v in values.items()]
         self.client.upsert(self._meta, rows)
+
+    def _live(self) -> tuple[str, _Stats]:
+        """The live generation (checked) and its statistics, as of at most :data:`LIVE_TTL_S` ago:
+        a question costs no round trip for them, and a generation made live elsewhere is seen
+        within that time (a dropped one is retried at once)."""
+        cached = self._live_cache
+        if cached is None or time.monotonic() - cached[0] > LIVE_TTL_S:
+            generation = self._require_live()
+            cached = (time.monotonic(), generation, self._stats(generation))
+            self._live_cache = cached
+        return cached[1], cached[2]
 
     def live_generation(self) -> str | None:
         return self._read_meta(["live"]).get("live")
@@ -257,10 +284,11 @@ class MilvusIndex:
         client, dim = self.client, self.dimension
 
         def create(kind: str, schema: Any, params: Any) -> None:
-            name = self._name(generation, kind)
+            name = f"{self.prefix}_{generation}_{kind}"
             if client.has_collection(name):
                 client.drop_collection(name)
             client.create_collection(name, schema=schema, index_params=params, consistency_level=STRONG)
+            self._loaded_names.add(name)  # creating it with its indexes loads it
 
         schema = client.create_schema(auto_id=False)
         schema.add_field("pid", DataType.INT64, is_primary=True)
@@ -315,7 +343,8 @@ class MilvusIndex:
 
     def _drop_generation(self, generation: str) -> None:
         for kind in ("passages", "sentences", "articles", "terms"):
-            name = self._name(generation, kind)
+            name = f"{self.prefix}_{generation}_{kind}"
+            self._loaded_names.discard(name)
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
 
@@ -409,6 +438,7 @@ class MilvusIndex:
         )
         self._insert(generation, prepared, _Stats(0, 0), {})
         self._write_meta({"live": generation})
+        self._live_cache = None
         if previous is not None and previous != generation:
             self._drop_generation(previous)
         return generation
@@ -505,6 +535,7 @@ class MilvusIndex:
         """Seal what was just written into indexed segments. Milvus Lite searches unsealed
         rows by rebuilding an index over them at every search; a Milvus server would seal
         them by itself, and one flush per write batch costs it little."""
+        self._live_cache = None  # this process reads its own writes at once
         for kind in ("passages", "sentences", "articles", "terms"):
             self.client.flush(self._name(generation, kind))
 
@@ -615,7 +646,18 @@ class MilvusIndex:
     ) -> QuestionView:
         """This question's candidates (``k`` by meaning, ``k`` by BM25; only passages matching
         the filter ``where`` if given), ready for the answering code."""
-        generation = self._require_live()
+        from pymilvus import MilvusException
+
+        try:
+            return self._view(question, query, k, where, related_weight)
+        except MilvusException:
+            if self._live_cache is None:
+                raise
+            self._live_cache = None  # another process made a new generation live: read it again
+            return self._view(question, query, k, where, related_weight)
+
+    def _view(self, question: str, query: np.ndarray, k: int, where: str | None, related_weight: float) -> QuestionView:
+        generation, stats = self._live()
         analyzer = self.analyzer
         tokens = analyzer.query_tokens(question)
         related = analyzer.related_place_tokens(question)
@@ -626,7 +668,6 @@ class MilvusIndex:
                 asked.update(alternative)
         ids = {token: term_id(token) for token in asked}
         frequencies = self._frequencies(generation, sorted(set(ids.values())))
-        stats = self._stats(generation)
         idf = {token: bm25_idf(frequencies.get(tid, 0), stats.documents) for token, tid in ids.items()}
         sparse: dict[int, float] = {}
         if stats.average_length > 0:
@@ -635,7 +676,7 @@ class MilvusIndex:
             for token in related:
                 sparse[ids[token]] = sparse.get(ids[token], 0.0) + related_weight * idf[token]
         passages = self._name(generation, "passages")
-        fields = ["pid", "article_id", "dense", "lexical"]
+        fields = ["pid", "article_id", "dense"]
         vector = np.asarray(query, dtype=np.float32).tolist()
         rows: dict[int, dict[str, Any]] = {}
         dense_hits: list[tuple[int, float]] = []
@@ -668,9 +709,24 @@ class MilvusIndex:
                 rows.setdefault(int(hit["entity"]["pid"]), hit["entity"])
         pids = sorted(rows)
         metadata = self.articles([rows[p]["article_id"] for p in pids])
-        return QuestionView(
-            self, generation, [rows[p] for p in pids], dense_hits, idf, ids, stats.documents, metadata, self.model_id
-        )
+        return QuestionView(self, generation, [rows[p] for p in pids], dense_hits, idf, stats.documents, metadata)
+
+    def lexical_scores(self, generation: str, pids: Sequence[int], sparse: dict[int, float]) -> dict[int, float]:
+        """BM25 of the passages ``pids`` for the query vector ``sparse`` (those scoring above 0)."""
+        sparse = {t: w for t, w in sparse.items() if w > 0}
+        if not pids or not sparse:
+            return {}
+        hits = self.client.search(
+            self._name(generation, "passages"),
+            data=[sparse],
+            anns_field="lexical",
+            limit=len(pids),
+            filter=f"pid in [{', '.join(str(p) for p in pids)}]",
+            output_fields=["pid"],
+            search_params={"metric_type": "IP", "params": {"drop_ratio_search": 0.0}},
+            consistency_level=STRONG,
+        )[0]
+        return {int(hit["entity"]["pid"]): float(hit["distance"]) for hit in hits}
 
     def sentences_of(self, generation: str, pids: Sequence[int]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -705,30 +761,35 @@ class _ViewDense:
 
 
 class _ViewLexical:
-    """BM25 of the view's passages, from their stored document weights and the live idf."""
+    """BM25 of the view's passages: the question's sparse vector (the live idf of each token)
+    times their stored document weights, computed by Milvus among these passages only."""
 
-    def __init__(self, weights: list[dict[int, float]], idf: dict[str, float], ids: dict[str, int], documents: int):
-        self._weights = weights
+    def __init__(
+        self, milvus: MilvusIndex, generation: str, pids: list[int], idf: dict[str, float], documents: int
+    ) -> None:
+        self._milvus = milvus
+        self._generation = generation
+        self._pids = pids
         self._idf = idf
-        self._ids = ids
         self._documents = documents
+        self._known: dict[tuple[str, ...], np.ndarray] = {}
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
-        scores = np.zeros(len(self._weights), dtype=np.float64)
-        for token in query_tokens:
-            tid = self._ids.get(token)
-            if tid is None:
+        key = tuple(query_tokens)
+        if key not in self._known:
+            sparse: dict[int, float] = {}
+            for token in query_tokens:
                 tid = term_id(token)
-            idf = self._idf.get(token, 0.0)
-            for row, weights in enumerate(self._weights):
-                weight = weights.get(tid)
-                if weight:
-                    scores[row] += idf * weight
-        return scores.astype(np.float32)
+                sparse[tid] = sparse.get(tid, 0.0) + self.idf(token)
+            found = self._milvus.lexical_scores(self._generation, self._pids, sparse)
+            self._known[key] = np.array([found.get(pid, 0.0) for pid in self._pids], dtype=np.float32)
+        return self._known[key]
 
     def idf(self, token: str) -> float:
-        known = self._idf.get(token)
-        return known if known is not None else bm25_idf(0, self._documents)
+        if token not in self._idf:
+            frequency = self._milvus._frequencies(self._generation, [term_id(token)]).get(term_id(token), 0)
+            self._idf[token] = bm25_idf(frequency, self._documents)
+        return self._idf[token]
 
 
 class _Rows:
@@ -751,12 +812,6 @@ def _sparse_keys(value: Any) -> Iterable[int]:
     return (int(k) for k in value.indices)
 
 
-def _sparse_dict(value: Any) -> dict[int, float]:
-    if isinstance(value, dict):
-        return {int(k): float(v) for k, v in value.items()}
-    return {int(k): float(v) for k, v in zip(value.indices, value.data, strict=True)}
-
-
 class QuestionView:
     """One question's candidate passages as a small :class:`SearchIndex` (rows 0..n-1), with
     their sentences fetched when first asked for."""
@@ -768,10 +823,8 @@ class QuestionView:
         rows: list[dict[str, Any]],
         dense_hits: list[tuple[int, float]],
         idf: dict[str, float],
-        ids: dict[str, int],
         documents: int,
         articles: dict[str, Article],
-        model_id: str,
     ) -> None:
         from retrieval.index import Manifest
 
@@ -785,11 +838,11 @@ class QuestionView:
         vectors = np.asarray([r["dense"] for r in rows], dtype=np.float32).reshape(len(rows), dim)
         self._passage_vectors = _Rows(vectors)
         self._dense = _ViewDense([(self._row_of[pid], score) for pid, score in dense_hits])
-        self._lexical = _ViewLexical([_sparse_dict(r["lexical"]) for r in rows], idf, ids, documents)
+        self._lexical = _ViewLexical(milvus, generation, self.pids, dict(idf), documents)
         self._manifest = Manifest(
             format=0,
             version=generation,
-            model=model_id,
+            model=milvus.model_id,
             dimension=dim,
             corpus_fingerprint="",
             articles=len(articles),

@@ -73,6 +73,10 @@ def test_milvus_answers_as_the_local_index(milvus: MilvusIndex) -> None:
     local = build_index(articles, embedder, analyzer)  # type: ignore[arg-type]
     milvus.put(milvus.prepare(articles))
     assert milvus.indexed().keys() == {a.id for a in articles}
+    # As a replica that connects later (or after Milvus restarted) finds it: released.
+    for name in milvus.client.list_collections():
+        milvus.client.release_collection(name)
+    milvus = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer)
     for question in QUESTIONS:
         ranked, answer = _local_answer(local, analyzer, embedder, question)
         view, m_ranked, m_answer = _milvus_answer(milvus, analyzer, embedder, question)
