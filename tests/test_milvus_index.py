@@ -1,0 +1,155 @@
+"""Milvus (Lite, a real engine behind the Milvus API) as the search engine: the same answers
+as the local index, incremental changes, never a stale passage."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.answering import Searcher, compose_answer
+from retrieval.corpus import read_corpus
+from retrieval.index import build_index
+from retrieval.lexical import Analyzer
+from retrieval.milvus_index import MilvusIndex, MilvusIndexError, period_filter, term_id
+from retrieval.models import Article
+from retrieval.question_dates import parse_dates
+from tests.conftest import CORPUS, HashingEmbedder
+
+pytest.importorskip("milvus_lite")
+
+DATED = Path(__file__).parent / "data" / "dated"
+QUESTIONS = [
+    "Hai tỉnh sẽ phối hợp những dự án nào?",
+    "cau Dong Viet o dau",
+    "hồ sơ UNESCO",
+    "Ninh Bình và Thanh Hóa hợp tác du lịch thế nào?",
+    "Hải Phòng và Bắc Ninh ký kết gì?",
+    "bridge over the Thai Binh river",
+]
+
+
+def _articles() -> list[Article]:
+    articles = [*read_corpus(CORPUS).articles, *read_corpus(DATED).articles]
+    # Variants with their own ids, dates and a few paragraphs each: more passages to rank.
+    base = articles[0]
+    paragraphs = base.text.split("\n\n")
+    for i in range(6):
+        text = "\n\n".join(paragraphs[i::3])
+        published = datetime(2020 + i, 1 + i, 10, tzinfo=UTC)
+        articles.append(replace(base, id=f"variant-{i}", title=f"Tin số {i}: {base.title}", text=text,
+                                published=published))  # fmt: skip
+    return articles
+
+
+@pytest.fixture
+def milvus(tmp_path: Path) -> MilvusIndex:
+    embedder = HashingEmbedder()
+    index = MilvusIndex.connect(str(tmp_path / "milvus.db"), "t", embedder.model_id, embedder.dimension,
+                                Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
+    yield index
+    index.close()
+
+
+def _local_answer(index, analyzer, embedder, question):  # type: ignore[no-untyped-def]
+    query = embedder.encode_query(question)
+    ranked = Searcher(analyzer).passages(index, question, query)
+    return ranked, compose_answer(index, analyzer, question, query, ranked, 0.0)
+
+
+def _milvus_answer(milvus, analyzer, embedder, question, where=None):  # type: ignore[no-untyped-def]
+    query = embedder.encode_query(question)
+    view = milvus.view(question, query, where=where)
+    ranked = Searcher(analyzer).passages(view, question, query)
+    view.fetch_sentences(r.passage for r in ranked[:4])
+    return view, ranked, compose_answer(view, analyzer, question, query, ranked, 0.0)
+
+
+def test_milvus_answers_as_the_local_index(milvus: MilvusIndex) -> None:
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    local = build_index(articles, embedder, analyzer)  # type: ignore[arg-type]
+    milvus.put(milvus.prepare(articles))
+    assert milvus.indexed().keys() == {a.id for a in articles}
+    for question in QUESTIONS:
+        ranked, answer = _local_answer(local, analyzer, embedder, question)
+        view, m_ranked, m_answer = _milvus_answer(milvus, analyzer, embedder, question)
+
+        def key(index, r):  # type: ignore[no-untyped-def]
+            return index.article_of_passage(r.passage).id, round(r.dense, 4), round(r.lexical, 3)
+
+        assert [key(view, r) for r in m_ranked[:10]] == [key(local, r) for r in ranked[:10]], question
+        assert m_answer.answer == answer.answer, question
+        assert [replace(c, score=round(c.score, 4)) for c in m_answer.citations] == [
+            replace(c, score=round(c.score, 4)) for c in answer.citations
+        ], question
+        assert m_answer.confidence == answer.confidence
+        article_text = {a.id: a.text for a in articles}
+        for c in m_answer.citations:
+            assert article_text[c.article_id][c.start : c.end] == c.sentence
+
+
+def test_a_replaced_or_removed_article_is_never_found_again(milvus: MilvusIndex) -> None:
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    milvus.put(milvus.prepare(articles))
+    seed = articles[0]
+    changed = replace(seed, text=seed.text.replace("cầu Đồng Việt", "cầu Hòa Bình Mới"))
+    milvus.put(milvus.prepare([changed]))
+    milvus.put(milvus.prepare([changed]))  # a retried job: still one copy
+    assert milvus.counts()["articles"] == len(articles)
+    _, _, answer = _milvus_answer(milvus, analyzer, embedder, "cầu Hòa Bình Mới")
+    assert answer.found and answer.citations[0].article_id == seed.id
+    assert "Hòa Bình Mới" in answer.citations[0].sentence
+    for question in ("cầu Đồng Việt ở đâu", "cau Dong Viet"):
+        view, ranked, _ = _milvus_answer(milvus, analyzer, embedder, question)
+        for r in ranked:
+            view.fetch_sentences([r.passage])
+            for row in view.passage_sentences(r.passage):
+                if view.sentence(row).article_id == seed.id:
+                    assert "Đồng Việt" not in view.sentence(row).text
+    # The local index rebuilt from the same live articles scores exactly the same.
+    live = [changed if a.id == seed.id else a for a in articles]
+    local = build_index(live, embedder, analyzer)  # type: ignore[arg-type]
+    ranked, _ = _local_answer(local, analyzer, embedder, "cầu Hòa Bình Mới")
+    _, m_ranked, _ = _milvus_answer(milvus, analyzer, embedder, "cầu Hòa Bình Mới")
+    assert [round(r.lexical, 3) for r in m_ranked[:5]] == [round(r.lexical, 3) for r in ranked[:5]]
+
+    milvus.remove([seed.id, "no-such-article"])
+    assert seed.id not in milvus.indexed()
+    view, ranked, answer = _milvus_answer(milvus, analyzer, embedder, "cầu Hòa Bình Mới")
+    assert all(view.article_of_passage(r.passage).id != seed.id for r in ranked)
+
+
+def test_a_period_filter_keeps_to_its_articles(milvus: MilvusIndex) -> None:
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    milvus.put(milvus.prepare(articles))
+    where = period_filter(parse_dates("năm 2022 hai tỉnh hợp tác gì"))
+    assert where is not None
+    view, ranked, _ = _milvus_answer(milvus, analyzer, embedder, "hai tỉnh hợp tác gì", where)
+    assert ranked
+    years = {view.article_of_passage(r.passage).published.year for r in ranked}  # type: ignore[union-attr]
+    assert years == {2022}
+
+
+def test_rebuild_swaps_generations_and_a_wrong_model_is_refused(tmp_path: Path, milvus: MilvusIndex) -> None:
+    articles, embedder = _articles(), HashingEmbedder()
+    milvus.put(milvus.prepare(articles[:2]))
+    first = milvus.live_generation()
+    milvus.rebuild(milvus.prepare(articles))
+    assert milvus.live_generation() != first
+    assert not milvus.client.has_collection(f"t_{first}_passages")
+    assert milvus.indexed().keys() == {a.id for a in articles}
+    other = MilvusIndex(milvus.client, "t", "another-model", embedder.dimension, Analyzer())
+    with pytest.raises(MilvusIndexError, match="hoptac reindex"):
+        other.view("cầu", np.zeros(embedder.dimension, np.float32))
+    empty = MilvusIndex(milvus.client, "nothing", embedder.model_id, embedder.dimension, Analyzer())
+    with pytest.raises(MilvusIndexError, match="holds no hoptac index"):
+        empty.counts()
+
+
+def test_term_ids_are_stable_and_in_range() -> None:
+    assert term_id("cầu") == term_id("cầu")
+    assert term_id("cầu") != term_id("~cau")
+    assert all(0 <= term_id(t) < 2**32 - 1 for t in ("a", "~b", "c_d", "Đồng_Việt"))
