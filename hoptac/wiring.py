@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from bot.engine_client import Engine
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
-    from retrieval.search_index import IndexBackend
+    from retrieval.search_index import ArticleIndexer, IndexBackend
     from storage.postgres.embedded_import import ImportReport
 
 
@@ -42,6 +42,13 @@ def open_index_store(settings: Settings) -> IndexBackend:
     from retrieval.index import IndexStore
 
     return IndexStore(settings.engine_config().index_root)
+
+
+def open_article_indexer(settings: Settings) -> ArticleIndexer:
+    """The shared search engine (``search_url``: Milvus) kept up to date article by article.
+
+    Placeholder on this branch: the real one comes with ``retrieval/milvus_index.py``."""
+    raise NotImplementedError("open_article_indexer is written with retrieval/milvus_index.py")
 
 
 def open_state_store(settings: Settings) -> StateStore:

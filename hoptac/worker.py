@@ -215,8 +215,9 @@ class IngestWorker:
                 self.queue.complete(outcome.done, self.name, sql)
                 self.queue.supersede(outcome.superseded, self.name, sql)
         except Exception as exc:  # the index or the database failed: the jobs are retried
-            failed = self.queue.fail(ids, self.name, _one_line(exc))
-            log.warning("%s failed %d jobs (%s); %d given up", self.name, len(jobs), _one_line(exc), len(failed))
+            reason = self.db.redacted(_one_line(exc))
+            failed = self.queue.fail(ids, self.name, reason)
+            log.warning("%s failed %d jobs (%s); %d given up", self.name, len(jobs), reason, len(failed))
             return len(jobs)
         lost = len(jobs) - len(mine)
         log.info(

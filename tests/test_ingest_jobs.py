@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -73,7 +73,7 @@ def test_upsert_says_new_updated_unchanged_and_queues_a_job_for_each_change(db: 
 def test_articles_enter_in_nfc_and_vietnam_time_and_bad_ones_store_nothing(db: Database) -> None:
     store = ArticleStore(db)
     decomposed = article(1, unicodedata.normalize("NFD", "Hợp tác toàn diện."))
-    utc = Article(**{**article(1).__dict__, "published": PUBLISHED.astimezone(timezone.utc)})
+    utc = Article(**{**article(1).__dict__, "published": PUBLISHED.astimezone(UTC)})
     store.upsert([decomposed], "b1")
     [stored] = store.get(["bai-001"])
     assert stored.text == unicodedata.normalize("NFC", decomposed.text)
