@@ -231,7 +231,7 @@ def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
         queue = IngestQueue(db)
         for path, reason in stored.failures:
             print(f"hoptac: error: {path}: {reason}", file=sys.stderr)
-        counts = {kind: stored.count(kind) for kind in ("new", "updated", "unchanged")}  # type: ignore[arg-type]
+        counts = {kind: stored.count(kind) for kind in ("new", "updated", "unchanged")}
         if not args.json:
             summary = f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged"
             print(f"{summary}, {len(stored.failures)} failed (stored in PostgreSQL, batch {stored.batch})", flush=True)

@@ -76,7 +76,8 @@ def _current(jobs: Sequence[Job], sql: Cursor[Any]) -> tuple[list[Job], list[Job
     ids = list({job.article_id for job in jobs})
     rows = sql.execute("SELECT id, content_hash, deleted FROM articles WHERE id = ANY(%s)", (ids,)).fetchall()
     state = {row["id"]: (row["content_hash"], row["deleted"]) for row in rows}
-    current, stale = [], []
+    current: list[Job] = []
+    stale: list[Job] = []
     for job in jobs:
         found = state.get(job.article_id)
         if job.action == "put":

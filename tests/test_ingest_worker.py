@@ -242,3 +242,54 @@ def test_without_a_search_engine_the_local_index_follows_postgresql(db: Database
     assert IngestQueue(db).depth() == 0
     # The whole folder brought in line at once: nothing left to write.
     assert sync_corpus_folder(store, settings.corpus_dir) == (0, 0)
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_the_worker_command_needs_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from hoptac.cli import main
+
+    assert main(["--data-dir", str(tmp_path), "worker", "--once"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "hoptac: error: HOPTAC_DATABASE_URL is not set: workers take their jobs from PostgreSQL"
+    )
+
+
+@pytest.mark.model
+def test_ingest_into_postgresql_queues_then_waits_until_searchable(
+    postgres_url: str, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import json
+    import shutil
+
+    from hoptac.cli import main
+    from retrieval.engine import AnswerEngine
+
+    upgrade(postgres_url)
+    monkeypatch.setenv("HOPTAC_DATABASE_URL", postgres_url)
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    shutil.copytree(CORPUS, corpus)
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    dirs = ["--corpus-dir", str(corpus), "--data-dir", str(data)]
+    bad = tmp_path / "bad.md"
+    bad.write_text("---\nid: x\n", "utf-8")
+    dated = sorted(DATED.glob("*.md"))
+
+    # Stored and queued, nothing indexed; the bad file is one line and the exit code says so.
+    assert main([*dirs, "ingest", "--no-wait", str(bad), str(dated[0])]) == 1
+    out, err = capsys.readouterr()
+    assert err.startswith(f"hoptac: error: {bad}: ") and len(err.splitlines()) == 1
+    assert out.splitlines()[0].startswith("1 new, 0 updated, 0 unchanged, 1 failed (stored in PostgreSQL, batch ")
+    assert out.splitlines()[1] == "1 queued: `hoptac worker` makes them searchable"
+    assert not (data / "index").exists()
+
+    # Waiting: this process works the queue (the earlier job too) until its batch is searchable.
+    assert main([*dirs, "ingest", "--json", str(dated[1]), str(next(CORPUS.glob("*.md")))]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["new"], report["jobs"], report["searchable"], report["failures"]) == (2, 2, 2, [])
+    engine = AnswerEngine(Settings(corpus_dir=corpus, data_dir=data, _env_file=None).engine_config())  # type: ignore[call-arg]
+    assert {a.id for a in read_corpus(DATED).articles} <= set(engine.index.article_index)
+    assert main([*dirs, "worker", "--once"]) == 0  # nothing left
