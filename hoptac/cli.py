@@ -171,7 +171,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.engine import AnswerEngine
+    from hoptac.wiring import engine_for_changes
 
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
@@ -180,7 +180,7 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         return _ingest_into_database(args, settings)
     if args.no_wait:
         raise UserError("--no-wait needs HOPTAC_DATABASE_URL (without it, ingest updates the index itself)")
-    engine = AnswerEngine(settings.engine_config())
+    engine = engine_for_changes(settings)
     with _progress() as progress:
         report = engine.ingest([Path(p) for p in args.paths], progress)
     counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
@@ -296,9 +296,9 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.engine import AnswerEngine
+    from hoptac.wiring import engine_for_changes
 
-    engine = AnswerEngine(settings.engine_config())
+    engine = engine_for_changes(settings)
     with _progress() as progress:
         status = engine.reindex(progress)
     if args.json:
@@ -310,10 +310,11 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.wiring import engine_for_changes
     from retrieval.engine import AnswerEngine
 
-    engine = AnswerEngine(settings.engine_config())
-    check = engine.index.integrity
+    engine = engine_for_changes(settings)
+    check = engine.index.integrity if isinstance(engine, AnswerEngine) else None
     if check is not None:
         check.wait()  # the large files' checksums, read in the background: a definite answer
     status = engine.status()
@@ -344,6 +345,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 limit=args.limit,
                 progress=progress,
                 sweep=args.sweep,
+                search_url=settings.search_url,
+                search_prefix=settings.search_collection_prefix,
             )
     except FileNotFoundError as exc:
         raise UserError(str(exc)) from exc
@@ -708,11 +711,13 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from retrieval.embedding import ModelLoadError
     from retrieval.engine import CorpusError
     from retrieval.index import IndexError_
+    from retrieval.milvus_index import MilvusIndexError
     from retrieval.offline_model import ModelBuildError
     from storage.errors import StateStoreError
 
     errors: list[type[BaseException]] = [
         UserError, QuestionError, ModelLoadError, CorpusError, IndexError_, ModelBuildError, StateStoreError,
+        MilvusIndexError,
     ]  # fmt: skip
     try:
         from bot.config import BotConfigError

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hoptac.settings import Settings
 from storage.interfaces import StateStore
@@ -25,16 +25,59 @@ if TYPE_CHECKING:
     from bot.engine_client import Engine
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
+    from retrieval.milvus_engine import MilvusEngine
     from retrieval.search_index import ArticleIndexer, IndexBackend
     from storage.postgres.embedded_import import ImportReport
 
 
-def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine:
-    """The answer engine over the settings' corpus and index (built first if missing)."""
+def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine | MilvusEngine:
+    """The answer engine: over Milvus when ``search_url`` is set, else over the local index
+    (either built first if missing)."""
+    config = settings.engine_config()
+    if settings.search_url is not None:
+        from retrieval.milvus_engine import MilvusEngine
+
+        return MilvusEngine.open(config, settings.search_url, settings.search_collection_prefix, progress)
     from retrieval.engine import AnswerEngine  # imports the model and the vector index
 
-    config = settings.engine_config()
     return AnswerEngine.open(config, progress, store=open_index_store(settings))
+
+
+def engine_for_changes(settings: Settings) -> AnswerEngine | MilvusEngine:
+    """The engine for ``hoptac ingest``, ``reindex`` and ``status``: neither loads nor
+    builds an index before it is asked to (the local one loads nothing at all)."""
+    config = settings.engine_config()
+    if settings.search_url is not None:
+        from retrieval.milvus_engine import MilvusEngine
+
+        return MilvusEngine.open(
+            config, settings.search_url, settings.search_collection_prefix, build_if_missing=False
+        )
+    from retrieval.engine import AnswerEngine
+
+    return AnswerEngine(config, store=open_index_store(settings))
+
+
+def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:
+    """The shared search engine the ingest workers write to (``search_url``), with the model
+    loaded to embed. Raises ``retrieval.milvus_index.MilvusIndexError`` when Milvus cannot be reached."""
+    from retrieval.embedding import Embedder
+    from retrieval.lexical import Analyzer
+    from retrieval.milvus_index import MilvusIndex
+
+    assert settings.search_url is not None, "no search_url"
+    config = settings.engine_config()
+    embedder = Embedder.load(
+        config.embedding_model,
+        config.models_dir,
+        config.embedding_cache,
+        batch_size=config.embedding_batch_size,
+        sentence_vectors=config.sentence_vectors,
+    )
+    return MilvusIndex.connect(
+        settings.search_url, settings.search_collection_prefix, embedder.model_id, embedder.dimension,
+        Analyzer(), embedder,
+    )  # fmt: skip
 
 
 def open_index_store(settings: Settings) -> IndexBackend:
@@ -42,13 +85,6 @@ def open_index_store(settings: Settings) -> IndexBackend:
     from retrieval.index import IndexStore
 
     return IndexStore(settings.engine_config().index_root)
-
-
-def open_article_indexer(settings: Settings) -> ArticleIndexer:
-    """The shared search engine (``search_url``: Milvus) kept up to date article by article.
-
-    Placeholder on this branch: the real one comes with ``retrieval/milvus_index.py``."""
-    raise NotImplementedError("open_article_indexer is written with retrieval/milvus_index.py")
 
 
 def open_state_store(settings: Settings) -> StateStore:

@@ -97,7 +97,7 @@ class _Prepared:
 class SearchEngineTarget:
     """Jobs written to a shared search engine (an :class:`ArticleIndexer`)."""
 
-    def __init__(self, indexer: ArticleIndexer, store: ArticleStore) -> None:
+    def __init__(self, indexer: ArticleIndexer[Any], store: ArticleStore) -> None:
         self.indexer = indexer
         self.store = store
 

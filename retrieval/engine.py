@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from retrieval.admin_units import admin_map
-from retrieval.answering import Searcher, check_question, compose_answer
+from retrieval.answering import RankedPassage, Searcher, check_question
+from retrieval.asking import answer_question
 from retrieval.background import Background
 from retrieval.config import EngineConfig
 from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
@@ -47,8 +48,8 @@ from retrieval.index import (
 )
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
-from retrieval.question_dates import DateFilter, parse_dates, passages_published_in
-from retrieval.search_index import IndexBackend
+from retrieval.question_dates import DateFilter, passages_published_in
+from retrieval.search_index import IndexBackend, SearchIndex
 from retrieval.text import nfc
 
 ArticleChange = Literal["new", "updated", "unchanged"]
@@ -118,6 +119,41 @@ class _CorpusScan:
 
 def _same_article(a: Article, b: Article) -> bool:
     return a == b and a.metadata() == b.metadata()
+
+
+def paragraph_at(article: Article, start: int) -> str:
+    """The whole paragraph of ``article`` that contains offset ``start``."""
+    for paragraph in paragraphs(article.text):
+        if paragraph.start <= start < paragraph.end:
+            return article.text[paragraph.start : paragraph.end]
+    raise KeyError(f"offset {start} is outside article {article.id}")
+
+
+def import_files(paths: Sequence[Path]) -> tuple[list[Article], IngestReport]:
+    """The articles in ``paths`` (files or folders), and a report holding what failed."""
+    report = IngestReport()
+    imported: list[Article] = []
+    for path in paths:
+        result = import_path(Path(path))
+        imported.extend(result.articles)
+        report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
+    return imported, report
+
+
+def save_imported(folder: Path, imported: Sequence[Article], report: IngestReport, progress: Progress | None) -> None:
+    """Write ``imported`` into the corpus ``folder``, recording each one's change in ``report``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for done, article in enumerate(imported, start=1):
+        try:
+            change = save_article(folder, article)
+        except ArticleFormatError as exc:
+            report.failures.append(IngestFailure(article.id, exc.reason))
+            continue
+        report.changes[article.id] = change
+        if change == "new":
+            report.new_articles.append(article)
+        if progress:
+            progress("ingest", done, len(imported))
 
 
 class AnswerEngine:
@@ -215,29 +251,14 @@ class AnswerEngine:
         query = self.embedder().encode_query(text)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
-        # "năm 2019", "tháng 10/2019": only articles of that period, if one of them answers
-        # (then the date words, which a sentence rarely repeats, are left out of the word
-        # matching); "gần đây", "mới nhất": newer sentences first among the close ones.
-        # Without any dated article (xquad, say) they are ordinary words of the question.
-        when = parse_dates(text) if self._has_dates(index) else DateFilter()
-        period = passages_published_in(index, when) if when.restricts else None
-        answer: Answer | None = None
-        if period is not None and period.any():
-            words = when.without_dates(text) or text
-            ranked = self.searcher.passages(index, words, query, allowed=period)
-            first = compose_answer(index, self.analyzer, words, query, ranked, baseline, limit, 0, when.prefer_recent)
-            if first.found:  # then "more results" (offset > 0) stay in the period too
-                answer = first
-                if offset:
-                    answer = compose_answer(
-                        index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
-                    )
-        if answer is None:  # no article of that period answers: ask them all
-            words = when.without_dates(text, periods=False) or text
-            ranked = self.searcher.passages(index, words, query)
-            answer = compose_answer(
-                index, self.analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent
-            )
+
+        def search(words: str, when: DateFilter | None) -> tuple[SearchIndex, list[RankedPassage]] | None:
+            period = passages_published_in(index, when) if when is not None else None
+            if period is not None and not period.any():
+                return None
+            return index, self.searcher.passages(index, words, query, allowed=period)
+
+        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, self._has_dates(index), search)
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
 
@@ -386,25 +407,9 @@ class AnswerEngine:
         Unchanged articles are a no-op; new and changed ones are added beside the index
         (a changed article's old passages are never returned again); files added, changed
         or deleted in the corpus folder by hand are taken in too; only new text is embedded."""
-        report = IngestReport()
-        imported: list[Article] = []
-        for path in paths:
-            result = import_path(Path(path))
-            imported.extend(result.articles)
-            report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
+        imported, report = import_files(paths)
         with self._build_lock, self.store.writer_lock():
-            self.config.corpus_dir.mkdir(parents=True, exist_ok=True)
-            for done, article in enumerate(imported, start=1):
-                try:
-                    change = save_article(self.config.corpus_dir, article)
-                except ArticleFormatError as exc:
-                    report.failures.append(IngestFailure(article.id, exc.reason))
-                    continue
-                report.changes[article.id] = change
-                if change == "new":
-                    report.new_articles.append(article)
-                if progress:
-                    progress("ingest", done, len(imported))
+            save_imported(self.config.corpus_dir, imported, report, progress)
             self._update_index(progress)
         return report
 
@@ -441,11 +446,7 @@ class AnswerEngine:
 
     def paragraph_around(self, article_id: str, start: int) -> str:
         """The whole paragraph of ``article_id`` that contains offset ``start``."""
-        article = self.article(article_id)
-        for paragraph in paragraphs(article.text):
-            if paragraph.start <= start < paragraph.end:
-                return article.text[paragraph.start : paragraph.end]
-        raise KeyError(f"offset {start} is outside article {article_id}")
+        return paragraph_at(self.article(article_id), start)
 
     def latest_articles(self, n: int = 5) -> list[Article]:
         """The ``n`` indexed articles with the newest publication dates."""

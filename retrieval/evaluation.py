@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from retrieval.answering import RankedPassage, Searcher, compose_answer
+from retrieval.answering import ANSWER_PASSAGES, RankedPassage, Searcher, compose_answer
 from retrieval.background import Background
 from retrieval.config import EngineConfig
 from retrieval.embedding import Embedder
@@ -34,9 +34,13 @@ from retrieval.index import LoadedIndex, Progress, build_index
 from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
 from retrieval.passages import passage_windows
+from retrieval.search_index import SearchIndex
 from retrieval.sentences import split_sentences
 from retrieval.subject import holds_key_words
 from retrieval.text import fold, nfc
+
+if TYPE_CHECKING:
+    from retrieval.milvus_index import MilvusIndex
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 NEWS_JSONL = SHARED_DATA / "news-vi" / "baomoi-2017.jsonl.gz"
@@ -93,7 +97,7 @@ def load_distractors(count: int, path: Path = NEWS_JSONL, seed: int = 13) -> lis
     return chosen
 
 
-def _article_ranking(index: LoadedIndex, ranked: list[RankedPassage], k: int = 10) -> list[str]:
+def _article_ranking(index: SearchIndex, ranked: list[RankedPassage], k: int = 10) -> list[str]:
     seen: dict[str, None] = {}
     for item in ranked:
         seen.setdefault(index.article_of_passage(item.passage).id, None)
@@ -133,6 +137,65 @@ def _methods() -> Iterator[tuple[str, Searcher]]:
     yield "rrf", Searcher(analyzer, FusionMethod.RRF)
 
 
+class EvalCorpus(Protocol):
+    """A corpus the evaluation asks: the local index, or the same articles in Milvus."""
+
+    @property
+    def passages(self) -> int: ...
+
+    def search(self, searcher: Searcher, text: str, vector: np.ndarray) -> tuple[SearchIndex, list[RankedPassage]]:
+        """The index to compose from, and the fused ranking of ``text``."""
+
+
+@dataclass
+class LocalCorpus:
+    index: LoadedIndex
+
+    @property
+    def passages(self) -> int:
+        return self.index.manifest.passages
+
+    def search(self, searcher: Searcher, text: str, vector: np.ndarray) -> tuple[SearchIndex, list[RankedPassage]]:
+        return self.index, searcher.passages(self.index, text, vector)
+
+
+@dataclass
+class MilvusCorpus:
+    """The articles written to Milvus collections of their own (``{prefix}_eval_{name}``)."""
+
+    milvus: MilvusIndex
+    passages: int
+
+    def search(self, searcher: Searcher, text: str, vector: np.ndarray) -> tuple[SearchIndex, list[RankedPassage]]:
+        view = self.milvus.view(text, vector)
+        ranked = searcher.passages(view, text, vector)
+        view.fetch_sentences(r.passage for r in ranked[:ANSWER_PASSAGES])
+        return view, ranked
+
+
+CorpusBuilder = Callable[[list[Article], str], EvalCorpus]
+
+
+def local_builder(embedder: Embedder, analyzer: Analyzer, progress: Progress | None = None) -> CorpusBuilder:
+    def build(articles: list[Article], name: str) -> EvalCorpus:
+        return LocalCorpus(build_index(articles, embedder, analyzer, progress=progress if name == "main" else None))
+
+    return build
+
+
+def milvus_builder(search_url: str, prefix: str, embedder: Embedder, analyzer: Analyzer) -> CorpusBuilder:
+    from retrieval.milvus_index import MilvusIndex
+
+    def build(articles: list[Article], name: str) -> EvalCorpus:
+        milvus = MilvusIndex.connect(search_url, f"{prefix}_eval_{name}", embedder.model_id, embedder.dimension,
+                                     analyzer, embedder)  # fmt: skip
+        prepared = milvus.prepare(articles)
+        milvus.rebuild(prepared)
+        return MilvusCorpus(milvus, len(prepared.passages))
+
+    return build
+
+
 def evaluate(
     path: Path,
     config: EngineConfig,
@@ -141,8 +204,12 @@ def evaluate(
     progress: Progress | None = None,
     sweep: bool = False,
     records: list[AnswerRecord] | None = None,
+    search_url: str | None = None,
+    search_prefix: str = "hoptac",
 ) -> dict[str, Any]:
-    """Run the whole evaluation; the model and embedding cache of ``config`` are reused."""
+    """Run the whole evaluation; the model and embedding cache of ``config`` are reused.
+    With ``search_url`` the corpora are written to and searched in Milvus (collections
+    ``{search_prefix}_eval_*``) instead of the local index."""
     started = time.perf_counter()
     articles, questions = load_squad(path)
     if limit:
@@ -156,7 +223,11 @@ def evaluate(
         config.embedding_batch_size,
         sentence_vectors=config.sentence_vectors,  # eval what the product would run
     )
-    index = build_index([*articles, *extra], embedder, analyzer, progress=progress)
+    if search_url is not None:
+        build = milvus_builder(search_url, search_prefix, embedder, analyzer)
+    else:
+        build = local_builder(embedder, analyzer, progress)
+    corpus = build([*articles, *extra], "main")
     queries = _encode_queries(embedder, questions, progress)
     gold = [q.article_id for q in questions]
 
@@ -165,24 +236,25 @@ def evaluate(
         "questions": len(questions),
         "paragraphs": len(articles),
         "distractor_articles": len(extra),
-        "passages": index.manifest.passages,
+        "passages": corpus.passages,
         "model": embedder.model_id,
+        "search": "milvus" if search_url is not None else "local",
         "methods": {},
     }
-    hybrid_ranked: list[list[RankedPassage]] = []
+    hybrid_ranked: list[tuple[SearchIndex, list[RankedPassage]]] = []
     for name, searcher in _methods():
         rankings = []
         for q, vector in zip(questions, queries, strict=True):
-            ranked = searcher.passages(index, q.text, vector)
-            rankings.append(_article_ranking(index, ranked))
+            searched, ranked = corpus.search(searcher, q.text, vector)
+            rankings.append(_article_ranking(searched, ranked))
             if name == "hybrid":
-                hybrid_ranked.append(ranked)
+                hybrid_ranked.append((searched, ranked))
         report["methods"][name] = _retrieval_scores(rankings, gold)
     if sweep:
         report["sweep"] = {
             f"{w:.1f}": _retrieval_scores(
                 [
-                    _article_ranking(index, Searcher(analyzer, FusionMethod.WEIGHTED, w).passages(index, q.text, v))
+                    _article_ranking(*corpus.search(Searcher(analyzer, FusionMethod.WEIGHTED, w), q.text, v))
                     for q, v in zip(questions, queries, strict=True)
                 ],
                 gold,
@@ -198,7 +270,7 @@ def evaluate(
         *(Asked(q, t, v, ANSWERABLE, True) for q, t, v in zip(questions, folded, folded_queries, strict=True)),
     ]
     given = {id(a): r for a, r in zip(answerable, hybrid_ranked, strict=False)}  # the ones as written
-    answers = _ask(index, analyzer, background, answerable, config.answer_sentences, given)
+    answers = _ask(corpus, analyzer, background, answerable, config.answer_sentences, given)
     first = any_ = found = 0
     accented = list(zip(answerable, answers, strict=True))[: len(questions)]
     for asked, answer in accented:
@@ -212,14 +284,14 @@ def evaluate(
         "any_sentence_contains_answer": any_ / n,
         "found": found / n,
     }
-    before = _ask(index, analyzer, background, answerable, config.answer_sentences, given, earned_quotes=False)
+    before = _ask(corpus, analyzer, background, answerable, config.answer_sentences, given, earned_quotes=False)
     report["extra_quotes"] = {
         "before": _extra_quotes(analyzer, answerable, before),
         "after": _extra_quotes(analyzer, answerable, answers),
     }
     collected = [_record(a, ans) for a, ans in zip(answerable, answers, strict=True)]
-    topic = _topic_removed(articles, questions, embedder, analyzer, background, queries, folded_queries)
-    removed = _answer_removed(articles, questions, embedder, analyzer, background, queries, folded_queries)
+    topic = _topic_removed(articles, questions, build, analyzer, background, queries, folded_queries)
+    removed = _answer_removed(articles, questions, build, analyzer, background, queries, folded_queries)
     collected += [_record(a, ans) for a, ans in (*topic, *removed)]
     report["unanswerable"] = _found_share([ans for a, ans in topic if not a.folded])
     report["answer_removed"] = _found_share([ans for a, ans in removed if not a.folded])
@@ -271,18 +343,18 @@ def _record(asked: Asked, answer: Answer) -> AnswerRecord:
 
 
 def _ask(
-    index: LoadedIndex,
+    corpus: EvalCorpus,
     analyzer: Analyzer,
     background: Background,
     asked: list[Asked],
     limit: int = 3,
-    ranked_for: dict[int, list[RankedPassage]] | None = None,
+    ranked_for: dict[int, tuple[SearchIndex, list[RankedPassage]]] | None = None,
     earned_quotes: bool = True,
 ) -> list[Answer]:
     searcher = Searcher(analyzer)
     answers = []
     for a in asked:
-        ranked = (ranked_for or {}).get(id(a)) or searcher.passages(index, a.text, a.vector)
+        index, ranked = (ranked_for or {}).get(id(a)) or corpus.search(searcher, a.text, a.vector)
         answers.append(
             compose_answer(
                 index, analyzer, a.text, a.vector, ranked, background.baseline(a.vector), limit,
@@ -325,7 +397,7 @@ def _both_ways(questions: list[Question], vectors: dict[str, tuple[np.ndarray, n
 def _topic_removed(
     articles: list[Article],
     questions: list[Question],
-    embedder: Embedder,
+    build: CorpusBuilder,
     analyzer: Analyzer,
     background: Background,
     queries: np.ndarray,
@@ -334,10 +406,10 @@ def _topic_removed(
     """Questions whose topic was removed from the corpus: they should come back not found."""
     group_of = {q.article_id: q.group for q in questions}
     kept = [a for a in articles if group_of.get(a.id, 0) % 2 == 0]
-    index = build_index(kept, embedder, analyzer)
+    corpus = build(kept, "topic_removed")
     vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
     asked = _both_ways([q for q in questions if q.group % 2 == 1], vectors, TOPIC_REMOVED)
-    return list(zip(asked, _ask(index, analyzer, background, asked), strict=True))
+    return list(zip(asked, _ask(corpus, analyzer, background, asked), strict=True))
 
 
 def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[list[Article], list[Question]]:
@@ -367,7 +439,7 @@ def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[
 def _answer_removed(
     articles: list[Article],
     questions: list[Question],
-    embedder: Embedder,
+    build: CorpusBuilder,
     analyzer: Analyzer,
     background: Background,
     queries: np.ndarray,
@@ -377,10 +449,10 @@ def _answer_removed(
     holed, chosen = answer_removed(articles, questions)
     if not holed:
         return []
-    index = build_index(holed, embedder, analyzer)
+    corpus = build(holed, "answer_removed")
     vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
     asked = _both_ways(chosen, vectors, ANSWER_REMOVED)
-    return list(zip(asked, _ask(index, analyzer, background, asked), strict=True))
+    return list(zip(asked, _ask(corpus, analyzer, background, asked), strict=True))
 
 
 def confidence_table(records: list[AnswerRecord]) -> dict[str, dict[str, float]]:

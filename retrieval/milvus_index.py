@@ -43,7 +43,7 @@ import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -382,7 +382,13 @@ class MilvusIndex:
         number = int(previous.removeprefix("g")) + 1 if previous and previous.startswith("g") else 1
         generation = f"g{number}"
         self._create_generation(generation)
-        self._write_meta({f"{generation}:model": self.model_id, f"{generation}:dimension": str(self.dimension)})
+        self._write_meta(
+            {
+                f"{generation}:model": self.model_id,
+                f"{generation}:dimension": str(self.dimension),
+                f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
         self._insert(generation, prepared, _Stats(0, 0), {})
         self._write_meta({"live": generation})
         if previous is not None and previous != generation:
@@ -532,6 +538,21 @@ class MilvusIndex:
             )
             for kind in ("articles", "passages", "sentences")
         }
+
+    def built_at(self) -> datetime:
+        """When the live generation was built."""
+        generation = self._require_live()
+        value = self._read_meta([f"{generation}:built_at"]).get(f"{generation}:built_at")
+        return datetime.fromisoformat(value) if value else datetime.now(UTC)
+
+    def any_dated(self) -> bool:
+        """Whether any searchable article has a publication date."""
+        generation = self._require_live()
+        rows = self.client.query(
+            self._name(generation, "passages"), filter="year > 0", output_fields=["pid"], limit=1,
+            consistency_level=STRONG,
+        )  # fmt: skip
+        return bool(rows)
 
     def articles(self, article_ids: Sequence[str], body: bool = False) -> dict[str, Article]:
         """The articles among ``article_ids`` that are searchable (with their body if ``body``)."""

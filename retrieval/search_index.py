@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import numpy as np
 
@@ -104,7 +104,10 @@ class PreparedArticles(Protocol):
     def article_ids(self) -> list[str]: ...
 
 
-class ArticleIndexer(Protocol):
+Prepared = TypeVar("Prepared", bound=PreparedArticles)
+
+
+class ArticleIndexer(Protocol[Prepared]):
     """A shared search engine (Milvus) kept up to date article by article.
 
     Embedding (:meth:`prepare`) is the slow part and may run in any number of workers at
@@ -116,10 +119,10 @@ class ArticleIndexer(Protocol):
     def indexed(self) -> dict[str, str]:
         """Every searchable article: id -> hex digest of its content (:func:`article_digest`)."""
 
-    def prepare(self, articles: Sequence[Article]) -> PreparedArticles:
+    def prepare(self, articles: Sequence[Article]) -> Prepared:
         """Segment and embed ``articles`` (no write)."""
 
-    def put(self, prepared: PreparedArticles) -> None:
+    def put(self, prepared: Prepared) -> None:
         """Make the prepared articles searchable, replacing any earlier copy of each."""
 
     def remove(self, article_ids: Sequence[str]) -> None:
