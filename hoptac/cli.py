@@ -34,8 +34,9 @@ actions:
                    PostgreSQL as it was; the SQLite file is only read. Stop the bot first. Refused
                    when the schema is not current (run 'db upgrade') or when PostgreSQL already
                    holds state (unless --merge: both kept, nothing announced twice). Prints what
-                   was copied, one line per kind of state. The corpus and the index are not state
-                   and stay in their folders.
+                   was copied, one line per kind of state. The corpus folder's articles are
+                   copied into PostgreSQL's articles too (nothing announced again), each queued
+                   for `hoptac worker`; the index is not copied (the workers build it).
 """
 
 
