@@ -287,9 +287,44 @@ def test_ingest_into_postgresql_queues_then_waits_until_searchable(
     assert not (data / "index").exists()
 
     # Waiting: this process works the queue (the earlier job too) until its batch is searchable.
-    assert main([*dirs, "ingest", "--json", str(dated[1]), str(next(CORPUS.glob("*.md")))]) == 0
+    assert main([*dirs, "ingest", str(dated[1]), str(next(CORPUS.glob("*.md")))]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1:] == ["2/2 searchable"] and err == ""
+    assert main([*dirs, "ingest", "--json", *map(str, dated)]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert (report["new"], report["jobs"], report["searchable"], report["failures"]) == (2, 2, 2, [])
+    assert (report["unchanged"], report["jobs"], report["failures"]) == (2, 0, [])
     engine = AnswerEngine(Settings(corpus_dir=corpus, data_dir=data, _env_file=None).engine_config())  # type: ignore[call-arg]
     assert {a.id for a in read_corpus(DATED).articles} <= set(engine.index.article_index)
     assert main([*dirs, "worker", "--once"]) == 0  # nothing left
+
+
+def test_the_worker_process_stops_cleanly_on_sigterm(postgres_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import threading
+
+    upgrade(postgres_url)
+    env = {
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "HOME": str(tmp_path), "HOPTAC_DATA_DIR": str(tmp_path / "data"), "HOPTAC_CORPUS_DIR": str(tmp_path / "c"),
+        "HOPTAC_DATABASE_URL": postgres_url, "HOPTAC_REPLICA_NAME": "node-7",
+    }  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hoptac.cli", "worker", "--lease-seconds", "30"],
+        env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    watchdog = threading.Timer(JOIN_S, process.kill)
+    watchdog.start()
+    try:
+        assert process.stderr is not None
+        lines = []
+        while not (line := process.stderr.readline()).endswith("started\n"):
+            assert line, f"the worker ended before starting: {lines}"
+            lines.append(line)
+        process.send_signal(signal.SIGTERM)
+        rest = process.stderr.read()
+        assert process.wait() == 0
+    finally:
+        watchdog.cancel()
+    assert " node-7/worker-" in line and rest.rstrip().endswith("stopped")
+    assert postgres_url not in line + rest
