@@ -196,37 +196,62 @@ class IngestWorker:
         self.stop = threading.Event()
 
     def work_once(self) -> int:
-        """One round: claim, prepare, write, complete; the number of jobs claimed (0: none to claim)."""
+        """One round: claim, prepare, write, complete; the number of jobs claimed (0: none to claim).
+
+        When a round fails, its jobs are tried one by one, so one article the index refuses
+        does not hold the others back; each job that still fails is retried later."""
         jobs = self.queue.claim(self.name, self.batch_size, self.lease_s)
         if not jobs:
             return 0
-        ids = [job.id for job in jobs]
-        log.info("%s claimed %d jobs (%d..%d)", self.name, len(jobs), ids[0], ids[-1])
+        log.info("%s claimed %d jobs (%d..%d)", self.name, len(jobs), jobs[0].id, jobs[-1].id)
         try:
-            prepared = self.target.prepare(jobs)
-            if self.stop.is_set():
-                released = self.queue.release(ids, self.name)
-                log.info("%s stopping: gave back %d unfinished jobs", self.name, len(released))
-                return len(jobs)
-            with self.db.transaction() as sql:
-                sql.execute("SELECT pg_advisory_xact_lock(%s)", (INDEX_WRITER_LOCK,))
-                mine = set(self.queue.still_mine(ids, self.name, self.lease_s, sql))
-                held = [job for job in jobs if job.id in mine]
-                outcome = self.target.write(prepared, held, sql) if held else Outcome()
-                self.queue.complete(outcome.done, self.name, sql)
-                self.queue.supersede(outcome.superseded, self.name, sql)
-        except Exception as exc:  # the index or the database failed: the jobs are retried
-            reason = self.db.redacted(_one_line(exc))
-            failed = self.queue.fail(ids, self.name, reason)
-            log.warning("%s failed %d jobs (%s); %d given up", self.name, len(jobs), reason, len(failed))
-            return len(jobs)
+            self._process(jobs)
+        except Exception as exc:  # the index or the database failed
+            if len(jobs) == 1:
+                self._fail(jobs, exc)
+                return 1
+            log.warning("%s: %s; trying the %d jobs one by one", self.name, self._reason(exc), len(jobs))
+            for job in jobs:
+                if self.stop.is_set():
+                    self._release([job])
+                    continue
+                try:
+                    self._process([job])
+                except Exception as one:
+                    self._fail([job], one)
+        return len(jobs)
+
+    def _process(self, jobs: list[Job]) -> None:
+        ids = [job.id for job in jobs]
+        prepared = self.target.prepare(jobs)
+        if self.stop.is_set():
+            self._release(jobs)
+            return
+        with self.db.transaction() as sql:
+            sql.execute("SELECT pg_advisory_xact_lock(%s)", (INDEX_WRITER_LOCK,))
+            mine = set(self.queue.still_mine(ids, self.name, self.lease_s, sql))
+            held = [job for job in jobs if job.id in mine]
+            outcome = self.target.write(prepared, held, sql) if held else Outcome()
+            self.queue.complete(outcome.done, self.name, sql)
+            self.queue.supersede(outcome.superseded, self.name, sql)
         lost = len(jobs) - len(mine)
         log.info(
             "%s wrote %d articles, removed %d, %d superseded%s",
             self.name, outcome.written, outcome.removed, len(outcome.superseded),
             f", {lost} taken over by another worker (claim lapsed)" if lost else "",
         )  # fmt: skip
-        return len(jobs)
+
+    def _reason(self, error: BaseException) -> str:
+        return self.db.redacted(_one_line(error))
+
+    def _fail(self, jobs: list[Job], error: BaseException) -> None:
+        reason = self._reason(error)
+        given_up = self.queue.fail([job.id for job in jobs], self.name, reason)
+        log.warning("%s failed %d jobs (%s); %d given up", self.name, len(jobs), reason, len(given_up))
+
+    def _release(self, jobs: list[Job]) -> None:
+        released = self.queue.release([job.id for job in jobs], self.name)
+        log.info("%s stopping: gave back %d unfinished jobs", self.name, len(released))
 
     def run(
         self,

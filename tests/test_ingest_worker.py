@@ -198,6 +198,24 @@ def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_pa
     assert [(r["state"], r["attempts"], r["claimed_by"]) for r in rows] == [("queued", 0, None)] * 2
 
 
+def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database, tmp_path: Path) -> None:
+    class Refusing(FolderIndexer):
+        def put(self, prepared: FolderBatch) -> None:
+            if "bai-002" in prepared.digests:
+                raise RuntimeError("Milvus: row too large")
+            super().put(prepared)
+
+    store = ArticleStore(db)
+    store.upsert([article(1), article(2), article(3)], "b")
+    indexer = Refusing(tmp_path / "index")
+    IngestWorker("w", db, SearchEngineTarget(indexer, store)).run(drain=True)
+    assert set(indexer.indexed()) == {"bai-001", "bai-003"}
+    rows = db.query("SELECT state, attempts, error FROM ingest_jobs WHERE article_id = 'bai-002'")
+    assert [(r["state"], r["attempts"], r["error"]) for r in rows] == [
+        ("queued", 1, "RuntimeError: Milvus: row too large")  # retried later (after a delay), not lost
+    ]
+
+
 def test_jobs_reach_milvus_lite_added_changed_and_deleted(db: Database, tmp_path: Path) -> None:
     pytest.importorskip("milvus_lite")
     from retrieval.lexical import Analyzer
