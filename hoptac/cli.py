@@ -249,8 +249,11 @@ def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"{now.done}/{now.total} searchable{failed}", flush=True)
                 shown.append((now.done, now.failed))
 
-            with _stopped_by_signals(worker.stop):
-                worker.run(until=lambda: queue.batch_progress(stored.batch).settled, after_round=show)
+            try:
+                with _stopped_by_signals(worker.stop):
+                    worker.run(until=lambda: queue.batch_progress(stored.batch).settled, after_round=show)
+            finally:
+                worker.target.close()
             interrupted = worker.stop.is_set()
             progress = queue.batch_progress(stored.batch)
         errors = queue.errors(stored.batch)
@@ -289,8 +292,11 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     db = Database(url)
     try:
         worker = open_worker(settings, db, "worker", batch_size=args.batch_size, lease_s=args.lease_seconds)
-        with _stopped_by_signals(worker.stop):
-            worker.run(drain=args.once)
+        try:
+            with _stopped_by_signals(worker.stop):
+                worker.run(drain=args.once)
+        finally:
+            worker.target.close()
     finally:
         db.close()
     return 0

@@ -70,6 +70,8 @@ class Target(Protocol):
     def write(self, prepared: Any, jobs: Sequence[Job], sql: Cursor[Any]) -> Outcome:
         """Under the writer's lock, in the transaction that completes ``jobs`` (all still held)."""
 
+    def close(self) -> None: ...
+
 
 def _current(jobs: Sequence[Job], sql: Cursor[Any]) -> tuple[list[Job], list[Job]]:
     """(jobs whose article is still as the job says, jobs superseded by a change since)."""
@@ -122,6 +124,11 @@ class SearchEngineTarget:
             self.indexer.put(ready)
         return Outcome([j.id for j in current], [j.id for j in stale], len(puts), len(removes))
 
+    def close(self) -> None:
+        close = getattr(self.indexer, "close", None)
+        if close is not None:
+            close()
+
 
 class LocalIndexTarget:
     """Without a shared search engine: the corpus folder brought in line with PostgreSQL for the
@@ -139,6 +146,9 @@ class LocalIndexTarget:
         written, removed = sync_corpus_folder(self.store, self.engine.config.corpus_dir, ids)
         self.engine.ingest([])  # takes in the folder's changes
         return Outcome([job.id for job in jobs], [], written, removed)
+
+    def close(self) -> None:
+        pass
 
 
 def sync_corpus_folder(

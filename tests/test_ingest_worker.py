@@ -166,6 +166,9 @@ class ChangingWhileEmbedding:
     def write(self, prepared: Any, jobs: Sequence[Job], sql: Any) -> Any:
         return self.inner.write(prepared, jobs, sql)
 
+    def close(self) -> None:
+        self.inner.close()
+
 
 def test_a_version_changed_while_embedding_is_superseded_not_written(db: Database, tmp_path: Path) -> None:
     store = ArticleStore(db)
@@ -346,3 +349,32 @@ def test_the_worker_process_stops_cleanly_on_sigterm(postgres_url: str, tmp_path
         watchdog.cancel()
     assert " node-7/worker-" in line and rest.rstrip().endswith("stopped")
     assert postgres_url not in line + rest
+
+
+@pytest.mark.model
+def test_ingest_into_postgresql_and_milvus_lite_then_ask(
+    postgres_url: str, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    import json
+
+    from hoptac.cli import main
+
+    pytest.importorskip("milvus_lite")
+    upgrade(postgres_url)
+    monkeypatch.setenv("HOPTAC_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("HOPTAC_SEARCH_URL", str(tmp_path / "milvus.db"))
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    dirs = ["--corpus-dir", str(tmp_path / "corpus"), "--data-dir", str(data)]
+    assert main([*dirs, "ingest", str(CORPUS), str(DATED)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("3 new, 0 updated, 0 unchanged, 0 failed") and out[-1] == "3/3 searchable"
+    assert not (tmp_path / "corpus").exists()  # with Milvus, PostgreSQL alone holds the articles
+
+    assert main([*dirs, "ask", "--json", "Ninh Bình và Thanh Hóa hợp tác du lịch thế nào?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["found"] and {c["article_id"] for c in answer["citations"]} <= {
+        a.id for a in read_corpus(DATED).articles
+    }
