@@ -395,6 +395,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         synthetic=args.synthetic_vectors,
         cold_start=not args.no_cold_start,
         ann=not args.no_ann,
+        search_url=settings.search_url,
     )
 
     def log(message: str) -> None:

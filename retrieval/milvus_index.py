@@ -38,6 +38,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import threading
 import zlib
 from collections import Counter
@@ -59,6 +60,8 @@ if TYPE_CHECKING:
     from retrieval.embedding import Embedder
     from retrieval.index import Manifest
 
+#: The collections' layout; another (an older hoptac's) asks for `hoptac reindex`.
+FORMAT = 1
 #: Sparse dimensions are uint32 ids below this (Milvus's limit).
 TERM_SPACE = 2**32 - 1
 #: Milvus's longest VARCHAR, in bytes.
@@ -183,6 +186,11 @@ class MilvusIndex:
         """Connect to Milvus at ``uri`` (a server URI, or a local ``*.db`` file for Milvus Lite)."""
         from pymilvus import MilvusClient
 
+        if uri.endswith(".db"):
+            # Milvus Lite lacks AllocTimestamp: its server logs an error and pymilvus a warning
+            # for each query iterator, and then both go on correctly with the client's clock.
+            logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
         try:
             client = MilvusClient(uri=uri)
         except Exception as exc:  # pymilvus raises its own and grpc's errors
@@ -230,7 +238,12 @@ class MilvusIndex:
         generation = self.live_generation()
         if generation is None:
             raise MilvusIndexError(f"Milvus holds no hoptac index under prefix {self.prefix!r}: run `hoptac reindex`")
-        meta = self._read_meta([f"{generation}:model"])
+        meta = self._read_meta([f"{generation}:model", f"{generation}:format"])
+        if meta.get(f"{generation}:format") != str(FORMAT):
+            raise MilvusIndexError(
+                f"the Milvus index under prefix {self.prefix!r} was written by another version of hoptac: "
+                "run `hoptac reindex`"
+            )
         model = meta.get(f"{generation}:model")
         if model is not None and model != self.model_id:
             raise MilvusIndexError(
@@ -275,6 +288,7 @@ class MilvusIndex:
         schema.add_field("end", DataType.INT64)
         schema.add_field("paragraph", DataType.INT64)
         schema.add_field("is_caption", DataType.BOOL)
+        schema.add_field("first_copy", DataType.BOOL)  # passages overlap: counted once, in the first
         schema.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
         schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
         params = client.prepare_index_params()
@@ -331,6 +345,7 @@ class MilvusIndex:
         token_counts: list[dict[int, int]] = []
         sentence_rows: list[dict[str, Any]] = []
         per_article_position: Counter[str] = Counter()
+        stored: set[int] = set()
         for p, passage in enumerate(passages):
             article_i, first, last = (int(x) for x in built.passage_rows[p])
             article = articles[article_i]
@@ -365,10 +380,12 @@ class MilvusIndex:
                         "end": end,
                         "paragraph": paragraph,
                         "is_caption": bool(caption),
+                        "first_copy": s not in stored,
                         "text": text,
                         "vector": sentence_vectors[s],
                     }
                 )
+                stored.add(s)
         return PreparedBatch(list(articles), digests, passage_rows, sentence_rows, token_counts)
 
     def rebuild(self, prepared: PreparedBatch) -> str:
@@ -385,6 +402,7 @@ class MilvusIndex:
         self._write_meta(
             {
                 f"{generation}:model": self.model_id,
+                f"{generation}:format": str(FORMAT),
                 f"{generation}:dimension": str(self.dimension),
                 f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
@@ -421,6 +439,7 @@ class MilvusIndex:
             frequencies = self._remove_rows(generation, article_ids, stats)
             self._write_frequencies(generation, frequencies)
             self._write_stats(generation, stats)
+            self._flush(generation)
 
     def _remove_rows(self, generation: str, article_ids: Sequence[str], stats: _Stats) -> dict[int, int]:
         """Delete the rows of ``article_ids``; ``stats`` updated; returns the changed document
@@ -480,6 +499,14 @@ class MilvusIndex:
             self.client.upsert(self._name(generation, "articles"), list(chunk))
         self._write_frequencies(generation, frequencies)
         self._write_stats(generation, stats)
+        self._flush(generation)
+
+    def _flush(self, generation: str) -> None:
+        """Seal what was just written into indexed segments. Milvus Lite searches unsealed
+        rows by rebuilding an index over them at every search; a Milvus server would seal
+        them by itself, and one flush per write batch costs it little."""
+        for kind in ("passages", "sentences", "articles", "terms"):
+            self.client.flush(self._name(generation, kind))
 
     def _stats(self, generation: str) -> _Stats:
         meta = self._read_meta([f"{generation}:documents", f"{generation}:total_length"])
@@ -530,13 +557,14 @@ class MilvusIndex:
     def counts(self) -> dict[str, int]:
         """Live articles, passages and sentences."""
         generation = self._require_live()
+        filters = {"articles": "", "passages": "", "sentences": "first_copy == true"}
         return {
             kind: int(
                 self.client.query(
-                    self._name(generation, kind), filter="", output_fields=["count(*)"], consistency_level=STRONG
+                    self._name(generation, kind), filter=where, output_fields=["count(*)"], consistency_level=STRONG
                 )[0]["count(*)"]
             )
-            for kind in ("articles", "passages", "sentences")
+            for kind, where in filters.items()
         }
 
     def built_at(self) -> datetime:

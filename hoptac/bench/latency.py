@@ -39,12 +39,15 @@ def ask_timed(engine: Any, question: str) -> tuple[float, bool]:
     return (time.perf_counter() - started) * 1000, answer.found
 
 
-def measure_latency(engine: Any, questions: Sequence[str], warmup: Sequence[str]) -> dict[str, Any]:
-    """Full ask path and its floor (query embedding + exact FAISS search), question by question."""
+def measure_latency(
+    engine: Any, questions: Sequence[str], warmup: Sequence[str], floor_vectors: Any = None
+) -> dict[str, Any]:
+    """Full ask path and its floor (query embedding + exact FAISS search of ``floor_vectors``,
+    by default the engine's own passage vectors), question by question."""
     from retrieval.answering import CANDIDATES
 
     embedder = engine.embedder()
-    exact = exact_index(engine.index.passage_vectors)
+    exact = exact_index(engine.index.passage_vectors if floor_vectors is None else floor_vectors)
     for question in warmup:
         engine.ask(question)
         exact.search(embedder.encode_raw([question], "query"), CANDIDATES)

@@ -44,6 +44,7 @@ def format_report(report: dict[str, Any]) -> str:
             f"| {row['incremental_ingest']['seconds']:.2f} | {cold_s} | {rss} | {_mb(row['index_bytes'])} |"
         )
     lines += _component_tables(report["sizes"])
+    lines += _milvus_table(report["sizes"])
     pseudo = [r for r in report["sizes"] if r.get("pseudo_articles")]
     if pseudo:
         made = ", ".join(
@@ -113,6 +114,32 @@ def format_report(report: dict[str, Any]) -> str:
     for skipped in report.get("skipped", []):
         lines += ["", f"Skipped {skipped['size']:,} passages: the file holds {skipped['available_passages']:,}."]
     return "\n".join(lines)
+
+
+def _milvus_table(rows: list[dict[str, Any]]) -> list[str]:
+    """The same questions answered from Milvus (``HOPTAC_SEARCH_URL``), beside the local index."""
+    rows = [r for r in rows if "milvus" in r]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Beside the local index, the same questions from Milvus (on Milvus Lite: hoptac's client path and "
+        "the protocol, not Milvus's own speed):",
+        "",
+        "| passages | local ask p50 / p95 ms | Milvus ask p50 / p95 ms | floor p50 / p95 ms | Milvus p95 / floor "
+        "| same answer | written in s |",
+        "|---:|---|---|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        local, remote = row["latency"]["ask_ms"], row["milvus"]["latency"]
+        floor, ask = remote["floor_ms"], remote["ask_ms"]
+        written = row["milvus"].get("write_s")
+        lines.append(
+            f"| {row['passages']:,} | {local['p50']:.1f} / {local['p95']:.1f} | {ask['p50']:.1f} / {ask['p95']:.1f} "
+            f"| {floor['p50']:.1f} / {floor['p95']:.1f} | {remote['overhead_p95']:.2f} "
+            f"| {row['milvus']['same_answer_share']:.3f} | {'-' if written is None else f'{written:,.0f}'} |"
+        )
+    return lines
 
 
 def _mb_cell(n: float | None) -> str:

@@ -30,6 +30,7 @@ from hoptac.bench.footprint import disk_by_component
 from hoptac.bench.host import machine
 from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
 from hoptac.bench.latency import measure_concurrency, measure_latency
+from hoptac.bench.milvus import bench_milvus
 from hoptac.bench.synthetic import SyntheticFillEmbedder, count_synthetic
 from hoptac.bench.workspace import open_engine
 from hoptac.settings import Settings
@@ -50,6 +51,8 @@ class BenchConfig:
     synthetic: bool = False
     cold_start: bool = True
     ann: bool = True
+    #: Milvus to ask beside the local index (``HOPTAC_SEARCH_URL``); None: the local index only.
+    search_url: str | None = None
 
 
 def build_size(
@@ -98,6 +101,9 @@ def bench_size(
         result["synthetic_share"] = synthetic.share
     log(f"{size:,} passages: latency over {len(measured)} questions")
     result["latency"] = measure_latency(engine, measured, warmup)
+    if config.search_url is not None:
+        prefix = f"bench_{size}" + ("_synthetic" if config.synthetic else "")
+        result["milvus"] = bench_milvus(engine, config.search_url, prefix, embedder, measured, warmup, log)
     log(f"{size:,} passages: concurrent askers {list(config.askers)}")
     result["concurrency"] = measure_concurrency(engine, measured, config.askers)
     if config.ann:

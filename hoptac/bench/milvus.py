@@ -1,0 +1,67 @@
+"""The same questions answered from Milvus, beside the local index, in the same run.
+
+With ``HOPTAC_SEARCH_URL`` set, each size's articles are also written to Milvus collections
+of their own (``bench_<size>``, kept between runs like the local index) and asked the same
+questions through :class:`retrieval.milvus_engine.MilvusEngine`: latency against the same
+floor (query embedding + exact search of the local vectors), and how many answers are the
+same as the local engine's. On Milvus Lite this measures hoptac's client path and the
+protocol, not Milvus's own speed (Lite is a pure-Python engine behind the Milvus API).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from hoptac.bench.corpus import Log
+from hoptac.bench.latency import measure_latency
+from retrieval.embedding import Embedder
+
+#: Articles embedded and written per batch.
+WRITE_BATCH = 2000
+
+
+def bench_milvus(
+    local: Any,
+    search_url: str,
+    prefix: str,
+    embedder: Embedder,
+    questions: Sequence[str],
+    warmup: Sequence[str],
+    log: Log,
+) -> dict[str, Any]:
+    """Write ``local``'s live articles to Milvus (unless already there) and time the same questions."""
+    from retrieval.lexical import Analyzer
+    from retrieval.milvus_engine import MilvusEngine
+    from retrieval.milvus_index import MilvusIndex
+
+    milvus = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
+    index = local.index
+    result: dict[str, Any] = {"url": search_url if search_url.endswith(".db") else "server", "prefix": prefix}
+    wanted = {index.article_ids[i] for i in index.article_index.values()}
+    if milvus.live_generation() is None or set(milvus.indexed()) != wanted:
+        articles = index.live_articles()
+        log(f"milvus {prefix}: writing {len(articles):,} articles")
+        started = time.perf_counter()
+        first = True
+        for start in range(0, len(articles), WRITE_BATCH):
+            prepared = milvus.prepare(articles[start : start + WRITE_BATCH])
+            if first:
+                milvus.rebuild(prepared)
+                first = False
+            else:
+                milvus.put(prepared)
+            log(f"milvus {prefix}: {min(start + WRITE_BATCH, len(articles)):,}/{len(articles):,} articles")
+        result["write_s"] = round(time.perf_counter() - started, 1)
+    engine = MilvusEngine(local.config, milvus, embedder)
+    result["counts"] = milvus.counts()
+    log(f"milvus {prefix}: latency over {len(questions)} questions")
+    result["latency"] = measure_latency(engine, questions, warmup, floor_vectors=index.passage_vectors)
+    same = 0
+    for question in questions:
+        a, b = local.ask(question), engine.ask(question)
+        same += (a.found, a.answer) == (b.found, b.answer)
+    result["same_answer_share"] = round(same / max(len(questions), 1), 3)
+    engine.close()
+    return result

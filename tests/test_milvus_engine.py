@@ -1,0 +1,101 @@
+"""The answer engine over Milvus Lite answers as the local engine does, and follows the corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hoptac.cli import main
+from hoptac.settings import Settings
+from retrieval.engine import AnswerEngine
+from retrieval.lexical import Analyzer
+from retrieval.milvus_engine import MilvusEngine
+from retrieval.milvus_index import MilvusIndex
+from tests.conftest import HashingEmbedder
+
+pytest.importorskip("milvus_lite")
+
+DATED = Path(__file__).parent / "data" / "dated"
+QUESTIONS = [
+    "Hai tỉnh sẽ phối hợp những dự án nào?",
+    "cau Dong Viet o dau",
+    "Năm 2019 Ninh Bình và Thanh Hóa ký kết gì?",
+    "Ninh Bình Thanh Hóa hợp tác du lịch gần đây thế nào?",
+    "tháng 5/2024 tổng kết hợp tác du lịch",
+    "hồ sơ UNESCO",
+]
+
+
+@pytest.fixture
+def engines(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    for path in DATED.iterdir():
+        shutil.copy(path, settings.corpus_dir / path.name)
+    embedder = HashingEmbedder()
+    local = AnswerEngine(settings.engine_config(), embedder=embedder)  # type: ignore[arg-type]
+    local.reindex()
+    milvus = MilvusIndex.connect(str(tmp_path / "m.db"), "e", embedder.model_id, embedder.dimension,
+                                 Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
+    engine = MilvusEngine(settings.engine_config(), milvus, embedder)  # type: ignore[arg-type]
+    engine.reindex()
+    yield local, engine
+    engine.close()
+
+
+def test_the_same_answers_as_the_local_engine(engines) -> None:  # type: ignore[no-untyped-def]
+    local, remote = engines
+    for question in QUESTIONS:
+        for offset in (0, 1):
+            mine, theirs = local.ask(question, offset=offset), remote.ask(question, offset=offset)
+            assert (theirs.found, theirs.answer, theirs.confidence) == (mine.found, mine.answer, mine.confidence)
+            assert [(c.article_id, c.start, c.end, c.title, c.published) for c in theirs.citations] == [
+                (c.article_id, c.start, c.end, c.title, c.published) for c in mine.citations
+            ]
+    assert [a.id for a in remote.latest_articles(3)] == [a.id for a in local.latest_articles(3)]
+    answer = remote.ask(QUESTIONS[0])
+    quote = answer.citations[0]
+    assert quote.sentence in remote.paragraph_around(quote.article_id, quote.start)
+    around = remote.paragraph_around(quote.article_id, quote.start)
+    assert around == local.paragraph_around(quote.article_id, quote.start)
+    status, expected = remote.status(), local.status()
+    assert (status.articles, status.passages, status.sentences) == (3, expected.passages, expected.sentences)
+    assert status.index_kind == "milvus"
+
+
+def test_ingest_and_hand_edits_reach_milvus(engines, settings: Settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _, engine = engines
+    new = tmp_path / "new.md"
+    new.write_text(
+        "---\nid: cau-moi\ntitle: Khởi công cầu Hòa Bình Mới\npublished: 2025-08-01\nsource: Báo Test\n---\n\n"
+        "Sáng nay, tỉnh khởi công cầu Hòa Bình Mới bắc qua sông Lô, tổng vốn 500 tỷ đồng.\n",
+        encoding="utf-8",
+    )
+    report = engine.ingest([new])
+    assert report.ok and report.changes == {"cau-moi": "new"}
+    answer = engine.ask("cầu Hòa Bình Mới khởi công khi nào?")
+    assert answer.found and answer.citations[0].article_id == "cau-moi"
+    # Deleted from the folder by hand: gone from Milvus at the next ingest.
+    for path in settings.corpus_dir.iterdir():
+        if "cau-moi" in path.read_text(encoding="utf-8"):
+            path.unlink()
+    engine.ingest([])
+    assert "cau-moi" not in engine.milvus.indexed()
+    assert all(c.article_id != "cau-moi" for c in engine.ask("cầu Hòa Bình Mới khởi công khi nào?").citations)
+
+
+@pytest.mark.model
+def test_the_cli_answers_from_milvus(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    os.environ["HOPTAC_SEARCH_URL"] = str(tmp_path / "milvus.db")
+    try:
+        assert main(["--data-dir", str(data), "ask", "cau Dong Viet o dau"]) == 0
+        out = capsys.readouterr().out
+        assert "cầu Đồng Việt" in out and "Báo Hải Dương" in out
+        assert main(["--data-dir", str(data), "status", "--json"]) == 0
+        assert '"index_kind": "milvus"' in capsys.readouterr().out
+    finally:
+        del os.environ["HOPTAC_SEARCH_URL"]
