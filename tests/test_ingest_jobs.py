@@ -63,6 +63,7 @@ def test_upsert_says_new_updated_unchanged_and_queues_a_job_for_each_change(db: 
     assert store.get(["bai-002", "missing", "bai-001"]) == [changed, article(1)]  # as given back, in that order
     assert store.live_ids_and_hashes() == {a.id: content_hash(a) for a in (article(1), changed, article(3))}
     assert store.count() == 3
+    assert [[a.id for a in chunk] for chunk in store.live_chunks(size=2)] == [["bai-001", "bai-002"], ["bai-003"]]
 
     assert store.delete(["bai-001", "missing"], "b3") == ["bai-001"]
     assert store.get(["bai-001"]) == [] and store.count() == 2

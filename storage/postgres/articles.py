@@ -21,7 +21,7 @@ the corpus folder could not store it either (no id, title or body, a naive date)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Literal
@@ -163,6 +163,16 @@ class ArticleStore:
         """The ids among ``article_ids`` whose articles are marked deleted."""
         rows = self.db.query("SELECT id FROM articles WHERE id = ANY(%s) AND deleted ORDER BY id", (list(article_ids),))
         return [row["id"] for row in rows]
+
+    def live_chunks(self, size: int = 500) -> Iterator[list[Article]]:
+        """Every live article, in id order, ``size`` at a time (a full rebuild of the search index
+        reads them so, never the whole corpus in memory at once)."""
+        after = ""
+        while rows := self.db.query(
+            f"SELECT {_COLUMNS} FROM articles WHERE NOT deleted AND id > %s ORDER BY id LIMIT %s", (after, size)
+        ):
+            yield [_article(row) for row in rows]
+            after = rows[-1]["id"]
 
     def live_ids_and_hashes(self) -> dict[str, str]:
         """Every live article: id -> content hash."""
