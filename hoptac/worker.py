@@ -90,12 +90,6 @@ def _current(jobs: Sequence[Job], sql: Cursor[Any]) -> tuple[list[Job], list[Job
     return current, stale
 
 
-@dataclass
-class _Prepared:
-    prepared: PreparedArticles | None
-    hashes: dict[str, str]  # article id -> hash of the version prepared
-
-
 class SearchEngineTarget:
     """Jobs written to a shared search engine (an :class:`ArticleIndexer`)."""
 
@@ -103,17 +97,18 @@ class SearchEngineTarget:
         self.indexer = indexer
         self.store = store
 
-    def prepare(self, jobs: Sequence[Job]) -> _Prepared:
+    def prepare(self, jobs: Sequence[Job]) -> PreparedArticles | None:
+        """The put jobs' articles embedded, those still at the job's version (a changed one is
+        left to its newer job)."""
         wanted = {job.article_id: job.content_hash for job in jobs if job.action == "put"}
         articles = [a for a in self.store.get(list(wanted)) if content_hash(a) == wanted[a.id]]
-        prepared = self.indexer.prepare(articles) if articles else None
-        return _Prepared(prepared, {a.id: content_hash(a) for a in articles})
+        return self.indexer.prepare(articles) if articles else None
 
-    def write(self, prepared: _Prepared, jobs: Sequence[Job], sql: Cursor[Any]) -> Outcome:
+    def write(self, prepared: PreparedArticles | None, jobs: Sequence[Job], sql: Cursor[Any]) -> Outcome:
         current, stale = _current(jobs, sql)
         puts = {job.article_id for job in current if job.action == "put"}
         removes = sorted({job.article_id for job in current if job.action == "remove"})
-        ready = prepared.prepared
+        ready = prepared
         if set(ready.article_ids if ready is not None else ()) != puts:
             # An article changed between embedding and now (rare): embed what is current, under the lock.
             articles = self.store.get(sorted(puts))
