@@ -517,7 +517,13 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
 
     ingest = sub.add_parser(
-        "ingest", parents=[folders], help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index"
+        "ingest",
+        parents=[folders],
+        help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index",
+        description="Imports the files and makes their articles searchable. Without HOPTAC_DATABASE_URL they go "
+        "into the corpus folder and the index is updated at once. With it, PostgreSQL stores them (the system "
+        "of record) with one ingest job each, and this command works the queue like `hoptac worker` until "
+        "they are searchable, printing how many are (unless --no-wait).",
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     ingest.add_argument("--json", action="store_true")
