@@ -8,6 +8,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -19,6 +20,7 @@ from storage.postgres.articles import ArticleStore, content_hash
 from storage.postgres.database import Database
 from storage.postgres.index_generation import live_generation, set_live_generation
 from storage.postgres.ingest_jobs import IngestQueue
+from storage.postgres.schema import head_revision
 
 PUBLISHED = datetime(2024, 5, 20, 8, 30, tzinfo=VIETNAM_TZ)
 
@@ -147,3 +149,19 @@ def test_the_live_index_generation_is_one_row(db: Database) -> None:
     set_live_generation(db, "hoptac_g1")
     set_live_generation(db, "hoptac_g2")
     assert live_generation(db) == "hoptac_g2"
+
+
+def test_a_database_before_the_articles_says_to_run_the_upgrade(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hoptac.cli import main
+
+    upgrade(postgres_url, "0003")  # the state store alone, as before this revision
+    monkeypatch.setenv("HOPTAC_DATABASE_URL", postgres_url)
+    page = tmp_path / "bai.md"
+    page.write_text("Tiêu đề\n\nHai tỉnh ký kết chương trình hợp tác.\n", "utf-8")
+    assert main(["--data-dir", str(tmp_path), "ingest", str(page)]) == 1
+    assert capsys.readouterr().err == (
+        "hoptac: error: the PostgreSQL database's schema is older than this version of hoptac (0003, it needs "
+        f"{head_revision()}): run `hoptac db upgrade`\n"
+    )
