@@ -1,4 +1,4 @@
-"""The ``hoptac`` command line: ask, ingest, reindex, status, eval, bench, model, db, bot, run."""
+"""The ``hoptac`` command line: ask, ingest, worker, reindex, status, eval, bench, model, db, bot, run."""
 
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ actions:
                    PostgreSQL as it was; the SQLite file is only read. Stop the bot first. Refused
                    when the schema is not current (run 'db upgrade') or when PostgreSQL already
                    holds state (unless --merge: both kept, nothing announced twice). Prints what
-                   was copied, one line per kind of state. The corpus and the index are not state
-                   and stay in their folders.
+                   was copied, one line per kind of state. The corpus folder's articles are
+                   copied into PostgreSQL's articles too (nothing announced again), each queued
+                   for `hoptac worker`; the index is not copied (the workers build it).
 """
 
 
@@ -176,6 +177,10 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     missing = [p for p in args.paths if not Path(p).exists()]
     if missing:
         raise UserError(f"no such file or folder: {missing[0]}")
+    if settings.database_url is not None:
+        return _ingest_into_database(args, settings)
+    if args.no_wait:
+        raise UserError("--no-wait needs HOPTAC_DATABASE_URL (without it, ingest updates the index itself)")
     engine = engine_for_changes(settings)
     with _progress() as progress:
         report = engine.ingest([Path(p) for p in args.paths], progress)
@@ -194,6 +199,107 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
               f"{len(report.failures)} failed")  # fmt: skip
     return 0 if report.ok else 1
+
+
+@contextmanager
+def _stopped_by_signals(stop: Any) -> Iterator[None]:
+    """SIGTERM and SIGINT set ``stop`` (a threading.Event) instead of interrupting: the work in
+    hand is finished or given back, then the loop ends."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
+
+
+def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
+    """PostgreSQL holds the articles; unless --no-wait, work the queue until this batch is searchable."""
+    from hoptac.db_ingest import open_worker, store_articles
+    from storage.postgres.articles import ArticleStore
+    from storage.postgres.database import Database
+    from storage.postgres.ingest_jobs import IngestQueue
+
+    assert settings.database_url is not None
+    db = Database(settings.database_url.get_secret_value())
+    try:
+        stored = store_articles(ArticleStore(db), [Path(p) for p in args.paths])
+        queue = IngestQueue(db)
+        for path, reason in stored.failures:
+            print(f"hoptac: error: {path}: {reason}", file=sys.stderr)
+        counts = {kind: stored.count(kind) for kind in ("new", "updated", "unchanged")}
+        if not args.json:
+            summary = f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged"
+            print(f"{summary}, {len(stored.failures)} failed (stored in PostgreSQL, batch {stored.batch})", flush=True)
+        progress = queue.batch_progress(stored.batch)
+        interrupted = False
+        if progress.total and not args.no_wait:
+            worker = open_worker(settings, db, "ingest")
+            shown: list[tuple[int, int]] = []
+
+            def show() -> None:
+                now = queue.batch_progress(stored.batch)
+                if not args.json and (not shown or shown[-1] != (now.done, now.failed)):
+                    failed = f", {now.failed} failed" if now.failed else ""
+                    print(f"{now.done}/{now.total} searchable{failed}", flush=True)
+                shown.append((now.done, now.failed))
+
+            try:
+                with _stopped_by_signals(worker.stop):
+                    worker.run(until=lambda: queue.batch_progress(stored.batch).settled, after_round=show)
+            finally:
+                worker.target.close()
+            interrupted = worker.stop.is_set()
+            progress = queue.batch_progress(stored.batch)
+        errors = queue.errors(stored.batch)
+        for article_id, error in errors:
+            print(f"hoptac: error: {article_id}: not made searchable: {error}", file=sys.stderr)
+    finally:
+        db.close()
+    if args.json:
+        _json({**counts, "articles": stored.changes, "batch": stored.batch,
+               "failures": [{"path": p, "reason": r} for p, r in stored.failures],
+               "jobs": progress.total, "searchable": progress.done, "failed_jobs": progress.failed})  # fmt: skip
+    elif args.no_wait and progress.total:
+        print(f"{progress.total} queued: `hoptac worker` makes them searchable")
+    if interrupted:
+        print("hoptac: interrupted; the articles are stored and `hoptac worker` makes the rest searchable",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    return 0 if not stored.failures and not progress.failed else 1
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    """Work the ingest queue (see hoptac.worker) until SIGTERM/SIGINT, or with --once until it is empty."""
+    import logging
+
+    from bot.redact import protect_logs
+    from hoptac.db_ingest import open_worker
+    from storage.postgres.database import Database
+
+    if settings.database_url is None:
+        raise UserError("HOPTAC_DATABASE_URL is not set: workers take their jobs from PostgreSQL")
+    if args.batch_size < 1 or args.lease_seconds <= 0:
+        raise UserError("--batch-size and --lease-seconds must be positive")
+    url = settings.database_url.get_secret_value()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    protect_logs(url)
+    db = Database(url)
+    try:
+        worker = open_worker(settings, db, "worker", batch_size=args.batch_size, lease_s=args.lease_seconds)
+        try:
+            with _stopped_by_signals(worker.stop):
+                worker.run(drain=args.once)
+        finally:
+            worker.target.close()
+    finally:
+        db.close()
+    return 0
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
@@ -411,11 +517,42 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
 
     ingest = sub.add_parser(
-        "ingest", parents=[folders], help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index"
+        "ingest",
+        parents=[folders],
+        help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index",
+        description="Imports the files and makes their articles searchable. Without HOPTAC_DATABASE_URL they go "
+        "into the corpus folder and the index is updated at once. With it, PostgreSQL stores them (the system "
+        "of record) with one ingest job each, and this command works the queue like `hoptac worker` until "
+        "they are searchable, printing how many are (unless --no-wait).",
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
     ingest.add_argument("--json", action="store_true")
+    ingest.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="with HOPTAC_DATABASE_URL: store the articles and queue them, leave the indexing to `hoptac worker`",
+    )
     ingest.set_defaults(func=cmd_ingest)
+
+    worker = sub.add_parser(
+        "worker",
+        parents=[folders],
+        help="make the articles stored in PostgreSQL searchable, job by job (needs HOPTAC_DATABASE_URL)",
+        description="Claims ingest jobs from PostgreSQL, embeds their articles and writes them to the search "
+        "engine (Milvus with HOPTAC_SEARCH_URL, else the local index via the corpus folder), one writer at a "
+        "time; run as many as you like. A killed worker's jobs are taken over once its claim lapses. Stops "
+        "cleanly on SIGTERM or Ctrl-C, giving back what it had not finished.",
+    )
+    worker.add_argument("--once", action="store_true", help="exit when nothing is left to claim")
+    worker.add_argument("--batch-size", type=int, default=16, metavar="N", help="jobs claimed at a time (default 16)")
+    worker.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="how long a claim lasts: another worker takes a job over after this (default 300)",
+    )
+    worker.set_defaults(func=cmd_worker)
 
     reindex = sub.add_parser(
         "reindex", parents=[folders], help="rebuild the index from the corpus folder and swap it in atomically"

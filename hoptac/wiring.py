@@ -114,12 +114,18 @@ def import_embedded_state(
     settings: Settings, source: Path | None = None, *, merge: bool = False, dry_run: bool = False
 ) -> ImportReport:
     """``hoptac db import-embedded``: copy the SQLite state (``data_dir/hoptac.sqlite3`` unless
-    ``source``) into the PostgreSQL database, in one transaction."""
+    ``source``) and the corpus folder's articles into the PostgreSQL database, in one transaction."""
     from storage.postgres.embedded_import import import_embedded
 
     assert settings.database_url is not None, "no database_url"
     source = Path(settings.data_dir) / "hoptac.sqlite3" if source is None else source
-    return import_embedded(source, settings.database_url.get_secret_value(), merge=merge, dry_run=dry_run)
+    return import_embedded(
+        source,
+        settings.database_url.get_secret_value(),
+        merge=merge,
+        dry_run=dry_run,
+        corpus_dir=Path(settings.corpus_dir),
+    )
 
 
 def bot_config(settings: Settings) -> BotConfig:

@@ -31,7 +31,7 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|DATABASE_URL|API_KEY
 # A URL with a password in it (scheme://user:password@host).
 URL_WITH_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 # hoptac commands written by work in progress (issue 13), accepted before the parser has them.
-PLANNED_COMMANDS = {"worker"}
+PLANNED_COMMANDS: set[str] = set()  # `worker` has landed
 
 
 def _compose(path: Path) -> dict[str, Any]:

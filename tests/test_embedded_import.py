@@ -193,7 +193,8 @@ def test_the_command_line_prints_one_line_per_kind_and_leaves_the_file_alone(
     before = file_print(embedded.path)
     assert main(["db", "import-embedded", "--data-dir", str(embedded.path.parent)]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "subscriptions: 3 copied" and len(out) == len(TABLES) + 1
+    assert out[0] == "subscriptions: 3 copied" and len(out) == len(TABLES) + 2
+    assert out[-2] == "articles (corpus folder): 1 copied (1 queued for indexing)"  # the settings' corpus folder
     assert file_print(embedded.path) == before
 
 
@@ -442,7 +443,7 @@ def test_refusals_are_one_line(
     assert code == 1 and err == (
         "the PostgreSQL database already holds hoptac state (3 subscriptions, 4 announced articles, "
         "8 notifications, 1 outbox markers, 2 feedback votes, 2 feeds, 2 feed items, 2 answer pages, "
-        "3 processed updates): import into an empty one, or add --merge to keep both"
+        "3 processed updates, 1 articles): import into an empty one, or add --merge to keep both"
     )
     assert run_cli(["db", "upgrade", "--merge"], capsys) == (
         1, "--merge, --dry-run and --sqlite go with 'db import-embedded' only")  # fmt: skip
@@ -453,3 +454,49 @@ def test_help_describes_the_import(capsys: pytest.CaptureFixture[str]) -> None:
         main(["db", "--help"])
     out = capsys.readouterr().out
     assert "import-embedded" in out and "--merge" in out and "one transaction" in out
+
+
+def test_the_corpus_folders_articles_come_along_queued_and_none_is_announced_again(
+    embedded: Embedded, target: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    from retrieval.corpus import read_corpus
+    from storage.postgres.articles import ArticleStore, content_hash
+    from storage.postgres.database import Database
+    from storage.postgres.ingest_jobs import IngestQueue
+    from tests.conftest import CORPUS
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    for path in (Path(__file__).parent / "data" / "dated").glob("*.md"):
+        shutil.copy(path, corpus)
+    articles = read_corpus(corpus).articles
+    ids = [a.id for a in articles]
+    state = SQLiteStateStore(embedded.path)
+    state.outbox.record_baseline(ids)  # indexed before notifications began, as in an embedded deployment
+    state.close()
+
+    broken = corpus / "broken.md"
+    broken.write_text("---\nid: x\n", "utf-8")
+    before = table_rows(target)
+    with pytest.raises(StateStoreError, match="the corpus folder holds a file that cannot be read"):
+        import_embedded(embedded.path, target, corpus_dir=corpus)
+    assert table_rows(target) == before  # nothing written, the state neither
+    broken.unlink()
+
+    report = import_embedded(embedded.path, target, corpus_dir=corpus)
+    assert report.lines()[-2] == "articles (corpus folder): 3 copied (3 queued for indexing)"
+    db = Database(target)
+    try:
+        assert ArticleStore(db).live_ids_and_hashes() == {a.id: content_hash(a) for a in articles}
+        assert IngestQueue(db).depth() == 3
+    finally:
+        db.close()
+    store = PostgresStateStore(target)
+    try:
+        assert store.outbox.unannounced(ids) == set()  # the workers' articles are not news again
+    finally:
+        store.close()
+    again = import_embedded(embedded.path, target, merge=True, corpus_dir=corpus)
+    assert again.kinds[-1].copied == 0 and again.lines()[-2] == "articles (corpus folder): 0 copied, 3 already there"

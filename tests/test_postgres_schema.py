@@ -17,7 +17,8 @@ from storage.postgres.schema import downgrade, head_revision, upgrade
 
 TABLES = {
     "alembic_version", "announced_articles", "answer_pages", "feed_items", "feedback", "feeds", "outbox",
-    "outbox_meta", "subscriptions", "leases", "processed_updates",
+    "outbox_meta", "subscriptions", "leases", "processed_updates", "articles", "ingest_jobs",
+    "index_generation",
 }  # fmt: skip
 TOKEN = "123456789:AAHk3Jx9Qm2Vt7Lr5Np8Ws4Yb6Zc1Df0Ge"
 UPGRADE = "run `hoptac db upgrade`"

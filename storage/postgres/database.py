@@ -25,7 +25,7 @@ import psycopg
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from storage.postgres.connection import CONNECT_TIMEOUT_S, connect, connection_error
+from storage.postgres.connection import CONNECT_TIMEOUT_S, connect, connection_error, redact
 from storage.postgres.schema import check_schema
 
 
@@ -65,6 +65,10 @@ class Database:
     def query(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[DictRow]:
         with self.transaction() as cursor:
             return cursor.execute(sql, parameters).fetchall()
+
+    def redacted(self, message: str) -> str:
+        """``message`` without this database's password (for logging an error)."""
+        return redact(message, self._url)
 
     def close(self) -> None:
         self.pool.close()

@@ -28,8 +28,12 @@ buttons already sent keep working) and the Telegram updates already taken.
   the earlier baseline moment stays; an update answered there counts as answered. Running
   it twice copies nothing the second time.
 
-The corpus and the search index are not state and are not copied (they stay in the
-corpus and data folders).
+With ``corpus_dir``, the corpus folder's articles are copied too, into ``articles`` (the
+system of record with PostgreSQL), each with a ``put`` job for the workers
+(`hoptac worker`), in the same transaction; a folder with a file that cannot be read is
+refused before anything is written. Nothing is announced again: the announced set came
+across with the rest of the state, and the workers announce nothing. The search index is
+not copied (the workers build it from the articles).
 """
 
 from __future__ import annotations
@@ -39,16 +43,23 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import dict_row
 
+from retrieval.corpus import ArticleFormatError, read_corpus
+from retrieval.models import Article
 from storage.errors import StateStoreError
+from storage.postgres.articles import entrance, upsert_in
 from storage.postgres.connection import connect, connection_error, redact
 from storage.postgres.schema import check_schema
 
+#: Tables the corpus folder's articles go to (locked with the state tables).
+CORPUS_TABLES = ("articles", "ingest_jobs")
 #: Rows sent to PostgreSQL per statement.
 CHUNK_ROWS = 5000
 #: How long the import waits for a bot's transaction to let go of a table before giving up.
@@ -291,12 +302,16 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-def import_embedded(source: Path, url: str, *, merge: bool = False, dry_run: bool = False) -> ImportReport:
-    """Copy the SQLite state file ``source`` into the PostgreSQL database at ``url``.
+def import_embedded(
+    source: Path, url: str, *, merge: bool = False, dry_run: bool = False, corpus_dir: Path | None = None
+) -> ImportReport:
+    """Copy the SQLite state file ``source`` (and the articles of ``corpus_dir``) into the
+    PostgreSQL database at ``url``.
 
     Raises :class:`~storage.errors.StateStoreError` (one line, no password) when refused,
     :class:`ImportFailed` when the copy failed and was rolled back.
     """
+    articles = _corpus_articles(corpus_dir) if corpus_dir is not None else None
     with _open_sqlite(source) as state:
         present = _tables_in(state)
         if not present & {t.name for t in TABLES}:
@@ -308,7 +323,9 @@ def import_embedded(source: Path, url: str, *, merge: bool = False, dry_run: boo
                 raise connection_error(exc, url) from None
             try:
                 with connection.transaction():
-                    kinds = _copy_all(state, present, connection, merge=merge)
+                    kinds = _copy_all(state, present, connection, merge=merge, corpus=articles is not None)
+                    if articles is not None:
+                        kinds.append(_copy_articles(articles, connection))
                     if dry_run:
                         raise _DryRun
             except _DryRun:
@@ -353,27 +370,56 @@ def _tables_in(state: sqlite3.Connection) -> set[str]:
     return {row[0] for row in state.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
 
 
+def _corpus_articles(corpus_dir: Path) -> list[Article]:
+    """The corpus folder's articles as the system of record takes them; refused (nothing written)
+    when a file cannot be read."""
+    read = read_corpus(corpus_dir)
+    if read.failures:
+        path, reason = read.failures[0]
+        raise StateStoreError(
+            f"the corpus folder holds a file that cannot be read ({path}: {reason}): fix or move it, "
+            "then import again (nothing was written)"
+        )
+    try:
+        return [entrance(article) for article in read.articles]
+    except ArticleFormatError as exc:
+        raise StateStoreError(f"the corpus folder's article {exc.origin} cannot be stored: {exc.reason}") from None
+
+
+def _copy_articles(articles: list[Article], connection: psycopg.Connection[Any]) -> Copied:
+    with connection.cursor(row_factory=dict_row) as cursor:
+        # An article PostgreSQL already has stays as it is there (merging: it may be the newer).
+        ids = [a.id for a in articles]
+        there = {r["id"] for r in cursor.execute("SELECT id FROM articles WHERE id = ANY(%s)", (ids,)).fetchall()}
+        fresh = [a for a in articles if a.id not in there]
+        written = upsert_in(cursor, fresh, f"import-embedded-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+    breakdown = {"queued for indexing": len(written)} if written else {}
+    return Copied("articles (corpus folder)", len(articles), len(written), breakdown)
+
+
 def _copy_all(
-    state: sqlite3.Connection, present: set[str], connection: psycopg.Connection[Any], *, merge: bool
+    state: sqlite3.Connection, present: set[str], connection: psycopg.Connection[Any], *, merge: bool, corpus: bool
 ) -> list[Copied]:
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL timezone = 'UTC'")  # a moment written without an offset is UTC
         cursor.execute(sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
         # Writers wait (readers do not) until the copy commits: the emptiness checked below
         # stays true, and no bot sees half of the state.
-        names = sql.SQL(", ").join(sql.Identifier(t.name) for t in TABLES)
+        locked = [t.name for t in TABLES] + (list(CORPUS_TABLES) if corpus else [])
+        names = sql.SQL(", ").join(sql.Identifier(name) for name in locked)
         cursor.execute(sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(names))
         if not merge:
-            _refuse_unless_empty(cursor)
+            _refuse_unless_empty(cursor, corpus)
         return [_copy(state, present, table, cursor, merge=merge) for table in TABLES]
 
 
-def _refuse_unless_empty(cursor: psycopg.Cursor[Any]) -> None:
+def _refuse_unless_empty(cursor: psycopg.Cursor[Any], corpus: bool) -> None:
     held = []
-    for table in TABLES:
-        count = cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table.name))).fetchone()
+    kinds = [(t.name, t.kind) for t in TABLES] + ([("articles", "articles")] if corpus else [])
+    for name, kind in kinds:
+        count = cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(name))).fetchone()
         if count and count[0]:
-            held.append(f"{count[0]} {table.kind}")
+            held.append(f"{count[0]} {kind}")
     if held:
         raise StateStoreError(
             f"the PostgreSQL database already holds hoptac state ({', '.join(held)}): import into an empty one, "
