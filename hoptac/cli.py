@@ -321,7 +321,8 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.engine import AnswerEngine
 
     engine = engine_for_changes(settings)
-    check = engine.index.integrity if isinstance(engine, AnswerEngine) else None
+    inner = getattr(engine, "inner", engine)  # a DatabaseEngine answers with the engine it wraps
+    check = inner.index.integrity if isinstance(inner, AnswerEngine) else None
     if check is not None:
         check.wait()  # the large files' checksums, read in the background: a definite answer
     status = engine.status()

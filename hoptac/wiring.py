@@ -1,6 +1,6 @@
 """Everything built from the settings, in one place: the engine, the state store, the bot.
 
-    engine = open_engine(settings)                 # retrieval.engine.AnswerEngine
+    engine = open_engine(settings)                 # AnswerEngine or MilvusEngine (in a DatabaseEngine with a database)
     state = open_state_store(settings)             # storage.interfaces.StateStore
     application = build_bot(settings, engine)      # the Telegram application, ready to run
     run_bot(settings)                              # `hoptac bot`
@@ -10,6 +10,7 @@ This is where a backend is chosen: the other packages take what they are given.
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from pathlib import Path
@@ -30,32 +31,47 @@ if TYPE_CHECKING:
     from storage.postgres.embedded_import import ImportReport
 
 
-def open_engine(settings: Settings, progress: Progress | None = None) -> AnswerEngine | MilvusEngine:
+def open_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     """The answer engine: over Milvus when ``search_url`` is set, else over the local index
-    (either built first if missing)."""
+    (either built first if missing); with ``database_url``, its articles come from PostgreSQL
+    (:class:`hoptac.database_engine.DatabaseEngine`)."""
+    return _engine(settings, progress, build_if_missing=True)
+
+
+def engine_for_changes(settings: Settings) -> Engine:
+    """The engine for ``hoptac reindex`` and ``status``: it neither loads nor builds an index
+    before it is asked to (the local one loads nothing at all)."""
+    return _engine(settings, None, build_if_missing=False)
+
+
+def _engine(settings: Settings, progress: Progress | None, build_if_missing: bool) -> Engine:
     config = settings.engine_config()
+    db = None
+    source = None
+    if settings.database_url is not None:
+        from hoptac.database_engine import database_articles
+        from storage.postgres.database import Database
+
+        db = Database(settings.database_url.get_secret_value())
+        source = functools.partial(database_articles, db)
+    inner: AnswerEngine | MilvusEngine
     if settings.search_url is not None:
         from retrieval.milvus_engine import MilvusEngine
 
-        return MilvusEngine.open(config, settings.search_url, settings.search_collection_prefix, progress)
-    from retrieval.engine import AnswerEngine  # imports the model and the vector index
+        prefix = settings.search_collection_prefix
+        inner = MilvusEngine.open(config, settings.search_url, prefix, progress, source, build_if_missing)
+    else:
+        from retrieval.engine import AnswerEngine  # imports the model and the vector index
 
-    return AnswerEngine.open(config, progress, store=open_index_store(settings))
+        store = open_index_store(settings)
+        inner = AnswerEngine(config, store=store)
+        if build_if_missing:
+            inner = AnswerEngine.open(config, progress, store=store)
+    if db is None:
+        return inner
+    from hoptac.database_engine import DatabaseEngine
 
-
-def engine_for_changes(settings: Settings) -> AnswerEngine | MilvusEngine:
-    """The engine for ``hoptac ingest``, ``reindex`` and ``status``: neither loads nor
-    builds an index before it is asked to (the local one loads nothing at all)."""
-    config = settings.engine_config()
-    if settings.search_url is not None:
-        from retrieval.milvus_engine import MilvusEngine
-
-        return MilvusEngine.open(
-            config, settings.search_url, settings.search_collection_prefix, build_if_missing=False
-        )
-    from retrieval.engine import AnswerEngine
-
-    return AnswerEngine(config, store=open_index_store(settings))
+    return DatabaseEngine(inner, settings, db)
 
 
 def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:

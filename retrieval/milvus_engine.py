@@ -192,7 +192,7 @@ class MilvusEngine:
 
     def status(self) -> IndexStatus:
         counts = self.milvus.counts()
-        generation = self.milvus.live_generation() or ""
+        version = self.milvus.version()
         built = self.milvus.built_at()
         return IndexStatus(
             articles=counts["articles"],
@@ -205,7 +205,7 @@ class MilvusEngine:
             index_bytes=0,
             index_kind="milvus",
             corpus_fingerprint="",
-            version=generation,
+            version=version,
         )
 
     def article(self, article_id: str) -> Article:

@@ -150,6 +150,7 @@ class PreparedBatch:
 class _Stats:
     documents: int
     total_length: int
+    revision: int = 0  # one more at every write: readers see that the articles changed
 
     @property
     def average_length(self) -> float:
@@ -540,13 +541,25 @@ class MilvusIndex:
             self.client.flush(self._name(generation, kind))
 
     def _stats(self, generation: str) -> _Stats:
-        meta = self._read_meta([f"{generation}:documents", f"{generation}:total_length"])
-        return _Stats(int(meta.get(f"{generation}:documents", 0)), int(meta.get(f"{generation}:total_length", 0)))
+        keys = [f"{generation}:{name}" for name in ("documents", "total_length", "revision")]
+        meta = self._read_meta(keys)
+        documents, total_length, revision = (int(meta.get(key, 0)) for key in keys)
+        return _Stats(documents, total_length, revision)
 
     def _write_stats(self, generation: str, stats: _Stats) -> None:
+        stats.revision += 1
         self._write_meta(
-            {f"{generation}:documents": str(stats.documents), f"{generation}:total_length": str(stats.total_length)}
+            {
+                f"{generation}:documents": str(stats.documents),
+                f"{generation}:total_length": str(stats.total_length),
+                f"{generation}:revision": str(stats.revision),
+            }
         )
+
+    def version(self) -> str:
+        """The live generation and its revision (``g3.r41``): changes with every write."""
+        generation = self._require_live()
+        return f"{generation}.r{self._stats(generation).revision}"
 
     def _frequencies(self, generation: str, terms: Sequence[int]) -> dict[int, int]:
         found: dict[int, int] = {}

@@ -1,0 +1,120 @@
+"""The engine of a deployment whose articles live in PostgreSQL (``HOPTAC_DATABASE_URL``).
+
+    engine = DatabaseEngine(inner, settings, db)    # inner: MilvusEngine or AnswerEngine
+    engine.ingest([Path("new/")])                   # stored in PostgreSQL, then made searchable
+
+Answering is the wrapped engine's. Changing the corpus goes through PostgreSQL, the system of
+record: ``ingest`` (the bot's uploads, feeds and watched folder, like ``hoptac ingest``) stores
+the articles with their ingest jobs, then works the queue like a worker until they are
+searchable (other workers only speed it up); ``reindex`` rebuilds the search index from
+PostgreSQL's articles. The corpus folder is then an import source, not the source of truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from hoptac.db_ingest import store_articles, worker_name
+from hoptac.settings import Settings
+from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target, sync_corpus_folder
+from retrieval.engine import AnswerEngine, IndexStatus, IngestFailure, IngestReport
+from retrieval.index import Progress
+from retrieval.milvus_engine import MilvusEngine
+from retrieval.models import Answer, Article
+from storage.postgres.articles import ArticleStore
+from storage.postgres.database import Database
+from storage.postgres.ingest_jobs import IngestQueue
+
+
+def database_articles(db: Database) -> list[Article]:
+    """PostgreSQL's live articles, the source of a full rebuild."""
+    return [article for chunk in ArticleStore(db).live_chunks() for article in chunk]
+
+
+class _Borrowed:
+    """The engine's own Milvus connection lent to a worker, which must not close it."""
+
+    def __init__(self, indexer: Any) -> None:
+        self._indexer = indexer
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "close":
+            raise AttributeError(name)
+        return getattr(self._indexer, name)
+
+
+class DatabaseEngine:
+    """Answers with ``inner``; changes the corpus through PostgreSQL (module docstring)."""
+
+    def __init__(self, inner: MilvusEngine | AnswerEngine, settings: Settings, db: Database) -> None:
+        self.inner = inner
+        self.settings = settings
+        self.db = db
+
+    # -- answering: the wrapped engine's ---------------------------------------------------
+
+    @property
+    def config(self) -> Any:
+        return self.inner.config
+
+    def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
+        return self.inner.ask(question, limit, offset)
+
+    def refresh(self) -> bool:
+        return self.inner.refresh()
+
+    def status(self) -> IndexStatus:
+        return self.inner.status()
+
+    def paragraph_around(self, article_id: str, start: int) -> str:
+        return self.inner.paragraph_around(article_id, start)
+
+    def latest_articles(self, n: int = 5) -> list[Article]:
+        return self.inner.latest_articles(n)
+
+    def embedder(self) -> Any:
+        return self.inner.embedder()
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+        self.db.close()
+
+    # -- changing the corpus: through PostgreSQL -------------------------------------------
+
+    def _target(self) -> Target:
+        store = ArticleStore(self.db)
+        if isinstance(self.inner, MilvusEngine):
+            return SearchEngineTarget(_Borrowed(self.inner.milvus), store)
+        return LocalIndexTarget(self.inner, store)
+
+    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Store the articles of ``paths`` in PostgreSQL, then work the ingest queue until they
+        are all searchable (or their jobs failed)."""
+        store = ArticleStore(self.db)
+        stored = store_articles(store, paths)
+        queue = IngestQueue(self.db)
+        worker = IngestWorker(worker_name(self.settings, "ingest"), self.db, self._target())
+
+        def report_progress() -> None:
+            if progress:
+                done = queue.batch_progress(stored.batch)
+                progress("index", done.done + done.failed, done.total)
+
+        worker.run(until=lambda: queue.batch_progress(stored.batch).settled, after_round=report_progress)
+        report = IngestReport(changes=dict(stored.changes))
+        report.failures = [IngestFailure(path, reason) for path, reason in stored.failures]
+        report.failures += [IngestFailure(article_id, error) for article_id, error in queue.errors(stored.batch)]
+        failed = {f.path for f in report.failures}
+        new = [article_id for article_id, change in stored.changes.items() if change == "new"]
+        report.new_articles = [a for a in store.get(new) if a.id not in failed]
+        return report
+
+    def reindex(self, progress: Progress | None = None) -> IndexStatus:
+        """Rebuild the search index from PostgreSQL's articles."""
+        if isinstance(self.inner, AnswerEngine):
+            sync_corpus_folder(ArticleStore(self.db), self.inner.config.corpus_dir)
+        return self.inner.reindex(progress)
