@@ -46,6 +46,11 @@ class BotMetrics:
         self.backlog = Gauge(
             "hoptac_outbox_backlog", "Notifications waiting to be sent (all replicas)", registry=self.registry
         )
+        self.ingest_queue = Gauge(
+            "hoptac_ingest_queue_depth",
+            "Ingest jobs queued or being worked on (all workers; 0 without a database)",
+            registry=self.registry,
+        )
         self.held = Gauge(
             "hoptac_singleton_held", "1 when this replica holds the singleton", ["name"], registry=self.registry
         )
@@ -60,6 +65,9 @@ class BotMetrics:
 
     def set_backlog(self, pending: int) -> None:
         self.backlog.set(pending)
+
+    def set_ingest_queue(self, depth: int) -> None:
+        self.ingest_queue.set(depth)
 
     def set_held(self, held: dict[str, bool]) -> None:
         for name, ours in held.items():

@@ -68,6 +68,12 @@ class _Metrics(_Handler):
             _LOGGER.warning("Outbox backlog unknown: %s", exc)
         else:
             metrics.set_backlog(backlog)
+        depth = getattr(self.deps.engine.engine, "ingest_queue_depth", None)  # a DatabaseEngine's
+        if depth is not None:
+            try:
+                metrics.set_ingest_queue(await asyncio.wait_for(asyncio.to_thread(depth), CHECK_TIMEOUT_S))
+            except Exception as exc:
+                _LOGGER.warning("Ingest queue depth unknown: %s", exc)
         metrics.set_held(self.deps.singletons.held())
         self.set_header("Content-Type", CONTENT_TYPE_LATEST)
         self.finish(metrics.render())

@@ -83,6 +83,10 @@ class DatabaseEngine:
             close()
         self.db.close()
 
+    def ingest_queue_depth(self) -> int:
+        """Ingest jobs queued or being worked on, by every worker (for /metrics)."""
+        return IngestQueue(self.db).depth()
+
     # -- changing the corpus: through PostgreSQL -------------------------------------------
 
     def _target(self) -> Target:

@@ -57,6 +57,7 @@ def test_ingest_goes_through_postgresql_and_reaches_milvus(engine: DatabaseEngin
     assert report.changes == {"cau-moi": "new", **dict.fromkeys(report.changes.keys() - {"cau-moi"}, "unchanged")}
     assert [a.id for a in report.new_articles] == ["cau-moi"]
     assert engine.status().version != first.version  # the notifier sees that articles changed
+    assert engine.ingest_queue_depth() == 0
     answer = engine.ask("cầu Hòa Bình Mới khởi công khi nào?")
     assert answer.found and answer.citations[0].article_id == "cau-moi"
 

@@ -203,6 +203,7 @@ async def test_a_replica_answers_healthz_and_metrics_over_loopback(
             "hoptac_answers_found_total 1.0",
             "hoptac_answer_seconds_count 2.0",
             "hoptac_outbox_backlog 0.0",
+            "hoptac_ingest_queue_depth 0.0",
             'hoptac_singleton_held{name="outbox-sender"} 1.0',
             'hoptac_replica_info{name="bot-7"} 1.0',
         } <= lines
