@@ -99,7 +99,7 @@ class MilvusEngine:
         engine = cls(config, milvus, embedder, source)
         admin_map()
         if build_if_missing and milvus.live_generation() is None:
-            engine.reindex(progress)
+            engine.reindex(progress, allow_empty=True)
         embedder.warm_up()
         return engine
 
@@ -149,19 +149,23 @@ class MilvusEngine:
 
     # -- changing the corpus ---------------------------------------------------------------
 
-    def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
-        """Build a new generation of the collections from the source, then make it live (the
-        old one answers until then)."""
+    def reindex(self, progress: Progress | None = None, wait: bool = True, allow_empty: bool = False) -> IndexStatus:
+        """Build a new generation of the collections from the source, a batch of articles at a
+        time, then make it live (the old one answers until then). An empty source is an error
+        unless ``allow_empty`` (a new deployment's first start)."""
         if not self._build_lock.acquire(blocking=wait):
             raise IndexBusyError("a reindex is already running")
         try:
             articles = self._source()
-            if not articles:
+            if not articles and not allow_empty:
                 raise ValueError("there are no articles to index: add some with `hoptac ingest PATH`")
-            prepared = self.milvus.prepare(articles)
-            if progress:
-                progress("index", 1, 1)
-            self.milvus.rebuild(prepared)
+            average = self.milvus.average_length(articles)
+            generation = self.milvus.new_generation()
+            for start in range(0, len(articles), WRITE_BATCH):
+                self.milvus.fill(generation, self.milvus.prepare(articles[start : start + WRITE_BATCH]), average)
+                if progress:
+                    progress("index", min(start + WRITE_BATCH, len(articles)), len(articles))
+            self.milvus.make_live(generation)
             return self.status()
         finally:
             self._build_lock.release()

@@ -39,6 +39,7 @@ import base64
 import hashlib
 import json
 import logging
+import secrets
 import threading
 import time
 import zlib
@@ -421,39 +422,68 @@ class MilvusIndex:
     def rebuild(self, prepared: PreparedBatch) -> str:
         """A new generation holding exactly ``prepared``, made live at the end (the old one
         serves until then, and is dropped after); returns its name."""
-        with self._write_lock:
-            return self._rebuild(prepared)
-
-    def _rebuild(self, prepared: PreparedBatch) -> str:
-        previous = self.live_generation()
-        number = int(previous.removeprefix("g")) + 1 if previous and previous.startswith("g") else 1
-        generation = f"g{number}"
-        self._create_generation(generation)
-        self._write_meta(
-            {
-                f"{generation}:model": self.model_id,
-                f"{generation}:format": str(FORMAT),
-                f"{generation}:dimension": str(self.dimension),
-                f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            }
-        )
-        self._insert(generation, prepared, _Stats(0, 0), {})
-        self._write_meta({"live": generation})
-        self._live_cache = None
-        if previous is not None and previous != generation:
-            self._drop_generation(previous)
+        lengths = [int(row["length"]) for row in prepared.passages]
+        generation = self.new_generation()
+        self.fill(generation, prepared, sum(lengths) / len(lengths) if lengths else 0.0)
+        self.make_live(generation)
         return generation
+
+    def average_length(self, articles: Sequence[Article]) -> float:
+        """The BM25 average passage length of ``articles`` (segmented and tokenised, not embedded):
+        a build in several batches weighs every passage with the whole corpus's average, as
+        one local build does."""
+        from retrieval.index import _segment
+
+        total = count = 0
+        for start in range(0, len(articles), BATCH):
+            _, passages = _segment(sorted(articles[start : start + BATCH], key=lambda a: a.id))
+            total += sum(len(self.analyzer.document_tokens(p.text)) for p in passages)
+            count += len(passages)
+        return total / count if count else 0.0
+
+    def new_generation(self) -> str:
+        """Empty collections for a full build, beside the live ones (not live yet). Named
+        uniquely, so two builders started at once never write into one generation."""
+        previous = self.live_generation()
+        number = int(previous.split("x")[0].removeprefix("g")) + 1 if previous else 1
+        generation = f"g{number}x{secrets.token_hex(3)}"
+        with self._write_lock:
+            self._create_generation(generation)
+            self._write_meta(
+                {
+                    f"{generation}:model": self.model_id,
+                    f"{generation}:format": str(FORMAT),
+                    f"{generation}:dimension": str(self.dimension),
+                    f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                }
+            )
+        return generation
+
+    def fill(self, generation: str, prepared: PreparedBatch, average_length: float) -> None:
+        """Add ``prepared`` to a generation being built, weighing passages with ``average_length``."""
+        with self._write_lock:
+            stats = self._stats(generation)
+            self._insert(generation, prepared, stats, {}, average_length)
+
+    def make_live(self, generation: str) -> None:
+        """Serve ``generation`` from now on and drop the one it replaces."""
+        with self._write_lock:
+            previous = self.live_generation()
+            self._write_meta({"live": generation})
+            self._live_cache = None
+            if previous is not None and previous != generation:
+                self._drop_generation(previous)
 
     def put(self, prepared: PreparedBatch) -> None:
         """Make the prepared articles searchable, replacing any earlier copy: the old rows go
         first, so a replaced article's old passages are never found again. Idempotent."""
         if not prepared.articles:
             return
+        generation = self.live_generation()
+        if generation is None:
+            self.rebuild(prepared)
+            return
         with self._write_lock:
-            generation = self.live_generation()
-            if generation is None:
-                self._rebuild(prepared)
-                return
             stats = self._stats(generation)
             frequencies = self._remove_rows(generation, prepared.article_ids, stats)
             self._insert(generation, prepared, stats, frequencies)
@@ -497,10 +527,19 @@ class MilvusIndex:
                 self.client.delete(self._name(generation, kind), filter=f"article_id in {_quoted(chunk)}")
         return frequencies
 
-    def _insert(self, generation: str, prepared: PreparedBatch, stats: _Stats, frequencies: dict[int, int]) -> None:
+    def _insert(
+        self,
+        generation: str,
+        prepared: PreparedBatch,
+        stats: _Stats,
+        frequencies: dict[int, int],
+        average_length: float | None = None,
+    ) -> None:
+        """Write ``prepared``'s rows; passages weighed with ``average_length`` (by default the
+        collection's average once they are in)."""
         stats.documents += len(prepared.passages)
         stats.total_length += sum(int(row["length"]) for row in prepared.passages)
-        average = stats.average_length
+        average = stats.average_length if average_length is None else average_length
         added: Counter[int] = Counter()
         for counts in prepared.token_counts:
             added.update(counts.keys())

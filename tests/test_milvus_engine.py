@@ -99,3 +99,29 @@ def test_the_cli_answers_from_milvus(tmp_path: Path, model_dir: Path, capsys: py
         assert '"index_kind": "milvus"' in capsys.readouterr().out
     finally:
         del os.environ["HOPTAC_SEARCH_URL"]
+
+
+def test_a_build_in_batches_scores_as_one_local_build(engines, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    import retrieval.milvus_engine
+
+    local, remote = engines
+    monkeypatch.setattr(retrieval.milvus_engine, "WRITE_BATCH", 1)  # one article a batch
+    remote.reindex()
+    for question in QUESTIONS[:3]:
+        mine, theirs = local.ask(question), remote.ask(question)
+        assert (theirs.answer, [round(c.score, 4) for c in theirs.citations]) == (
+            mine.answer, [round(c.score, 4) for c in mine.citations]
+        )  # fmt: skip
+
+
+def test_a_new_deployment_starts_empty_and_says_not_found(settings: Settings, tmp_path: Path) -> None:
+    embedder = HashingEmbedder()
+    milvus = MilvusIndex.connect(str(tmp_path / "empty.db"), "e", embedder.model_id, embedder.dimension,
+                                 Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
+    engine = MilvusEngine(settings.engine_config(), milvus, embedder, source=list)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="no articles to index"):
+        engine.reindex()
+    engine.reindex(allow_empty=True)
+    assert engine.status().articles == 0
+    assert not engine.ask("cầu Đồng Việt ở đâu?").found
+    engine.close()
