@@ -556,7 +556,10 @@ def build_parser() -> argparse.ArgumentParser:
     worker.set_defaults(func=cmd_worker)
 
     reindex = sub.add_parser(
-        "reindex", parents=[folders], help="rebuild the index from the corpus folder and swap it in atomically"
+        "reindex",
+        parents=[folders],
+        help="rebuild the index from the corpus folder (from PostgreSQL with HOPTAC_DATABASE_URL; into Milvus "
+        "with HOPTAC_SEARCH_URL) and swap it in atomically",
     )
     reindex.add_argument("--json", action="store_true")
     reindex.set_defaults(func=cmd_reindex)
@@ -673,7 +676,7 @@ def build_parser() -> argparse.ArgumentParser:
         "db",
         parents=[folders],
         help="'db upgrade': create or update the PostgreSQL schema; 'db import-embedded': copy the SQLite "
-        "state into it (both need HOPTAC_DATABASE_URL)",
+        "state and the corpus folder into it (both need HOPTAC_DATABASE_URL)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=DB_EPILOG,
     )
