@@ -759,8 +759,11 @@ class MilvusIndex:
             )[0]
             for hit in hits:
                 rows.setdefault(int(hit["entity"]["pid"]), hit["entity"])
-        pids = sorted(rows)
-        metadata = self.articles([rows[p]["article_id"] for p in pids])
+        metadata = self.articles([row["article_id"] for row in rows.values()])
+        # An article removed by a writer since the searches: its passages are left out.
+        pids = sorted(p for p, row in rows.items() if row["article_id"] in metadata)
+        kept = set(pids)
+        dense_hits = [(pid, score) for pid, score in dense_hits if pid in kept]
         return QuestionView(self, generation, [rows[p] for p in pids], dense_hits, idf, stats.documents, metadata)
 
     def lexical_scores(self, generation: str, pids: Sequence[int], sparse: dict[int, float]) -> dict[int, float]:
