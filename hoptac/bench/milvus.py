@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from hoptac.bench.corpus import Log
@@ -56,6 +57,9 @@ def bench_milvus(
         result["write_s"] = round(time.perf_counter() - started, 1)
     engine = MilvusEngine(local.config, milvus, embedder)
     result["counts"] = milvus.counts()
+    if search_url.endswith(".db"):  # Milvus Lite: its folder (every prefix in it), on disk
+        folder = Path(search_url)
+        result["lite_disk_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
     log(f"milvus {prefix}: latency over {len(questions)} questions")
     result["latency"] = measure_latency(engine, questions, warmup, floor_vectors=index.passage_vectors)
     same = 0
