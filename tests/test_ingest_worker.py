@@ -1,7 +1,8 @@
 """`hoptac worker` on a real PostgreSQL: jobs made searchable in Milvus (Lite) or in the local
 index through the corpus folder; a version that changed while being embedded is never written
-over the newer one; a stopping worker gives its claims back; and two worker processes, one
-killed outright half-way, leave every article indexed once, at its current version."""
+over the newer one; a stopping worker gives its claims back; and two worker processes writing
+to one Milvus (``milvus-lite server``), one killed outright half-way, leave every article
+indexed once, at its current version, and searchable."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ def job_states(db: Database) -> list[tuple[str, str]]:
     return [(r["article_id"], r["state"]) for r in db.query("SELECT article_id, state FROM ingest_jobs ORDER BY id")]
 
 
-# -- a search engine in a folder, shared by processes ------------------------------------
+# -- a search engine in a folder, for the single-process tests -------------------------
 
 
 @dataclass(frozen=True)
@@ -96,32 +97,77 @@ class FolderIndexer:
         return [(int(pid), article_id) for pid, _, article_id in (line.split() for line in lines)]
 
 
-def work_in_a_process(url: str, folder: str, name: str, batch: str, entered: Any, blocked: Any) -> None:
-    """A worker process: until ``batch`` is settled (or SIGTERM); with ``entered``, stuck in its fourth round."""
+class RecordingIndexer:
+    """The real :class:`~retrieval.milvus_index.MilvusIndex`, with a log (a file the processes
+    share) of which process wrote which article; its ``block_round``-th prepare signals
+    ``entered`` and waits on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
+
+    def __init__(self, milvus: Any, log: Path, entered: Any = None, blocked: Any = None, block_round: int = 4) -> None:
+        self.milvus, self.log = milvus, log
+        self.entered, self.blocked, self.block_round = entered, blocked, block_round
+        self.rounds = 0
+
+    def prepare(self, articles: Sequence[Article]) -> Any:
+        self.rounds += 1
+        if self.entered is not None and self.rounds == self.block_round:
+            self.entered.set()
+            self.blocked.wait()
+        return self.milvus.prepare(articles)
+
+    def put(self, prepared: Any) -> None:
+        self.milvus.put(prepared)
+        with self.log.open("a") as log:
+            log.write("".join(f"{os.getpid()} put {i}\n" for i in prepared.article_ids))
+
+    def remove(self, article_ids: Sequence[str]) -> None:
+        self.milvus.remove(article_ids)
+
+    def close(self) -> None:
+        self.milvus.close()
+
+
+def writes_in(log: Path) -> list[tuple[int, str]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [(int(pid), article_id) for pid, _, article_id in (line.split() for line in lines)]
+
+
+def connect_milvus(uri: str, prefix: str) -> Any:
+    from retrieval.lexical import Analyzer
+    from retrieval.milvus_index import MilvusIndex
+
+    embedder = HashingEmbedder()
+    return MilvusIndex.connect(uri, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)  # type: ignore[arg-type]
+
+
+def work_in_a_process(
+    url: str, milvus_uri: str, prefix: str, log: str, name: str, batch: str, entered: Any, blocked: Any
+) -> None:
+    """A worker process writing to the shared Milvus: until ``batch`` is settled (or SIGTERM);
+    with ``entered``, stuck in its fourth round."""
     db = Database(url, max_size=2)
-    indexer = FolderIndexer(Path(folder), entered, blocked, block_round=4)
+    indexer = RecordingIndexer(connect_milvus(milvus_uri, prefix), Path(log), entered, blocked)
     worker = IngestWorker(name, db, SearchEngineTarget(indexer, ArticleStore(db)), batch_size=5, lease_s=2, poll_s=0.2)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
     queue = IngestQueue(db)
     worker.run(until=lambda: queue.batch_progress(batch).settled)
+    indexer.close()
     db.close()
 
 
 def test_two_worker_processes_one_killed_half_way_index_every_article_once(
-    postgres_url: str, db: Database, tmp_path: Path
+    postgres_url: str, db: Database, tmp_path: Path, milvus_server: str, milvus_prefix: str
 ) -> None:
+    from retrieval.answering import Searcher
+
     store = ArticleStore(db)
     articles = [article(n) for n in range(50)]
     store.upsert(articles, "fifty")
-    folder = tmp_path / "index"
+    log = tmp_path / "writes.log"
     context = multiprocessing.get_context("spawn")
     entered, blocked = context.Event(), context.Event()
-    doomed = context.Process(
-        target=work_in_a_process, args=(postgres_url, str(folder), "doomed", "fifty", entered, blocked)
-    )
-    survivor = context.Process(
-        target=work_in_a_process, args=(postgres_url, str(folder), "survivor", "fifty", None, None)
-    )
+    common = (postgres_url, milvus_server, milvus_prefix, str(log))
+    doomed = context.Process(target=work_in_a_process, args=(*common, "doomed", "fifty", entered, blocked))
+    survivor = context.Process(target=work_in_a_process, args=(*common, "survivor", "fifty", None, None))
     doomed.start()
     try:
         assert entered.wait(JOIN_S), "the first worker never reached its fourth batch"
@@ -134,15 +180,26 @@ def test_two_worker_processes_one_killed_half_way_index_every_article_once(
         for process in (doomed, survivor):
             if process.pid is not None and process.is_alive():
                 process.kill()
-    indexer = FolderIndexer(folder)
-    assert indexer.indexed() == {a.id: content_hash(a) for a in articles} == store.live_ids_and_hashes()
-    writes = indexer.writes()
+    writes = writes_in(log)
     assert sorted(i for _, i in writes) == sorted(a.id for a in articles)  # each written once
     assert sum(1 for pid, _ in writes if pid == doomed.pid) == 15  # the killed worker's first three batches
     queue = IngestQueue(db)
     assert queue.batch_progress("fifty").done == 50 and queue.depth() == 0
     taken_over = db.query("SELECT count(*) AS n FROM ingest_jobs WHERE attempts = 2 AND claimed_by IS NOT NULL")
     assert taken_over[0]["n"] == 5  # the killed worker's claims, lapsed and claimed again
+
+    # In Milvus: every article once, at PostgreSQL's version, and searchable.
+    milvus = connect_milvus(milvus_server, milvus_prefix)
+    try:
+        assert milvus.indexed() == {a.id: content_hash(a) for a in articles} == store.live_ids_and_hashes()
+        assert milvus.counts()["articles"] == 50
+        question = "Đoạn thứ hai của bài 37"
+        query = milvus.embedder.encode_query(question)
+        view = milvus.view(question, query)
+        ranked = Searcher(milvus.analyzer).passages(view, question, query)
+        assert ranked and view.article_of_passage(ranked[0].passage).id == "bai-037"
+    finally:
+        milvus.close()
 
 
 # -- one process -------------------------------------------------------------------------
