@@ -10,7 +10,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,6 @@ import pytest
 
 from hoptac.settings import Settings
 from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, sync_corpus_folder
-from retrieval.article_file import article_digest
 from retrieval.corpus import article_path, read_corpus
 from retrieval.models import Article
 from storage.postgres import upgrade
@@ -44,57 +43,7 @@ def job_states(db: Database) -> list[tuple[str, str]]:
     return [(r["article_id"], r["state"]) for r in db.query("SELECT article_id, state FROM ingest_jobs ORDER BY id")]
 
 
-# -- a search engine in a folder, for the single-process tests -------------------------
-
-
-@dataclass(frozen=True)
-class FolderBatch:
-    digests: dict[str, str]
-
-    @property
-    def article_ids(self) -> list[str]:
-        return sorted(self.digests)
-
-
-class FolderIndexer:
-    """An :class:`~retrieval.search_index.ArticleIndexer` whose index is a folder: one file per
-    searchable article holding its digest (so processes share it), and a log of every write.
-
-    With ``entered``/``blocked``: its ``block_round``-th prepare signals ``entered`` and waits
-    on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
-
-    def __init__(self, folder: Path, entered: Any = None, blocked: Any = None, block_round: int = 2) -> None:
-        self.folder = folder
-        self.entered, self.blocked, self.block_round = entered, blocked, block_round
-        self.rounds = 0
-        folder.mkdir(exist_ok=True)
-
-    def indexed(self) -> dict[str, str]:
-        return {p.stem: p.read_text() for p in self.folder.glob("*.digest")}
-
-    def prepare(self, articles: Sequence[Article]) -> FolderBatch:
-        self.rounds += 1
-        if self.entered is not None and self.rounds == self.block_round:
-            self.entered.set()
-            self.blocked.wait()
-        return FolderBatch({a.id: article_digest(a).hex() for a in articles})
-
-    def put(self, prepared: FolderBatch) -> None:
-        for article_id, digest in prepared.digests.items():
-            temporary = self.folder / f".{article_id}.{os.getpid()}"
-            temporary.write_text(digest)
-            os.replace(temporary, self.folder / f"{article_id}.digest")
-        with (self.folder / "writes.log").open("a") as log:
-            log.write("".join(f"{os.getpid()} put {i}\n" for i in prepared.article_ids))
-
-    def remove(self, article_ids: Sequence[str]) -> None:
-        for article_id in article_ids:
-            (self.folder / f"{article_id}.digest").unlink(missing_ok=True)
-
-    def writes(self) -> list[tuple[int, str]]:
-        path = self.folder / "writes.log"
-        lines = path.read_text().splitlines() if path.exists() else []
-        return [(int(pid), article_id) for pid, _, article_id in (line.split() for line in lines)]
+# -- the shared Milvus, with a log of the writes -----------------------------------------
 
 
 class RecordingIndexer:
@@ -125,6 +74,9 @@ class RecordingIndexer:
     def close(self) -> None:
         self.milvus.close()
 
+    def writes(self) -> list[tuple[int, str]]:
+        return writes_in(self.log)
+
 
 def writes_in(log: Path) -> list[tuple[int, str]]:
     lines = log.read_text().splitlines() if log.exists() else []
@@ -137,6 +89,14 @@ def connect_milvus(uri: str, prefix: str) -> Any:
 
     embedder = HashingEmbedder()
     return MilvusIndex.connect(uri, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def milvus(milvus_server: str, milvus_prefix: str) -> Iterator[Any]:
+    """The shared Milvus, under this test's own collection prefix."""
+    index = connect_milvus(milvus_server, milvus_prefix)
+    yield index
+    index.close()
 
 
 def work_in_a_process(
@@ -227,23 +187,23 @@ class ChangingWhileEmbedding:
         self.inner.close()
 
 
-def test_a_version_changed_while_embedding_is_superseded_not_written(db: Database, tmp_path: Path) -> None:
+def test_a_version_changed_while_embedding_is_superseded_not_written(db: Database, tmp_path: Path, milvus: Any) -> None:
     store = ArticleStore(db)
     store.upsert([article(1)], "first")
     newer = article(1, "Bản mới: hai tỉnh ký thêm ba dự án.")
-    indexer = FolderIndexer(tmp_path / "index")
+    indexer = RecordingIndexer(milvus, tmp_path / "writes.log")
     target = ChangingWhileEmbedding(SearchEngineTarget(indexer, store), store, newer)
     IngestWorker("w", db, target).run(drain=True)
-    assert indexer.indexed() == {"bai-001": content_hash(newer)}
+    assert milvus.indexed() == {"bai-001": content_hash(newer)}
     assert indexer.writes() == [(os.getpid(), "bai-001")]  # the older version was never written
     assert job_states(db) == [("bai-001", "superseded"), ("bai-001", "done")]
     assert IngestQueue(db).batch_progress("first").settled
 
 
-def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_path: Path) -> None:
+def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_path: Path, milvus: Any) -> None:
     store = ArticleStore(db)
     store.upsert([article(1), article(2)], "b")
-    indexer = FolderIndexer(tmp_path / "index")
+    indexer = RecordingIndexer(milvus, tmp_path / "writes.log")
     worker = IngestWorker("w", db, SearchEngineTarget(indexer, store))
 
     class StopWhileEmbedding(SearchEngineTarget):
@@ -253,23 +213,23 @@ def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_pa
 
     worker.target = StopWhileEmbedding(indexer, store)
     worker.run()
-    assert indexer.indexed() == {}
+    assert milvus.indexed() == {} and indexer.writes() == []
     rows = db.query("SELECT state, attempts, claimed_by FROM ingest_jobs")
     assert [(r["state"], r["attempts"], r["claimed_by"]) for r in rows] == [("queued", 0, None)] * 2
 
 
-def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database, tmp_path: Path) -> None:
-    class Refusing(FolderIndexer):
-        def put(self, prepared: FolderBatch) -> None:
-            if "bai-002" in prepared.digests:
+def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database, tmp_path: Path, milvus: Any) -> None:
+    class Refusing(RecordingIndexer):
+        def put(self, prepared: Any) -> None:
+            if "bai-002" in prepared.article_ids:
                 raise RuntimeError("Milvus: row too large")
             super().put(prepared)
 
     store = ArticleStore(db)
     store.upsert([article(1), article(2), article(3)], "b")
-    indexer = Refusing(tmp_path / "index")
+    indexer = Refusing(milvus, tmp_path / "writes.log")
     IngestWorker("w", db, SearchEngineTarget(indexer, store)).run(drain=True)
-    assert set(indexer.indexed()) == {"bai-001", "bai-003"}
+    assert set(milvus.indexed()) == {"bai-001", "bai-003"}
     rows = db.query("SELECT state, attempts, error FROM ingest_jobs WHERE article_id = 'bai-002'")
     assert [(r["state"], r["attempts"], r["error"]) for r in rows] == [
         ("queued", 1, "RuntimeError: Milvus: row too large")  # retried later (after a delay), not lost
