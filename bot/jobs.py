@@ -74,7 +74,9 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
     if change is None or change.unsettled:
         return  # nothing new, or a file is still being written: all of it at the next look
     try:
-        result = await deps.ingestion.ingest_paths(change.to_import, activity="thư mục bài", announce=False)
+        result = await deps.ingestion.ingest_paths(
+            [*change.to_import, *change.articles], activity="thư mục bài", announce=False
+        )
     except Exception as exc:
         # Typically a broken .md file in the folder; fixing it is a change, which retries.
         watcher.last_error = f"{type(exc).__name__}: {exc}"

@@ -8,7 +8,10 @@
 
 The folder is compared by each file's name, size and modification time with the last
 look. When anything changed, the bot runs the engine's ingest (as ``hoptac ingest``
-does): the ``.md`` files are the corpus and are indexed where they lie; a file in any
+does): the ``.md`` files are the corpus and are indexed where they lie (the new and
+changed ones are also given to the ingest by name, ``FolderChange.articles``: where the
+articles live in PostgreSQL, the folder is an import source and only named files get in;
+the local engines skip them, their update of the folder takes them in); a file in any
 other format ``hoptac ingest`` reads (``.txt``, ``.html``, ``.jsonl``, ...) is converted
 into ``.md`` articles in the folder and then moved to ``data_dir/imported/`` (or
 ``imported/failed/`` when it could not be read at all), so it is not read twice and the
@@ -51,6 +54,7 @@ class FolderChange:
 
     snapshot: Snapshot
     to_import: list[Path] = field(default_factory=list)
+    articles: list[Path] = field(default_factory=list)  # .md files new or changed since the last handled look
     unsettled: bool = False  # some file is still being written: look again next time
 
 
@@ -97,12 +101,15 @@ class CorpusWatcher:
             return None
         change = FolderChange(snapshot)
         now = self._clock()
+        handled = self._handled or {}
         for name, state in sorted(snapshot.items()):
             settled = previous.get(name) == state or now - state.mtime_ns / 1e9 >= self.settle_s
             if not settled:
                 change.unsettled = True
             elif not name.endswith(".md"):
                 change.to_import.append(self.corpus_dir / name)
+            elif handled.get(name) != state:
+                change.articles.append(self.corpus_dir / name)
         return change
 
     def done(self, change: FolderChange, moved: Iterable[Path] = (), written: Iterable[Path] = ()) -> None:

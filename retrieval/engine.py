@@ -129,15 +129,29 @@ def paragraph_at(article: Article, start: int) -> str:
     raise KeyError(f"offset {start} is outside article {article.id}")
 
 
-def import_files(paths: Sequence[Path]) -> tuple[list[Article], IngestReport]:
-    """The articles in ``paths`` (files or folders), and a report holding what failed."""
+def import_files(paths: Sequence[Path], corpus_dir: Path | None = None) -> tuple[list[Article], IngestReport]:
+    """The articles in ``paths`` (files or folders), and a report holding what failed.
+
+    A Markdown file directly in ``corpus_dir`` is skipped: it is the corpus already, taken in
+    where it lies by the folder's update (saved again under its id's name, it would be two
+    files of one article)."""
     report = IngestReport()
     imported: list[Article] = []
     for path in paths:
+        if corpus_dir is not None and _in_folder(Path(path), corpus_dir):
+            continue
         result = import_path(Path(path))
         imported.extend(result.articles)
         report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
     return imported, report
+
+
+def _in_folder(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a Markdown file directly in ``folder``."""
+    try:
+        return path.suffix == ".md" and path.is_file() and path.resolve().parent == folder.resolve()
+    except OSError:
+        return False
 
 
 def save_imported(folder: Path, imported: Sequence[Article], report: IngestReport, progress: Progress | None) -> None:
@@ -407,7 +421,7 @@ class AnswerEngine:
         Unchanged articles are a no-op; new and changed ones are added beside the index
         (a changed article's old passages are never returned again); files added, changed
         or deleted in the corpus folder by hand are taken in too; only new text is embedded."""
-        imported, report = import_files(paths)
+        imported, report = import_files(paths, self.config.corpus_dir)
         with self._build_lock, self.store.writer_lock():
             save_imported(self.config.corpus_dir, imported, report, progress)
             self._update_index(progress)

@@ -186,7 +186,7 @@ class MilvusEngine:
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         """Import files into the corpus folder, then bring Milvus in line with the folder."""
-        imported, report = import_files(paths)
+        imported, report = import_files(paths, self.config.corpus_dir)
         with self._build_lock:
             save_imported(self.config.corpus_dir, imported, report, progress)
             self.sync(progress)

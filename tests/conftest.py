@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -120,3 +121,29 @@ def postgres_url(postgres_server: str) -> str:
     from tests.pg_server import fresh_schema_url
 
     return fresh_schema_url(postgres_server)
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URI of one Milvus (``milvus-lite server``) that several processes share, started
+    once. Skips where milvus-lite is missing or cannot start; fails in CI (``CI`` set)."""
+    from tests.milvus_server import MilvusServerUnavailable, start_server, stop_server
+
+    try:
+        server = start_server(tmp_path_factory.mktemp("milvus"))
+    except MilvusServerUnavailable as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"no Milvus server for the tests in CI: {exc}")
+        pytest.skip(f"no Milvus server for the tests: {exc}")
+    yield server.uri
+    stop_server(server)
+
+
+_collection_prefixes = itertools.count(1)
+
+
+@pytest.fixture
+def milvus_prefix() -> str:
+    """A collection prefix (``HOPTAC_SEARCH_COLLECTION_PREFIX``) of this test's own on the
+    shared :func:`milvus_server`."""
+    return f"t{os.getpid()}_{next(_collection_prefixes)}"

@@ -1,7 +1,8 @@
 """`hoptac worker` on a real PostgreSQL: jobs made searchable in Milvus (Lite) or in the local
 index through the corpus folder; a version that changed while being embedded is never written
-over the newer one; a stopping worker gives its claims back; and two worker processes, one
-killed outright half-way, leave every article indexed once, at its current version."""
+over the newer one; a stopping worker gives its claims back; and two worker processes writing
+to one Milvus (``milvus-lite server``), one killed outright half-way, leave every article
+indexed once, at its current version, and searchable."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,6 @@ import pytest
 
 from hoptac.settings import Settings
 from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, sync_corpus_folder
-from retrieval.article_file import article_digest
 from retrieval.corpus import article_path, read_corpus
 from retrieval.models import Article
 from storage.postgres import upgrade
@@ -43,85 +43,91 @@ def job_states(db: Database) -> list[tuple[str, str]]:
     return [(r["article_id"], r["state"]) for r in db.query("SELECT article_id, state FROM ingest_jobs ORDER BY id")]
 
 
-# -- a search engine in a folder, shared by processes ------------------------------------
+# -- the shared Milvus, with a log of the writes -----------------------------------------
 
 
-@dataclass(frozen=True)
-class FolderBatch:
-    digests: dict[str, str]
+class RecordingIndexer:
+    """The real :class:`~retrieval.milvus_index.MilvusIndex`, with a log (a file the processes
+    share) of which process wrote which article; its ``block_round``-th prepare signals
+    ``entered`` and waits on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
 
-    @property
-    def article_ids(self) -> list[str]:
-        return sorted(self.digests)
-
-
-class FolderIndexer:
-    """An :class:`~retrieval.search_index.ArticleIndexer` whose index is a folder: one file per
-    searchable article holding its digest (so processes share it), and a log of every write.
-
-    With ``entered``/``blocked``: its ``block_round``-th prepare signals ``entered`` and waits
-    on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
-
-    def __init__(self, folder: Path, entered: Any = None, blocked: Any = None, block_round: int = 2) -> None:
-        self.folder = folder
+    def __init__(self, milvus: Any, log: Path, entered: Any = None, blocked: Any = None, block_round: int = 4) -> None:
+        self.milvus, self.log = milvus, log
         self.entered, self.blocked, self.block_round = entered, blocked, block_round
         self.rounds = 0
-        folder.mkdir(exist_ok=True)
 
-    def indexed(self) -> dict[str, str]:
-        return {p.stem: p.read_text() for p in self.folder.glob("*.digest")}
-
-    def prepare(self, articles: Sequence[Article]) -> FolderBatch:
+    def prepare(self, articles: Sequence[Article]) -> Any:
         self.rounds += 1
         if self.entered is not None and self.rounds == self.block_round:
             self.entered.set()
             self.blocked.wait()
-        return FolderBatch({a.id: article_digest(a).hex() for a in articles})
+        return self.milvus.prepare(articles)
 
-    def put(self, prepared: FolderBatch) -> None:
-        for article_id, digest in prepared.digests.items():
-            temporary = self.folder / f".{article_id}.{os.getpid()}"
-            temporary.write_text(digest)
-            os.replace(temporary, self.folder / f"{article_id}.digest")
-        with (self.folder / "writes.log").open("a") as log:
+    def put(self, prepared: Any) -> None:
+        self.milvus.put(prepared)
+        with self.log.open("a") as log:
             log.write("".join(f"{os.getpid()} put {i}\n" for i in prepared.article_ids))
 
     def remove(self, article_ids: Sequence[str]) -> None:
-        for article_id in article_ids:
-            (self.folder / f"{article_id}.digest").unlink(missing_ok=True)
+        self.milvus.remove(article_ids)
+
+    def close(self) -> None:
+        self.milvus.close()
 
     def writes(self) -> list[tuple[int, str]]:
-        path = self.folder / "writes.log"
-        lines = path.read_text().splitlines() if path.exists() else []
-        return [(int(pid), article_id) for pid, _, article_id in (line.split() for line in lines)]
+        return writes_in(self.log)
 
 
-def work_in_a_process(url: str, folder: str, name: str, batch: str, entered: Any, blocked: Any) -> None:
-    """A worker process: until ``batch`` is settled (or SIGTERM); with ``entered``, stuck in its fourth round."""
+def writes_in(log: Path) -> list[tuple[int, str]]:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [(int(pid), article_id) for pid, _, article_id in (line.split() for line in lines)]
+
+
+def connect_milvus(uri: str, prefix: str) -> Any:
+    from retrieval.lexical import Analyzer
+    from retrieval.milvus_index import MilvusIndex
+
+    embedder = HashingEmbedder()
+    return MilvusIndex.connect(uri, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def milvus(milvus_server: str, milvus_prefix: str) -> Iterator[Any]:
+    """The shared Milvus, under this test's own collection prefix."""
+    index = connect_milvus(milvus_server, milvus_prefix)
+    yield index
+    index.close()
+
+
+def work_in_a_process(
+    url: str, milvus_uri: str, prefix: str, log: str, name: str, batch: str, entered: Any, blocked: Any
+) -> None:
+    """A worker process writing to the shared Milvus: until ``batch`` is settled (or SIGTERM);
+    with ``entered``, stuck in its fourth round."""
     db = Database(url, max_size=2)
-    indexer = FolderIndexer(Path(folder), entered, blocked, block_round=4)
+    indexer = RecordingIndexer(connect_milvus(milvus_uri, prefix), Path(log), entered, blocked)
     worker = IngestWorker(name, db, SearchEngineTarget(indexer, ArticleStore(db)), batch_size=5, lease_s=2, poll_s=0.2)
     signal.signal(signal.SIGTERM, lambda *_: worker.stop.set())
     queue = IngestQueue(db)
     worker.run(until=lambda: queue.batch_progress(batch).settled)
+    indexer.close()
     db.close()
 
 
 def test_two_worker_processes_one_killed_half_way_index_every_article_once(
-    postgres_url: str, db: Database, tmp_path: Path
+    postgres_url: str, db: Database, tmp_path: Path, milvus_server: str, milvus_prefix: str
 ) -> None:
+    from retrieval.answering import Searcher
+
     store = ArticleStore(db)
     articles = [article(n) for n in range(50)]
     store.upsert(articles, "fifty")
-    folder = tmp_path / "index"
+    log = tmp_path / "writes.log"
     context = multiprocessing.get_context("spawn")
     entered, blocked = context.Event(), context.Event()
-    doomed = context.Process(
-        target=work_in_a_process, args=(postgres_url, str(folder), "doomed", "fifty", entered, blocked)
-    )
-    survivor = context.Process(
-        target=work_in_a_process, args=(postgres_url, str(folder), "survivor", "fifty", None, None)
-    )
+    common = (postgres_url, milvus_server, milvus_prefix, str(log))
+    doomed = context.Process(target=work_in_a_process, args=(*common, "doomed", "fifty", entered, blocked))
+    survivor = context.Process(target=work_in_a_process, args=(*common, "survivor", "fifty", None, None))
     doomed.start()
     try:
         assert entered.wait(JOIN_S), "the first worker never reached its fourth batch"
@@ -134,15 +140,26 @@ def test_two_worker_processes_one_killed_half_way_index_every_article_once(
         for process in (doomed, survivor):
             if process.pid is not None and process.is_alive():
                 process.kill()
-    indexer = FolderIndexer(folder)
-    assert indexer.indexed() == {a.id: content_hash(a) for a in articles} == store.live_ids_and_hashes()
-    writes = indexer.writes()
+    writes = writes_in(log)
     assert sorted(i for _, i in writes) == sorted(a.id for a in articles)  # each written once
     assert sum(1 for pid, _ in writes if pid == doomed.pid) == 15  # the killed worker's first three batches
     queue = IngestQueue(db)
     assert queue.batch_progress("fifty").done == 50 and queue.depth() == 0
     taken_over = db.query("SELECT count(*) AS n FROM ingest_jobs WHERE attempts = 2 AND claimed_by IS NOT NULL")
     assert taken_over[0]["n"] == 5  # the killed worker's claims, lapsed and claimed again
+
+    # In Milvus: every article once, at PostgreSQL's version, and searchable.
+    milvus = connect_milvus(milvus_server, milvus_prefix)
+    try:
+        assert milvus.indexed() == {a.id: content_hash(a) for a in articles} == store.live_ids_and_hashes()
+        assert milvus.counts()["articles"] == 50
+        question = "Đoạn thứ hai của bài 37"
+        query = milvus.embedder.encode_query(question)
+        view = milvus.view(question, query)
+        ranked = Searcher(milvus.analyzer).passages(view, question, query)
+        assert ranked and view.article_of_passage(ranked[0].passage).id == "bai-037"
+    finally:
+        milvus.close()
 
 
 # -- one process -------------------------------------------------------------------------
@@ -170,23 +187,23 @@ class ChangingWhileEmbedding:
         self.inner.close()
 
 
-def test_a_version_changed_while_embedding_is_superseded_not_written(db: Database, tmp_path: Path) -> None:
+def test_a_version_changed_while_embedding_is_superseded_not_written(db: Database, tmp_path: Path, milvus: Any) -> None:
     store = ArticleStore(db)
     store.upsert([article(1)], "first")
     newer = article(1, "Bản mới: hai tỉnh ký thêm ba dự án.")
-    indexer = FolderIndexer(tmp_path / "index")
+    indexer = RecordingIndexer(milvus, tmp_path / "writes.log")
     target = ChangingWhileEmbedding(SearchEngineTarget(indexer, store), store, newer)
     IngestWorker("w", db, target).run(drain=True)
-    assert indexer.indexed() == {"bai-001": content_hash(newer)}
+    assert milvus.indexed() == {"bai-001": content_hash(newer)}
     assert indexer.writes() == [(os.getpid(), "bai-001")]  # the older version was never written
     assert job_states(db) == [("bai-001", "superseded"), ("bai-001", "done")]
     assert IngestQueue(db).batch_progress("first").settled
 
 
-def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_path: Path) -> None:
+def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_path: Path, milvus: Any) -> None:
     store = ArticleStore(db)
     store.upsert([article(1), article(2)], "b")
-    indexer = FolderIndexer(tmp_path / "index")
+    indexer = RecordingIndexer(milvus, tmp_path / "writes.log")
     worker = IngestWorker("w", db, SearchEngineTarget(indexer, store))
 
     class StopWhileEmbedding(SearchEngineTarget):
@@ -196,23 +213,23 @@ def test_a_stopping_worker_gives_its_unfinished_claims_back(db: Database, tmp_pa
 
     worker.target = StopWhileEmbedding(indexer, store)
     worker.run()
-    assert indexer.indexed() == {}
+    assert milvus.indexed() == {} and indexer.writes() == []
     rows = db.query("SELECT state, attempts, claimed_by FROM ingest_jobs")
     assert [(r["state"], r["attempts"], r["claimed_by"]) for r in rows] == [("queued", 0, None)] * 2
 
 
-def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database, tmp_path: Path) -> None:
-    class Refusing(FolderIndexer):
-        def put(self, prepared: FolderBatch) -> None:
-            if "bai-002" in prepared.digests:
+def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database, tmp_path: Path, milvus: Any) -> None:
+    class Refusing(RecordingIndexer):
+        def put(self, prepared: Any) -> None:
+            if "bai-002" in prepared.article_ids:
                 raise RuntimeError("Milvus: row too large")
             super().put(prepared)
 
     store = ArticleStore(db)
     store.upsert([article(1), article(2), article(3)], "b")
-    indexer = Refusing(tmp_path / "index")
+    indexer = Refusing(milvus, tmp_path / "writes.log")
     IngestWorker("w", db, SearchEngineTarget(indexer, store)).run(drain=True)
-    assert set(indexer.indexed()) == {"bai-001", "bai-003"}
+    assert set(milvus.indexed()) == {"bai-001", "bai-003"}
     rows = db.query("SELECT state, attempts, error FROM ingest_jobs WHERE article_id = 'bai-002'")
     assert [(r["state"], r["attempts"], r["error"]) for r in rows] == [
         ("queued", 1, "RuntimeError: Milvus: row too large")  # retried later (after a delay), not lost

@@ -6,6 +6,12 @@ flight: no question is answered twice, the article is announced once per subscri
 chat, the singletons move to the survivors, and a button under an answer the dead
 replica sent still works.
 
+Twice: with the local index (each replica's own, in the shared data folder, its articles
+from the corpus folder) and as a cluster, the search engine one Milvus (``milvus-lite
+server``) every replica reads and PostgreSQL the articles' system of record: the seed
+corpus goes in with ``hoptac ingest`` before the replicas start, and the dropped article
+is stored in PostgreSQL by the survivor watching the folder, then written to Milvus.
+
 Everything waits on events (log lines of the replicas, calls reaching the fake server),
 each wait with a deadline; ``/healthz`` is asked once each replica says it is up.
 """
@@ -171,7 +177,10 @@ def announcements(api: FakeBotApi, chat_id: int) -> list[ApiCall]:
     return [c for c in replies_to(api, chat_id) if NEW_TITLE in str(c.result.get("text"))]
 
 
-async def test_replicas_survive_one_killed_mid_traffic(tmp_path: Path, postgres_url: str, model_dir: Path) -> None:
+@pytest.mark.parametrize("search", ["local", "milvus"])
+async def test_replicas_survive_one_killed_mid_traffic(
+    tmp_path: Path, postgres_url: str, model_dir: Path, search: str, request: pytest.FixtureRequest
+) -> None:
     upgrade(postgres_url)
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     shutil.copytree(CORPUS, corpus)
@@ -187,13 +196,22 @@ async def test_replicas_survive_one_killed_mid_traffic(tmp_path: Path, postgres_
         "HOPTAC_DATA_DIR": str(data),
         "HOPTAC_DATABASE_URL": postgres_url,
     }
-    # The shared index, built once before the replicas start (as `hoptac reindex` on a new deployment).
-    reindex = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hoptac.cli", "reindex", env=env, cwd=tmp_path,
+    if search == "milvus":
+        env |= {
+            "HOPTAC_SEARCH_URL": request.getfixturevalue("milvus_server"),
+            "HOPTAC_SEARCH_COLLECTION_PREFIX": request.getfixturevalue("milvus_prefix"),
+        }
+        # A new cluster's articles: stored in PostgreSQL and written to Milvus before the replicas start.
+        command = ["ingest", str(corpus)]
+    else:
+        # The shared index, built once before the replicas start (as `hoptac reindex` on a new deployment).
+        command = ["reindex"]
+    build = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hoptac.cli", *command, env=env, cwd=tmp_path,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, errors = await asyncio.wait_for(reindex.communicate(), START_S)
-    assert reindex.returncode == 0, errors.decode()
+    _, errors = await asyncio.wait_for(build.communicate(), START_S)
+    assert build.returncode == 0, errors.decode()
 
     questions = questions_from_articles(read_corpus(corpus).articles, QUESTIONS)
     askers = [FakeUser(500_000 + n, f"Người hỏi {n}") for n in range(QUESTIONS)]

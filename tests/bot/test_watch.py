@@ -111,3 +111,19 @@ def test_hidden_and_partial_files_are_left_alone(tmp_path: Path) -> None:
     (corpus / "thu-muc-con").mkdir()
 
     assert CorpusWatcher(corpus, tmp_path / "imported").scan() == {}
+
+
+def test_new_and_changed_markdown_files_are_named_for_the_ingest(tmp_path: Path) -> None:
+    """With the articles in PostgreSQL the folder is an import source: only the .md files
+    named to the ingest get in, so each look names those new or changed since the last."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    watcher = CorpusWatcher(corpus, tmp_path / "imported", settle_s=0.0)
+    first = drop(corpus, "mot.md", b"---\nid: mot\ntitle: M\n---\n\nX.\n")
+    change = watcher.look()
+    assert change is not None and change.articles == [first] and change.to_import == []
+    watcher.done(change)
+
+    second = drop(corpus, "hai.md", b"---\nid: hai\ntitle: H\n---\n\nY.\n")
+    change = watcher.look()
+    assert change is not None and change.articles == [second]
