@@ -220,7 +220,8 @@ def _stopped_by_signals(stop: Any) -> Iterator[None]:
 
 def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
     """PostgreSQL holds the articles; unless --no-wait, work the queue until this batch is searchable."""
-    from hoptac.db_ingest import open_worker, store_articles
+    from hoptac.db_ingest import store_articles
+    from hoptac.wiring import open_ingest_worker
     from storage.postgres.articles import ArticleStore
     from storage.postgres.database import Database
     from storage.postgres.ingest_jobs import IngestQueue
@@ -239,7 +240,7 @@ def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
         progress = queue.batch_progress(stored.batch)
         interrupted = False
         if progress.total and not args.no_wait:
-            worker = open_worker(settings, db, "ingest")
+            worker = open_ingest_worker(settings, db, "ingest")
             shown: list[tuple[int, int]] = []
 
             def show() -> None:
@@ -279,7 +280,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     from bot.redact import protect_logs
-    from hoptac.db_ingest import open_worker
+    from hoptac.wiring import open_ingest_worker
     from storage.postgres.database import Database
 
     if settings.database_url is None:
@@ -291,7 +292,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     protect_logs(url)
     db = Database(url)
     try:
-        worker = open_worker(settings, db, "worker", batch_size=args.batch_size, lease_s=args.lease_seconds)
+        worker = open_ingest_worker(settings, db, "worker", batch_size=args.batch_size, lease_s=args.lease_seconds)
         try:
             with _stopped_by_signals(worker.stop):
                 worker.run(drain=args.once)

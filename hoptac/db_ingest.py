@@ -2,7 +2,7 @@
 (the system of record), then made searchable by workers working the ingest queue.
 
     stored = store_articles(ArticleStore(db), [Path("new/")])    # one batch; (path, reason) failures
-    worker = open_worker(settings, db, "ingest")                  # where the jobs go: Milvus, else local
+    worker = open_ingest_worker(settings, db, "ingest")           # hoptac.wiring: Milvus, else local
     worker.run(until=lambda: IngestQueue(db).batch_progress(stored.batch).settled)
 
 Without ``search_url`` the search index is the local one, derived from the corpus folder:
@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hoptac.settings import Settings
-from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target
+from hoptac.settings import Settings, replica_name
 from retrieval.corpus import ArticleFormatError
 from retrieval.importers import import_path
 from retrieval.models import Article
 from storage.postgres.articles import ArticleStore, Change, entrance
-from storage.postgres.database import Database
 
 
 @dataclass
@@ -71,26 +69,7 @@ def store_articles(store: ArticleStore, paths: Sequence[Path], batch: str | None
 
 def worker_name(settings: Settings, role: str) -> str:
     """``replica/role-pid-random``: unique to this process, so its claims are its own."""
-    from hoptac.wiring import replica_name
-
     return f"{replica_name(settings)}/{role}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-def open_target(settings: Settings, db: Database) -> Target:
-    """Where jobs go: the shared search engine when ``search_url`` is set, else the local index."""
-    store = ArticleStore(db)
-    if settings.search_url:
-        from hoptac.wiring import open_article_indexer
-
-        return SearchEngineTarget(open_article_indexer(settings), store)
-    from hoptac.wiring import open_index_store
-    from retrieval.engine import AnswerEngine
-
-    return LocalIndexTarget(AnswerEngine(settings.engine_config(), store=open_index_store(settings)), store)
-
-
-def open_worker(settings: Settings, db: Database, role: str, **options: float) -> IngestWorker:
-    return IngestWorker(worker_name(settings, role), db, open_target(settings, db), **options)  # type: ignore[arg-type]
-
-
-__all__ = ["StoredArticles", "new_batch", "open_target", "open_worker", "store_articles", "worker_name"]
+__all__ = ["StoredArticles", "new_batch", "store_articles", "worker_name"]

@@ -165,3 +165,10 @@ class Settings(BaseSettings):
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+
+def replica_name(settings: Settings) -> str:
+    """``replica_name``, else the host name."""
+    from storage.leases import default_replica_name
+
+    return (settings.replica_name or "").strip() or default_replica_name()

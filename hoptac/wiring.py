@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hoptac.settings import Settings
+from hoptac.settings import Settings, replica_name
 from storage.interfaces import StateStore
 
 if TYPE_CHECKING:
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
 
     from bot.config import BotConfig
     from bot.engine_client import Engine
+    from hoptac.worker import IngestWorker
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
     from retrieval.milvus_engine import MilvusEngine
     from retrieval.search_index import ArticleIndexer, IndexBackend
+    from storage.postgres.database import Database
     from storage.postgres.embedded_import import ImportReport
 
 
@@ -36,6 +38,24 @@ def open_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     (either built first if missing); with ``database_url``, its articles come from PostgreSQL
     (:class:`hoptac.database_engine.DatabaseEngine`)."""
     return _engine(settings, progress, build_if_missing=True)
+
+
+def open_ingest_worker(settings: Settings, db: Database, role: str, **options: float) -> IngestWorker:
+    """A worker on PostgreSQL's ingest queue (``hoptac worker``, or ``hoptac ingest`` waiting):
+    its jobs go to Milvus when ``search_url`` is set, else into the local index."""
+    from hoptac.db_ingest import worker_name
+    from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target
+    from storage.postgres.articles import ArticleStore
+
+    store = ArticleStore(db)
+    target: Target
+    if settings.search_url:
+        target = SearchEngineTarget(open_article_indexer(settings), store)
+    else:
+        from retrieval.engine import AnswerEngine
+
+        target = LocalIndexTarget(AnswerEngine(settings.engine_config(), store=open_index_store(settings)), store)
+    return IngestWorker(worker_name(settings, role), db, target, **options)  # type: ignore[arg-type]
 
 
 def engine_for_changes(settings: Settings) -> Engine:
@@ -177,13 +197,6 @@ def bot_config(settings: Settings) -> BotConfig:
         lease_ttl_s=float(settings.singleton_lease_seconds),
         dedupe_updates=bool(settings.telegram_webhook_url) or settings.database_url is not None,
     )
-
-
-def replica_name(settings: Settings) -> str:
-    """``replica_name``, else the host name."""
-    from storage.leases import default_replica_name
-
-    return (settings.replica_name or "").strip() or default_replica_name()
 
 
 def _metrics_port(settings: Settings) -> int | None:
