@@ -94,6 +94,10 @@ class BotConfig:
     # New articles (see docs/notifications.md): the watched corpus folder, feeds, uploads.
     corpus_dir: Path = Path("corpus")
     corpus_watch_s: float = 30.0  # 0: the folder is not watched
+    #: The articles live in PostgreSQL: the watched folder is an inbox, and dropped .md files
+    #: are moved aside once stored, like the other formats (a file left there would be stored
+    #: again at the next start, over a newer version that came another way).
+    corpus_is_inbox: bool = False
     feeds: tuple[str, ...] = ()
     feed_poll_s: float = 900.0
     fetch_timeout_s: float = 20.0

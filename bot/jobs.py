@@ -83,10 +83,11 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
         _LOGGER.error("Corpus folder not ingested: %s", watcher.last_error)
         await asyncio.to_thread(watcher.done, change)
         return
-    unreadable = {path for path in change.to_import if any(what == str(path) for what, _ in result.failures)}
+    imported = [*change.to_import, *(change.articles if deps.config.corpus_is_inbox else [])]
+    unreadable = {path for path in imported if any(what == str(path) for what, _ in result.failures)}
     for what, reason in result.failures:
         _LOGGER.warning("Corpus folder: %s: %s", Path(what).name, reason)
-    moved = await asyncio.to_thread(watcher.set_aside, change.to_import, unreadable)
+    moved = await asyncio.to_thread(watcher.set_aside, imported, unreadable)
     written = [article_path(watcher.corpus_dir, i) for i, c in result.changes.items() if c != "unchanged"]
     await asyncio.to_thread(watcher.done, change, moved, written)
     watcher.last_error = None

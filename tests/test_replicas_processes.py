@@ -291,6 +291,10 @@ async def test_replicas_survive_one_killed_mid_traffic(
                 for chat in subscribers:
                     await wait_for(lambda c=chat: announcements(api, c.id), api, WAIT_S, f"announcement to {chat.id}")
 
+                if search == "milvus":  # the articles live in PostgreSQL: the folder is an inbox
+                    await wait_for(lambda: not dropped.exists(), api, WAIT_S, "the dropped file moved aside")
+                    assert (data / "imported").is_dir() and not any(corpus.glob("*.md"))
+
                 # The victim's singletons moved to survivors.
                 for name in (OUTBOX_SENDER, CORPUS_WATCH):
                     if holders.get(name, "").startswith(f"{victim.name}/"):
