@@ -459,6 +459,14 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "import-embedded":
         report = import_embedded_state(settings, args.sqlite, merge=args.merge, dry_run=args.dry_run)
         print("\n".join(report.lines()))
+        if settings.search_url is not None and not args.dry_run:
+            # The search collections, built from the articles now in PostgreSQL (what `hoptac reindex` does).
+            from hoptac.wiring import engine_for_changes
+
+            with _progress() as progress:
+                status = engine_for_changes(settings).reindex(progress)
+            print(f"Milvus: {status.articles} articles, {status.passages} passages, {status.sentences} sentences "
+                  f"searchable ({settings.search_collection_prefix}, generation {status.version})")  # fmt: skip
         return 0
     if args.merge or args.dry_run or args.sqlite is not None:
         raise UserError("--merge, --dry-run and --sqlite go with 'db import-embedded' only")

@@ -118,7 +118,12 @@ class DatabaseEngine:
         return report
 
     def reindex(self, progress: Progress | None = None) -> IndexStatus:
-        """Rebuild the search index from PostgreSQL's articles."""
+        """Rebuild the search index from PostgreSQL's articles; the ingest jobs queued before
+        it read them are then done (the rebuilt index holds their articles)."""
+        queue = IngestQueue(self.db)
+        covered = queue.newest_id()
         if isinstance(self.inner, AnswerEngine):
             sync_corpus_folder(ArticleStore(self.db), self.inner.config.corpus_dir)
-        return self.inner.reindex(progress)
+        status = self.inner.reindex(progress)
+        queue.settle_rebuilt(covered)
+        return status

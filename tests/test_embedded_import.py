@@ -500,3 +500,33 @@ def test_the_corpus_folders_articles_come_along_queued_and_none_is_announced_aga
         store.close()
     again = import_embedded(embedded.path, target, merge=True, corpus_dir=corpus)
     assert again.kinds[-1].copied == 0 and again.lines()[-2] == "articles (corpus folder): 0 copied, 3 already there"
+
+
+@pytest.mark.model
+def test_with_milvus_the_move_also_builds_the_search_collections(
+    embedded: Embedded, target: str, tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """One command moves the deployment: the state, the corpus, and Milvus built from it."""
+    import json
+
+    from storage.postgres.database import Database
+    from storage.postgres.ingest_jobs import IngestQueue
+
+    pytest.importorskip("milvus_lite")
+    data = embedded.path.parent
+    (data / "models").mkdir(exist_ok=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    monkeypatch.setenv("HOPTAC_DATABASE_URL", target)
+    monkeypatch.setenv("HOPTAC_SEARCH_URL", str(tmp_path / "milvus.db"))
+    assert main(["db", "import-embedded", "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("Milvus: 1 articles, ") and "searchable" in out[-1]
+    db = Database(target)
+    try:
+        assert IngestQueue(db).depth() == 0  # the rebuild holds them: no worker embeds them again
+    finally:
+        db.close()
+    assert main(["ask", "--json", "--data-dir", str(data), "cầu Đồng Việt ở đâu?"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["found"] and "Đồng Việt" in answer["citations"][0]["sentence"]

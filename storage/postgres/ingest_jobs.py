@@ -174,6 +174,22 @@ class IngestQueue:
         )
         return [row["id"] for row in rows]
 
+    def newest_id(self) -> int:
+        """The id of the newest job (0 when there is none)."""
+        rows = self.db.query("SELECT coalesce(max(id), 0) AS n FROM ingest_jobs")
+        return int(rows[0]["n"])
+
+    def settle_rebuilt(self, up_to: int) -> int:
+        """A full rebuild read every live article after job ``up_to`` was queued: the jobs up to
+        it that nobody has claimed are done (their version, or a newer one, is in the rebuilt
+        index); returns how many. A claimed one is left to its worker (writing it again is harmless)."""
+        with self.db.transaction() as sql:
+            sql.execute(
+                "UPDATE ingest_jobs SET state = 'done', finished_at = now() WHERE id <= %s AND state = 'queued'",
+                (up_to,),
+            )
+            return sql.rowcount
+
     def depth(self) -> int:
         """Jobs queued or running: the "ingest queue depth"."""
         rows = self.db.query("SELECT count(*) AS n FROM ingest_jobs WHERE state IN ('queued', 'running')")
