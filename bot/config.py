@@ -94,7 +94,7 @@ class BotConfig:
     # New articles (see docs/notifications.md): the watched corpus folder, feeds, uploads.
     corpus_dir: Path = Path("corpus")
     corpus_watch_s: float = 30.0  # 0: the folder is not watched
-    #: The articles live in PostgreSQL: the watched folder is an inbox, and dropped .md files
+    #: The articles live in PostgreSQL and the search in Milvus: the watched folder is an inbox, and dropped .md files
     #: are moved aside once stored, like the other formats (a file left there would be stored
     #: again at the next start, over a newer version that came another way).
     corpus_is_inbox: bool = False

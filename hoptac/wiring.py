@@ -185,7 +185,8 @@ def bot_config(settings: Settings) -> BotConfig:
         workers=int(settings.bot_workers),
         corpus_dir=Path(settings.corpus_dir),
         corpus_watch_s=float(settings.corpus_watch_seconds),
-        corpus_is_inbox=settings.database_url is not None,
+        # With Milvus the folder holds nothing derived; without it, the worker mirrors PostgreSQL there.
+        corpus_is_inbox=settings.database_url is not None and settings.search_url is not None,
         feeds=tuple(settings.feeds),
         feed_poll_s=float(settings.feed_poll_seconds),
         fetch_timeout_s=float(settings.feed_timeout_seconds),
