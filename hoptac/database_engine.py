@@ -25,6 +25,7 @@ from retrieval.milvus_engine import MilvusEngine
 from retrieval.models import Answer, Article
 from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
+from storage.postgres.index_generation import set_live_generation
 from storage.postgres.ingest_jobs import IngestQueue
 
 
@@ -126,4 +127,6 @@ class DatabaseEngine:
             sync_corpus_folder(ArticleStore(self.db), self.inner.config.corpus_dir)
         status = self.inner.reindex(progress)
         queue.settle_rebuilt(covered)
+        if isinstance(self.inner, MilvusEngine):
+            set_live_generation(self.db, status.version)  # the record; readers follow Milvus's own
         return status

@@ -17,6 +17,7 @@ from retrieval.milvus_engine import MilvusEngine
 from retrieval.milvus_index import MilvusIndex
 from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
+from storage.postgres.index_generation import live_generation
 from storage.postgres.schema import upgrade
 from tests.conftest import CORPUS, HashingEmbedder
 
@@ -69,6 +70,7 @@ def test_reindex_rebuilds_from_postgresql_not_the_folder(engine: DatabaseEngine,
         path.unlink()
     after = engine.reindex()
     assert after.articles == 2 and after.version != before.version
+    assert live_generation(engine.db) == after.version
     assert {a.id for a in engine.latest_articles(5)} == {a.id for a in database_articles(engine.db)}
 
 

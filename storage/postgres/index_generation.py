@@ -3,8 +3,11 @@
     live_generation(db)            # None until one is set
     set_live_generation(db, name)  # a rebuilt generation swapped in, for every replica at once
 
-A full rebuild writes a new generation (e.g. a new Milvus collection) beside the live one
-while workers keep the live one current; switching is this one row, read by every replica.
+A full rebuild writes a new generation (new Milvus collections) beside the live one while
+workers keep the live one current, then swaps it in. The swap itself is in Milvus (its
+``{prefix}_meta`` collection, which every replica reads, so ``HOPTAC_SEARCH_URL`` works
+without a database too); this row records it where the rest of the system of record is
+(``hoptac reindex`` with a database writes it), for operators and backups.
 """
 
 from __future__ import annotations
