@@ -97,19 +97,11 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
 def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:
     """The shared search engine the ingest workers write to (``search_url``), with the model
     loaded to embed. Raises ``retrieval.milvus_index.MilvusIndexError`` when Milvus cannot be reached."""
-    from retrieval.embedding import Embedder
     from retrieval.lexical import Analyzer
     from retrieval.milvus_index import MilvusIndex
 
     assert settings.search_url is not None, "no search_url"
-    config = settings.engine_config()
-    embedder = Embedder.load(
-        config.embedding_model,
-        config.models_dir,
-        config.embedding_cache,
-        batch_size=config.embedding_batch_size,
-        sentence_vectors=config.sentence_vectors,
-    )
+    embedder = settings.engine_config().load_embedder()
     return MilvusIndex.connect(
         settings.search_url, settings.search_collection_prefix, embedder.model_id, embedder.dimension,
         Analyzer(), embedder,

@@ -9,11 +9,12 @@ anything else that embeds the engine builds one directly::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from retrieval.embedding import DEFAULT_MODEL
+from retrieval.embedding import DEFAULT_MODEL, Embedder
 
 SentenceVectors = Literal["standalone", "span"]
 
@@ -43,3 +44,14 @@ class EngineConfig:
     @property
     def embedding_cache(self) -> Path:
         return self.data_dir / "cache" / "embeddings.sqlite3"
+
+    def load_embedder(self, notify: Callable[[str], None] | None = None) -> Embedder:
+        """The configured model, through the embedding cache (built offline first if needed)."""
+        return Embedder.load(
+            self.embedding_model,
+            self.models_dir,
+            self.embedding_cache,
+            batch_size=self.embedding_batch_size,
+            notify=notify,
+            sentence_vectors=self.sentence_vectors,
+        )

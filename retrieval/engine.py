@@ -218,14 +218,7 @@ class AnswerEngine:
                 if progress:
                     progress("model: " + message, 0, 0)
 
-            self._embedder = Embedder.load(
-                self.config.embedding_model,
-                self.config.models_dir,
-                self.config.embedding_cache,
-                batch_size=self.config.embedding_batch_size,
-                notify=notify,
-                sentence_vectors=self.config.sentence_vectors,
-            )
+            self._embedder = self.config.load_embedder(notify)
         return self._embedder
 
     def expected_model_id(self) -> str:

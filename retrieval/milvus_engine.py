@@ -88,13 +88,7 @@ class MilvusEngine:
     ) -> MilvusEngine:
         """Load the model and connect; build the collections from ``source`` if Milvus holds
         none (unless ``build_if_missing`` is False)."""
-        embedder = Embedder.load(
-            config.embedding_model,
-            config.models_dir,
-            config.embedding_cache,
-            batch_size=config.embedding_batch_size,
-            sentence_vectors=config.sentence_vectors,
-        )
+        embedder = config.load_embedder()
         milvus = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
         engine = cls(config, milvus, embedder, source)
         admin_map()

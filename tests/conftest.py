@@ -147,3 +147,15 @@ def milvus_prefix() -> str:
     """A collection prefix (``HOPTAC_SEARCH_COLLECTION_PREFIX``) of this test's own on the
     shared :func:`milvus_server`."""
     return f"t{os.getpid()}_{next(_collection_prefixes)}"
+
+
+@pytest.fixture
+def db(postgres_url: str):  # type: ignore[no-untyped-def]
+    """A connection pool on a fresh schema upgraded to the code's revision."""
+    from storage.postgres.database import Database
+    from storage.postgres.schema import upgrade
+
+    upgrade(postgres_url)
+    database = Database(postgres_url, max_size=4)
+    yield database
+    database.close()

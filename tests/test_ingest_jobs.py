@@ -6,7 +6,6 @@ one; failures retried, then given up."""
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,14 +35,6 @@ def article(number: int, body: str = "Hai tỉnh ký kết chương trình hợp
         tags=("hợp tác", "Bắc Giang"),
         sapo=body,
     )
-
-
-@pytest.fixture
-def db(postgres_url: str) -> Iterator[Database]:
-    upgrade(postgres_url)
-    database = Database(postgres_url, max_size=4)
-    yield database
-    database.close()
 
 
 def jobs_of(db: Database) -> list[tuple[str, str, str]]:

@@ -31,14 +31,6 @@ DATED = Path(__file__).parent / "data" / "dated"
 JOIN_S = 90
 
 
-@pytest.fixture
-def db(postgres_url: str) -> Iterator[Database]:
-    upgrade(postgres_url)
-    database = Database(postgres_url, max_size=4)
-    yield database
-    database.close()
-
-
 def job_states(db: Database) -> list[tuple[str, str]]:
     return [(r["article_id"], r["state"]) for r in db.query("SELECT article_id, state FROM ingest_jobs ORDER BY id")]
 
