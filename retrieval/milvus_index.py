@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from retrieval.index import Manifest
 
 #: The collections' layout; another (an older hoptac's) asks for `hoptac reindex`.
-FORMAT = 1
+FORMAT = 2
 #: Sparse dimensions are uint32 ids below this (Milvus's limit).
 TERM_SPACE = 2**32 - 1
 #: Milvus's longest VARCHAR, in bytes.
@@ -229,11 +229,16 @@ class MilvusIndex:
     def _read_meta(self, keys: Sequence[str]) -> dict[str, str]:
         if not self.client.has_collection(self._meta):
             return {}
-        self._loaded(self._meta)
-        rows = self.client.query(
-            self._meta, filter=f"key in {_quoted(keys)}", output_fields=["key", "value"], consistency_level=STRONG
-        )
+        rows = self._get(self._loaded(self._meta), list(keys), ["key", "value"])
         return {row["key"]: row["value"] for row in rows}
+
+    def _get(self, name: str, ids: Sequence[Any], fields: list[str]) -> list[dict[str, Any]]:
+        """Rows by primary key: point reads (a filter on the key scans the collection in
+        Milvus Lite; Milvus answers both from its primary key index)."""
+        rows: list[dict[str, Any]] = []
+        for chunk in _chunks(list(ids), FILTER_IDS):
+            rows += self.client.get(name, ids=list(chunk), output_fields=fields)
+        return rows
 
     def _write_meta(self, values: dict[str, str]) -> None:
         if not self.client.has_collection(self._meta):
@@ -259,6 +264,14 @@ class MilvusIndex:
             cached = (time.monotonic(), generation, self._stats(generation))
             self._live_cache = cached
         return cached[1], cached[2]
+
+    def usable(self) -> bool:
+        """Whether a live generation of this layout and model is there to answer from."""
+        try:
+            self._require_live()
+        except MilvusIndexError:
+            return False
+        return True
 
     def live_generation(self) -> str | None:
         return self._read_meta(["live"]).get("live")
@@ -297,6 +310,7 @@ class MilvusIndex:
         schema.add_field("article_id", DataType.VARCHAR, max_length=512)
         schema.add_field("position", DataType.INT64)  # passage number in its article
         schema.add_field("length", DataType.INT64)  # BM25 document length (tokens)
+        schema.add_field("sentences", DataType.INT64)  # its sentences' rows: sid = _row_id(pid, 0..n-1)
         schema.add_field("year", DataType.INT64)  # publication date; 0 when undated
         schema.add_field("month", DataType.INT64)
         schema.add_field("day", DataType.INT64)
@@ -392,6 +406,7 @@ class MilvusIndex:
                     "article_id": article.id,
                     "position": position,
                     "length": sum(counts.values()),
+                    "sentences": last - first + 1,
                     "year": published.year if published else 0,
                     "month": published.month if published else 0,
                     "day": published.day if published else 0,
@@ -601,16 +616,8 @@ class MilvusIndex:
         return f"{generation}.r{self._stats(generation).revision}"
 
     def _frequencies(self, generation: str, terms: Sequence[int]) -> dict[int, int]:
-        found: dict[int, int] = {}
-        for chunk in _chunks(list(terms), FILTER_IDS):
-            rows = self.client.query(
-                self._name(generation, "terms"),
-                filter=f"term in [{', '.join(str(t) for t in chunk)}]",
-                output_fields=["term", "df"],
-                consistency_level=STRONG,
-            )
-            found.update({int(r["term"]): int(r["df"]) for r in rows})
-        return found
+        rows = self._get(self._name(generation, "terms"), list(terms), ["term", "df"])
+        return {int(r["term"]): int(r["df"]) for r in rows}
 
     def _write_frequencies(self, generation: str, frequencies: dict[int, int]) -> None:
         terms = self._name(generation, "terms")
@@ -667,19 +674,14 @@ class MilvusIndex:
 
     def articles(self, article_ids: Sequence[str], body: bool = False) -> dict[str, Article]:
         """The articles among ``article_ids`` that are searchable (with their body if ``body``)."""
-        generation = self._require_live()
+        return self._articles(self._live()[0], article_ids, body)
+
+    def _articles(self, generation: str, article_ids: Sequence[str], body: bool = False) -> dict[str, Article]:
         fields = ["article_id", "metadata", *(["body"] if body else [])]
-        found: dict[str, Article] = {}
-        for chunk in _chunks(list(dict.fromkeys(article_ids)), FILTER_IDS):
-            rows = self.client.query(
-                self._name(generation, "articles"),
-                filter=f"article_id in {_quoted(chunk)}",
-                output_fields=fields,
-                consistency_level=STRONG,
-            )
-            for row in rows:
-                found[row["article_id"]] = _article_of(row["metadata"], _unpack_text(row["body"]) if body else "")
-        return found
+        rows = self._get(self._name(generation, "articles"), list(dict.fromkeys(article_ids)), fields)
+        return {
+            row["article_id"]: _article_of(row["metadata"], _unpack_text(row["body"]) if body else "") for row in rows
+        }
 
     def all_articles(self, body: bool = False) -> list[Article]:
         generation = self._require_live()
@@ -728,7 +730,7 @@ class MilvusIndex:
             for token in related:
                 sparse[ids[token]] = sparse.get(ids[token], 0.0) + related_weight * idf[token]
         passages = self._name(generation, "passages")
-        fields = ["pid", "article_id", "dense"]
+        fields = ["pid", "article_id", "sentences", "dense"]
         vector = np.asarray(query, dtype=np.float32).tolist()
         rows: dict[int, dict[str, Any]] = {}
         dense_hits: list[tuple[int, float]] = []
@@ -759,7 +761,7 @@ class MilvusIndex:
             )[0]
             for hit in hits:
                 rows.setdefault(int(hit["entity"]["pid"]), hit["entity"])
-        metadata = self.articles([row["article_id"] for row in rows.values()])
+        metadata = self._articles(generation, [row["article_id"] for row in rows.values()])
         # An article removed by a writer since the searches: its passages are left out.
         pids = sorted(p for p, row in rows.items() if row["article_id"] in metadata)
         kept = set(pids)
@@ -783,27 +785,11 @@ class MilvusIndex:
         )[0]
         return {int(hit["entity"]["pid"]): float(hit["distance"]) for hit in hits}
 
-    def sentences_of(self, generation: str, pids: Sequence[int]) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
-        for chunk in _chunks(list(pids), FILTER_IDS):
-            rows += self.client.query(
-                self._name(generation, "sentences"),
-                filter=f"pid in [{', '.join(str(p) for p in chunk)}]",
-                output_fields=[
-                    "sid",
-                    "pid",
-                    "article_id",
-                    "position",
-                    "start",
-                    "end",
-                    "paragraph",
-                    "is_caption",
-                    "text",
-                    "vector",
-                ],
-                consistency_level=STRONG,
-            )
-        return rows
+    def sentences_of(self, generation: str, passages: Sequence[tuple[int, int]]) -> list[dict[str, Any]]:
+        """The sentence rows of ``passages``, given as (pid, number of sentences)."""
+        ids = [_row_id(pid, i) for pid, count in passages for i in range(count)]
+        fields = ["sid", "pid", "article_id", "position", "start", "end", "paragraph", "is_caption", "text", "vector"]
+        return self._get(self._name(generation, "sentences"), ids, fields)
 
 
 class _ViewDense:
@@ -888,6 +874,7 @@ class QuestionView:
         self.pids = [int(r["pid"]) for r in rows]
         self._row_of = {pid: i for i, pid in enumerate(self.pids)}
         self._article_ids = [str(r["article_id"]) for r in rows]
+        self._counts = [int(r["sentences"]) for r in rows]
         self._articles = articles
         dim = milvus.dimension
         vectors = np.asarray([r["dense"] for r in rows], dtype=np.float32).reshape(len(rows), dim)
@@ -917,7 +904,7 @@ class QuestionView:
         wanted = [p for p in dict.fromkeys(passages) if p not in self._passage_sentences]
         if not wanted:
             return
-        found = self._milvus.sentences_of(self._generation, [self.pids[p] for p in wanted])
+        found = self._milvus.sentences_of(self._generation, [(self.pids[p], self._counts[p]) for p in wanted])
         by_pid: dict[int, list[dict[str, Any]]] = {}
         for row in found:
             by_pid.setdefault(int(row["pid"]), []).append(row)

@@ -41,7 +41,7 @@ def bench_milvus(
     index = local.index
     result: dict[str, Any] = {"url": search_url if search_url.endswith(".db") else "server", "prefix": prefix}
     wanted = {index.article_ids[i] for i in index.article_index.values()}
-    if milvus.live_generation() is None or set(milvus.indexed()) != wanted:
+    if not milvus.usable() or set(milvus.indexed()) != wanted:
         articles = index.live_articles()
         log(f"milvus {prefix}: writing {len(articles):,} articles")
         started = time.perf_counter()
