@@ -21,6 +21,7 @@ from retrieval.embedding import Embedder
 
 #: Articles embedded and written per batch.
 WRITE_BATCH = 2000
+_CLIENTS: dict[str, Any] = {}
 
 
 def bench_milvus(
@@ -37,7 +38,10 @@ def bench_milvus(
     from retrieval.milvus_engine import MilvusEngine
     from retrieval.milvus_index import MilvusIndex
 
-    milvus = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
+    if search_url not in _CLIENTS:  # one connection for the whole run (Milvus Lite serves a folder once)
+        _CLIENTS[search_url] = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension,
+                                                   Analyzer(), embedder).client  # fmt: skip
+    milvus = MilvusIndex(_CLIENTS[search_url], prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
     index = local.index
     result: dict[str, Any] = {"url": search_url if search_url.endswith(".db") else "server", "prefix": prefix}
     wanted = {index.article_ids[i] for i in index.article_index.values()}
@@ -67,5 +71,4 @@ def bench_milvus(
         a, b = local.ask(question), engine.ask(question)
         same += (a.found, a.answer) == (b.found, b.answer)
     result["same_answer_share"] = round(same / max(len(questions), 1), 3)
-    engine.close()
     return result
