@@ -34,18 +34,6 @@ def database_articles(db: Database) -> list[Article]:
     return [article for chunk in ArticleStore(db).live_chunks() for article in chunk]
 
 
-class _Borrowed:
-    """The engine's own Milvus connection lent to a worker, which must not close it."""
-
-    def __init__(self, indexer: Any) -> None:
-        self._indexer = indexer
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "close":
-            raise AttributeError(name)
-        return getattr(self._indexer, name)
-
-
 class DatabaseEngine:
     """Answers with ``inner``; changes the corpus through PostgreSQL (module docstring)."""
 
@@ -93,7 +81,7 @@ class DatabaseEngine:
     def _target(self) -> Target:
         store = ArticleStore(self.db)
         if isinstance(self.inner, MilvusEngine):
-            return SearchEngineTarget(_Borrowed(self.inner.milvus), store)
+            return SearchEngineTarget(self.inner.milvus, store, owns_indexer=False)
         return LocalIndexTarget(self.inner, store)
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:

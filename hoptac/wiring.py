@@ -84,9 +84,10 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
         from retrieval.engine import AnswerEngine  # imports the model and the vector index
 
         store = open_index_store(settings)
-        inner = AnswerEngine(config, store=store)
         if build_if_missing:
             inner = AnswerEngine.open(config, progress, store=store)
+        else:
+            inner = AnswerEngine(config, store=store)
     if db is None:
         return inner
     from hoptac.database_engine import DatabaseEngine

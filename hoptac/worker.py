@@ -93,9 +93,11 @@ def _current(jobs: Sequence[Job], sql: Cursor[Any]) -> tuple[list[Job], list[Job
 class SearchEngineTarget:
     """Jobs written to a shared search engine (an :class:`ArticleIndexer`)."""
 
-    def __init__(self, indexer: ArticleIndexer[Any], store: ArticleStore) -> None:
+    def __init__(self, indexer: ArticleIndexer[Any], store: ArticleStore, owns_indexer: bool = True) -> None:
+        """``owns_indexer``: close it with the target (False: it is lent, e.g. an engine's own)."""
         self.indexer = indexer
         self.store = store
+        self.owns_indexer = owns_indexer
 
     def prepare(self, jobs: Sequence[Job]) -> PreparedArticles | None:
         """The put jobs' articles embedded, those still at the job's version (a changed one is
@@ -121,7 +123,7 @@ class SearchEngineTarget:
 
     def close(self) -> None:
         close = getattr(self.indexer, "close", None)
-        if close is not None:
+        if close is not None and self.owns_indexer:
             close()
 
 

@@ -369,14 +369,14 @@ class MilvusIndex:
     def prepare(self, articles: Sequence[Article]) -> PreparedBatch:
         """Segment and embed ``articles`` exactly as the local index does (the same vectors,
         quantised the same way, and the same tokens); nothing is written."""
-        from retrieval.index import _segment, build_index
+        from retrieval.index import _build_segment, _segment
 
         if self.embedder is None:
             raise MilvusIndexError("this MilvusIndex was opened without a model: it cannot embed")
         articles = sorted(articles, key=lambda a: a.id)
         if not articles:
             return PreparedBatch([], {}, [], [])
-        built = build_index(articles, self.embedder, self.analyzer)
+        built, _ = _build_segment("", articles, self.embedder, self.analyzer, None)  # no dense index needed
         _, passages = _segment(articles)  # the same passages, with the text that was embedded
         if len(passages) != len(built.passage_rows):
             raise AssertionError("passages differ between two segmentations of the same articles")
@@ -384,8 +384,8 @@ class MilvusIndex:
         for article in articles:
             if len(_pack_text(article.text)) > MAX_VARCHAR or len(_metadata_json(article)) > MAX_VARCHAR:
                 raise MilvusIndexError(f"article {article.id}: too long for one Milvus row; split it")
-        passage_vectors = np.asarray(built.passage_vectors[list(range(len(passages)))], dtype=np.float32)
-        sentence_vectors = np.asarray(built.sentence_vectors[list(range(len(built.sentence_rows)))], dtype=np.float32)
+        passage_vectors = built.passage_vectors.decode(slice(None))
+        sentence_vectors = built.sentence_vectors.decode(slice(None))
         passage_rows: list[dict[str, Any]] = []
         token_counts: list[dict[int, int]] = []
         sentence_rows: list[dict[str, Any]] = []
@@ -834,7 +834,7 @@ class _ViewLexical:
 
 
 class _Rows:
-    """Vectors by view row, fetched on first use."""
+    """Vectors by view row."""
 
     def __init__(self, vectors: np.ndarray) -> None:
         self._vectors = vectors
