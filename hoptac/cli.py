@@ -220,8 +220,8 @@ def _stopped_by_signals(stop: Any) -> Iterator[None]:
 
 def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
     """PostgreSQL holds the articles; unless --no-wait, work the queue until this batch is searchable."""
-    from hoptac.db_ingest import store_articles
     from hoptac.wiring import open_ingest_worker
+    from ingest_service.db_ingest import store_articles
     from storage.postgres.articles import ArticleStore
     from storage.postgres.database import Database
     from storage.postgres.ingest_jobs import IngestQueue
@@ -276,7 +276,7 @@ def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    """Work the ingest queue (see hoptac.worker) until SIGTERM/SIGINT, or with --once until it is empty."""
+    """Work the ingest queue (see ingest_service.worker) until SIGTERM/SIGINT, or with --once until it is empty."""
     import logging
 
     from bot.redact import protect_logs

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from bot.config import BotConfig
     from bot.engine_client import Engine
-    from hoptac.worker import IngestWorker
+    from ingest_service.worker import IngestWorker
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
     from retrieval.milvus_engine import MilvusEngine
@@ -36,15 +36,15 @@ if TYPE_CHECKING:
 def open_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     """The answer engine: over Milvus when ``search_url`` is set, else over the local index
     (either built first if missing); with ``database_url``, its articles come from PostgreSQL
-    (:class:`hoptac.database_engine.DatabaseEngine`)."""
+    (:class:`ingest_service.database_engine.DatabaseEngine`)."""
     return _engine(settings, progress, build_if_missing=True)
 
 
 def open_ingest_worker(settings: Settings, db: Database, role: str, **options: float) -> IngestWorker:
     """A worker on PostgreSQL's ingest queue (``hoptac worker``, or ``hoptac ingest`` waiting):
     its jobs go to Milvus when ``search_url`` is set, else into the local index."""
-    from hoptac.db_ingest import worker_name
-    from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target
+    from ingest_service.db_ingest import worker_name
+    from ingest_service.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target
     from storage.postgres.articles import ArticleStore
 
     store = ArticleStore(db)
@@ -55,7 +55,7 @@ def open_ingest_worker(settings: Settings, db: Database, role: str, **options: f
         from retrieval.engine import AnswerEngine
 
         target = LocalIndexTarget(AnswerEngine(settings.engine_config(), store=open_index_store(settings)), store)
-    return IngestWorker(worker_name(settings, role), db, target, **options)  # type: ignore[arg-type]
+    return IngestWorker(worker_name(replica_name(settings), role), db, target, **options)  # type: ignore[arg-type]
 
 
 def engine_for_changes(settings: Settings) -> Engine:
@@ -69,7 +69,7 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
     db = None
     source = None
     if settings.database_url is not None:
-        from hoptac.database_engine import database_articles
+        from ingest_service.database_engine import database_articles
         from storage.postgres.database import Database
 
         db = Database(settings.database_url.get_secret_value())
@@ -90,9 +90,9 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
             inner = AnswerEngine(config, store=store)
     if db is None:
         return inner
-    from hoptac.database_engine import DatabaseEngine
+    from ingest_service.database_engine import DatabaseEngine
 
-    return DatabaseEngine(inner, settings, db)
+    return DatabaseEngine(inner, db, replica_name(settings))
 
 
 def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:

@@ -12,7 +12,7 @@ article. A claim is a lease on the server's clock: a worker that dies leaves its
 dead worker's late ``complete`` changes nothing). A newer job for an article supersedes
 its older queued ones, so a stale version is never indexed after a newer one; a job
 already running when its article changes is superseded by the worker itself, which checks
-the article's hash under the writer's lock before writing (:mod:`hoptac.worker`).
+the article's hash under the writer's lock before writing (:mod:`ingest_service.worker`).
 """
 
 from __future__ import annotations

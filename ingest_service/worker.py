@@ -42,7 +42,7 @@ from storage.postgres.ingest_jobs import IngestQueue, Job
 if TYPE_CHECKING:
     from retrieval.engine import AnswerEngine
 
-log = logging.getLogger("hoptac.worker")
+log = logging.getLogger(__name__)
 
 #: pg_advisory_xact_lock key held while writing to the index ("hoptad": beside the migrations' "hoptac").
 INDEX_WRITER_LOCK = 0x686F70746164

@@ -1,6 +1,6 @@
 """The engine of a deployment whose articles live in PostgreSQL (``HOPTAC_DATABASE_URL``).
 
-    engine = DatabaseEngine(inner, settings, db)    # inner: MilvusEngine or AnswerEngine
+    engine = DatabaseEngine(inner, db, "bot-1")     # inner: MilvusEngine or AnswerEngine; bot-1: the replica
     engine.ingest([Path("new/")])                   # stored in PostgreSQL, then made searchable
 
 Answering is the wrapped engine's. Changing the corpus goes through PostgreSQL, the system of
@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hoptac.db_ingest import store_articles, worker_name
-from hoptac.settings import Settings
-from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target, sync_corpus_folder
+from ingest_service.db_ingest import store_articles, worker_name
+from ingest_service.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target, sync_corpus_folder
 from retrieval.engine import AnswerEngine, IndexStatus, IngestFailure, IngestReport
 from retrieval.index import Progress
 from retrieval.milvus_engine import MilvusEngine
@@ -37,10 +36,11 @@ def database_articles(db: Database) -> list[Article]:
 class DatabaseEngine:
     """Answers with ``inner``; changes the corpus through PostgreSQL (module docstring)."""
 
-    def __init__(self, inner: MilvusEngine | AnswerEngine, settings: Settings, db: Database) -> None:
+    def __init__(self, inner: MilvusEngine | AnswerEngine, db: Database, replica: str) -> None:
+        """``replica``: this process's replica name, which the names of its ingest workers start with."""
         self.inner = inner
-        self.settings = settings
         self.db = db
+        self.replica = replica
 
     # -- answering: the wrapped engine's ---------------------------------------------------
 
@@ -90,7 +90,7 @@ class DatabaseEngine:
         store = ArticleStore(self.db)
         stored = store_articles(store, paths)
         queue = IngestQueue(self.db)
-        worker = IngestWorker(worker_name(self.settings, "ingest"), self.db, self._target())
+        worker = IngestWorker(worker_name(self.replica, "ingest"), self.db, self._target())
 
         def report_progress() -> None:
             if progress:

@@ -7,7 +7,7 @@
 
 Without ``search_url`` the search index is the local one, derived from the corpus folder:
 the worker writes PostgreSQL's articles into the folder and runs the engine's incremental
-ingest (:class:`hoptac.worker.LocalIndexTarget`). ``database_url`` and ``search_url`` are
+ingest (:class:`ingest_service.worker.LocalIndexTarget`). ``database_url`` and ``search_url`` are
 each usable alone; without ``database_url`` nothing here is used (the embedded path).
 """
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from hoptac.settings import Settings, replica_name
 from retrieval.corpus import ArticleFormatError
 from retrieval.importers import import_path
 from retrieval.models import Article
@@ -67,9 +66,9 @@ def store_articles(store: ArticleStore, paths: Sequence[Path], batch: str | None
     return stored
 
 
-def worker_name(settings: Settings, role: str) -> str:
+def worker_name(replica: str, role: str) -> str:
     """``replica/role-pid-random``: unique to this process, so its claims are its own."""
-    return f"{replica_name(settings)}/{role}-{os.getpid()}-{secrets.token_hex(2)}"
+    return f"{replica}/{role}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
 __all__ = ["StoredArticles", "new_batch", "store_articles", "worker_name"]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hoptac.database_engine import DatabaseEngine, database_articles
 from hoptac.settings import Settings
+from ingest_service.database_engine import DatabaseEngine, database_articles
 from retrieval.lexical import Analyzer
 from retrieval.milvus_engine import MilvusEngine
 from retrieval.milvus_index import MilvusIndex
@@ -23,7 +23,7 @@ from tests.conftest import CORPUS, HashingEmbedder
 
 pytest.importorskip("milvus_lite")
 
-DATED = Path(__file__).parent / "data" / "dated"
+DATED = Path(__file__).parents[1] / "data" / "dated"
 NEW_ARTICLE = (
     "---\nid: cau-moi\ntitle: Khởi công cầu Hòa Bình Mới\npublished: 2025-08-01\nsource: Báo Test\n---\n\n"
     "Sáng nay, tỉnh khởi công cầu Hòa Bình Mới bắc qua sông Lô, tổng vốn 500 tỷ đồng.\n"
@@ -39,7 +39,7 @@ def engine(postgres_url: str, settings: Settings, tmp_path: Path) -> Iterator[Da
                                  Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
     inner = MilvusEngine(settings.engine_config(), milvus, embedder,  # type: ignore[arg-type]
                          source=functools.partial(database_articles, db))  # fmt: skip
-    wrapped = DatabaseEngine(inner, settings, db)
+    wrapped = DatabaseEngine(inner, db, "test")
     yield wrapped
     wrapped.close()
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from hoptac.settings import Settings
-from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, sync_corpus_folder
+from ingest_service.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, sync_corpus_folder
 from retrieval.corpus import article_path, read_corpus
 from retrieval.models import Article
 from storage.postgres import upgrade
@@ -27,7 +27,7 @@ from storage.postgres.ingest_jobs import IngestQueue, Job
 from tests.conftest import CORPUS, HashingEmbedder
 from tests.test_ingest_jobs import article
 
-DATED = Path(__file__).parent / "data" / "dated"
+DATED = Path(__file__).parents[1] / "data" / "dated"
 JOIN_S = 90
 
 
@@ -335,7 +335,7 @@ def test_the_worker_process_stops_cleanly_on_sigterm(postgres_url: str, tmp_path
 
     upgrade(postgres_url)
     env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
         "HOME": str(tmp_path), "HOPTAC_DATA_DIR": str(tmp_path / "data"), "HOPTAC_CORPUS_DIR": str(tmp_path / "c"),
         "HOPTAC_DATABASE_URL": postgres_url, "HOPTAC_REPLICA_NAME": "node-7",
     }  # fmt: skip
