@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,40}$",
         description="Prefix of the Milvus collections (several deployments can share one Milvus).",
     )
+    # The measuring tools' data (measure/; `hoptac eval`, `hoptac bench`); the product never reads it.
+    shared_data_dir: Path = Field(
+        default=REPO_ROOT.parent / "shared" / "data",
+        description="Data sets: news-vi/baomoi-2017.jsonl.gz (bench's articles, eval's distractors), xquad-vi/.",
+    )
 
     # Telegram (used by bot/ only).
     telegram_token: SecretStr | None = None

@@ -1,7 +1,11 @@
-"""Everything built from the settings, in one place: the engine, the state store, the bot.
+"""Everything built from the settings, in one place: the engine, the model, the state store,
+the database and its ingest queue, the bot.
 
     engine = open_engine(settings)                 # AnswerEngine or MilvusEngine (in a DatabaseEngine with a database)
+    embedder = load_model(settings)                # the embedding model (built offline first if needed)
     state = open_state_store(settings)             # storage.interfaces.StateStore
+    with ingest_worker(settings, "worker") as worker: worker.run()      # `hoptac worker`
+    with database_ingest(settings) as ingest: ingest.store(paths)       # `hoptac ingest` with a database
     application = build_bot(settings, engine)      # the Telegram application, ready to run
     run_bot(settings)                              # `hoptac bot`
 
@@ -13,6 +17,8 @@ from __future__ import annotations
 import functools
 import gc
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +30,9 @@ if TYPE_CHECKING:
 
     from bot.config import BotConfig
     from bot.engine_client import Engine
+    from ingest_service.db_ingest import DatabaseIngest
     from ingest_service.worker import IngestWorker
+    from retrieval.embedding import Embedder
     from retrieval.engine import AnswerEngine
     from retrieval.index import Progress
     from retrieval.milvus_engine import MilvusEngine
@@ -38,6 +46,51 @@ def open_engine(settings: Settings, progress: Progress | None = None) -> Engine:
     (either built first if missing); with ``database_url``, its articles come from PostgreSQL
     (:class:`ingest_service.database_engine.DatabaseEngine`)."""
     return _engine(settings, progress, build_if_missing=True)
+
+
+def load_model(settings: Settings, notify: Callable[[str], None] | None = None) -> Embedder:
+    """The configured embedding model, built offline first if needed (``hoptac model build``);
+    ``notify`` hears what is being done. Raises ``retrieval.embedding.ModelLoadError``."""
+    return settings.engine_config().load_embedder(notify)
+
+
+def open_database(settings: Settings) -> Database:
+    """The PostgreSQL database of ``database_url`` (a pool; close it when done)."""
+    from storage.postgres.database import Database
+
+    assert settings.database_url is not None, "no database_url"
+    return Database(settings.database_url.get_secret_value())
+
+
+@contextmanager
+def ingest_worker(settings: Settings, role: str, **options: float) -> Iterator[IngestWorker]:
+    """A worker on PostgreSQL's ingest queue (``hoptac worker``), with its database; both closed on leaving."""
+    db = open_database(settings)
+    try:
+        worker = open_ingest_worker(settings, db, role, **options)
+        try:
+            yield worker
+        finally:
+            worker.target.close()
+    finally:
+        db.close()
+
+
+@contextmanager
+def database_ingest(settings: Settings) -> Iterator[DatabaseIngest]:
+    """``hoptac ingest`` into PostgreSQL: its articles, its queue and its workers, on one database
+    closed on leaving."""
+    from ingest_service.db_ingest import DatabaseIngest
+    from storage.postgres.articles import ArticleStore
+    from storage.postgres.ingest_jobs import IngestQueue
+
+    db = open_database(settings)
+    try:
+        yield DatabaseIngest(
+            ArticleStore(db), IngestQueue(db), functools.partial(open_ingest_worker, settings, db, "ingest")
+        )
+    finally:
+        db.close()
 
 
 def open_ingest_worker(settings: Settings, db: Database, role: str, **options: float) -> IngestWorker:
@@ -70,9 +123,8 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
     source = None
     if settings.database_url is not None:
         from ingest_service.database_engine import database_articles
-        from storage.postgres.database import Database
 
-        db = Database(settings.database_url.get_secret_value())
+        db = open_database(settings)
         source = functools.partial(database_articles, db)
     inner: AnswerEngine | MilvusEngine
     if settings.search_url is not None:

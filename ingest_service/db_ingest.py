@@ -15,15 +15,20 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from retrieval.corpus import ArticleFormatError
 from retrieval.importers import import_path
 from retrieval.models import Article
 from storage.postgres.articles import ArticleStore, Change, entrance
+from storage.postgres.ingest_jobs import BatchProgress, IngestQueue
+
+if TYPE_CHECKING:
+    from ingest_service.worker import IngestWorker
 
 
 @dataclass
@@ -66,9 +71,33 @@ def store_articles(store: ArticleStore, paths: Sequence[Path], batch: str | None
     return stored
 
 
+@dataclass
+class DatabaseIngest:
+    """``hoptac ingest`` with a database: the files' articles stored as one batch, whose jobs a
+    worker from ``open_worker`` then makes searchable while the caller follows them.
+
+        stored = ingest.store([Path("new/")])
+        ingest.open_worker().run(until=lambda: ingest.progress(stored.batch).settled)
+        ingest.errors(stored.batch)                  # (article id, error) of the jobs that failed
+    """
+
+    articles: ArticleStore
+    queue: IngestQueue
+    open_worker: Callable[[], IngestWorker]
+
+    def store(self, paths: Sequence[Path]) -> StoredArticles:
+        return store_articles(self.articles, paths)
+
+    def progress(self, batch: str) -> BatchProgress:
+        return self.queue.batch_progress(batch)
+
+    def errors(self, batch: str) -> list[tuple[str, str]]:
+        return self.queue.errors(batch)
+
+
 def worker_name(replica: str, role: str) -> str:
     """``replica/role-pid-random``: unique to this process, so its claims are its own."""
     return f"{replica}/{role}-{os.getpid()}-{secrets.token_hex(2)}"
 
 
-__all__ = ["StoredArticles", "new_batch", "store_articles", "worker_name"]
+__all__ = ["DatabaseIngest", "StoredArticles", "new_batch", "store_articles", "worker_name"]

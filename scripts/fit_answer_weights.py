@@ -33,10 +33,10 @@ from scipy.optimize import minimize
 from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
+from measure.evaluation import answer_removed, contains_answer, load_squad
 from retrieval.answering import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, Searcher, found_score, sentence_features
 from retrieval.background import Background
 from retrieval.engine import AnswerEngine
-from retrieval.evaluation import answer_removed, contains_answer, load_squad
 from retrieval.index import build_index
 from retrieval.lexical import Analyzer, QueryForm
 from retrieval.text import fold

@@ -32,8 +32,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
+from measure.evaluation import ANSWER_REMOVED, ANSWERABLE, TOPIC_REMOVED, AnswerRecord, evaluate
 from retrieval.confidence import FEATURES, design
-from retrieval.evaluation import ANSWER_REMOVED, ANSWERABLE, TOPIC_REMOVED, AnswerRecord, evaluate
 
 KINDS = (ANSWERABLE, TOPIC_REMOVED, ANSWER_REMOVED)
 C = 1.0

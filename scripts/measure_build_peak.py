@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from hoptac.bench.corpus import load_sample
-from hoptac.bench.synthetic import SyntheticFillEmbedder
 from hoptac.settings import Settings
+from measure.bench.corpus import load_sample
+from measure.bench.synthetic import SyntheticFillEmbedder
+from measure.commands import NEWS_JSONL, NEWS_JSONL_DEFAULT
 from retrieval import index as index_module
 from retrieval.engine import AnswerEngine
 from retrieval.lexical import Analyzer
@@ -40,11 +41,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--data-dir", type=Path, default=None, help="where the embedding cache and model are")
-    parser.add_argument("--jsonl", type=Path, default=Path("../shared/data/news-vi/baomoi-2017.jsonl.gz"))
+    parser.add_argument("--jsonl", type=Path, default=None, help=f"news articles (default: {NEWS_JSONL_DEFAULT})")
     args = parser.parse_args()
     base = Settings(_env_file=None) if args.data_dir is None else Settings(data_dir=args.data_dir, _env_file=None)  # type: ignore[call-arg]
+    jsonl = args.jsonl if args.jsonl is not None else base.shared_data_dir / NEWS_JSONL
     embedder = SyntheticFillEmbedder(AnswerEngine(base.engine_config()).embedder())
-    sample = load_sample(args.jsonl, args.passages, lambda message: None)
+    sample = load_sample(jsonl, args.passages, lambda message: None)
     count = sample.prefix(args.passages)
     articles = sorted(sample.articles[:count], key=lambda a: a.id)
     print(f"{count:,} articles; before: RSS {_status_mb('VmRSS:'):,.0f} MB", flush=True)

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hoptac.bench.footprint import component_of
 from hoptac.settings import Settings
+from measure.bench.footprint import component_of
 from retrieval.article_file import ArticleDamagedError, ArticleFile, article_to_json
 from retrieval.dense import DenseIndex, DenseIndexKind
 from retrieval.engine import AnswerEngine

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.format import format_answer
-from hoptac.cli import _print_answer
+from hoptac.cli.console import print_answer
 from hoptac.settings import Settings
 from markup.html import escape
 from retrieval.engine import AnswerEngine
@@ -59,7 +59,7 @@ def test_the_notes_are_shown_in_the_cli_and_the_bot(
     real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answer = real_engine.ask("Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?")
-    _print_answer(answer)
+    print_answer(answer)
     printed = capsys.readouterr().out
     assert "(Hải Dương (nay thuộc TP Hải Phòng); Bắc Giang (nay thuộc tỉnh Bắc Ninh))" in printed
     assert "05/10/2019" in printed
@@ -125,7 +125,7 @@ def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
     answer = dated_engine.ask("Kinh phí quảng bá chung cho tuyến du lịch liên tỉnh là bao nhiêu?")
     assert _years(answer) == ["2024", "2019"]
     assert "5 tỷ" in answer.citations[0].sentence and "2 tỷ" in answer.citations[1].sentence
-    _print_answer(answer)
+    print_answer(answer)
     printed = capsys.readouterr().out
     assert "20/05/2024" in printed and "12/03/2019" in printed
     message = format_answer(answer)

@@ -37,8 +37,8 @@ import pytest
 from bot.keyboards import FULL_SOURCE
 from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser, buttons
 from bot.testing.load_balancer import LoadBalancer
-from hoptac.loadtest import questions_from_articles
-from hoptac.replica_loadtest import free_ports
+from measure.loadtest import questions_from_articles
+from measure.replica_loadtest import free_ports
 from retrieval.corpus import read_corpus
 from storage.leases import CORPUS_WATCH, OUTBOX_SENDER
 from storage.postgres import upgrade

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hoptac.bench.footprint import smaps_rss
+from measure.bench.footprint import smaps_rss
 from retrieval.article_file import (
     DICTIONARY_FILE,
     OFFSETS_FILE,

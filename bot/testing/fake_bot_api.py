@@ -31,7 +31,7 @@ proxy's part). ``deliveries`` records every attempt; ``deleteWebhook`` stops the
 The server runs in the event loop that starts it (the tests' and the load test's loop,
 the bot's too; ``tests/bot/conftest.py:api_in_thread`` gives it a loop of its own).
 ``add_listener`` calls a function on every recorded call as it arrives, for code that
-waits on many chats at once (:mod:`hoptac.loadtest`). Shipped in the package, not under
+waits on many chats at once (:mod:`measure.loadtest`). Shipped in the package, not under
 ``tests/``, so that ``hoptac`` can drive the real bot offline too.
 """
 

@@ -42,9 +42,6 @@ from retrieval.text import fold, nfc
 if TYPE_CHECKING:
     from retrieval.milvus_index import MilvusIndex
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-NEWS_JSONL = SHARED_DATA / "news-vi" / "baomoi-2017.jsonl.gz"
-
 
 @dataclass(frozen=True)
 class Question:
@@ -72,8 +69,8 @@ def load_squad(path: Path) -> tuple[list[Article], list[Question]]:
     return articles, questions
 
 
-def load_distractors(count: int, path: Path = NEWS_JSONL, seed: int = 13) -> list[Article]:
-    """Whole news articles, in a fixed random order, until they make ``count`` passages."""
+def load_distractors(count: int, path: Path, seed: int = 13) -> list[Article]:
+    """Whole news articles of the JSONL ``path``, in a fixed random order, until they make ``count`` passages."""
     if count <= 0:
         return []
     if not path.exists():
@@ -200,6 +197,7 @@ def evaluate(
     path: Path,
     config: EngineConfig,
     distractors: int = 0,
+    distractors_jsonl: Path | None = None,
     limit: int | None = None,
     progress: Progress | None = None,
     sweep: bool = False,
@@ -208,13 +206,16 @@ def evaluate(
     search_prefix: str = "hoptac",
 ) -> dict[str, Any]:
     """Run the whole evaluation; the model and embedding cache of ``config`` are reused.
+    ``distractors`` passages of whole news articles from ``distractors_jsonl`` join the corpus.
     With ``search_url`` the corpora are written to and searched in Milvus (collections
     ``{search_prefix}_eval_*``) instead of the local index."""
     started = time.perf_counter()
     articles, questions = load_squad(path)
     if limit:
         questions = questions[:limit]
-    extra = load_distractors(distractors)
+    if distractors > 0 and distractors_jsonl is None:
+        raise ValueError("distractors need a JSONL of news articles")
+    extra = load_distractors(distractors, distractors_jsonl) if distractors_jsonl is not None else []
     analyzer = Analyzer()
     embedder = Embedder.load(
         config.embedding_model,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hoptac.bench.timing import percentiles
+from measure.bench.timing import percentiles
 
 MIN_REAL_FOR_RECALL = 1_000  # real passage vectors needed to report recall on them alone
 

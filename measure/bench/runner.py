@@ -6,9 +6,9 @@ so a second run re-embeds nothing), makes questions from those articles, and mea
 answer latency against its floor, concurrent askers, HNSW recall, incremental ingest and
 a fresh process's cold start, peak memory and memory by component, and the index's files on
 disk by component. Where a size needs more than the file's real articles, pseudo-articles
-made of their text follow them (:mod:`hoptac.bench.pseudo`). Once per run it measures
+made of their text follow them (:mod:`measure.bench.pseudo`). Once per run it measures
 ingest throughput on held-out articles and, on the largest size, the bot with concurrent
-askers. The report is a plain dict (what ``--json`` prints); :mod:`hoptac.bench.report`
+askers. The report is a plain dict (what ``--json`` prints); :mod:`measure.bench.report`
 formats it.
 """
 
@@ -22,18 +22,18 @@ from typing import Any
 
 import numpy as np
 
-from hoptac.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
-from hoptac.bench.bot_askers import run_bot_askers
-from hoptac.bench.cold_start import measure_cold_start
-from hoptac.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
-from hoptac.bench.footprint import disk_by_component
-from hoptac.bench.host import machine
-from hoptac.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
-from hoptac.bench.latency import measure_concurrency, measure_latency
-from hoptac.bench.milvus import bench_milvus
-from hoptac.bench.synthetic import SyntheticFillEmbedder, count_synthetic
-from hoptac.bench.workspace import open_engine
 from hoptac.settings import Settings
+from measure.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
+from measure.bench.bot_askers import run_bot_askers
+from measure.bench.cold_start import measure_cold_start
+from measure.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
+from measure.bench.footprint import disk_by_component
+from measure.bench.host import machine
+from measure.bench.ingest import measure_incremental_ingest, measure_ingest_throughput
+from measure.bench.latency import measure_concurrency, measure_latency
+from measure.bench.milvus import bench_milvus
+from measure.bench.synthetic import SyntheticFillEmbedder, count_synthetic
+from measure.bench.workspace import open_engine
 from retrieval.embedding import Embedder
 
 

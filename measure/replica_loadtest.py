@@ -6,7 +6,7 @@ behind the round-robin load balancer of :mod:`bot.testing.load_balancer`; the fa
 API server (:mod:`bot.testing.fake_bot_api`) plays Telegram and POSTs each question to
 the webhook. K simulated users, each in a private chat of their own, ask their questions
 one after another (the next once the reply to the previous one arrived), all K at once,
-as in :mod:`hoptac.loadtest`: a question counts from the moment it is queued at the fake
+as in :mod:`measure.loadtest`: a question counts from the moment it is queued at the fake
 server until the reply reaches it.
 
     results = run_replica_benchmark(settings, replicas=(1, 2), askers=16, per_asker=10)
@@ -36,7 +36,8 @@ from typing import Any
 
 from bot.testing.fake_bot_api import FakeBotApi, FakeUser
 from bot.testing.load_balancer import LoadBalancer
-from hoptac.loadtest import (
+from hoptac.settings import Settings
+from measure.loadtest import (
     BENCHMARK_TOKEN,
     USER_ID_BASE,
     _ask_in_turn,
@@ -45,7 +46,6 @@ from hoptac.loadtest import (
     _Tally,
     questions_from_articles,
 )
-from hoptac.settings import Settings
 
 __all__ = ["ReplicaResult", "format_replica_results", "run_replica_benchmark"]
 

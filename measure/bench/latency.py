@@ -20,8 +20,8 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from hoptac.bench.ann import exact_index
-from hoptac.bench.timing import percentiles
+from measure.bench.ann import exact_index
+from measure.bench.timing import percentiles
 
 
 def forget_queries(engine: Any) -> None:

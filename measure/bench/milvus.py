@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hoptac.bench.corpus import Log
-from hoptac.bench.latency import measure_latency
+from measure.bench.corpus import Log
+from measure.bench.latency import measure_latency
 from retrieval.embedding import Embedder
 
 #: Articles embedded and written per batch.

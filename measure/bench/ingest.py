@@ -23,9 +23,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from hoptac.bench.corpus import import_lines
-from hoptac.bench.workspace import open_engine, timed_ingest
 from hoptac.settings import Settings
+from measure.bench.corpus import import_lines
+from measure.bench.workspace import open_engine, timed_ingest
 from retrieval.embedding import Embedder, EmbeddingCache
 from retrieval.models import Article
 

@@ -9,7 +9,7 @@ would include the forked parent's memory), so the figure is one process serving 
 It also notes its resident set (``VmRSS``) after the imports, as the model and as the index
 finish loading (they load side by side, so the one finishing second includes the first),
 after ``AnswerEngine.open`` and after the answers; and then, from ``/proc/self/smaps``, what
-is resident by component (:mod:`hoptac.bench.footprint`).
+is resident by component (:mod:`measure.bench.footprint`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from hoptac.bench.footprint import memory_by_component, smaps_rss
+from measure.bench.footprint import memory_by_component, smaps_rss
 from retrieval.config import EngineConfig
 
 _COLD_PROBE = """

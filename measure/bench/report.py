@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hoptac.bench.footprint import ANONYMOUS, COMPONENTS
+from measure.bench.footprint import ANONYMOUS, COMPONENTS
 
 
 def _mb(n: float) -> str:

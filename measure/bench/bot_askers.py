@@ -1,6 +1,6 @@
 """The bot's latency with concurrent askers, through the loopback fake Bot API server.
 
-``hoptac.loadtest`` runs the real Telegram application against a local server that speaks the
+``measure.loadtest`` runs the real Telegram application against a local server that speaks the
 Bot API, with ``k`` simulated users each sending questions and waiting for the reply; it
 reports answered and lost questions, latency percentiles, throughput and the worst
 event-loop lag. The engine is frozen out of the garbage collector first, as ``hoptac bot``
@@ -19,7 +19,7 @@ def run_bot_askers(
     """One round for each number in ``askers``, each simulated user asking ``per_asker`` questions."""
     import gc
 
-    from hoptac.loadtest import run_asker_benchmark
+    from measure.loadtest import run_asker_benchmark
 
     gc.collect()
     gc.freeze()  # as `hoptac bot` does once the engine is loaded

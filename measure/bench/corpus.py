@@ -7,7 +7,7 @@ new-article and ingest-speed measurements. A corpus of ``size`` passages is the 
 prefix of the rest that makes ``size`` passages, counted with the product's own sentence
 splitter and passage windows; articles go through the product's importer, so whatever it
 rejects is skipped here too. When a size asks for more passages than the real articles make,
-pseudo-articles made of their real text follow them (:mod:`hoptac.bench.pseudo`), through
+pseudo-articles made of their real text follow them (:mod:`measure.bench.pseudo`), through
 the same importer and counted the same way; the held-out tail is never used for them.
 
 Questions are made from the indexed articles: a third are titles, a third titles typed
@@ -28,7 +28,7 @@ from typing import TypeVar, overload
 
 import numpy as np
 
-from hoptac.bench.pseudo import PSEUDO_SEED, ROUND_MARK, PseudoPlan, pseudo_line, sentence_spans
+from measure.bench.pseudo import PSEUDO_SEED, ROUND_MARK, PseudoPlan, pseudo_line, sentence_spans
 from retrieval.models import Article
 from retrieval.sentences import split_sentences
 from retrieval.text import fold, nfc
@@ -67,7 +67,7 @@ class NewsSample:
 
     Real articles keep their raw JSONL line, their parsed :class:`Article` and their sentence
     spans (what pseudo-articles are cut from); a pseudo-article keeps only its real article
-    and round, its line and article are made again on demand (:mod:`hoptac.bench.pseudo`).
+    and round, its line and article are made again on demand (:mod:`measure.bench.pseudo`).
     ``passages`` holds every article's passage count, real then pseudo."""
 
     real_lines: list[str] = field(default_factory=list)
@@ -165,7 +165,7 @@ def import_lines(lines: Sequence[str]) -> list[tuple[str, Article]]:
 
 def load_sample(path: Path, passages: int, log: Log, seed: int = PSEUDO_SEED) -> NewsSample:
     """Articles of ``path`` (JSONL or JSONL.gz) in a fixed random order until ``passages``;
-    pseudo-articles (:mod:`hoptac.bench.pseudo`) after the real ones when these are too few."""
+    pseudo-articles (:mod:`measure.bench.pseudo`) after the real ones when these are too few."""
     from retrieval.passages import passage_windows
 
     opener = gzip.open if path.suffix == ".gz" else open

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from hoptac.cli import main
 from hoptac.settings import Settings
-from retrieval.evaluation import evaluate, load_squad
+from measure.evaluation import evaluate, load_distractors, load_squad
 
 SQUAD = {
     "version": "1.1",
@@ -92,7 +93,7 @@ def test_a_file_that_is_not_squad_is_one_clear_error(tmp_path: Path, capsys: pyt
 
 
 def test_answer_removed_paragraphs_keep_their_topic_but_not_the_answer() -> None:
-    from retrieval.evaluation import Question, answer_removed
+    from measure.evaluation import Question, answer_removed
     from retrieval.models import Article
 
     article = Article(
@@ -112,3 +113,23 @@ def test_answer_removed_paragraphs_keep_their_topic_but_not_the_answer() -> None
     assert [a.text for a in holed] == ["Cầu nối huyện Yên Dũng với TP Chí Linh."]
     assert [q.id for q in asked] == ["q1"]
     assert holed[0].id != article.id
+
+
+def test_distractors_come_from_the_file_given(tmp_path: Path) -> None:
+    news = tmp_path / "news.jsonl.gz"
+    records = [
+        {"id": f"n{i}", "title": f"Tin số {i}", "body": f"Hai tỉnh ký kết hợp tác lần thứ {i}."} for i in range(5)
+    ]
+    with gzip.open(news, "wt", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    chosen = load_distractors(2, news)
+    assert len(chosen) == 2 and all(a.id.startswith("news-n") for a in chosen)
+
+
+def test_distractors_default_to_the_shared_data_folder(
+    squad_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOPTAC_SHARED_DATA_DIR", str(tmp_path / "shared"))
+    assert main(["--data-dir", str(tmp_path / "d"), "eval", str(squad_file), "--distractors", "3"]) == 1
+    expected = tmp_path / "shared" / "news-vi" / "baomoi-2017.jsonl.gz"
+    assert capsys.readouterr().err.strip() == f"hoptac: error: distractors need {expected}, which is absent"

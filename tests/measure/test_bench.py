@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hoptac.bench import BenchConfig, format_report, make_questions, plot_report, run_bench
 from hoptac.settings import Settings
+from measure.bench import BenchConfig, format_report, make_questions, plot_report, run_bench
 from retrieval.corpus import read_corpus
 from tests.conftest import CORPUS, HashingEmbedder
 
@@ -125,6 +125,16 @@ def test_bench_cli_rejects_a_missing_file(tmp_path: Path, capsys: pytest.Capture
     assert "no such file" in capsys.readouterr().err
 
 
+def test_bench_reads_the_news_of_the_shared_data_folder_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from hoptac.cli import main
+
+    monkeypatch.setenv("HOPTAC_SHARED_DATA_DIR", str(tmp_path / "shared"))
+    assert main(["bench", "--data-dir", str(tmp_path)]) == 1
+    assert f"no such file: {tmp_path / 'shared' / 'news-vi' / 'baomoi-2017.jsonl.gz'}" in capsys.readouterr().err
+
+
 def test_report_states_recall_on_real_vectors_when_some_were_synthetic() -> None:
     timing = {"p50": 1.0, "p95": 2.0, "p99": 3.0, "mean": 1.0}
     row = {
@@ -146,7 +156,7 @@ def test_report_states_recall_on_real_vectors_when_some_were_synthetic() -> None
 
 
 def test_report_has_a_line_a_size_for_disk_and_memory_by_component(tmp_path: Path) -> None:
-    from hoptac.bench.footprint import COMPONENTS
+    from measure.bench.footprint import COMPONENTS
 
     timing = {"p50": 1.0, "p95": 2.0, "p99": 3.0, "mean": 1.0}
     disk = {key: (i + 1) * 2**20 for i, key in enumerate(COMPONENTS)}
@@ -189,7 +199,7 @@ def test_report_has_a_line_a_size_for_disk_and_memory_by_component(tmp_path: Pat
 
 @pytest.mark.model
 def test_ingest_is_measured_in_both_ways_of_making_sentence_vectors(tmp_path: Path, model_dir: Path) -> None:
-    from hoptac.bench import measure_ingest_throughput
+    from measure.bench import measure_ingest_throughput
     from retrieval.embedding import DEFAULT_MODEL, Embedder
 
     settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
@@ -224,8 +234,8 @@ def _distinct_news_jsonl(path: Path) -> Path:
 
 
 def test_pseudo_articles_are_real_sentences_of_two_real_articles(tmp_path: Path) -> None:
-    from hoptac.bench import load_sample
-    from hoptac.bench.corpus import import_lines
+    from measure.bench import load_sample
+    from measure.bench.corpus import import_lines
     from retrieval.passages import passage_windows
     from retrieval.sentences import split_sentences
 
@@ -269,7 +279,7 @@ def test_pseudo_articles_are_real_sentences_of_two_real_articles(tmp_path: Path)
 
 
 def test_pseudo_articles_refuse_real_ids_that_look_like_theirs(tmp_path: Path) -> None:
-    from hoptac.bench import load_sample
+    from measure.bench import load_sample
 
     jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
     jsonl.write_text(jsonl.read_text("utf-8").replace('"real3"', '"real3~r1"'), "utf-8")
@@ -302,7 +312,7 @@ def test_bench_fills_a_size_beyond_the_real_articles_with_pseudo_articles(tmp_pa
 
 
 def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> None:
-    from hoptac.bench.footprint import ANONYMOUS, COMPONENTS, disk_by_component, memory_by_component, smaps_rss
+    from measure.bench.footprint import ANONYMOUS, COMPONENTS, disk_by_component, memory_by_component, smaps_rss
     from retrieval.engine import AnswerEngine
     from retrieval.index import IndexStore
 
@@ -330,7 +340,7 @@ def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> N
 
 
 def test_index_file_names_map_to_components() -> None:
-    from hoptac.bench.footprint import component_of
+    from measure.bench.footprint import component_of
 
     assert component_of("article_records.bin") == component_of("delta/0001/article_offsets.npy") == "article_text"
     assert component_of("articles.jsonl") == component_of("article_dictionary.bin") == "article_text"

@@ -1,4 +1,4 @@
-"""The load test (bot/loadtest.py): simulated users through the fake Bot API, all answered.
+"""The load test (measure/loadtest.py): simulated users through the fake Bot API, all answered.
 
 Small numbers and no timing assertions: these check the bookkeeping, not the speed.
 """
@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hoptac.loadtest import (
+from hoptac.settings import Settings
+from measure.loadtest import (
     LAG_PROBE_S,
     AskerResult,
     _LoopLag,
@@ -22,7 +23,6 @@ from hoptac.loadtest import (
     questions_from_articles,
     run_asker_benchmark,
 )
-from hoptac.settings import Settings
 from retrieval.engine import AnswerEngine
 from tests.bot.conftest import FAILING, MOU, FakeEngine
 from tests.conftest import HashingEmbedder

@@ -1,0 +1,113 @@
+"""The ``hoptac`` command line, one module per group of commands:
+
+- ``ask``: ``ask``
+- ``corpus``: ``ingest``, ``reindex``, ``status``
+- ``worker``: ``worker`` (the cluster's ingest service)
+- ``model``: ``model build``
+- ``db``: ``db upgrade``, ``db import-embedded``
+- ``bot``: ``bot``, ``run``
+- ``console``: what they share: progress, JSON, printed answers, one-line errors
+
+Each group's ``add_commands(add)`` adds its commands with ``add(name, help=...)``. Other
+installed packages add theirs the same way through the ``hoptac.commands`` entry points
+(the measuring tools: ``bench``, ``eval``, ``loadtest``), so hoptac never imports them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from hoptac import __version__
+from hoptac.cli import ask, bot, corpus, db, model, worker
+from hoptac.cli.console import UserError, known_errors, print_error
+from hoptac.settings import Settings
+
+#: Entry points of this group are functions ``add_commands(add)`` like the groups' own.
+COMMANDS_GROUP = "hoptac.commands"
+GROUPS = (ask, corpus, worker, model, db, bot)
+
+
+def _add_folder_options(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument("--corpus-dir", type=Path, default=default, help="article folder (default: setting corpus_dir)")
+    parser.add_argument(
+        "--data-dir", type=Path, default=default, help="index/cache/model folder (default: setting data_dir)"
+    )
+
+
+def installed_commands() -> list[EntryPoint]:
+    """The ``hoptac.commands`` entry points of the installed packages, by name."""
+    return sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
+
+
+def _load(entry: EntryPoint) -> Callable[..., None] | None:
+    """The entry point's ``add_commands``; None when its package is not installed (a deployment
+    that ships without the measuring tools), any other import error raised."""
+    try:
+        loaded: Callable[..., None] = entry.load()
+    except ModuleNotFoundError as exc:
+        if exc.name and (entry.module == exc.name or entry.module.startswith(f"{exc.name}.")):
+            return None
+        raise
+    return loaded
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hoptac",
+        description="Grounded answers about Vietnamese regional-cooperation news, quoting the articles.",
+    )
+    parser.add_argument("--version", action="version", version=f"hoptac {__version__}")
+    _add_folder_options(parser, default=None)
+    # The same options after the command too ("hoptac ask --data-dir D ..."); given there, they win.
+    folders = argparse.ArgumentParser(add_help=False)
+    _add_folder_options(folders, default=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add = functools.partial(sub.add_parser, parents=[folders])
+    for group in GROUPS:
+        group.add_commands(add)
+    for entry in installed_commands():
+        add_commands = _load(entry)
+        if add_commands is not None:
+            add_commands(add)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, Any] = {}
+    if args.corpus_dir is not None:
+        overrides["corpus_dir"] = args.corpus_dir
+    if args.data_dir is not None:
+        overrides["data_dir"] = args.data_dir
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise UserError(f"invalid setting {where} (HOPTAC_{where.upper()}): {first['msg']}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] = args.func
+    try:
+        return func(args, _settings(args))
+    except KeyboardInterrupt:
+        print("hoptac: interrupted; the previous index is still being served", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`hoptac status | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    except known_errors() as exc:
+        print_error(str(exc))
+        return 1

@@ -1,0 +1,156 @@
+"""``hoptac ingest``, ``reindex`` and ``status``: the articles and the index built from them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hoptac.cli.console import AddCommand, UserError, print_error, print_json, progress, stopped_by_signals
+from hoptac.settings import Settings
+
+
+def add_commands(add: AddCommand) -> None:
+    ingest = add(
+        "ingest",
+        help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index",
+        description="Imports the files and makes their articles searchable. Without HOPTAC_DATABASE_URL they go "
+        "into the corpus folder and the index is updated at once. With it, PostgreSQL stores them (the system "
+        "of record) with one ingest job each, and this command works the queue like `hoptac worker` until "
+        "they are searchable, printing how many are (unless --no-wait).",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    ingest.add_argument("--json", action="store_true")
+    ingest.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="with HOPTAC_DATABASE_URL: store the articles and queue them, leave the indexing to `hoptac worker`",
+    )
+    ingest.set_defaults(func=cmd_ingest)
+
+    reindex = add(
+        "reindex",
+        help="rebuild the index from the corpus folder (from PostgreSQL with HOPTAC_DATABASE_URL; into Milvus "
+        "with HOPTAC_SEARCH_URL) and swap it in atomically",
+    )
+    reindex.add_argument("--json", action="store_true")
+    reindex.set_defaults(func=cmd_reindex)
+
+    status = add(
+        "status", help="articles, passages, sentences, model, index age and size; whether its files are intact"
+    )
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.wiring import engine_for_changes
+
+    missing = [p for p in args.paths if not Path(p).exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {missing[0]}")
+    if settings.database_url is not None:
+        return _ingest_into_database(args, settings)
+    if args.no_wait:
+        raise UserError("--no-wait needs HOPTAC_DATABASE_URL (without it, ingest updates the index itself)")
+    engine = engine_for_changes(settings)
+    with progress() as bars:
+        report = engine.ingest([Path(p) for p in args.paths], bars)
+    counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
+    if args.json:
+        print_json(
+            {
+                **counts,
+                "articles": report.changes,
+                "failures": [{"path": f.path, "reason": f.reason} for f in report.failures],
+            }
+        )
+    else:
+        for failure in report.failures:
+            print_error(f"{failure.path}: {failure.reason}")
+        print(f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged, "
+              f"{len(report.failures)} failed")  # fmt: skip
+    return 0 if report.ok else 1
+
+
+def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
+    """PostgreSQL holds the articles; unless --no-wait, work the queue until this batch is searchable."""
+    from hoptac.wiring import database_ingest
+
+    with database_ingest(settings) as ingest:
+        stored = ingest.store([Path(p) for p in args.paths])
+        for path, reason in stored.failures:
+            print_error(f"{path}: {reason}")
+        counts = {kind: stored.count(kind) for kind in ("new", "updated", "unchanged")}
+        if not args.json:
+            summary = f"{counts['new']} new, {counts['updated']} updated, {counts['unchanged']} unchanged"
+            print(f"{summary}, {len(stored.failures)} failed (stored in PostgreSQL, batch {stored.batch})", flush=True)
+        batch = ingest.progress(stored.batch)
+        interrupted = False
+        if batch.total and not args.no_wait:
+            worker = ingest.open_worker()
+            shown: list[tuple[int, int]] = []
+
+            def show() -> None:
+                now = ingest.progress(stored.batch)
+                if not args.json and (not shown or shown[-1] != (now.done, now.failed)):
+                    failed = f", {now.failed} failed" if now.failed else ""
+                    print(f"{now.done}/{now.total} searchable{failed}", flush=True)
+                shown.append((now.done, now.failed))
+
+            try:
+                with stopped_by_signals(worker.stop):
+                    worker.run(until=lambda: ingest.progress(stored.batch).settled, after_round=show)
+            finally:
+                worker.target.close()
+            interrupted = worker.stop.is_set()
+            batch = ingest.progress(stored.batch)
+        for article_id, error in ingest.errors(stored.batch):
+            print_error(f"{article_id}: not made searchable: {error}")
+    if args.json:
+        print_json({**counts, "articles": stored.changes, "batch": stored.batch,
+                    "failures": [{"path": p, "reason": r} for p, r in stored.failures],
+                    "jobs": batch.total, "searchable": batch.done, "failed_jobs": batch.failed})  # fmt: skip
+    elif args.no_wait and batch.total:
+        print(f"{batch.total} queued: `hoptac worker` makes them searchable")
+    if interrupted:
+        print("hoptac: interrupted; the articles are stored and `hoptac worker` makes the rest searchable",
+              file=sys.stderr)  # fmt: skip
+        return 130
+    return 0 if not stored.failures and not batch.failed else 1
+
+
+def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.wiring import engine_for_changes
+
+    engine = engine_for_changes(settings)
+    with progress() as bars:
+        status = engine.reindex(bars)
+    if args.json:
+        print_json(status.to_json())
+    else:
+        print(f"indexed {status.articles} articles, {status.passages} passages, {status.sentences} sentences "
+              f"({status.index_kind}, {status.model})")  # fmt: skip
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from hoptac.wiring import engine_for_changes
+    from retrieval.engine import AnswerEngine
+
+    engine = engine_for_changes(settings)
+    inner = getattr(engine, "inner", engine)  # a DatabaseEngine answers with the engine it wraps
+    check = inner.index.integrity if isinstance(inner, AnswerEngine) else None
+    if check is not None:
+        check.wait()  # the large files' checksums, read in the background: a definite answer
+    status = engine.status()
+    info = status.to_json()
+    info["corpus_dir"] = str(settings.corpus_dir)
+    info["data_dir"] = str(settings.data_dir)
+    if args.json:
+        print_json(info)
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print(f"{key:<{width}}  {value}")
+    return 0 if status.integrity == "verified" else 1
