@@ -213,37 +213,16 @@ def bot_config(settings: Settings) -> BotConfig:
     """The bot's part of the settings, validated; raises ``BotConfigError`` (token first)."""
     from bot.config import BotConfig
 
-    return BotConfig.checked(
-        token=settings.telegram_token,
-        webhook_url=settings.telegram_webhook_url,
-        webhook_secret=settings.telegram_webhook_secret,
-        api_url=str(settings.telegram_api_url).rstrip("/"),
-        admin_ids=frozenset(int(i) for i in settings.admin_ids),
-        data_dir=Path(settings.data_dir),
-        answer_sentences=int(settings.answer_sentences),
-        webhook_listen=str(settings.telegram_webhook_listen),
-        webhook_port=int(settings.telegram_webhook_port),
-        rate_limit_questions=int(settings.bot_rate_limit_questions),
-        rate_limit_window_s=float(settings.bot_rate_limit_window_seconds),
-        refresh_interval_s=float(settings.bot_refresh_seconds),
-        max_question_chars=int(settings.bot_max_question_chars),
-        workers=int(settings.bot_workers),
-        corpus_dir=Path(settings.corpus_dir),
-        corpus_watch_s=float(settings.corpus_watch_seconds),
+    values = settings.model_dump(include=BotConfig.setting_names())
+    values.update(
         # With Milvus the folder holds nothing derived; without it, the worker mirrors PostgreSQL there.
         corpus_is_inbox=settings.database_url is not None and settings.search_url is not None,
-        feeds=tuple(settings.feeds),
-        feed_poll_s=float(settings.feed_poll_seconds),
-        fetch_timeout_s=float(settings.feed_timeout_seconds),
-        fetch_max_bytes=int(settings.fetch_max_bytes),
-        upload_max_bytes=int(settings.upload_max_bytes),
-        notify_send_s=float(settings.notify_send_seconds),
         replica_name=replica_name(settings),
         metrics_port=_metrics_port(settings),
-        metrics_listen=str(settings.telegram_webhook_listen),
-        lease_ttl_s=float(settings.singleton_lease_seconds),
+        metrics_listen=settings.telegram_webhook_listen,
         dedupe_updates=bool(settings.telegram_webhook_url) or settings.database_url is not None,
     )
+    return BotConfig.checked(**values)
 
 
 def _metrics_port(settings: Settings) -> int | None:

@@ -17,7 +17,7 @@ from bot.app import BotConfigError
 from bot.redact import protect_logs
 from bot.testing.fake_bot_api import FakeBotApi
 from hoptac.settings import Settings
-from hoptac.wiring import build_bot, run_bot
+from hoptac.wiring import bot_config, build_bot, run_bot
 from tests.bot.conftest import (
     LAN,
     MOU,
@@ -45,6 +45,21 @@ def test_a_missing_token_is_one_line_saying_how_to_get_one(tmp_path: Path, token
     assert "\n" not in message
     assert "@BotFather" in message and 'hoptac ask "' in message
     assert "Chưa có token" in message and "No Telegram bot token" in message
+
+
+def test_the_bot_config_takes_each_bot_setting_by_its_name(tmp_path: Path) -> None:
+    settings = make_settings(
+        "http://127.0.0.1:9/", tmp_path, telegram_webhook_secret="s3cret-header", admin_ids="7,8",
+        feeds="https://a.example/rss", bot_workers=3, bot_rate_limit_window_seconds=30, corpus_watch_seconds=5,
+        feed_timeout_seconds=4, singleton_lease_seconds=9, notify_send_seconds=2,
+    )  # fmt: skip
+    config = bot_config(settings)
+    assert config.api_url == "http://127.0.0.1:9" and config.admin_ids == {7, 8}
+    assert config.feeds == ("https://a.example/rss",) and config.workers == 3
+    assert (config.rate_limit_window_s, config.corpus_watch_s, config.fetch_timeout_s) == (30, 5, 4)
+    assert (config.lease_ttl_s, config.notify_send_s, config.data_dir) == (9, 2, tmp_path)
+    assert config.token == TOKEN and config.webhook_secret == "s3cret-header"
+    assert TOKEN not in repr(config) and TOKEN.split(":")[1] not in str(config) and "s3cret" not in repr(config)
 
 
 @pytest.mark.parametrize(
