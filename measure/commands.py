@@ -41,7 +41,11 @@ def add_eval(add: AddCommand) -> None:
     evaluate = add("eval", help="retrieval and answer quality on a SQuAD-format file")
     evaluate.add_argument("file", metavar="FILE", help="SQuAD v1.1 JSON, e.g. ../shared/data/xquad-vi/xquad.vi.json")
     evaluate.add_argument(
-        "--distractors", type=int, default=0, metavar="N", help="mix in N distractor passages from --jsonl's articles"
+        "--distractors",
+        type=int,
+        default=0,
+        metavar="N",
+        help="mix in N distractor passages from --jsonl's articles (default: 0)",
     )
     evaluate.add_argument(
         "--jsonl",
@@ -50,9 +54,11 @@ def add_eval(add: AddCommand) -> None:
         metavar="FILE",
         help=f"the distractors' news articles, one JSON a line (default: {NEWS_JSONL_DEFAULT})",
     )
-    evaluate.add_argument("--limit", type=int, default=None, metavar="N", help="ask only the first N questions")
+    evaluate.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="ask only the first N questions (default: all)"
+    )
     evaluate.add_argument("--sweep", action="store_true", help="also report the hybrid at dense weights 0.0-1.0")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(func=cmd_eval)
 
 
@@ -111,30 +117,34 @@ def add_bench(add: AddCommand) -> None:
         type=_int_list,
         default=[10_000, 100_000],
         metavar="N,N",
-        help="corpus sizes in passages (default 10000,100000; 10k and 1M are understood)",
+        help="corpus sizes in passages; 10k and 1M are understood (default: 10000,100000)",
     )
-    bench.add_argument("--questions", type=int, default=300, metavar="N", help="timed questions per size (default 300)")
+    bench.add_argument(
+        "--questions", type=int, default=300, metavar="N", help="timed questions per size (default: 300)"
+    )
     bench.add_argument(
         "--askers",
         type=_int_list,
         default=[1, 4, 16],
         metavar="N,N",
-        help="concurrent askers for throughput (default 1,4,16)",
+        help="concurrent askers for throughput (default: 1,4,16)",
     )
     bench.add_argument(
         "--bot-askers",
         type=_int_list,
         default=[1, 16],
         metavar="N,N",
-        help="concurrent users through the fake Bot API server on the largest size (default 1,16; 0 skips)",
+        help="concurrent users through the fake Bot API server on the largest size; 0 skips (default: 1,16)",
     )
-    bench.add_argument("--bot-questions", type=int, default=10, metavar="N", help="questions per bot user (default 10)")
+    bench.add_argument(
+        "--bot-questions", type=int, default=10, metavar="N", help="questions per bot user (default: 10)"
+    )
     bench.add_argument(
         "--ingest-sample",
         type=int,
         default=256,
         metavar="N",
-        help="passages embedded from scratch for the ingest/encode ratio (default 256)",
+        help="passages embedded from scratch for the ingest/encode ratio (default: 256)",
     )
     bench.add_argument(
         "--work-dir",
@@ -215,10 +225,10 @@ def add_loadtest(add: AddCommand) -> None:
         "not scale-out (docs/replicas.md).",
     )
     loadtest.add_argument(
-        "--replicas", type=_int_list, default=[1, 2], metavar="N,N", help="replica counts to run (default 1,2)"
+        "--replicas", type=_int_list, default=[1, 2], metavar="N,N", help="replica counts to run (default: 1,2)"
     )
-    loadtest.add_argument("--askers", type=int, default=16, metavar="K", help="simultaneous users (default 16)")
-    loadtest.add_argument("--per-asker", type=int, default=10, metavar="N", help="questions per user (default 10)")
+    loadtest.add_argument("--askers", type=int, default=16, metavar="K", help="simultaneous users (default: 16)")
+    loadtest.add_argument("--per-asker", type=int, default=10, metavar="N", help="questions per user (default: 10)")
     loadtest.add_argument("--json", action="store_true", help="print the results as JSON")
     loadtest.set_defaults(func=cmd_loadtest)
 

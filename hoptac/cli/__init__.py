@@ -16,13 +16,12 @@ installed packages add theirs the same way through the ``hoptac.commands`` entry
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -60,18 +59,30 @@ def _load(entry: EntryPoint) -> Callable[..., None] | None:
     return loaded
 
 
+class Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are a :class:`UserError` (one line, exit code 1, as every
+    other mistake) instead of argparse's usage text and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UserError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="hoptac",
         description="Grounded answers about Vietnamese regional-cooperation news, quoting the articles.",
     )
     parser.add_argument("--version", action="version", version=f"hoptac {__version__}")
     _add_folder_options(parser, default=None)
     # The same options after the command too ("hoptac ask --data-dir D ..."); given there, they win.
-    folders = argparse.ArgumentParser(add_help=False)
+    folders = Parser(add_help=False)
     _add_folder_options(folders, default=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    add = functools.partial(sub.add_parser, parents=[folders])
+
+    def add(name: str, **options: Any) -> argparse.ArgumentParser:
+        options.setdefault("description", options.get("help"))  # `hoptac NAME --help` says what it does
+        return sub.add_parser(name, parents=[folders], **options)
+
     for group in GROUPS:
         group.add_commands(add)
     for entry in installed_commands():
@@ -96,8 +107,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UserError as exc:
+        print_error(str(exc))
+        return 1
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
         return func(args, _settings(args))

@@ -16,7 +16,13 @@ def add_commands(add: AddCommand) -> None:
     ask = add("ask", help="answer a question (or a file of questions) with cited sentences")
     ask.add_argument("question", nargs="?", help="the question, in Vietnamese (with or without diacritics) or English")
     ask.add_argument("--questions", metavar="FILE", help="one question a line; - reads standard input")
-    ask.add_argument("-k", type=int, default=None, metavar="N", help="at most N cited sentences (default 3)")
+    ask.add_argument(
+        "-k",
+        type=int,
+        default=None,
+        metavar="N",
+        help="at most N cited sentences (default: setting answer_sentences, 3)",
+    )
     ask.add_argument("--json", action="store_true", help="one JSON object per answer")
     ask.set_defaults(func=cmd_ask)
 

@@ -20,7 +20,7 @@ def add_commands(add: AddCommand) -> None:
         "they are searchable, printing how many are (unless --no-wait).",
     )
     ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
-    ingest.add_argument("--json", action="store_true")
+    ingest.add_argument("--json", action="store_true", help="print what was imported as one JSON object")
     ingest.add_argument(
         "--no-wait",
         action="store_true",
@@ -33,13 +33,13 @@ def add_commands(add: AddCommand) -> None:
         help="rebuild the index from the corpus folder (from PostgreSQL with HOPTAC_DATABASE_URL; into Milvus "
         "with HOPTAC_SEARCH_URL) and swap it in atomically",
     )
-    reindex.add_argument("--json", action="store_true")
+    reindex.add_argument("--json", action="store_true", help="print the new index's status as one JSON object")
     reindex.set_defaults(func=cmd_reindex)
 
     status = add(
         "status", help="articles, passages, sentences, model, index age and size; whether its files are intact"
     )
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print the status as one JSON object")
     status.set_defaults(func=cmd_status)
 
 

@@ -29,10 +29,12 @@ def add_commands(add: AddCommand) -> None:
         "db",
         help="'db upgrade': create or update the PostgreSQL schema; 'db import-embedded': copy the SQLite "
         "state and the corpus folder into it (both need HOPTAC_DATABASE_URL)",
+        description="The PostgreSQL database of HOPTAC_DATABASE_URL: its schema, and an embedded deployment's\n"
+        "state moved into it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=DB_EPILOG,
     )
-    database.add_argument("action", choices=["upgrade", "import-embedded"])
+    database.add_argument("action", choices=["upgrade", "import-embedded"], help="what to do (see the actions below)")
     database.add_argument(
         "--merge",
         action="store_true",

@@ -10,7 +10,7 @@ from hoptac.settings import Settings
 
 def add_commands(add: AddCommand) -> None:
     model = add("model", help="build (once) and check the embedding model")
-    model.add_argument("action", choices=["build"])
+    model.add_argument("action", choices=["build"], help="build: the model built if missing, then loaded and checked")
     model.set_defaults(func=cmd_model)
 
 

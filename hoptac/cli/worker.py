@@ -18,13 +18,13 @@ def add_commands(add: AddCommand) -> None:
         "cleanly on SIGTERM or Ctrl-C, giving back what it had not finished.",
     )
     worker.add_argument("--once", action="store_true", help="exit when nothing is left to claim")
-    worker.add_argument("--batch-size", type=int, default=16, metavar="N", help="jobs claimed at a time (default 16)")
+    worker.add_argument("--batch-size", type=int, default=16, metavar="N", help="jobs claimed at a time (default: 16)")
     worker.add_argument(
         "--lease-seconds",
         type=float,
         default=300.0,
         metavar="S",
-        help="how long a claim lasts: another worker takes a job over after this (default 300)",
+        help="how long a claim lasts: another worker takes a job over after this (default: 300)",
     )
     worker.set_defaults(func=cmd_worker)
 
