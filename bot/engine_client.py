@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 
 class Engine(Protocol):
-    """The part of :class:`retrieval.engine.AnswerEngine` the bot uses."""
+    """The part of :class:`retrieval.engine.LocalEngine` the bot uses."""
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer: ...
 

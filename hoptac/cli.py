@@ -98,7 +98,7 @@ def _print_answer(answer: Any) -> None:
         print(answer.answer)
         return
     if answer.confidence == "low":
-        from retrieval.confidence import LOW_CONFIDENCE_MESSAGE
+        from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 
         print(LOW_CONFIDENCE_MESSAGE)
     for number, citation in enumerate(answer.citations, start=1):
@@ -139,7 +139,7 @@ def _open_text(path: Path) -> TextIO:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.answering import QuestionError, check_question
+    from retrieval.answering.search import QuestionError, check_question
 
     if (args.question is None) == (args.questions is None):
         raise UserError("give one QUESTION or --questions FILE (use - for standard input)")
@@ -319,11 +319,11 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from hoptac.wiring import engine_for_changes
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
     engine = engine_for_changes(settings)
     inner = getattr(engine, "inner", engine)  # a DatabaseEngine answers with the engine it wraps
-    check = inner.index.integrity if isinstance(inner, AnswerEngine) else None
+    check = inner.index.integrity if isinstance(inner, LocalEngine) else None
     if check is not None:
         check.wait()  # the large files' checksums, read in the background: a definite answer
     status = engine.status()
@@ -432,7 +432,7 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_model(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.embedding import Embedder
+    from retrieval.embedding.embedder import Embedder
 
     embedder = Embedder.load(settings.embedding_model, settings.models_dir, None, notify=print)
     print(f"model {embedder.model_id} ready ({embedder.dimension} dimensions)")
@@ -734,12 +734,11 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from retrieval.answering import QuestionError
-    from retrieval.embedding import ModelLoadError
-    from retrieval.engine import CorpusError
-    from retrieval.index import IndexError_
-    from retrieval.milvus_index import MilvusIndexError
-    from retrieval.offline_model import ModelBuildError
+    from retrieval.answering.search import QuestionError
+    from retrieval.embedding.embedder import ModelLoadError
+    from retrieval.embedding.offline_model import ModelBuildError
+    from retrieval.engine import CorpusError, IndexError_
+    from retrieval.milvus.index import MilvusIndexError
     from storage.errors import StateStoreError
 
     errors: list[type[BaseException]] = [

@@ -1,6 +1,6 @@
 """The engine of a deployment whose articles live in PostgreSQL (``HOPTAC_DATABASE_URL``).
 
-    engine = DatabaseEngine(inner, settings, db)    # inner: MilvusEngine or AnswerEngine
+    engine = DatabaseEngine(inner, settings, db)    # inner: MilvusEngine or LocalEngine
     engine.ingest([Path("new/")])                   # stored in PostgreSQL, then made searchable
 
 Answering is the wrapped engine's. Changing the corpus goes through PostgreSQL, the system of
@@ -19,9 +19,9 @@ from typing import Any
 from hoptac.db_ingest import store_articles, worker_name
 from hoptac.settings import Settings
 from hoptac.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target, sync_corpus_folder
-from retrieval.engine import AnswerEngine, IndexStatus, IngestFailure, IngestReport
-from retrieval.index import Progress
-from retrieval.milvus_engine import MilvusEngine
+from retrieval.engine import IndexStatus, IngestFailure, IngestReport, Progress
+from retrieval.local.engine import LocalEngine
+from retrieval.milvus.engine import MilvusEngine
 from retrieval.models import Answer, Article
 from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
@@ -37,7 +37,7 @@ def database_articles(db: Database) -> list[Article]:
 class DatabaseEngine:
     """Answers with ``inner``; changes the corpus through PostgreSQL (module docstring)."""
 
-    def __init__(self, inner: MilvusEngine | AnswerEngine, settings: Settings, db: Database) -> None:
+    def __init__(self, inner: MilvusEngine | LocalEngine, settings: Settings, db: Database) -> None:
         self.inner = inner
         self.settings = settings
         self.db = db
@@ -111,7 +111,7 @@ class DatabaseEngine:
         it read them are then done (the rebuilt index holds their articles)."""
         queue = IngestQueue(self.db)
         covered = queue.newest_id()
-        if isinstance(self.inner, AnswerEngine):
+        if isinstance(self.inner, LocalEngine):
             sync_corpus_folder(ArticleStore(self.db), self.inner.config.corpus_dir)
         status = self.inner.reindex(progress)
         queue.settle_rebuilt(covered)

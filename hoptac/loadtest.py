@@ -144,7 +144,7 @@ def questions_from_articles(articles: Iterable[Article], count: int, words: int 
     """Up to ``count`` distinct questions made of the articles' own words: runs of ``words``
     consecutive words of a sentence (one starting at each word), sentences taken in turn
     (so the first questions cover many sentences), each ending in "?"."""
-    from retrieval.sentences import split_sentences
+    from retrieval.articles.sentences import split_sentences
 
     runs: list[list[str]] = []
     for article in articles:

@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from psycopg import Cursor
 
-from retrieval.corpus import ArticleFormatError, read_corpus, remove_article, save_article
-from retrieval.search_index import ArticleIndexer, PreparedArticles
+from retrieval.articles.corpus import ArticleFormatError, read_corpus, remove_article, save_article
+from retrieval.engine import ArticleIndexer, PreparedArticles
 from storage.postgres.articles import ArticleStore, content_hash
 from storage.postgres.database import Database
 from storage.postgres.ingest_jobs import IngestQueue, Job
 
 if TYPE_CHECKING:
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
 log = logging.getLogger("hoptac.worker")
 
@@ -131,7 +131,7 @@ class LocalIndexTarget:
     """Without a shared search engine: the corpus folder brought in line with PostgreSQL for the
     jobs' articles, then the engine's incremental ingest of the folder (it embeds only what changed)."""
 
-    def __init__(self, engine: AnswerEngine, store: ArticleStore) -> None:
+    def __init__(self, engine: LocalEngine, store: ArticleStore) -> None:
         self.engine = engine
         self.store = store
 

@@ -30,10 +30,10 @@ from news_pipeline.feeds import Feed, FeedError, FeedItem, parse_feed
 from news_pipeline.fetch import FetchError, fetch, fetch_article, web_client
 from news_pipeline.ingestion import IngestResult
 from notifications.digest import SUMMARY_ONLY_TAG
-from retrieval.corpus import join_paragraphs
-from retrieval.importers import make_article_id
+from retrieval.articles.corpus import join_paragraphs
+from retrieval.articles.importers import make_article_id
 from retrieval.models import Article
-from retrieval.text import nfc
+from retrieval.vietnamese.text import nfc
 from storage.interfaces import FeedStateStore
 from storage.records import FeedState, SeenItem
 

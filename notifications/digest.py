@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markup.html import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
+from retrieval.articles.sentences import split_sentences
 from retrieval.models import Article, Sentence
-from retrieval.sentences import split_sentences
 from storage.records import Notice
 
 #: Tag an article gets when only the feed's summary could be fetched (see news_pipeline.feed_poll).

@@ -32,7 +32,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
-from retrieval.confidence import FEATURES, design
+from retrieval.answering.confidence import FEATURES, design
 from retrieval.evaluation import ANSWER_REMOVED, ANSWERABLE, TOPIC_REMOVED, AnswerRecord, evaluate
 
 KINDS = (ANSWERABLE, TOPIC_REMOVED, ANSWER_REMOVED)

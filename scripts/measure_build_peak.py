@@ -22,9 +22,9 @@ from typing import Any
 from hoptac.bench.corpus import load_sample
 from hoptac.bench.synthetic import SyntheticFillEmbedder
 from hoptac.settings import Settings
-from retrieval import index as index_module
-from retrieval.engine import AnswerEngine
-from retrieval.lexical import Analyzer
+from retrieval.local import index as index_module
+from retrieval.local.engine import LocalEngine
+from retrieval.vietnamese.analyzer import Analyzer
 
 
 class _Stop(Exception):
@@ -43,7 +43,7 @@ def main() -> None:
     parser.add_argument("--jsonl", type=Path, default=Path("../shared/data/news-vi/baomoi-2017.jsonl.gz"))
     args = parser.parse_args()
     base = Settings(_env_file=None) if args.data_dir is None else Settings(data_dir=args.data_dir, _env_file=None)  # type: ignore[call-arg]
-    embedder = SyntheticFillEmbedder(AnswerEngine(base.engine_config()).embedder())
+    embedder = SyntheticFillEmbedder(LocalEngine(base.engine_config()).embedder())
     sample = load_sample(args.jsonl, args.passages, lambda message: None)
     count = sample.prefix(args.passages)
     articles = sorted(sample.articles[:count], key=lambda a: a.id)

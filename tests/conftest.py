@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.lexical import Analyzer
+from retrieval.vietnamese.analyzer import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
@@ -66,15 +66,15 @@ def settings(tmp_path: Path, corpus_copy: Path) -> Settings:
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     """The real default model, built once into the repository's var/ (as `hoptac model build` does)."""
-    from retrieval.offline_model import ensure_default_model
+    from retrieval.embedding.offline_model import ensure_default_model
 
     return ensure_default_model(REPO / "var" / "models")
 
 
 @pytest.fixture(scope="session")
 def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type: ignore[no-untyped-def]
-    """An AnswerEngine with the real model over a copy of the embedded corpus."""
-    from retrieval.engine import AnswerEngine
+    """An LocalEngine with the real model over a copy of the embedded corpus."""
+    from retrieval.local.engine import LocalEngine
 
     root = tmp_path_factory.mktemp("real")
     corpus = root / "corpus"
@@ -83,12 +83,12 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # t
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(corpus_dir=corpus, data_dir=data, _env_file=None)  # type: ignore[call-arg]
-    return AnswerEngine.open(settings.engine_config())
+    return LocalEngine.open(settings.engine_config())
 
 
 @pytest.fixture
 def seed_article():  # type: ignore[no-untyped-def]
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
 
     read = read_corpus(CORPUS)
     assert not read.failures

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answer_types import AnswerType, expected_answer, offers_answer, question_words
+from retrieval.vietnamese.answer_types import AnswerType, expected_answer, offers_answer, question_words
 
 
 @pytest.mark.parametrize(

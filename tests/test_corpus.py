@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import (
+from retrieval.articles.corpus import (
     VIETNAM_TZ,
     ArticleFormatError,
     article_from_markdown,

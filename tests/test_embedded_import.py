@@ -461,7 +461,7 @@ def test_the_corpus_folders_articles_come_along_queued_and_none_is_announced_aga
 ) -> None:
     import shutil
 
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
     from storage.postgres.articles import ArticleStore, content_hash
     from storage.postgres.database import Database
     from storage.postgres.ingest_jobs import IngestQueue

@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 
 from hoptac.settings import Settings
-from retrieval import engine as engine_module
-from retrieval import index as index_module
-from retrieval.corpus import article_path, read_corpus
-from retrieval.dense import DenseIndex, DenseIndexKind, LiveDense
-from retrieval.engine import AnswerEngine, CorpusError
-from retrieval.index import IndexCorruptError, IndexMismatchError, IndexStore, corpus_fingerprint
-from retrieval.lexical import Analyzer, LexicalIndex, Postings
+from retrieval.articles.corpus import article_path, read_corpus
+from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError
+from retrieval.local import engine as engine_module
+from retrieval.local import index as index_module
+from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import IndexStore, corpus_fingerprint
+from retrieval.local.postings import LexicalIndex, Postings
+from retrieval.vietnamese.analyzer import Analyzer
 from tests.conftest import HashingEmbedder
 
 BRIDGE = {
@@ -81,8 +83,8 @@ QUESTIONS = [
 ]
 
 
-def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> AnswerEngine:
-    return AnswerEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
+def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> LocalEngine:
+    return LocalEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _jsonl(path: Path, *records: dict[str, str]) -> Path:
@@ -94,10 +96,10 @@ def _no_full_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a full rebuild was not expected here")
 
-    monkeypatch.setattr("retrieval.engine.build_index", refuse)
+    monkeypatch.setattr("retrieval.local.engine.build_index", refuse)
 
 
-def _ranked(engine: AnswerEngine, question: str) -> list[tuple[str, str]]:
+def _ranked(engine: LocalEngine, question: str) -> list[tuple[str, str]]:
     """The fused passage ranking as (article id, passage text): row numbers differ between builds."""
     index = engine.index
     query = engine.embedder().encode_query(question)
@@ -110,7 +112,7 @@ def _ranked(engine: AnswerEngine, question: str) -> list[tuple[str, str]]:
     return out
 
 
-def _cited(engine: AnswerEngine, question: str) -> list[tuple[str, int, int, str]]:
+def _cited(engine: LocalEngine, question: str) -> list[tuple[str, int, int, str]]:
     return [(c.article_id, c.start, c.end, c.sentence) for c in engine.ask(question).citations]
 
 

@@ -10,10 +10,10 @@ import pytest
 
 from hoptac.cli import main
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine
-from retrieval.lexical import Analyzer
-from retrieval.milvus_engine import MilvusEngine
-from retrieval.milvus_index import MilvusIndex
+from retrieval.local.engine import LocalEngine
+from retrieval.milvus.engine import MilvusEngine
+from retrieval.milvus.index import MilvusIndex
+from retrieval.vietnamese.analyzer import Analyzer
 from tests.conftest import HashingEmbedder
 
 pytest.importorskip("milvus_lite")
@@ -34,7 +34,7 @@ def engines(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     for path in DATED.iterdir():
         shutil.copy(path, settings.corpus_dir / path.name)
     embedder = HashingEmbedder()
-    local = AnswerEngine(settings.engine_config(), embedder=embedder)  # type: ignore[arg-type]
+    local = LocalEngine(settings.engine_config(), embedder=embedder)  # type: ignore[arg-type]
     local.reindex()
     milvus = MilvusIndex.connect(str(tmp_path / "m.db"), "e", embedder.model_id, embedder.dimension,
                                  Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
@@ -102,10 +102,10 @@ def test_the_cli_answers_from_milvus(tmp_path: Path, model_dir: Path, capsys: py
 
 
 def test_a_build_in_batches_scores_as_one_local_build(engines, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import retrieval.milvus_engine
+    import retrieval.milvus.engine
 
     local, remote = engines
-    monkeypatch.setattr(retrieval.milvus_engine, "WRITE_BATCH", 1)  # one article a batch
+    monkeypatch.setattr(retrieval.milvus.engine, "WRITE_BATCH", 1)  # one article a batch
     remote.reindex()
     for question in QUESTIONS[:3]:
         mine, theirs = local.ask(question), remote.ask(question)

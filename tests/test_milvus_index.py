@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answering import Searcher, compose_answer
-from retrieval.corpus import read_corpus
-from retrieval.index import build_index
-from retrieval.lexical import Analyzer
-from retrieval.milvus_index import MilvusIndex, MilvusIndexError, period_filter, term_id
+from retrieval.answering.search import Searcher
+from retrieval.answering.sentence_choice import compose_answer
+from retrieval.articles.corpus import read_corpus
+from retrieval.local.index import build_index
+from retrieval.milvus.index import MilvusIndex, MilvusIndexError, period_filter, term_id
 from retrieval.models import Article
-from retrieval.question_dates import parse_dates
+from retrieval.vietnamese.analyzer import Analyzer
+from retrieval.vietnamese.question_dates import parse_dates
 from tests.conftest import CORPUS, HashingEmbedder
 
 pytest.importorskip("milvus_lite")

@@ -29,10 +29,10 @@ from typing import Any, Literal
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from retrieval.article_file import article_digest
-from retrieval.corpus import VIETNAM_TZ, article_to_markdown
+from retrieval.articles.corpus import VIETNAM_TZ, article_to_markdown
+from retrieval.articles.records import article_digest
 from retrieval.models import Article
-from retrieval.text import nfc
+from retrieval.vietnamese.text import nfc
 from storage.postgres.database import Database
 from storage.postgres.ingest_jobs import enqueue, first_column
 
