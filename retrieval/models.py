@@ -119,11 +119,11 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     elapsed_ms: float = 0.0
     #: How sure a found answer is: "high" (confident) or "low" (the quotes are only related);
-    #: None when not found. See retrieval/confidence.py.
+    #: None when not found. See retrieval/answering/confidence.py.
     confidence: Literal["high", "low"] | None = None
     # Diagnostics for evaluation; not part of the public JSON.
     ranked_articles: tuple[str, ...] = field(default=(), compare=False, repr=False)
-    #: The confidence's evidence (retrieval/confidence.py ``Evidence.vector()``), when found.
+    #: The confidence's evidence (retrieval/answering/confidence.py ``Evidence.vector()``), when found.
     evidence: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def embed_articles(
         del vectors
     else:
         # One forward pass per passage gives its vector and, by span pooling, a vector for each
-        # of its sentences (retrieval/span_pooling.py); a sentence takes it from the first
+        # of its sentences (retrieval/embedding/span_pooling.py); a sentence takes it from the first
         # passage that holds it whole. The rest (cut off by the model's maximum length, no
         # token of their own) are embedded on their own, as without span pooling.
         from retrieval.embedding.span_pooling import locate_spans

@@ -1,4 +1,4 @@
-"""Fit the answer weights (retrieval/answering.py, ``WEIGHTS``) on a SQuAD-format file.
+"""Fit the answer weights (retrieval/answering/sentence_choice.py, ``WEIGHTS``) on a SQuAD-format file.
 
     .venv/bin/python scripts/fit_answer_weights.py ../shared/data/xquad-vi/xquad.vi.json \\
         --sentence-vectors span

@@ -5,7 +5,7 @@
 Takes the benchmark's articles for ``--passages`` passages (``hoptac bench``'s corpus, with
 pseudo-articles beyond the news file), embeds them as ``hoptac bench --synthetic-vectors``
 does (the cache's vectors, random ones for the rest) and runs the build's segment step
-(``retrieval/index.py: _build_segment``) up to the lexical postings, which it does not
+(``retrieval/local/index.py: _build_segment``) up to the lexical postings, which it does not
 build; prints the resident set before and the peak (``VmHWM``) after. This is the phase
 whose peak was 21.5 GB in the first million-passage build (docs/benchmarks.md).
 Development tool: nothing is written.

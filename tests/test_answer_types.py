@@ -1,4 +1,4 @@
-"""Question typing and answer-type evidence in sentences (retrieval/answer_types.py)."""
+"""Question typing and answer-type evidence in sentences (retrieval/vietnamese/answer_types.py)."""
 
 from __future__ import annotations
 

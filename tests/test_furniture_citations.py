@@ -101,7 +101,7 @@ def test_an_index_built_before_furniture_was_recognised_asks_for_a_reindex_which
 
 # How the crawl writes a link to another article: its title (three words or more, capitalised)
 # in brackets, standing between two sentences: terminal punctuation, a closing quote or two
-# spaces before it, a capital after it. Written here independently of retrieval/furniture.py.
+# spaces before it, a capital after it. Written here independently of retrieval/articles/furniture.py.
 _BRACKETS = re.compile(r"\[([^\[\]\n]{10,250})\]")
 
 

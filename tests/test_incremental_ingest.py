@@ -532,7 +532,7 @@ def test_live_dense_returns_the_exact_top_k_among_live_passages(kind: DenseIndex
         expected = [int(i) for i in exact if live[i]][:10]
         assert all(live[ids])
         assert list(ids) == expected
-        # The exact scan reads float16 codes (retrieval/dense.py): cosines to within 2e-4.
+        # The exact scan reads float16 codes (retrieval/local/dense.py): cosines to within 2e-4.
         atol = 2e-4 if kind == DenseIndexKind.FLAT else 1e-6
         np.testing.assert_allclose(scores, (vectors @ query)[expected], rtol=1e-5, atol=atol)
 

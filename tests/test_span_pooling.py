@@ -257,7 +257,7 @@ def test_the_index_takes_sentence_vectors_from_spans(span_engine: Any, embedder:
             if vector is not None:
                 expected.setdefault(r, vector)  # the first passage holding the sentence
     assert len(expected) == len(index.sentence_rows)
-    # Stored as int8 with a scale per row (retrieval/vectors.py): within half a step, max|v| / 254.
+    # Stored as int8 with a scale per row (retrieval/embedding/compact.py): within half a step, max|v| / 254.
     for r, vector in expected.items():
         np.testing.assert_allclose(index.sentence_vectors[r], vector, atol=np.abs(vector).max() / 254 + 1e-5)
     assert index.manifest.model.endswith("+span-sentences")

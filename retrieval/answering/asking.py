@@ -4,8 +4,8 @@
 
 ``search(words, when)`` is the backend's part: the index to compose from and the fused
 ranking of ``words``, among the passages of ``when``'s periods when it is given (None when
-no passage is of them). The local engine (retrieval/engine.py) and the Milvus engine
-(retrieval/milvus_engine.py) answer through this one function, so they answer alike.
+no passage is of them). The local engine (retrieval/local/engine.py) and the Milvus engine
+(retrieval/milvus/engine.py) answer through this one function, so they answer alike.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A found answer quotes the sentence that best matches the question; that sentence often is
 about the right subject without saying what was asked (the answer-removed questions of
 ``hoptac eval``). The confidence is a logistic score over evidence the engine already has
-(:class:`Evidence`, gathered in retrieval/answering.py): the found decision's own score, the
+(:class:`Evidence`, gathered in retrieval/answering/sentence_choice.py): the found decision's own score, the
 best sentence's margin above the background and its coverage of the question's words, the
 gap to the next sentence, whether dense and lexical evidence agree, whether the sentence
 offers the kind of answer the question word asks for, and how many of the question's names

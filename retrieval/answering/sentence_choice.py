@@ -6,7 +6,7 @@
 
 The answer text is only the chosen sentences, verbatim, each after its citation mark; the
 one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`. A found answer is
-confident or only related (``Answer.confidence``, decided in retrieval/confidence.py from
+confident or only related (``Answer.confidence``, decided in retrieval/answering/confidence.py from
 :func:`answer_evidence`); a further quote must earn its place (:func:`earns_place`).
 """
 

@@ -6,7 +6,7 @@ abbreviation ("TP.", "TS.", "Th.S.") or a single initial ("Nguyễn V. Anh"). So
 "2020-2025", "Côn Sơn-Kiếp Bạc", "(KTXH)" and "TP.HCM" stay inside their sentence; "..."
 ends one only before a capital. A line break always ends a sentence.
 
-Page furniture (retrieval/furniture.py: a bracketed related-article title, a photo credit, a
+Page furniture (retrieval/articles/furniture.py: a bracketed related-article title, a photo credit, a
 byline, a source line) is cut off at its edges and left out: it stays in the stored text,
 so every offset is unchanged, but it is never a sentence, so it is never indexed or quoted.
 A sentence that holds a furniture span loses only that span ("Vụ tai nạn khiến 2 người tử

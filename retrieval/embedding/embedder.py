@@ -40,7 +40,7 @@ class ModelLoadError(RuntimeError):
 
 
 #: How sentence vectors are made (setting ``sentence_vectors``): each sentence embedded on
-#: its own, or pooled from its tokens in its passage's forward pass (retrieval/span_pooling.py).
+#: its own, or pooled from its tokens in its passage's forward pass (retrieval/embedding/span_pooling.py).
 SENTENCE_VECTORS = ("standalone", "span")
 
 

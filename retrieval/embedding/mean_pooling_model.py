@@ -135,7 +135,7 @@ class MeanPoolingModel:
     ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]]:
         """Per text (prompt already included): the last hidden states of its attended tokens
         (n, d), their character offsets (n, 2), which are special tokens (n,), and whether
-        truncation cut the text; what span pooling (retrieval/span_pooling.py) reads."""
+        truncation cut the text; what span pooling (retrieval/embedding/span_pooling.py) reads."""
         out: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = [
             (np.zeros((0, self._dimension), dtype=np.float32), np.zeros((0, 2)), np.zeros(0, dtype=bool), False)
         ] * len(texts)

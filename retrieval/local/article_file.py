@@ -6,7 +6,7 @@ byte offset, each article's id and publication date, each article's SHA-256
 (:func:`article_digest`), and the preset dictionary every record is compressed with.
 Loading reads only the small files (a million passages are about 150,000 articles, whose
 text would take a gigabyte as Python strings); an article is read (``os.pread``, see
-retrieval/positional_file.py), inflated and parsed when a question cites it, and its digest
+retrieval/local/positional_file.py), inflated and parsed when a question cites it, and its digest
 is checked then, so a damaged record is never quoted, even before the background check of the
 whole file ends.
 

@@ -10,7 +10,7 @@ All methods are thread-safe for readers: ``ask`` may run in worker threads while
 ``ingest`` is incremental: it compares the corpus folder with what the current index was
 read from (``corpus-state.npz`` beside the index: each file's size, modification time and
 inode, and its article id), reads only the files that are new or changed, and adds the
-new or changed articles as a delta segment (see retrieval/index.py), dropping deleted
+new or changed articles as a delta segment (see retrieval/local/index.py), dropping deleted
 ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
 has grown past its limits.
 """
@@ -241,7 +241,7 @@ class LocalEngine:
         return read_state(self.store.root, version)
 
     def _write_corpus_state(self, version: str, scan: _CorpusScan) -> None:
-        """Record what ``version`` was read from (only a cache, see retrieval/corpus_state.py)."""
+        """Record what ``version`` was read from (only a cache, see retrieval/local/corpus_state.py)."""
         write_state(self.store.root, CorpusState(version, scan.scanned_ns, scan.files))
 
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:

@@ -5,14 +5,14 @@ Layout under ``<data_dir>/index/``::
     CURRENT                  name of the version being served (replaced atomically)
     versions/<version>/      one complete index:
         manifest.json        what is in it, with the size and SHA-256 of every other file
-        article_*                   the articles, compressed one by one (retrieval/article_file.py),
+        article_*                   the articles, compressed one by one (retrieval/local/article_file.py),
                                     read when cited
         sentences.npy, passages.npy the rows: which article and sentences each row is
-        passage_vectors.npy         float16, rows read by position (retrieval/vectors.py)
+        passage_vectors.npy         float16, rows read by position (retrieval/local/row_file.py)
         sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
-        postings_*, vocabulary_*    the lexical index (retrieval/lexical.py): offsets memory-
+        postings_*, vocabulary_*    the lexical index (retrieval/local/postings.py): offsets memory-
                                     mapped, the postings streams read a token at a time
-        dense.faiss                 the passage index (retrieval/dense.py), memory-mapped
+        dense.faiss                 the passage index (retrieval/local/dense.py), memory-mapped
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
                              (the same files but dense.faiss)
@@ -79,7 +79,7 @@ from retrieval.preparation import embed_articles
 from retrieval.vietnamese.analyzer import Analyzer
 from retrieval.vietnamese.question_dates import DateFilter
 
-#: 5: page furniture is left out of sentences and passages (retrieval/furniture.py);
+#: 5: page furniture is left out of sentences and passages (retrieval/articles/furniture.py);
 #: 6: compact vectors (float16 passages, int8 sentences, HNSW over 8-bit codes), articles read when cited;
 #: 7: postings as delta-coded varints and 1-byte counts, articles compressed one by one, both read with pread.
 FORMAT_VERSION = 7

@@ -68,7 +68,7 @@ FORMAT = 2
 TERM_SPACE = 2**32 - 1
 #: Milvus's longest VARCHAR, in bytes.
 MAX_VARCHAR = 65_535
-#: HNSW graph of the passages' vectors, as the local index (retrieval/dense.py).
+#: HNSW graph of the passages' vectors, as the local index (retrieval/local/dense.py).
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 200
 HNSW_EF_SEARCH = 512

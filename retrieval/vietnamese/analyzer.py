@@ -89,7 +89,7 @@ class Analyzer:
 
     def __init__(self, abbreviations: dict[str, str] | None = None, place_names: bool = True) -> None:
         """``place_names``: a question naming a province also matches its pre-2025 predecessors
-        or its 2025 successor (retrieval/admin_units.py), as alternatives and weaker tokens."""
+        or its 2025 successor (retrieval/vietnamese/admin_units.py), as alternatives and weaker tokens."""
         self.place_names = place_names
         table = ABBREVIATIONS if abbreviations is None else abbreviations
         self._expansions: dict[str, list[str]] = {}

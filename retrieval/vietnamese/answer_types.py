@@ -13,7 +13,7 @@ Vietnamese question words match as written or, typed without diacritics, through
 folded form ("bao nhieu", "khi nao"); English ones ("how many", "when", "who", "where") only
 in questions that are not Vietnamese with diacritics. After a negation a question word
 makes a statement ("chưa bao giờ", never; "không ai", nobody) and does not count. The
-answering module weighs :func:`offers_answer` in its sentence score (retrieval/answering.py).
+answering module weighs :func:`offers_answer` in its sentence score (retrieval/answering/sentence_choice.py).
 """
 
 from __future__ import annotations

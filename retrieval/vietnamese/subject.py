@@ -20,7 +20,7 @@ from retrieval.vietnamese.text import fold
 
 
 def _pair_token(a: str, b: str) -> str:
-    """The BM25 pair token of two query tokens (as retrieval/lexical.py makes them)."""
+    """The BM25 pair token of two query tokens (as retrieval/vietnamese/analyzer.py makes them)."""
     if a.startswith(FOLDED) or b.startswith(FOLDED):
         return f"{FOLDED}{fold(a.removeprefix(FOLDED))}{PAIR}{fold(b.removeprefix(FOLDED))}"
     return f"{a}{PAIR}{b}"
