@@ -54,8 +54,8 @@ class DatabaseEngine:
     def refresh(self) -> bool:
         return self.inner.refresh()
 
-    def status(self) -> IndexStatus:
-        return self.inner.status()
+    def status(self, verify: bool = False) -> IndexStatus:
+        return self.inner.status(verify)
 
     def paragraph_around(self, article_id: str, start: int) -> str:
         return self.inner.paragraph_around(article_id, start)

@@ -56,12 +56,12 @@ from bot.addressing import clean_question
 from bot.app import ALLOWED_UPDATES
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, BotDeps
-from bot.engine_client import Engine
 from bot.format import question_header
 from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser
 from bot.testing.telegram_html import parse_html
 from hoptac.settings import Settings
 from hoptac.wiring import build_bot
+from retrieval.engine import Engine
 from retrieval.models import Article
 
 __all__ = [

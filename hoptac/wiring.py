@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from telegram.ext import Application
 
     from bot.config import BotConfig
-    from bot.engine_client import Engine
     from hoptac.worker import IngestWorker
-    from retrieval.engine import ArticleIndexer, Progress
+    from retrieval.engine import ArticleIndexer, Engine, Progress
     from retrieval.local.engine import LocalEngine
     from retrieval.local.index import IndexBackend
     from retrieval.milvus.engine import MilvusEngine
