@@ -139,7 +139,8 @@ def _open_text(path: Path) -> TextIO:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.answering.search import QuestionError, check_question
+    from retrieval.answering.search import check_question
+    from retrieval.engine import QuestionError
 
     if (args.question is None) == (args.questions is None):
         raise UserError("give one QUESTION or --questions FILE (use - for standard input)")
@@ -734,10 +735,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
-    from retrieval.answering.search import QuestionError
     from retrieval.embedding.embedder import ModelLoadError
     from retrieval.embedding.offline_model import ModelBuildError
-    from retrieval.engine import CorpusError, IndexError_
+    from retrieval.engine import CorpusError, IndexError_, QuestionError
     from retrieval.milvus.index import MilvusIndexError
     from storage.errors import StateStoreError
 

@@ -109,6 +109,10 @@ class IngestReport:
         return not self.failures
 
 
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, no words, or too long); the message is for the user."""
+
+
 class CorpusError(RuntimeError):
     """The corpus folder holds a file that cannot be read; nothing was changed."""
 

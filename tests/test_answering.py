@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from retrieval.answering import sentence_choice
-from retrieval.answering.search import QuestionError, Searcher, check_question
+from retrieval.answering.search import Searcher, check_question
 from retrieval.answering.sentence_choice import NOT_FOUND_MESSAGE, _Candidate, compose_answer, is_found
+from retrieval.engine import QuestionError
 from retrieval.local.index import build_index
 from retrieval.models import Article
 from retrieval.vietnamese.analyzer import Analyzer, QueryForm
@@ -92,6 +93,15 @@ def test_found_threshold(cosine: float, coverage: float, form: QueryForm, found:
 @pytest.mark.parametrize("question", ["", "  \n ", "?!", "a" * 1001])
 def test_empty_or_overlong_questions_are_refused(question: str) -> None:
     with pytest.raises(QuestionError):
+        check_question(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [("", "the question is empty"), ("???", "the question has no words to search for"), ("<b></b>", "empty")],
+)
+def test_the_refusal_says_why(question: str, reason: str) -> None:
+    with pytest.raises(QuestionError, match=reason):
         check_question(question)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answering.search import QuestionError
 from retrieval.answering.sentence_choice import NOT_FOUND_MESSAGE
+from retrieval.engine import QuestionError
 from retrieval.local.engine import LocalEngine
 
 pytestmark = pytest.mark.model

@@ -13,6 +13,7 @@ import numpy as np
 
 from retrieval.answering.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
 from retrieval.answering.search_index import SearchIndex
+from retrieval.engine import QuestionError
 from retrieval.vietnamese.analyzer import Analyzer
 
 MAX_QUESTION_CHARS = 1000
@@ -27,10 +28,6 @@ CANDIDATES = 50
 RELATED_PLACE_WEIGHT = 0.5
 
 
-class QuestionError(ValueError):
-    """The question cannot be asked (empty or too long); the message is for the user."""
-
-
 _MARKUP = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 
 
@@ -38,8 +35,10 @@ def check_question(question: str) -> str:
     """The text to search for: whitespace collapsed and pasted HTML tags dropped (the
     question itself is echoed verbatim). Raises QuestionError if nothing is left."""
     text = " ".join(_MARKUP.sub(" ", question).split())
-    if not any(ch.isalnum() for ch in text):
+    if not text:
         raise QuestionError("the question is empty")
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError("the question has no words to search for")
     if len(text) > MAX_QUESTION_CHARS:
         raise QuestionError(f"the question is {len(text)} characters long; ask in at most {MAX_QUESTION_CHARS}")
     return text
