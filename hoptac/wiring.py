@@ -96,7 +96,7 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
 
 def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:
     """The shared search engine the ingest workers write to (``search_url``), with the model
-    loaded to embed. Raises ``retrieval.milvus_index.MilvusIndexError`` when Milvus cannot be reached."""
+    loaded to embed. Raises ``retrieval.milvus.index.MilvusIndexError`` when Milvus cannot be reached."""
     from retrieval.milvus.index import MilvusIndex
     from retrieval.vietnamese.analyzer import Analyzer
 

@@ -17,7 +17,7 @@ A worker killed outright leaves its jobs claimed until the lease lapses; another
 then takes them. Writes are idempotent, so a job written twice leaves one copy.
 
 Two targets: a shared search engine (:class:`SearchEngineTarget`, an
-:class:`~retrieval.search_index.ArticleIndexer` such as Milvus), or, without one, the
+:class:`~retrieval.engine.ArticleIndexer` such as Milvus), or, without one, the
 local index derived from the corpus folder (:class:`LocalIndexTarget`: the folder is
 brought in line with PostgreSQL, then the engine's usual incremental ingest runs).
 """

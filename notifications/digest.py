@@ -6,7 +6,7 @@
         outbox.mark_sent(chat_id, message.article_ids)
 
 The lead is the article's first sentence or two, quoted verbatim from the stored text
-(split by :func:`retrieval.sentences.split_sentences`), so it reads exactly as the
+(split by :func:`retrieval.articles.sentences.split_sentences`), so it reads exactly as the
 answers the bot will quote when asked about it. Every piece of article text is escaped.
 """
 

@@ -1,4 +1,4 @@
-"""The article file format and the corpus folder (retrieval.corpus)."""
+"""The article file format and the corpus folder (retrieval.articles.corpus)."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ def job_states(db: Database) -> list[tuple[str, str]]:
 
 
 class RecordingIndexer:
-    """The real :class:`~retrieval.milvus_index.MilvusIndex`, with a log (a file the processes
+    """The real :class:`~retrieval.milvus.index.MilvusIndex`, with a log (a file the processes
     share) of which process wrote which article; its ``block_round``-th prepare signals
     ``entered`` and waits on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
 

@@ -21,7 +21,7 @@ from retrieval.embedding.span_pooling import Span
 BACKGROUND_TOP = 3
 #: The background sentences are embedded the way the index embeds article sentences: in
 #: passages of about this many characters under a title, each sentence pooled from its
-#: own tokens (see :mod:`retrieval.span_pooling`) when the model allows it.
+#: own tokens (see :mod:`retrieval.embedding.span_pooling`) when the model allows it.
 BACKGROUND_TITLE = "Tin tức"
 BACKGROUND_PASSAGE_CHARS = 600
 

@@ -112,7 +112,7 @@ def names_share(
 ) -> float:
     """Share of ``names`` (see :func:`question_names`) among ``sentence``'s folded words; 1 if none.
 
-    ``places`` (:meth:`retrieval.lexical.Analyzer.related_places`): a place name of the
+    ``places`` (:meth:`retrieval.vietnamese.analyzer.Analyzer.related_places`): a place name of the
     question counts as present when the sentence names a predecessor or successor of it
     ("Hải Phòng" in the question, "Hải Dương" in a 2019 sentence)."""
     if not names:

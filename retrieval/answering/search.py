@@ -53,7 +53,7 @@ class RankedPassage:
 
 
 class Searcher:
-    """Hybrid passage search over one :class:`~retrieval.search_index.SearchIndex`."""
+    """Hybrid passage search over one :class:`~retrieval.answering.search_index.SearchIndex`."""
 
     def __init__(
         self,

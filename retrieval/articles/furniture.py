@@ -13,7 +13,7 @@ Crawled news bodies carry, between and after the article's own sentences:
   Chí Công", "PV", "Ngọc Minh (tổng hợp) Thanh Niên").
 
 :func:`find_furniture` returns these as spans of the stored text, which stays as it is
-(offsets never move); :func:`retrieval.sentences.split_sentences` cuts sentences at their
+(offsets never move); :func:`retrieval.articles.sentences.split_sentences` cuts sentences at their
 edges and leaves them out, so furniture is never indexed and never quoted.
 
 The rules are written to miss rather than to over-reach: a bracket must stand where a

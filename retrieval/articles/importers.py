@@ -5,7 +5,7 @@ hidden files and folders skipped) and returns the articles it could read plus on
 ``(path, reason)`` failure per file (or JSONL line) it could not. It never raises for
 bad input. Formats, by extension (and a look at the content for ``.txt``):
 
-* ``.md`` / ``.markdown``: the corpus file format (:mod:`retrieval.corpus`).
+* ``.md`` / ``.markdown``: the corpus file format (:mod:`retrieval.articles.corpus`).
 * ``.txt``: a crawled news page (title, date line, "Xem với cỡ chữ", photo captions,
   "Theo <source>", "CÁC BÀI VIẾT KHÁC:"), or plain text when it has no such structure.
   A ``.txt`` that is really Markdown-with-front-matter or HTML is read as that.

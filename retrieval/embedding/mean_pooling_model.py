@@ -3,7 +3,7 @@
 Most sentence-transformers models, the offline default included, are a Transformer, mean
 pooling over every token (prompt included) and an L2 normalisation. For such a folder
 :meth:`MeanPoolingModel.load` gives an object with the part of ``SentenceTransformer``'s
-interface that :class:`retrieval.embedding.Embedder` uses (``encode``, ``prompts``, the
+interface that :class:`retrieval.embedding.embedder.Embedder` uses (``encode``, ``prompts``, the
 dimension), with the same vectors, without importing sentence-transformers: that import
 alone takes over 3 s on 2 cores (it pulls in scikit-learn and scipy), more than half of a
 cold start. A plain BERT network (the default model's) runs as

@@ -8,7 +8,7 @@ no-op) and no index folder to keep. Where the articles come from is the caller's
 (``source``): the corpus folder by default; the PostgreSQL articles table in a cluster.
 ``ingest`` here is the folder's way (files saved into the corpus folder, then the folder
 and Milvus brought in line); a cluster's ``hoptac ingest`` enqueues jobs for the workers
-instead, which write through :class:`retrieval.milvus_index.MilvusIndex` as well.
+instead, which write through :class:`retrieval.milvus.index.MilvusIndex` as well.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ class MilvusEngine:
     # -- asking ----------------------------------------------------------------------------
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
-        """As :meth:`retrieval.engine.LocalEngine.ask`, from Milvus."""
+        """As :meth:`retrieval.local.engine.LocalEngine.ask`, from Milvus."""
         started = time.perf_counter()
         text = check_question(nfc(question))
         query = self._embedder.encode_query(text)

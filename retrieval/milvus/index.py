@@ -16,12 +16,12 @@ Collections (``{prefix}_{generation}_...``; ``{prefix}_meta`` names the live gen
 - ``articles``: each article's metadata, the digest of its content and its body (zlib).
 - ``terms``: each token's document frequency, so a question's sparse vector carries the
   live corpus's BM25 idf; the query vector times a passage's lexical vector is then exactly
-  the local index's BM25 (:mod:`retrieval.lexical`), related place names at their weight.
+  the local index's BM25 (:mod:`retrieval.vietnamese.analyzer`), related place names at their weight.
 
 Answering reads a question's candidates only: the best passages by meaning and by BM25
 (two searches), with both vectors of each, so every candidate is scored on both sides
 exactly as the local index does; :class:`QuestionView` presents them as a
-:class:`~retrieval.search_index.SearchIndex` of a few rows, and the answering code runs
+:class:`~retrieval.answering.search_index.SearchIndex` of a few rows, and the answering code runs
 unchanged on it. Its articles carry no body (``text`` is empty): quotes come from the
 sentences' stored text.
 

@@ -5,7 +5,7 @@
         newsroom.ingest_elsewhere(jsonl_of(ARTICLE_A))     # `hoptac ingest` in another process
         notice = await bot.api.next_message(GROUP.id)
 
-The engine is :class:`retrieval.engine.LocalEngine` with the hashing embedder of
+The engine is :class:`retrieval.local.engine.LocalEngine` with the hashing embedder of
 ``tests/conftest.py`` (real index, real ingest, no model: a build takes milliseconds) over
 a copy of the repository's corpus. Each ``running()`` is a fresh process as far as the bot
 can tell: a new engine and a new Application over the same corpus and data folders, so
