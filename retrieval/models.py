@@ -94,6 +94,34 @@ class Citation:
     #: Phòng)"). Shown beside the quote, never inside it: the sentence stays an exact slice.
     unit_notes: tuple[str, ...] = ()
 
+    @classmethod
+    def quoting(
+        cls,
+        article: Article,
+        sentence: str,
+        start: int,
+        end: int,
+        score: float,
+        *,
+        is_caption: bool = False,
+        unit_notes: tuple[str, ...] = (),
+    ) -> Citation:
+        """``sentence`` (``article.text[start:end]``) quoted with what a reader checks it
+        against: its article's id, title, date, source and link."""
+        return cls(
+            article_id=article.id,
+            title=article.title,
+            published=article.published.isoformat() if article.published else None,
+            source=article.source,
+            url=article.url,
+            sentence=sentence,
+            start=start,
+            end=end,
+            score=score,
+            is_caption=is_caption,
+            unit_notes=unit_notes,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "article_id": self.article_id,

@@ -17,6 +17,20 @@ from retrieval.vietnamese.analyzer import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+DATED = REPO / "tests" / "data" / "dated"  # two articles on one subject, 2019 and 2024
+#: What another search backend must answer exactly as the local index does, over CORPUS and
+#: DATED: with and without diacritics, a period (a year, a month, "lately"), in English.
+PARITY_QUESTIONS = (
+    "Hai tỉnh sẽ phối hợp những dự án nào?",
+    "cau Dong Viet o dau",
+    "Năm 2019 Ninh Bình và Thanh Hóa ký kết gì?",
+    "Ninh Bình Thanh Hóa hợp tác du lịch gần đây thế nào?",
+    "tháng 5/2024 tổng kết hợp tác du lịch",
+    "hồ sơ UNESCO",
+    "Ninh Bình và Thanh Hóa hợp tác du lịch thế nào?",
+    "Hải Phòng và Bắc Ninh ký kết gì?",
+    "bridge over the Thai Binh river",
+)
 
 
 class HashingEmbedder:

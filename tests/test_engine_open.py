@@ -32,16 +32,18 @@ def _settings(tmp_path: Path, corpus_copy: Path) -> Settings:
     )
 
 
-def _build_index(settings: Settings, embedder: WarmedEmbedder) -> None:
+@pytest.fixture
+def built(tmp_path: Path, corpus_copy: Path) -> tuple[Settings, WarmedEmbedder]:
+    """Settings whose index is built, and the embedder that built it."""
+    settings, embedder = _settings(tmp_path, corpus_copy), WarmedEmbedder()
     LocalEngine(settings.engine_config(), embedder=embedder).reindex()  # type: ignore[arg-type]
+    return settings, embedder
 
 
 def test_the_index_loads_while_the_model_is_still_loading(
-    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    built: tuple[Settings, WarmedEmbedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings(tmp_path, corpus_copy)
-    embedder = WarmedEmbedder()
-    _build_index(settings, embedder)
+    settings, embedder = built
     index_loading = threading.Event()
     seen: dict[str, Any] = {}
     real_load = IndexStore.load
@@ -65,11 +67,9 @@ def test_the_index_loads_while_the_model_is_still_loading(
 
 
 def test_a_model_that_cannot_load_is_reported_after_the_index_loaded(
-    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    built: tuple[Settings, WarmedEmbedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings(tmp_path, corpus_copy)
-    embedder = WarmedEmbedder()
-    _build_index(settings, embedder)
+    settings, _ = built
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ModelLoadError("cannot load embedding model 'test-model'")

@@ -92,6 +92,14 @@ def _jsonl(path: Path, *records: dict[str, str]) -> Path:
     return path
 
 
+def _base_and_a_delta(settings: Settings, tmp_path: Path) -> LocalEngine:
+    """An engine over a full build of the corpus plus one delta: BRIDGE, ingested after it."""
+    engine = _engine(settings)
+    engine.reindex()
+    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    return engine
+
+
 def _no_full_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a full rebuild was not expected here")
@@ -246,9 +254,7 @@ def test_another_process_loads_and_verifies_base_plus_delta(settings: Settings, 
 
 
 def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     (store.versions / str(store.current_version()) / "delta" / "0001" / "article_records.bin").unlink()
     with pytest.raises(IndexCorruptError, match="hoptac reindex"):
@@ -258,9 +264,7 @@ def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings
 def test_a_big_enough_delta_is_compacted_by_a_full_rebuild(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     assert len(store.read_manifest().delta) == 1
 
@@ -292,9 +296,7 @@ def test_too_many_delta_segments_are_compacted(
 
 
 def test_a_reindex_always_writes_a_fresh_base_without_delta(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     status = engine.reindex()
     manifest = IndexStore(settings.index_root).read_manifest()
     assert manifest.delta == [] and manifest.base_version == manifest.version == status.version
@@ -304,9 +306,7 @@ def test_a_reindex_always_writes_a_fresh_base_without_delta(settings: Settings, 
 def test_an_interrupted_incremental_ingest_leaves_the_previous_version_serving(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     before = store.current_version()
 

