@@ -42,11 +42,12 @@ from bot import handlers, jobs, replicas
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
 from bot.deps import DEPS_KEY, BotDeps
-from bot.engine_client import Engine, EngineClient
+from bot.engine_client import EngineClient
 from bot.keyboards import Action
 from bot.ops_server import OpsServer
 from bot.polling import serve_polling
 from bot.webhook import serve_webhook
+from retrieval.engine import Engine
 from storage.interfaces import StateStore
 
 __all__ = ["BotConfigError", "build_application", "serve"]

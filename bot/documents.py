@@ -1,6 +1,6 @@
 """Documents an admin sends to the bot: checked, downloaded with ``getFile``, ingested.
 
-    result = await add_document(deps, bot, message.document)   # IngestResult, or UploadRefused
+result = await add_document(deps, bot, message.document)   # IngestResult, or UploadRefused
 """
 
 from __future__ import annotations

@@ -18,8 +18,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
+from retrieval.engine import Engine
 from retrieval.models import Answer, Article
 
 if TYPE_CHECKING:
@@ -28,24 +29,6 @@ if TYPE_CHECKING:
     from retrieval.engine import IndexStatus, IngestReport, Progress
 
 T = TypeVar("T")
-
-
-class Engine(Protocol):
-    """The part of :class:`retrieval.engine.AnswerEngine` the bot uses."""
-
-    def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer: ...
-
-    def refresh(self) -> bool: ...
-
-    def reindex(self, progress: Progress | None = None) -> IndexStatus: ...
-
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport: ...
-
-    def status(self) -> IndexStatus: ...
-
-    def paragraph_around(self, article_id: str, start: int) -> str: ...
-
-    def latest_articles(self, n: int = 5) -> list[Article]: ...
 
 
 class EngineClient:

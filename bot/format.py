@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from markup.html import escape, format_date, link, shorten
-from retrieval.confidence import LOW_CONFIDENCE_MESSAGE
+from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 from retrieval.models import Answer, Article, Citation
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import Message, Update
 from telegram.constants import ChatType
@@ -154,7 +155,16 @@ async def _acknowledge(update: Update, text: str | None = None) -> None:
             await update.callback_query.answer(text)
 
 
-async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, str, Message] | None:
+@dataclass(frozen=True)
+class _Pressed:
+    """A button under an answer: the answer's page, the page's id and the answer message."""
+
+    page: AnswerPage
+    page_id: str
+    message: Message
+
+
+async def _pressed_page(update: Update, context: Context) -> _Pressed | None:
     """The page a button belongs to, or None after telling the user it is too old."""
     query = update.callback_query
     if query is None or query.data is None:
@@ -164,20 +174,27 @@ async def _pressed_page(update: Update, context: Context) -> tuple[AnswerPage, s
     if parsed is None or page is None or not isinstance(query.message, Message):
         await _acknowledge(update, STALE_BUTTON)
         return None
-    return page, parsed[1], query.message
+    return _Pressed(page, parsed[1], query.message)
+
+
+async def _opened_page(update: Update, context: Context) -> _Pressed | None:
+    """As :func:`_pressed_page`, for a button that answers with a message of its own: its
+    spinner stops at once, not after the engine's (slower) work."""
+    pressed = await _pressed_page(update, context)
+    if pressed is not None:
+        await _acknowledge(update)
+    return pressed
 
 
 async def full_source(update: Update, context: Context) -> None:
     """Button "Nguồn đầy đủ": the whole paragraph around each cited sentence."""
-    pressed = await _pressed_page(update, context)
-    if pressed is None or update.callback_query is None:
+    pressed = await _opened_page(update, context)
+    if pressed is None:
         return
-    page, _, message = pressed
-    await _acknowledge(update)
-    deps = get_deps(context)
+    page, engine = pressed.page, get_deps(context).engine
     paragraphs: dict[tuple[str, str], SourceParagraph] = {}
     for number, citation in enumerate(page.citations, page.offset + 1):
-        text = await deps.engine.paragraph_around(citation.article_id, citation.start)
+        text = await engine.paragraph_around(citation.article_id, citation.start)
         key = (citation.article_id, text)
         seen = paragraphs.get(key)
         paragraphs[key] = SourceParagraph(
@@ -186,17 +203,15 @@ async def full_source(update: Update, context: Context) -> None:
             paragraph=text,
             sentences=(*seen.sentences, citation.sentence) if seen else (citation.sentence,),
         )
-    await reply_html(message, format_full_sources(page.question, list(paragraphs.values())))
+    await reply_html(pressed.message, format_full_sources(page.question, list(paragraphs.values())))
 
 
 async def more_results(update: Update, context: Context) -> None:
     """Button "Thêm kết quả": the next answers to the same question."""
-    pressed = await _pressed_page(update, context)
-    if pressed is None or update.callback_query is None:
+    pressed = await _opened_page(update, context)
+    if pressed is None:
         return
-    page, _, message = pressed
-    await _acknowledge(update)
-    deps = get_deps(context)
+    page, message, deps = pressed.page, pressed.message, get_deps(context)
     offset = page.offset + len(page.citations)
     async with typing(context.bot, message.chat.id):
         answer = await deps.engine.ask(page.question, limit=deps.config.answer_sentences, offset=offset)
@@ -213,14 +228,14 @@ async def feedback(update: Update, context: Context) -> None:
     query, user = update.callback_query, update.effective_user
     if pressed is None or query is None or query.data is None or user is None:
         return
-    page, page_id, message = pressed
+    page = pressed.page
     parsed = parse_callback_data(query.data)
     liked = parsed is not None and parsed[0] == Action.LIKE
     vote = Vote(
-        answer_id=page_id,
+        answer_id=pressed.page_id,
         question=page.question,
         vote=1 if liked else -1,
-        chat_id=message.chat.id,
+        chat_id=pressed.message.chat.id,
         user_id=user.id,
         result_offset=page.offset,
         citations=tuple((c.article_id, c.start, c.end) for c in page.citations),

@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 from bot.deps import BotDeps, get_deps
 from bot.replicas import holds
 from news_pipeline.watch import CorpusWatcher
-from retrieval.corpus import article_path
+from retrieval.articles.corpus import article_path
 from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER
 
 _LOGGER = logging.getLogger(__name__)

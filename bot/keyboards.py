@@ -34,7 +34,6 @@ def parse_callback_data(data: str) -> tuple[Action, str] | None:
         return None
 
 
-
 FULL_SOURCE = "📄 Nguồn đầy đủ"
 MORE = "➕ Thêm kết quả"
 

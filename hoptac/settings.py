@@ -10,7 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from retrieval.config import EngineConfig
-from retrieval.embedding import DEFAULT_MODEL
+from retrieval.embedding.embedder import DEFAULT_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """Everything built from the settings, in one place: the engine, the model, the state store,
 the database and its ingest queue, the bot.
 
-    engine = open_engine(settings)                 # AnswerEngine or MilvusEngine (in a DatabaseEngine with a database)
+    engine = open_engine(settings)                 # LocalEngine or MilvusEngine (in a DatabaseEngine with a database)
     embedder = load_model(settings)                # the embedding model (built offline first if needed)
     state = open_state_store(settings)             # storage.interfaces.StateStore
     with ingest_worker(settings, "worker") as worker: worker.run()      # `hoptac worker`
@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     from bot.engine_client import Engine
     from ingest_service.db_ingest import DatabaseIngest
     from ingest_service.worker import IngestWorker
-    from retrieval.embedding import Embedder
-    from retrieval.engine import AnswerEngine
-    from retrieval.index import Progress
-    from retrieval.milvus_engine import MilvusEngine
-    from retrieval.search_index import ArticleIndexer, IndexBackend
+    from retrieval.embedding.embedder import Embedder
+    from retrieval.engine import ArticleIndexer, Progress
+    from retrieval.local.engine import LocalEngine
+    from retrieval.local.index import IndexBackend
+    from retrieval.milvus.engine import MilvusEngine
     from storage.postgres.database import Database
     from storage.postgres.embedded_import import ImportReport
 
@@ -105,9 +105,9 @@ def open_ingest_worker(settings: Settings, db: Database, role: str, **options: f
     if settings.search_url:
         target = SearchEngineTarget(open_article_indexer(settings), store)
     else:
-        from retrieval.engine import AnswerEngine
+        from retrieval.local.engine import LocalEngine
 
-        target = LocalIndexTarget(AnswerEngine(settings.engine_config(), store=open_index_store(settings)), store)
+        target = LocalIndexTarget(LocalEngine(settings.engine_config(), store=open_index_store(settings)), store)
     return IngestWorker(worker_name(replica_name(settings), role), db, target, **options)  # type: ignore[arg-type]
 
 
@@ -126,20 +126,20 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
 
         db = open_database(settings)
         source = functools.partial(database_articles, db)
-    inner: AnswerEngine | MilvusEngine
+    inner: LocalEngine | MilvusEngine
     if settings.search_url is not None:
-        from retrieval.milvus_engine import MilvusEngine
+        from retrieval.milvus.engine import MilvusEngine
 
         prefix = settings.search_collection_prefix
         inner = MilvusEngine.open(config, settings.search_url, prefix, progress, source, build_if_missing)
     else:
-        from retrieval.engine import AnswerEngine  # imports the model and the vector index
+        from retrieval.local.engine import LocalEngine
 
         store = open_index_store(settings)
         if build_if_missing:
-            inner = AnswerEngine.open(config, progress, store=store)
+            inner = LocalEngine.open(config, progress, store=store)
         else:
-            inner = AnswerEngine(config, store=store)
+            inner = LocalEngine(config, store=store)
     if db is None:
         return inner
     from ingest_service.database_engine import DatabaseEngine
@@ -149,9 +149,9 @@ def _engine(settings: Settings, progress: Progress | None, build_if_missing: boo
 
 def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:
     """The shared search engine the ingest workers write to (``search_url``), with the model
-    loaded to embed. Raises ``retrieval.milvus_index.MilvusIndexError`` when Milvus cannot be reached."""
-    from retrieval.lexical import Analyzer
-    from retrieval.milvus_index import MilvusIndex
+    loaded to embed. Raises ``retrieval.milvus.index.MilvusIndexError`` when Milvus cannot be reached."""
+    from retrieval.milvus.index import MilvusIndex
+    from retrieval.vietnamese.analyzer import Analyzer
 
     assert settings.search_url is not None, "no search_url"
     embedder = settings.engine_config().load_embedder()
@@ -163,7 +163,7 @@ def open_article_indexer(settings: Settings) -> ArticleIndexer[Any]:
 
 def open_index_store(settings: Settings) -> IndexBackend:
     """Where the search index's versions live: the local FAISS + bm25s folder ``data_dir/index``."""
-    from retrieval.index import IndexStore
+    from retrieval.local.index import IndexStore
 
     return IndexStore(settings.engine_config().index_root)
 

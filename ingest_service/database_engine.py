@@ -1,6 +1,6 @@
 """The engine of a deployment whose articles live in PostgreSQL (``HOPTAC_DATABASE_URL``).
 
-    engine = DatabaseEngine(inner, db, "bot-1")     # inner: MilvusEngine or AnswerEngine; bot-1: the replica
+    engine = DatabaseEngine(inner, db, "bot-1")     # inner: MilvusEngine or LocalEngine; bot-1: the replica
     engine.ingest([Path("new/")])                   # stored in PostgreSQL, then made searchable
 
 Answering is the wrapped engine's. Changing the corpus goes through PostgreSQL, the system of
@@ -18,9 +18,9 @@ from typing import Any
 
 from ingest_service.db_ingest import store_articles, worker_name
 from ingest_service.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, Target, sync_corpus_folder
-from retrieval.engine import AnswerEngine, IndexStatus, IngestFailure, IngestReport
-from retrieval.index import Progress
-from retrieval.milvus_engine import MilvusEngine
+from retrieval.engine import IndexStatus, IngestFailure, IngestReport, Progress
+from retrieval.local.engine import LocalEngine
+from retrieval.milvus.engine import MilvusEngine
 from retrieval.models import Answer, Article
 from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
@@ -36,7 +36,7 @@ def database_articles(db: Database) -> list[Article]:
 class DatabaseEngine:
     """Answers with ``inner``; changes the corpus through PostgreSQL (module docstring)."""
 
-    def __init__(self, inner: MilvusEngine | AnswerEngine, db: Database, replica: str) -> None:
+    def __init__(self, inner: MilvusEngine | LocalEngine, db: Database, replica: str) -> None:
         """``replica``: this process's replica name, which the names of its ingest workers start with."""
         self.inner = inner
         self.db = db
@@ -54,8 +54,8 @@ class DatabaseEngine:
     def refresh(self) -> bool:
         return self.inner.refresh()
 
-    def status(self) -> IndexStatus:
-        return self.inner.status()
+    def status(self, verify: bool = False) -> IndexStatus:
+        return self.inner.status(verify)
 
     def paragraph_around(self, article_id: str, start: int) -> str:
         return self.inner.paragraph_around(article_id, start)
@@ -111,7 +111,7 @@ class DatabaseEngine:
         it read them are then done (the rebuilt index holds their articles)."""
         queue = IngestQueue(self.db)
         covered = queue.newest_id()
-        if isinstance(self.inner, AnswerEngine):
+        if isinstance(self.inner, LocalEngine):
             sync_corpus_folder(ArticleStore(self.db), self.inner.config.corpus_dir)
         status = self.inner.reindex(progress)
         queue.settle_rebuilt(covered)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from retrieval.corpus import ArticleFormatError
-from retrieval.importers import import_path
+from retrieval.articles.corpus import ArticleFormatError
+from retrieval.articles.importers import import_path
 from retrieval.models import Article
 from storage.postgres.articles import ArticleStore, Change, entrance
 from storage.postgres.ingest_jobs import BatchProgress, IngestQueue

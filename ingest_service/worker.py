@@ -17,7 +17,7 @@ A worker killed outright leaves its jobs claimed until the lease lapses; another
 then takes them. Writes are idempotent, so a job written twice leaves one copy.
 
 Two targets: a shared search engine (:class:`SearchEngineTarget`, an
-:class:`~retrieval.search_index.ArticleIndexer` such as Milvus), or, without one, the
+:class:`~retrieval.engine.ArticleIndexer` such as Milvus), or, without one, the
 local index derived from the corpus folder (:class:`LocalIndexTarget`: the folder is
 brought in line with PostgreSQL, then the engine's usual incremental ingest runs).
 """
@@ -33,14 +33,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from psycopg import Cursor
 
-from retrieval.corpus import ArticleFormatError, read_corpus, remove_article, save_article
-from retrieval.search_index import ArticleIndexer, PreparedArticles
+from retrieval.articles.corpus import ArticleFormatError, read_corpus, remove_article, save_article
+from retrieval.engine import ArticleIndexer, PreparedArticles
 from storage.postgres.articles import ArticleStore, content_hash
 from storage.postgres.database import Database
 from storage.postgres.ingest_jobs import IngestQueue, Job
 
 if TYPE_CHECKING:
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ class LocalIndexTarget:
     """Without a shared search engine: the corpus folder brought in line with PostgreSQL for the
     jobs' articles, then the engine's incremental ingest of the folder (it embeds only what changed)."""
 
-    def __init__(self, engine: AnswerEngine, store: ArticleStore) -> None:
+    def __init__(self, engine: LocalEngine, store: ArticleStore) -> None:
         self.engine = engine
         self.store = store
 

@@ -23,6 +23,7 @@ from datetime import datetime
 #: (always at least as long) in UTF-16 code units, as Telegram counts.
 MESSAGE_LIMIT = 4096
 
+
 def escape(text: str) -> str:
     """Text -> HTML that Telegram shows literally: ``<``, ``>`` and ``&`` escaped. Quotes
     need no escaping outside attributes, and leaving them avoids numeric entities."""

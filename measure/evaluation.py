@@ -25,22 +25,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from retrieval.answering import ANSWER_PASSAGES, RankedPassage, Searcher, compose_answer
-from retrieval.background import Background
+from retrieval.answering.background import Background
+from retrieval.answering.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
+from retrieval.answering.search import RankedPassage, Searcher
+from retrieval.answering.search_index import SearchIndex
+from retrieval.answering.sentence_choice import ANSWER_PASSAGES, compose_answer
+from retrieval.articles.passages import passage_windows
+from retrieval.articles.sentences import split_sentences
 from retrieval.config import EngineConfig
-from retrieval.embedding import Embedder
-from retrieval.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
-from retrieval.index import LoadedIndex, Progress, build_index
-from retrieval.lexical import Analyzer
+from retrieval.embedding.embedder import Embedder
+from retrieval.engine import Progress
+from retrieval.local.index import LoadedIndex, build_index
 from retrieval.models import Answer, Article
-from retrieval.passages import passage_windows
-from retrieval.search_index import SearchIndex
-from retrieval.sentences import split_sentences
-from retrieval.subject import holds_key_words
-from retrieval.text import fold, nfc
+from retrieval.vietnamese.analyzer import Analyzer
+from retrieval.vietnamese.subject import holds_key_words
+from retrieval.vietnamese.text import fold, nfc
 
 if TYPE_CHECKING:
-    from retrieval.milvus_index import MilvusIndex
+    from retrieval.milvus.index import MilvusIndex
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def load_distractors(count: int, path: Path, seed: int = 13) -> list[Article]:
         return []
     if not path.exists():
         raise FileNotFoundError(f"distractors need {path}, which is absent")
-    from retrieval.importers import import_path
+    from retrieval.articles.importers import import_path
 
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         lines = handle.readlines()
@@ -181,7 +183,7 @@ def local_builder(embedder: Embedder, analyzer: Analyzer, progress: Progress | N
 
 
 def milvus_builder(search_url: str, prefix: str, embedder: Embedder, analyzer: Analyzer) -> CorpusBuilder:
-    from retrieval.milvus_index import MilvusIndex
+    from retrieval.milvus.index import MilvusIndex
 
     def build(articles: list[Article], name: str) -> EvalCorpus:
         milvus = MilvusIndex.connect(search_url, f"{prefix}_eval_{name}", embedder.model_id, embedder.dimension,

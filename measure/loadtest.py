@@ -56,12 +56,12 @@ from bot.addressing import clean_question
 from bot.app import ALLOWED_UPDATES
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, BotDeps
-from bot.engine_client import Engine
 from bot.format import question_header
 from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser
 from bot.testing.telegram_html import parse_html
 from hoptac.settings import Settings
 from hoptac.wiring import build_bot
+from retrieval.engine import Engine
 from retrieval.models import Article
 
 __all__ = [
@@ -144,7 +144,7 @@ def questions_from_articles(articles: Iterable[Article], count: int, words: int 
     """Up to ``count`` distinct questions made of the articles' own words: runs of ``words``
     consecutive words of a sentence (one starting at each word), sentences taken in turn
     (so the first questions cover many sentences), each ending in "?"."""
-    from retrieval.sentences import split_sentences
+    from retrieval.articles.sentences import split_sentences
 
     runs: list[list[str]] = []
     for article in articles:

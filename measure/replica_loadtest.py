@@ -222,7 +222,7 @@ def run_replica_benchmark(
         raise ValueError("replicas share one PostgreSQL: set HOPTAC_DATABASE_URL (and run `hoptac db upgrade`)")
     if not replicas or min(replicas) < 1 or askers < 1 or per_asker < 1:
         raise ValueError("--replicas, --askers and --per-asker must each be at least 1")
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
 
     articles = read_corpus(Path(settings.corpus_dir)).articles
     questions = questions_from_articles(articles, askers * per_asker * len(replicas) + 10)

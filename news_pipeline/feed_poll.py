@@ -18,7 +18,6 @@ failed half-way fetches the whole feed again next time rather than skip anything
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,12 +29,12 @@ from news_pipeline.feeds import Feed, FeedError, FeedItem, parse_feed
 from news_pipeline.fetch import FetchError, fetch, fetch_article, web_client
 from news_pipeline.ingestion import IngestResult
 from notifications.digest import SUMMARY_ONLY_TAG
-from retrieval.corpus import join_paragraphs
-from retrieval.importers import make_article_id
+from retrieval.articles.corpus import join_paragraphs
+from retrieval.articles.importers import make_article_id
 from retrieval.models import Article
-from retrieval.text import nfc
+from retrieval.vietnamese.text import nfc
 from storage.interfaces import FeedStateStore
-from storage.records import FeedState, SeenItem
+from storage.records import FeedState, PollOutcome, SeenItem
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -213,8 +212,7 @@ class FeedPoller:
         await asyncio.to_thread(self.store.remember, remembered)
         for poll in polls:
             complete = poll.complete and all(c.hash in accepted for c in poll.candidates)
-            record = functools.partial(
-                self.store.record_poll,
+            outcome = PollOutcome(
                 poll.url,
                 error=poll.error,
                 etag=poll.etag,
@@ -222,4 +220,4 @@ class FeedPoller:
                 keep_validators=not complete,
                 added=sum(1 for c in poll.candidates if c.hash in accepted),
             )
-            await asyncio.to_thread(record)
+            await asyncio.to_thread(self.store.record_poll, outcome)

@@ -19,8 +19,8 @@ from html.parser import HTMLParser
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from retrieval.corpus import parse_published
-from retrieval.text import nfc
+from retrieval.articles.corpus import parse_published
+from retrieval.vietnamese.text import nfc
 
 ATOM = "http://www.w3.org/2005/Atom"
 

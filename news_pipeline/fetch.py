@@ -17,7 +17,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import httpx
 
-from retrieval.importers import ImportFailure, article_from_html
+from retrieval.articles.importers import ImportFailure, article_from_html
 from retrieval.models import Article
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from retrieval.corpus import ArticleFormatError, article_path, article_to_markdown
+from retrieval.articles.corpus import ArticleFormatError, article_path, article_to_markdown
 from retrieval.engine import IngestReport
 from retrieval.models import Article
 

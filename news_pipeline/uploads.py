@@ -19,7 +19,7 @@ from pathlib import Path
 
 from news_pipeline.fetch import FetchError, fetch_article, web_client
 from news_pipeline.ingestion import Ingestion, IngestResult
-from retrieval.importers import SUPPORTED_SUFFIXES
+from retrieval.articles.importers import SUPPORTED_SUFFIXES
 
 #: What a document's name may end with (compared in lower case).
 DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES

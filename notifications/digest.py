@@ -6,7 +6,7 @@
         outbox.mark_sent(chat_id, message.article_ids)
 
 The lead is the article's first sentence or two, quoted verbatim from the stored text
-(split by :func:`retrieval.sentences.split_sentences`), so it reads exactly as the
+(split by :func:`retrieval.articles.sentences.split_sentences`), so it reads exactly as the
 answers the bot will quote when asked about it. Every piece of article text is escaped.
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markup.html import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
+from retrieval.articles.sentences import split_sentences
 from retrieval.models import Article, Sentence
-from retrieval.sentences import split_sentences
 from storage.records import Notice
 
 #: Tag an article gets when only the feed's summary could be fetched (see news_pipeline.feed_poll).

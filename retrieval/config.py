@@ -4,7 +4,7 @@ The application builds it from its own settings (``hoptac.settings.Settings.engi
 anything else that embeds the engine builds one directly::
 
     config = EngineConfig(corpus_dir=Path("corpus"), data_dir=Path("var"))
-    engine = AnswerEngine.open(config)
+    engine = LocalEngine.open(config)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from retrieval.embedding import DEFAULT_MODEL, Embedder
+from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
 
 SentenceVectors = Literal["standalone", "span"]
 

@@ -1,56 +1,59 @@
-"""The answer engine: the one object the CLI and the bot talk to.
+"""What every engine shares: the calls the CLI and the bot make, and what they return.
 
-    engine = AnswerEngine.open(config)            # loads (or first builds) the index
-    answer = engine.ask("cầu Đồng Việt ở đâu?")   # grounded, cited Answer
-    engine.refresh()                              # picks up an index swapped by another process
+An engine is chosen once, from the settings (``hoptac.wiring.open_engine``): the local one
+(:class:`retrieval.local.engine.LocalEngine`, FAISS + BM25 postings under ``data_dir``) or
+the Milvus one (:class:`retrieval.milvus.engine.MilvusEngine`); the application may wrap
+either (the cluster's ``DatabaseEngine`` keeps the articles in PostgreSQL). Everything above
+the engine speaks to it only through :class:`Engine` and the types of this module.
 
-All methods are thread-safe for readers: ``ask`` may run in worker threads while
-``reindex``/``ingest`` build a new index beside the old one and swap it in at the end.
+    engine: Engine = open_engine(settings)
+    answer = engine.ask("cầu Đồng Việt ở đâu?")
+    report = engine.ingest([Path("new.md")])      # IngestReport: new / updated / unchanged
+    status = engine.status(verify=True)           # IndexStatus, the checksums read in full
 
-``ingest`` is incremental: it compares the corpus folder with what the current index was
-read from (``corpus-state.npz`` beside the index: each file's size, modification time and
-inode, and its article id), reads only the files that are new or changed, and adds the
-new or changed articles as a delta segment (see retrieval/index.py), dropping deleted
-ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
-has grown past its limits.
+A shared search engine that several workers fill article by article implements
+:class:`ArticleIndexer` (Milvus does).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
 
-from retrieval.admin_units import admin_map
-from retrieval.answering import RankedPassage, Searcher, check_question
-from retrieval.asking import answer_question
-from retrieval.background import Background
-from retrieval.config import EngineConfig
-from retrieval.corpus import ArticleFormatError, article_from_markdown, paragraphs, save_article
-from retrieval.corpus_state import CorpusState, FileRecord, file_digest, folder_stamps, read_state, write_state
-from retrieval.embedding import Embedder, model_id
-from retrieval.importers import import_path
-from retrieval.index import (
-    IndexBusyError,
-    IndexCorruptError,
-    IndexError_,
-    IndexMissingError,
-    IndexStore,
-    LoadedIndex,
-    Progress,
-    build_index,
-    extend_index,
-)
-from retrieval.lexical import Analyzer
 from retrieval.models import Answer, Article
-from retrieval.question_dates import DateFilter, passages_published_in
-from retrieval.search_index import IndexBackend, SearchIndex
-from retrieval.text import nfc
+
+#: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
+#: "model: <message>" for one-off messages while the model is built.
+Progress = Callable[[str, int, int], None]
+
+
+# -- errors: ``str()`` of each is one line that names the fixing command ---------------------
+
+
+class IndexError_(RuntimeError):
+    """Base for index problems; ``str()`` is one line that names the fixing command."""
+
+
+class IndexMissingError(IndexError_):
+    pass
+
+
+class IndexCorruptError(IndexError_):
+    pass
+
+
+class IndexMismatchError(IndexError_):
+    pass
+
+
+class IndexBusyError(IndexError_):
+    pass
+
+
+# -- what engines return -----------------------------------------------------------------------
+
 
 ArticleChange = Literal["new", "updated", "unchanged"]
 
@@ -106,361 +109,74 @@ class IngestReport:
         return not self.failures
 
 
+class QuestionError(ValueError):
+    """The question cannot be asked (empty, no words, or too long); the message is for the user."""
+
+
 class CorpusError(RuntimeError):
     """The corpus folder holds a file that cannot be read; nothing was changed."""
 
 
-@dataclass
-class _CorpusScan:
-    scanned_ns: int
-    files: dict[str, FileRecord]  # every article file now: stamp, article id, digest of its bytes
-    read: dict[str, Article]  # the files parsed in this scan (new, changed or not known to be unchanged)
+class Engine(Protocol):
+    """The calls the CLI and the bot make to an engine, whichever backend serves it.
 
-
-def _same_article(a: Article, b: Article) -> bool:
-    return a == b and a.metadata() == b.metadata()
-
-
-def paragraph_at(article: Article, start: int) -> str:
-    """The whole paragraph of ``article`` that contains offset ``start``."""
-    for paragraph in paragraphs(article.text):
-        if paragraph.start <= start < paragraph.end:
-            return article.text[paragraph.start : paragraph.end]
-    raise KeyError(f"offset {start} is outside article {article.id}")
-
-
-def import_files(paths: Sequence[Path], corpus_dir: Path | None = None) -> tuple[list[Article], IngestReport]:
-    """The articles in ``paths`` (files or folders), and a report holding what failed.
-
-    A Markdown file directly in ``corpus_dir`` is skipped: it is the corpus already, taken in
-    where it lies by the folder's update (saved again under its id's name, it would be two
-    files of one article)."""
-    report = IngestReport()
-    imported: list[Article] = []
-    for path in paths:
-        if corpus_dir is not None and _in_folder(Path(path), corpus_dir):
-            continue
-        result = import_path(Path(path))
-        imported.extend(result.articles)
-        report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
-    return imported, report
-
-
-def _in_folder(path: Path, folder: Path) -> bool:
-    """Whether ``path`` is a Markdown file directly in ``folder``."""
-    try:
-        return path.suffix == ".md" and path.is_file() and path.resolve().parent == folder.resolve()
-    except OSError:
-        return False
-
-
-def save_imported(folder: Path, imported: Sequence[Article], report: IngestReport, progress: Progress | None) -> None:
-    """Write ``imported`` into the corpus ``folder``, recording each one's change in ``report``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for done, article in enumerate(imported, start=1):
-        try:
-            change = save_article(folder, article)
-        except ArticleFormatError as exc:
-            report.failures.append(IngestFailure(article.id, exc.reason))
-            continue
-        report.changes[article.id] = change
-        if change == "new":
-            report.new_articles.append(article)
-        if progress:
-            progress("ingest", done, len(imported))
-
-
-class AnswerEngine:
-    """Ask, ingest, reindex and inspect one corpus + index (see module docstring)."""
-
-    def __init__(
-        self, config: EngineConfig, embedder: Embedder | None = None, store: IndexBackend | None = None
-    ) -> None:
-        self.config = config
-        self.analyzer = Analyzer()
-        self.searcher = Searcher(self.analyzer)
-        self.store: IndexBackend = store if store is not None else IndexStore(config.index_root)
-        self._embedder = embedder
-        self._index: LoadedIndex | None = None
-        self._background: Background | None = None
-        self._build_lock = threading.Lock()
-        self._dated: tuple[str, bool] | None = None  # index version, whether any article is dated
-
-    @classmethod
-    def open(
-        cls, config: EngineConfig, progress: Progress | None = None, store: IndexBackend | None = None
-    ) -> AnswerEngine:
-        """Load the model and the current index, building the index first if there is none.
-        ``store`` keeps the index versions (default: the local FAISS + bm25s folder)."""
-        engine = cls(config, store=store)
-        # The model (seconds of imports and weights) and the index (checksums, vectors, HNSW
-        # graph) load side by side: both spend most of their time outside the GIL.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="hoptac-model") as pool:
-            model = pool.submit(engine.embedder, progress)
-            places = pool.submit(admin_map)  # read once per process (about a second)
-            try:
-                engine._index = engine.store.load(expected_model=engine.expected_model_id())
-            except IndexMissingError:
-                model.result()
-                engine.reindex(progress)
-            model.result()  # re-raises the model's own error
-            places.result()
-        engine.embedder().warm_up()
-        engine.index.check_integrity()  # starts the background check of the large files
-        return engine
-
-    # -- model and index -------------------------------------------------------------------
-
-    def embedder(self, progress: Progress | None = None) -> Embedder:
-        if self._embedder is None:
-
-            def notify(message: str) -> None:
-                if progress:
-                    progress("model: " + message, 0, 0)
-
-            self._embedder = self.config.load_embedder(notify)
-        return self._embedder
-
-    def expected_model_id(self) -> str:
-        """The model the index must have been built with (known without loading the model)."""
-        if self._embedder is not None:
-            return self._embedder.model_id
-        return model_id(self.config.embedding_model, self.config.sentence_vectors)
-
-    def background(self) -> Background:
-        if self._background is None:
-            self._background = Background.embed(self.embedder())
-        return self._background
-
-    @property
-    def index(self) -> LoadedIndex:
-        if self._index is None:
-            self._index = self.store.load(expected_model=self.expected_model_id())
-        return self._index
-
-    def refresh(self) -> bool:
-        """Load the current index if another process swapped in a new one; True if it did."""
-        current = self.store.current_version()
-        if current is None or (self._index is not None and self._index.manifest.version == current):
-            return False
-        self._index = self.store.load(expected_model=self.expected_model_id())
-        return True
-
-    # -- asking ----------------------------------------------------------------------------
+    Readers are thread-safe: ``ask`` may run in worker threads while ``reindex`` or
+    ``ingest`` builds the next version beside the served one and swaps it in at the end."""
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
-        """Answer with up to ``limit`` cited sentences, skipping the first ``offset``
-        (offset>0 gives "more results" for the same question). Raises QuestionError."""
-        started = time.perf_counter()
-        text = check_question(nfc(question))
-        index = self.index  # one consistent version for the whole question
-        index.check_integrity()  # a damaged file found in the background: no answer from it
-        query = self.embedder().encode_query(text)
-        baseline = self.background().baseline(query)
-        limit = limit or self.config.answer_sentences
+        """The grounded answer: at most ``limit`` quotes, from the ``offset``-th on (the
+        bot's "more results"). Raises ``QuestionError`` for a question it cannot ask."""
 
-        def search(words: str, when: DateFilter | None) -> tuple[SearchIndex, list[RankedPassage]] | None:
-            period = passages_published_in(index, when) if when is not None else None
-            if period is not None and not period.any():
-                return None
-            return index, self.searcher.passages(index, words, query, allowed=period)
+    def refresh(self) -> bool:
+        """Pick up a version another process swapped in; True if it changed."""
 
-        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, self._has_dates(index), search)
-        elapsed = (time.perf_counter() - started) * 1000
-        return replace(answer, question=nfc(question), elapsed_ms=elapsed)
-
-    def _has_dates(self, index: LoadedIndex) -> bool:
-        """Whether any article of ``index`` has a publication date (remembered per version)."""
-        known = self._dated  # one tuple, swapped whole: safe for reader threads
-        if known is None or known[0] != index.manifest.version:
-            live = index.article_index.values()
-            known = (index.manifest.version, any(index.article_published[i] is not None for i in live))
-            self._dated = known
-        return known[1]
-
-    # -- changing the corpus ---------------------------------------------------------------
-
-    def _scan_corpus(self, known: CorpusState | None) -> _CorpusScan:
-        """The corpus folder now, parsing only the files whose stamp (or, for a racy one,
-        whose bytes) differ from ``known`` (all of them without ``known``). Raises
-        CorpusError, like ``read_corpus`` failures, for a file that cannot be read, a
-        duplicate id or an empty folder."""
-        folder = self.config.corpus_dir
-        if not folder.is_dir():
-            raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
-        scanned_ns = time.time_ns()
-        stamps = folder_stamps(folder)
-        failures: dict[str, str] = {}
-        read: dict[str, Article] = {}
-        records: dict[str, FileRecord] = {}
-        names = sorted(stamps)
-        for name in names:
-            stamp = stamps[name]
-            record = known.unchanged(name, stamp) if known else None
-            if record is not None:
-                records[name] = record  # the very file the index was read from
-                continue
-            path = folder / name
-            try:
-                data = path.read_bytes()
-                digest = file_digest(data)
-                record = known.same_bytes(name, stamp, digest) if known else None
-                if record is not None:
-                    records[name] = record  # racy, but the same bytes
-                    continue
-                # Decode bytes ourselves: read_text would also turn a lone "\r" into "\n" (as read_corpus).
-                read[name] = article_from_markdown(data.decode("utf-8"), str(path))
-                records[name] = FileRecord(stamp, read[name].id, digest)
-            except ArticleFormatError as exc:
-                failures[name] = exc.reason
-            except (OSError, UnicodeDecodeError) as exc:
-                failures[name] = f"cannot read: {exc}"
-        files: dict[str, FileRecord] = {}
-        seen: dict[str, str] = {}
-        for name in names:
-            if name in failures:
-                continue
-            article_id = records[name].article_id
-            if article_id in seen:
-                failures[name] = f"duplicate id {article_id!r} (already in {seen[article_id]})"
-                continue
-            seen[article_id] = name
-            files[name] = records[name]
-        if failures:
-            first = min(failures)
-            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
-            raise CorpusError(
-                f"{folder / first}: {failures[first]}{more}; fix or remove it, the current index is unchanged"
-            )
-        if not files:
-            raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
-        return _CorpusScan(scanned_ns, files, read)
-
-    def _read_corpus_state(self, version: str) -> CorpusState | None:
-        """What ``version`` was read from; None when unknown (then every file is read again)."""
-        return read_state(self.store.root, version)
-
-    def _write_corpus_state(self, version: str, scan: _CorpusScan) -> None:
-        """Record what ``version`` was read from (only a cache, see retrieval/corpus_state.py)."""
-        write_state(self.store.root, CorpusState(version, scan.scanned_ns, scan.files))
-
-    def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
-        """Rebuild from the corpus folder beside the old index and swap it in atomically."""
-        if not self._build_lock.acquire(blocking=wait):
-            raise IndexBusyError("a reindex is already running")
-        try:
-            with self.store.writer_lock(wait=wait):
-                return self._rebuild(self._scan_corpus(None), progress)
-        finally:
-            self._build_lock.release()
-
-    def _rebuild(
-        self, scan: _CorpusScan, progress: Progress | None, articles: Sequence[Article] | None = None
-    ) -> IndexStatus:
-        """A full build: of ``articles``, or of every article ``scan`` read."""
-        articles = list(scan.read.values()) if articles is None else articles
-        built = build_index(articles, self.embedder(progress), self.analyzer, progress=progress)
-        self.store.save(built)
-        self._index = built
-        self._write_corpus_state(built.manifest.version, scan)
-        return self.status()
-
-    def _current_index(self) -> LoadedIndex | None:
-        """The version CURRENT names (loaded if another process swapped it in), or None if unusable."""
-        try:
-            current = self.store.current_version()
-            if current is None:
-                return None
-            if self._index is None or self._index.manifest.version != current or self._index.path is None:
-                self._index = self.store.load(expected_model=self.expected_model_id())
-            return self._index
-        except IndexError_:
-            return None
-
-    def _update_index(self, progress: Progress | None) -> None:
-        """Bring the index up to date with the corpus folder: a delta of the new and changed
-        articles; a full rebuild without a usable index or when the delta is too big."""
-        index = self._current_index()
-        if index is None:
-            self._rebuild(self._scan_corpus(None), progress)
-            return
-        scan = self._scan_corpus(self._read_corpus_state(index.manifest.version))
-        changed = [
-            article
-            for article in scan.read.values()
-            if article.id not in index.article_index
-            or not _same_article(index.articles[index.article_index[article.id]], article)
-        ]
-        present = {record.article_id for record in scan.files.values()}
-        removed = [article_id for article_id in index.article_index if article_id not in present]
-        if not changed and not removed:
-            self._write_corpus_state(index.manifest.version, scan)  # the stamps, refreshed
-            return
-        extended = extend_index(index, changed, removed, self.embedder(progress), self.analyzer, progress)
-        if extended.needs_compaction():
-            self._rebuild(scan, progress, extended.live_articles())
-            return
-        try:
-            self.store.save(extended, previous=index)
-        except IndexCorruptError:  # a file of the current version has gone: rebuild it all
-            self._rebuild(scan, progress, extended.live_articles())
-            return
-        self._index = extended
-        self._write_corpus_state(extended.manifest.version, scan)
+    def reindex(self, progress: Progress | None = None) -> IndexStatus:
+        """Rebuild from every article and swap the result in atomically."""
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Import files/folders into the corpus folder and update the index.
+        """Take the articles in ``paths`` (files or folders) into the corpus and make them searchable."""
 
-        Unchanged articles are a no-op; new and changed ones are added beside the index
-        (a changed article's old passages are never returned again); files added, changed
-        or deleted in the corpus folder by hand are taken in too; only new text is embedded."""
-        imported, report = import_files(paths, self.config.corpus_dir)
-        with self._build_lock, self.store.writer_lock():
-            save_imported(self.config.corpus_dir, imported, report, progress)
-            self._update_index(progress)
-        return report
-
-    # -- reading ---------------------------------------------------------------------------
-
-    def status(self) -> IndexStatus:
-        index = self.index
-        manifest = index.manifest
-        check = index.integrity
-        integrity = "verified"
-        if check is not None and not check.wait(0):
-            integrity = "checking"
-        elif check is not None and check.error is not None:
-            integrity = check.error
-        built = datetime.fromisoformat(manifest.built_at)
-        return IndexStatus(
-            articles=manifest.articles,
-            passages=manifest.passages,
-            sentences=manifest.sentences,
-            model=manifest.model,
-            dimension=manifest.dimension,
-            built_at=manifest.built_at,
-            age_seconds=(datetime.now(UTC) - built).total_seconds(),
-            index_bytes=self.store.size_bytes(),
-            index_kind=manifest.dense_kind,
-            corpus_fingerprint=manifest.corpus_fingerprint,
-            version=manifest.version,
-            integrity=integrity,
-        )
-
-    def article(self, article_id: str) -> Article:
-        index = self.index
-        return index.articles[index.article_index[article_id]]
+    def status(self, verify: bool = False) -> IndexStatus:
+        """What is served; with ``verify``, after every file's checksum has been read
+        (the local index checks its large files in the background after loading)."""
 
     def paragraph_around(self, article_id: str, start: int) -> str:
-        """The whole paragraph of ``article_id`` that contains offset ``start``."""
-        return paragraph_at(self.article(article_id), start)
+        """The whole paragraph of the article that holds offset ``start``."""
 
     def latest_articles(self, n: int = 5) -> list[Article]:
-        """The ``n`` indexed articles with the newest publication dates."""
-        index, oldest = self.index, datetime.min.replace(tzinfo=UTC)
-        rows = sorted(
-            index.article_index.values(),
-            key=lambda i: (index.article_published[i] or oldest, index.article_ids[i]),
-            reverse=True,
-        )
-        return [index.articles[i] for i in rows[:n]]
+        """The ``n`` newest searchable articles, newest first."""
+
+
+# -- a shared search engine, filled article by article ----------------------------------------
+
+
+class PreparedArticles(Protocol):
+    """Articles segmented and embedded, ready to be written to a shared search engine."""
+
+    @property
+    def article_ids(self) -> list[str]: ...
+
+
+Prepared = TypeVar("Prepared", bound=PreparedArticles)
+
+
+class ArticleIndexer(Protocol[Prepared]):
+    """A shared search engine (Milvus) kept up to date article by article.
+
+    Embedding (:meth:`prepare`) is the slow part and may run in any number of workers at
+    once; writing (:meth:`put`, :meth:`remove`) should come from one writer at a time (the
+    caller serialises it, e.g. with a PostgreSQL advisory lock). Both writes are idempotent:
+    putting the same article twice leaves one copy, and a replaced or removed article's old
+    passages are gone before its new ones can be found (never a stale passage)."""
+
+    def indexed(self) -> dict[str, str]:
+        """Every searchable article: id -> hex digest of its content (:func:`article_digest`)."""
+
+    def prepare(self, articles: Sequence[Article]) -> Prepared:
+        """Segment and embed ``articles`` (no write)."""
+
+    def put(self, prepared: Prepared) -> None:
+        """Make the prepared articles searchable, replacing any earlier copy of each."""
+
+    def remove(self, article_ids: Sequence[str]) -> None:
+        """Make these articles unsearchable (unknown ids are ignored)."""

@@ -94,6 +94,34 @@ class Citation:
     #: Phòng)"). Shown beside the quote, never inside it: the sentence stays an exact slice.
     unit_notes: tuple[str, ...] = ()
 
+    @classmethod
+    def quoting(
+        cls,
+        article: Article,
+        sentence: str,
+        start: int,
+        end: int,
+        score: float,
+        *,
+        is_caption: bool = False,
+        unit_notes: tuple[str, ...] = (),
+    ) -> Citation:
+        """``sentence`` (``article.text[start:end]``) quoted with what a reader checks it
+        against: its article's id, title, date, source and link."""
+        return cls(
+            article_id=article.id,
+            title=article.title,
+            published=article.published.isoformat() if article.published else None,
+            source=article.source,
+            url=article.url,
+            sentence=sentence,
+            start=start,
+            end=end,
+            score=score,
+            is_caption=is_caption,
+            unit_notes=unit_notes,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "article_id": self.article_id,
@@ -119,11 +147,11 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     elapsed_ms: float = 0.0
     #: How sure a found answer is: "high" (confident) or "low" (the quotes are only related);
-    #: None when not found. See retrieval/confidence.py.
+    #: None when not found. See retrieval/answering/confidence.py.
     confidence: Literal["high", "low"] | None = None
     # Diagnostics for evaluation; not part of the public JSON.
     ranked_articles: tuple[str, ...] = field(default=(), compare=False, repr=False)
-    #: The confidence's evidence (retrieval/confidence.py ``Evidence.vector()``), when found.
+    #: The confidence's evidence (retrieval/answering/confidence.py ``Evidence.vector()``), when found.
     evidence: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Every number that differs between two ``hoptac eval --json`` reports, and the largest change of a share.
 
-    python scripts/compare_eval.py before.json after.json
+python scripts/compare_eval.py before.json after.json
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fit the answer weights (retrieval/answering.py, ``WEIGHTS``) on a SQuAD-format file.
+"""Fit the answer weights (retrieval/answering/sentence_choice.py, ``WEIGHTS``) on a SQuAD-format file.
 
     .venv/bin/python scripts/fit_answer_weights.py ../shared/data/xquad-vi/xquad.vi.json \\
         --sentence-vectors span
@@ -34,12 +34,13 @@ from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
 from measure.evaluation import answer_removed, contains_answer, load_squad
-from retrieval.answering import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, Searcher, found_score, sentence_features
-from retrieval.background import Background
-from retrieval.engine import AnswerEngine
-from retrieval.index import build_index
-from retrieval.lexical import Analyzer, QueryForm
-from retrieval.text import fold
+from retrieval.answering.background import Background
+from retrieval.answering.search import Searcher
+from retrieval.answering.sentence_choice import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, found_score, sentence_features
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import build_index
+from retrieval.vietnamese.analyzer import Analyzer, QueryForm
+from retrieval.vietnamese.text import fold
 
 L2 = 0.01
 
@@ -59,7 +60,7 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], l
     removed ones of paragraphs without their answer's sentences (:func:`answer_removed`)."""
     articles, questions = load_squad(path)
     analyzer = Analyzer()
-    embedder = AnswerEngine(settings.engine_config()).embedder()
+    embedder = LocalEngine(settings.engine_config()).embedder()
     background = Background.embed(embedder)
     searcher = Searcher(analyzer)
     group_of = {q.article_id: q.group for q in questions}

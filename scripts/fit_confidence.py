@@ -1,4 +1,4 @@
-"""Fit the answer confidence (retrieval/confidence.py) on a SQuAD-format file.
+"""Fit the answer confidence (retrieval/answering/confidence.py) on a SQuAD-format file.
 
     .venv/bin/python scripts/fit_confidence.py ../shared/data/xquad-vi/xquad.vi.json \\
         --features /tmp/conf_features.npz
@@ -17,7 +17,7 @@ seconds. Then:
   docs/confidence.md);
 * the chosen thresholds, one for each way of typing: the lowest meeting the targets for
   the first quote of confident answers, answer-removed and topic-removed questions;
-* the final weights, fitted on all the answers, to copy into retrieval/confidence.py.
+* the final weights, fitted on all the answers, to copy into retrieval/answering/confidence.py.
 
 Development tool: it needs scikit-learn (installed with sentence-transformers).
 """
@@ -33,7 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from hoptac.settings import Settings
 from measure.evaluation import ANSWER_REMOVED, ANSWERABLE, TOPIC_REMOVED, AnswerRecord, evaluate
-from retrieval.confidence import FEATURES, design
+from retrieval.answering.confidence import FEATURES, design
 
 KINDS = (ANSWERABLE, TOPIC_REMOVED, ANSWER_REMOVED)
 C = 1.0

@@ -5,7 +5,7 @@
 Takes the benchmark's articles for ``--passages`` passages (``hoptac bench``'s corpus, with
 pseudo-articles beyond the news file), embeds them as ``hoptac bench --synthetic-vectors``
 does (the cache's vectors, random ones for the rest) and runs the build's segment step
-(``retrieval/index.py: _build_segment``) up to the lexical postings, which it does not
+(``retrieval/local/index.py: _build_segment``) up to the lexical postings, which it does not
 build; prints the resident set before and the peak (``VmHWM``) after. This is the phase
 whose peak was 21.5 GB in the first million-passage build (docs/benchmarks.md).
 Development tool: nothing is written.
@@ -24,8 +24,8 @@ from measure.bench.corpus import load_sample
 from measure.bench.synthetic import SyntheticFillEmbedder
 from measure.commands import NEWS_JSONL, NEWS_JSONL_DEFAULT
 from retrieval import index as index_module
-from retrieval.engine import AnswerEngine
-from retrieval.lexical import Analyzer
+from retrieval.local.engine import LocalEngine
+from retrieval.vietnamese.analyzer import Analyzer
 
 
 class _Stop(Exception):
@@ -45,7 +45,7 @@ def main() -> None:
     args = parser.parse_args()
     base = Settings(_env_file=None) if args.data_dir is None else Settings(data_dir=args.data_dir, _env_file=None)  # type: ignore[call-arg]
     jsonl = args.jsonl if args.jsonl is not None else base.shared_data_dir / NEWS_JSONL
-    embedder = SyntheticFillEmbedder(AnswerEngine(base.engine_config()).embedder())
+    embedder = SyntheticFillEmbedder(LocalEngine(base.engine_config()).embedder())
     sample = load_sample(jsonl, args.passages, lambda message: None)
     count = sample.prefix(args.passages)
     articles = sorted(sample.articles[:count], key=lambda a: a.id)

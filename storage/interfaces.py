@@ -11,7 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Literal, Protocol
 
-from storage.records import AnswerPage, FeedState, Notice, PendingNotice, SeenItem, Subscription, Vote
+from storage.records import (
+    AnswerPage,
+    FeedState,
+    Notice,
+    PendingNotice,
+    PollOutcome,
+    SeenItem,
+    Subscription,
+    Vote,
+)
 
 
 class SubscriptionStore(Protocol):
@@ -86,16 +95,9 @@ class FeedStateStore(Protocol):
 
     def validators(self, url: str) -> tuple[str | None, str | None]: ...
 
-    def record_poll(
-        self,
-        url: str,
-        *,
-        error: str | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        keep_validators: bool = False,
-        added: int = 0,
-    ) -> None: ...
+    def record_poll(self, poll: PollOutcome) -> None:
+        """Store one poll's outcome; its validators only when it
+        :attr:`~storage.records.PollOutcome.replaces_validators`."""
 
     def seen_keys(self, keys: Iterable[str]) -> set[str]: ...
 

@@ -76,6 +76,25 @@ class FeedState:
 
 
 @dataclass(frozen=True)
+class PollOutcome:
+    """How one poll of a feed went: its error (None when it went well), the conditional-GET
+    validators the feed sent and how many of its items were added."""
+
+    url: str
+    error: str | None
+    etag: str | None = None
+    last_modified: str | None = None
+    keep_validators: bool = False  # a partial poll: some items were not taken in
+    added: int = 0
+
+    @property
+    def replaces_validators(self) -> bool:
+        """Whether its validators replace the stored ones: a failed or partial poll keeps what
+        it had, so the next poll skips nothing it missed."""
+        return self.error is None and not self.keep_validators
+
+
+@dataclass(frozen=True)
 class SeenItem:
     """A feed item already added (by its link and by its content hash)."""
 

@@ -13,10 +13,24 @@ import numpy as np
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.lexical import Analyzer
+from retrieval.vietnamese.analyzer import Analyzer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
+DATED = REPO / "tests" / "data" / "dated"  # two articles on one subject, 2019 and 2024
+#: What another search backend must answer exactly as the local index does, over CORPUS and
+#: DATED: with and without diacritics, a period (a year, a month, "lately"), in English.
+PARITY_QUESTIONS = (
+    "Hai tỉnh sẽ phối hợp những dự án nào?",
+    "cau Dong Viet o dau",
+    "Năm 2019 Ninh Bình và Thanh Hóa ký kết gì?",
+    "Ninh Bình Thanh Hóa hợp tác du lịch gần đây thế nào?",
+    "tháng 5/2024 tổng kết hợp tác du lịch",
+    "hồ sơ UNESCO",
+    "Ninh Bình và Thanh Hóa hợp tác du lịch thế nào?",
+    "Hải Phòng và Bắc Ninh ký kết gì?",
+    "bridge over the Thai Binh river",
+)
 
 
 class HashingEmbedder:
@@ -66,15 +80,15 @@ def settings(tmp_path: Path, corpus_copy: Path) -> Settings:
 @pytest.fixture(scope="session")
 def model_dir() -> Path:
     """The real default model, built once into the repository's var/ (as `hoptac model build` does)."""
-    from retrieval.offline_model import ensure_default_model
+    from retrieval.embedding.offline_model import ensure_default_model
 
     return ensure_default_model(REPO / "var" / "models")
 
 
 @pytest.fixture(scope="session")
 def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # type: ignore[no-untyped-def]
-    """An AnswerEngine with the real model over a copy of the embedded corpus."""
-    from retrieval.engine import AnswerEngine
+    """An LocalEngine with the real model over a copy of the embedded corpus."""
+    from retrieval.local.engine import LocalEngine
 
     root = tmp_path_factory.mktemp("real")
     corpus = root / "corpus"
@@ -83,12 +97,12 @@ def real_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path):  # t
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(corpus_dir=corpus, data_dir=data, _env_file=None)  # type: ignore[call-arg]
-    return AnswerEngine.open(settings.engine_config())
+    return LocalEngine.open(settings.engine_config())
 
 
 @pytest.fixture
 def seed_article():  # type: ignore[no-untyped-def]
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
 
     read = read_corpus(CORPUS)
     assert not read.failures

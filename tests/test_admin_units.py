@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from retrieval.admin_units import REFORM_DATE, admin_map, unit_notes, words_of
-from retrieval.lexical import FOLDED, Analyzer
-from retrieval.text import fold
+from retrieval.vietnamese.admin_units import REFORM_DATE, admin_map, unit_notes, words_of
+from retrieval.vietnamese.analyzer import FOLDED, Analyzer
+from retrieval.vietnamese.text import fold
 
 BEFORE = datetime(2019, 10, 5, 21, 36, tzinfo=timezone(timedelta(hours=7)))
 
@@ -123,7 +123,7 @@ def test_notes_only_for_articles_from_before_the_reform() -> None:
 def test_a_district_of_a_province_that_kept_its_name_gets_no_note() -> None:
     from datetime import UTC, datetime
 
-    from retrieval.admin_units import unit_notes
+    from retrieval.vietnamese.admin_units import unit_notes
 
     before = datetime(2019, 3, 12, tzinfo=UTC)
     assert unit_notes("Sáng 12.3, tại TP Ninh Bình, hai tỉnh ký kết chương trình hợp tác.", before) == ()

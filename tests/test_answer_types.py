@@ -1,10 +1,10 @@
-"""Question typing and answer-type evidence in sentences (retrieval/answer_types.py)."""
+"""Question typing and answer-type evidence in sentences (retrieval/vietnamese/answer_types.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from retrieval.answer_types import AnswerType, expected_answer, offers_answer, question_words
+from retrieval.vietnamese.answer_types import AnswerType, expected_answer, offers_answer, question_words
 
 
 @pytest.mark.parametrize(

@@ -7,19 +7,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from retrieval import answering
-from retrieval.answering import (
-    NOT_FOUND_MESSAGE,
-    QuestionError,
-    Searcher,
-    _Candidate,
-    check_question,
-    compose_answer,
-    is_found,
-)
-from retrieval.index import build_index
-from retrieval.lexical import Analyzer, QueryForm
+from retrieval.answering import sentence_choice
+from retrieval.answering.search import Searcher, check_question
+from retrieval.answering.sentence_choice import NOT_FOUND_MESSAGE, _Candidate, compose_answer, is_found
+from retrieval.engine import QuestionError
+from retrieval.local.index import build_index
 from retrieval.models import Article
+from retrieval.vietnamese.analyzer import Analyzer, QueryForm
 from tests.conftest import HashingEmbedder
 
 VN = timezone(timedelta(hours=7))
@@ -91,7 +85,7 @@ def test_a_question_far_below_the_background_is_not_found() -> None:
 )
 def test_found_threshold(cosine: float, coverage: float, form: QueryForm, found: bool) -> None:
     assert (
-        is_found(_candidate(cosine, coverage), baseline=0.80, form=form, weights=answering.WEIGHTS["standalone"])
+        is_found(_candidate(cosine, coverage), baseline=0.80, form=form, weights=sentence_choice.WEIGHTS["standalone"])
         is found
     )
 
@@ -99,6 +93,15 @@ def test_found_threshold(cosine: float, coverage: float, form: QueryForm, found:
 @pytest.mark.parametrize("question", ["", "  \n ", "?!", "a" * 1001])
 def test_empty_or_overlong_questions_are_refused(question: str) -> None:
     with pytest.raises(QuestionError):
+        check_question(question)
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [("", "the question is empty"), ("???", "the question has no words to search for"), ("<b></b>", "empty")],
+)
+def test_the_refusal_says_why(question: str, reason: str) -> None:
+    with pytest.raises(QuestionError, match=reason):
         check_question(question)
 
 
@@ -132,7 +135,7 @@ def test_a_how_many_question_prefers_the_sentence_with_a_number(question: str) -
 
 
 def test_without_the_answer_type_the_two_sentences_tie(monkeypatch: pytest.MonkeyPatch) -> None:
-    for mode, weights in answering.WEIGHTS.items():
-        monkeypatch.setitem(answering.WEIGHTS, mode, dataclasses.replace(weights, answer_type=0.0))
+    for mode, weights in sentence_choice.WEIGHTS.items():
+        monkeypatch.setitem(sentence_choice.WEIGHTS, mode, dataclasses.replace(weights, answer_type=0.0))
     _, answer = _answer([_article("a", 5, LANES)], "Cầu Đồng Việt có bao nhiêu làn xe?")
     assert answer.citations[0].sentence == "Cầu Đồng Việt có làn xe mới."  # the tie goes to the earlier one

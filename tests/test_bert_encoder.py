@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import torch
 
-from retrieval.bert_encoder import BertEncoder, BertShape
+from retrieval.embedding.bert_encoder import BertEncoder, BertShape
 
 TINY = {
     "model_type": "bert",

@@ -11,25 +11,27 @@ import pytest
 
 from hoptac.settings import Settings
 from measure.bench.footprint import component_of
-from retrieval.article_file import ArticleDamagedError, ArticleFile, article_to_json
-from retrieval.dense import DenseIndex, DenseIndexKind
-from retrieval.engine import AnswerEngine
-from retrieval.index import FORMAT_VERSION, IndexCorruptError, IndexMismatchError, IndexStore, LoadedIndex
-from retrieval.vectors import CompactVectors, VectorBlocks, quantize_int8
+from retrieval.articles.records import article_to_json
+from retrieval.embedding.compact import CompactVectors, VectorBlocks, quantize_int8
+from retrieval.engine import IndexCorruptError, IndexMismatchError
+from retrieval.local.article_file import ArticleDamagedError, ArticleFile
+from retrieval.local.dense import DenseIndex, DenseIndexKind
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import FORMAT_VERSION, IndexStore, LoadedIndex
 from tests.conftest import HashingEmbedder
 
 QUESTION = "cầu Đồng Việt ở đâu?"
 
 
-def _built(settings: Settings) -> tuple[AnswerEngine, LoadedIndex, Path]:
-    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+def _built(settings: Settings) -> tuple[LocalEngine, LoadedIndex, Path]:
+    engine = LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     engine.reindex()
     store = IndexStore(settings.index_root)
     return engine, engine.index, store.versions / str(store.current_version())
 
 
-def _engine(settings: Settings) -> AnswerEngine:
-    return AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+def _engine(settings: Settings) -> LocalEngine:
+    return LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
 
 
 def test_int8_codes_decode_to_within_half_a_step_of_each_component() -> None:
@@ -107,7 +109,7 @@ def test_hnsw_candidates_are_scored_again_with_the_stored_vectors() -> None:
 def test_a_truncated_vector_or_article_file_is_reported_at_load_with_the_fix(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)  # every file counts as large
+    monkeypatch.setattr("retrieval.local.index.CHECKED_AT_LOAD_BYTES", 0)  # every file counts as large
     _, _, folder = _built(settings)
     stored = folder / name
     stored.write_bytes(stored.read_bytes()[:-100])
@@ -118,7 +120,7 @@ def test_a_truncated_vector_or_article_file_is_reported_at_load_with_the_fix(
 def test_a_damaged_large_file_is_found_in_the_background_and_answering_stops(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    monkeypatch.setattr("retrieval.local.index.CHECKED_AT_LOAD_BYTES", 0)
     _, _, folder = _built(settings)
     vectors = folder / "passage_vectors.npy"
     data = bytearray(vectors.read_bytes())
@@ -134,7 +136,7 @@ def test_a_damaged_large_file_is_found_in_the_background_and_answering_stops(
 
 
 def test_an_intact_index_passes_the_background_check(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    monkeypatch.setattr("retrieval.local.index.CHECKED_AT_LOAD_BYTES", 0)
     _built(settings)
     engine = _engine(settings)
     integrity = engine.index.integrity
@@ -144,7 +146,7 @@ def test_an_intact_index_passes_the_background_check(settings: Settings, monkeyp
 
 
 def test_a_damaged_article_is_never_quoted(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("retrieval.index.CHECKED_AT_LOAD_BYTES", 0)
+    monkeypatch.setattr("retrieval.local.index.CHECKED_AT_LOAD_BYTES", 0)
     _, _, folder = _built(settings)
     records = folder / "article_records.bin"
     data = bytearray(records.read_bytes())
@@ -179,7 +181,7 @@ def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeyp
     """The build quantises span-pooled sentence vectors a few passages at a time (no float32
     matrix of every sentence); the codes are those of quantising the whole matrix at once,
     each sentence taking the vector of the first passage that pooled it."""
-    from retrieval import index as index_module
+    from retrieval import preparation as index_module
 
     monkeypatch.setattr(index_module, "_QUANTISE_PASSAGES", 3)
     rng = np.random.default_rng(5)
@@ -204,7 +206,7 @@ def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeyp
 
 
 def test_int8_quantisation_in_blocks_of_rows_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    from retrieval import vectors as vectors_module
+    from retrieval.embedding import compact as vectors_module
 
     rng = np.random.default_rng(9)
     matrix = rng.standard_normal((1_000, 12)).astype(np.float32)

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from hoptac.cli import main
-from retrieval.confidence import LOW_CONFIDENCE_MESSAGE, Evidence, confidence_of, names_share, question_names
-from retrieval.engine import AnswerEngine
+from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE, Evidence, confidence_of, names_share, question_names
+from retrieval.local.engine import LocalEngine
 
 CONFIDENT = "Cầu Đồng Việt bắc qua sông nào?"
 OFF_TOPIC = "Giá vàng hôm nay bao nhiêu?"
@@ -31,7 +31,7 @@ def test_more_evidence_never_makes_an_answer_less_sure() -> None:
 
 
 @pytest.mark.model
-def test_a_clear_answer_is_confident(real_engine: AnswerEngine) -> None:
+def test_a_clear_answer_is_confident(real_engine: LocalEngine) -> None:
     answer = real_engine.ask(CONFIDENT)
     assert answer.found
     assert answer.confidence == "high"
@@ -39,7 +39,7 @@ def test_a_clear_answer_is_confident(real_engine: AnswerEngine) -> None:
 
 
 @pytest.mark.model
-def test_not_found_has_no_confidence(real_engine: AnswerEngine) -> None:
+def test_not_found_has_no_confidence(real_engine: LocalEngine) -> None:
     answer = real_engine.ask(OFF_TOPIC)
     assert not answer.found
     assert answer.confidence is None
@@ -48,7 +48,7 @@ def test_not_found_has_no_confidence(real_engine: AnswerEngine) -> None:
 
 @pytest.mark.model
 def test_ask_json_carries_the_confidence_next_to_found(
-    real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
+    real_engine: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = real_engine.config
     dirs = ["--corpus-dir", str(config.corpus_dir), "--data-dir", str(config.data_dir)]
@@ -60,7 +60,7 @@ def test_ask_json_carries_the_confidence_next_to_found(
 
 
 @pytest.mark.model
-def test_ask_says_when_it_is_not_sure(real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_says_when_it_is_not_sure(real_engine: LocalEngine, capsys: pytest.CaptureFixture[str]) -> None:
     config = real_engine.config
     dirs = ["--corpus-dir", str(config.corpus_dir), "--data-dir", str(config.data_dir)]
     assert real_engine.ask(RELATED).confidence == "low"

@@ -1,4 +1,4 @@
-"""The article file format and the corpus folder (retrieval.corpus)."""
+"""The article file format and the corpus folder (retrieval.articles.corpus)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.corpus import (
+from retrieval.articles.corpus import (
     VIETNAM_TZ,
     ArticleFormatError,
     article_from_markdown,

@@ -22,27 +22,16 @@ from hoptac.cli import main
 from notifications.notifier import Notifier
 from notifications.sending import SendFailure
 from retrieval.engine import IndexStatus
-from retrieval.models import Article, Citation
+from retrieval.models import Article
 from storage.errors import SchemaOutOfDate, StateStoreError
 from storage.postgres import PostgresStateStore, upgrade
 from storage.postgres.embedded_import import TABLES, ImportFailed, import_embedded
-from storage.records import AnswerPage, Notice, SeenItem, Vote
+from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
 from storage.sqlite import SQLiteStateStore
+from tests.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
-CITATION = Citation(
-    article_id="2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang",
-    title="Tăng cường và mở rộng hợp tác toàn diện Hải Dương - Bắc Giang",
-    published="2019-10-05",
-    source="Báo Hải Dương",
-    url=None,
-    sentence="Cầu Đồng Việt bắc qua sông Thái Bình.",
-    start=120,
-    end=157,
-    score=0.81,
-)
-GROUP, SUPERGROUP, GONE, LAN, MAI = -100, -1001234567890, -200, 7, 8  # supergroup ids pass 2**32
+GONE = -200  # a group that blocked the bot
 FEED = "https://baohaiduong.vn/rss/hop-tac.rss"
-LATER = 10**12  # a moment after every retry delay
 UPGRADE = "run `hoptac db upgrade`"
 
 
@@ -78,9 +67,10 @@ def fill_embedded(path: Path) -> Embedded:
     state.feedback.record(Vote("k3J9xQ", "Cầu Đồng Việt ở đâu?", 1, GROUP, LAN, 0, ((CITATION.article_id, 120, 157),)))
     state.feedback.record(Vote("k3J9xQ", "Cầu Đồng Việt ở đâu?", -1, GROUP, MAI, 3))
 
-    state.feeds.record_poll(FEED, error=None, etag='W/"5f3a"', last_modified="Mon, 20 May 2024 08:00:00 GMT", added=2)
-    state.feeds.record_poll(FEED, error="HTTP 503", etag="ignored", keep_validators=True)
-    state.feeds.record_poll("https://bacgiang.gov.vn/rss", error=None, etag=None, last_modified=None)
+    polled = PollOutcome(FEED, error=None, etag='W/"5f3a"', last_modified="Mon, 20 May 2024 08:00:00 GMT", added=2)
+    state.feeds.record_poll(polled)
+    state.feeds.record_poll(PollOutcome(FEED, error="HTTP 503", etag="ignored", keep_validators=True))
+    state.feeds.record_poll(PollOutcome("https://bacgiang.gov.vn/rss", error=None, etag=None, last_modified=None))
     state.feeds.remember([SeenItem("https://baohaiduong.vn/a/1", "3f9a" * 16, FEED, "bai-3"),
                           SeenItem("https://baohaiduong.vn/a/2", "77b1" * 16, FEED, "bai-4")])  # fmt: skip
 
@@ -461,7 +451,7 @@ def test_the_corpus_folders_articles_come_along_queued_and_none_is_announced_aga
 ) -> None:
     import shutil
 
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
     from storage.postgres.articles import ArticleStore, content_hash
     from storage.postgres.database import Database
     from storage.postgres.ingest_jobs import IngestQueue

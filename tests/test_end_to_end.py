@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.answering import NOT_FOUND_MESSAGE, QuestionError
-from retrieval.engine import AnswerEngine
+from retrieval.answering.sentence_choice import NOT_FOUND_MESSAGE
+from retrieval.engine import QuestionError
+from retrieval.local.engine import LocalEngine
 
 pytestmark = pytest.mark.model
 
@@ -40,7 +41,7 @@ OFF_TOPIC = [
 
 
 @pytest.mark.parametrize(("question", "expected"), ANSWERABLE)
-def test_answerable_questions_quote_the_right_sentence(real_engine: AnswerEngine, question: str, expected: str) -> None:
+def test_answerable_questions_quote_the_right_sentence(real_engine: LocalEngine, question: str, expected: str) -> None:
     answer = real_engine.ask(question)
     assert answer.found, question
     assert 1 <= len(answer.citations) <= 3
@@ -48,7 +49,7 @@ def test_answerable_questions_quote_the_right_sentence(real_engine: AnswerEngine
 
 
 @pytest.mark.parametrize("question", [q for q, _ in ANSWERABLE] + OFF_TOPIC)
-def test_every_citation_is_an_exact_slice_of_its_article(real_engine: AnswerEngine, question: str) -> None:
+def test_every_citation_is_an_exact_slice_of_its_article(real_engine: LocalEngine, question: str) -> None:
     answer = real_engine.ask(question)
     for number, citation in enumerate(answer.citations, start=1):
         article = real_engine.article(citation.article_id)
@@ -60,14 +61,14 @@ def test_every_citation_is_an_exact_slice_of_its_article(real_engine: AnswerEngi
 
 
 @pytest.mark.parametrize("question", [q for q, _ in ANSWERABLE])
-def test_the_answer_text_is_only_the_quoted_sentences(real_engine: AnswerEngine, question: str) -> None:
+def test_the_answer_text_is_only_the_quoted_sentences(real_engine: LocalEngine, question: str) -> None:
     answer = real_engine.ask(question)
     expected = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(answer.citations, start=1))
     assert answer.answer == expected
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
-def test_off_topic_questions_are_not_found(real_engine: AnswerEngine, question: str) -> None:
+def test_off_topic_questions_are_not_found(real_engine: LocalEngine, question: str) -> None:
     answer = real_engine.ask(question)
     assert not answer.found
     assert answer.citations == ()
@@ -75,7 +76,7 @@ def test_off_topic_questions_are_not_found(real_engine: AnswerEngine, question: 
     assert "không tìm thấy trong các bài viết" in answer.answer.lower()
 
 
-def test_more_results_skip_what_was_already_quoted(real_engine: AnswerEngine) -> None:
+def test_more_results_skip_what_was_already_quoted(real_engine: LocalEngine) -> None:
     question = "Hai tỉnh sẽ phối hợp xây dựng những dự án nào?"
     first = real_engine.ask(question, limit=2)
     more = real_engine.ask(question, limit=2, offset=2)
@@ -84,25 +85,25 @@ def test_more_results_skip_what_was_already_quoted(real_engine: AnswerEngine) ->
 
 
 @pytest.mark.parametrize("question", ["", "   ", "???", "x" * 5000])
-def test_empty_or_huge_questions_are_refused_with_a_reason(real_engine: AnswerEngine, question: str) -> None:
+def test_empty_or_huge_questions_are_refused_with_a_reason(real_engine: LocalEngine, question: str) -> None:
     with pytest.raises(QuestionError):
         real_engine.ask(question)
 
 
-def test_html_in_a_question_is_just_text(real_engine: AnswerEngine) -> None:
+def test_html_in_a_question_is_just_text(real_engine: LocalEngine) -> None:
     answer = real_engine.ask("<b>cầu</b> & Đồng Việt?")
     assert answer.found
     assert answer.question == "<b>cầu</b> & Đồng Việt?"
 
 
-def test_decomposed_unicode_is_normalised(real_engine: AnswerEngine) -> None:
+def test_decomposed_unicode_is_normalised(real_engine: LocalEngine) -> None:
     import unicodedata
 
     nfd = unicodedata.normalize("NFD", "Cầu Đồng Việt bắc qua sông nào?")
     assert real_engine.ask(nfd).citations == real_engine.ask("Cầu Đồng Việt bắc qua sông nào?").citations
 
 
-def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: AnswerEngine, tmp_path: Path) -> None:
+def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: LocalEngine, tmp_path: Path) -> None:
     settings = real_engine.config
     questions = "cau Dong Viet o dau\n\nGiá vàng hôm nay bao nhiêu?\n" + "y" * 2000 + "\n"
     result = subprocess.run(

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.embedding import Embedder, ModelLoadError
-from retrieval.engine import AnswerEngine
-from retrieval.index import IndexStore
+from retrieval.embedding.embedder import Embedder, ModelLoadError
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import IndexStore
 from tests.conftest import HashingEmbedder
 
 
@@ -32,16 +32,18 @@ def _settings(tmp_path: Path, corpus_copy: Path) -> Settings:
     )
 
 
-def _build_index(settings: Settings, embedder: WarmedEmbedder) -> None:
-    AnswerEngine(settings.engine_config(), embedder=embedder).reindex()  # type: ignore[arg-type]
+@pytest.fixture
+def built(tmp_path: Path, corpus_copy: Path) -> tuple[Settings, WarmedEmbedder]:
+    """Settings whose index is built, and the embedder that built it."""
+    settings, embedder = _settings(tmp_path, corpus_copy), WarmedEmbedder()
+    LocalEngine(settings.engine_config(), embedder=embedder).reindex()  # type: ignore[arg-type]
+    return settings, embedder
 
 
 def test_the_index_loads_while_the_model_is_still_loading(
-    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    built: tuple[Settings, WarmedEmbedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings(tmp_path, corpus_copy)
-    embedder = WarmedEmbedder()
-    _build_index(settings, embedder)
+    settings, embedder = built
     index_loading = threading.Event()
     seen: dict[str, Any] = {}
     real_load = IndexStore.load
@@ -57,7 +59,7 @@ def test_the_index_loads_while_the_model_is_still_loading(
 
     monkeypatch.setattr(IndexStore, "load", load_index)
     monkeypatch.setattr(Embedder, "load", load_model)
-    engine = AnswerEngine.open(settings.engine_config())
+    engine = LocalEngine.open(settings.engine_config())
 
     assert seen["index_started_first"] is True
     assert engine.index.manifest.articles >= 1
@@ -65,18 +67,16 @@ def test_the_index_loads_while_the_model_is_still_loading(
 
 
 def test_a_model_that_cannot_load_is_reported_after_the_index_loaded(
-    tmp_path: Path, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+    built: tuple[Settings, WarmedEmbedder], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = _settings(tmp_path, corpus_copy)
-    embedder = WarmedEmbedder()
-    _build_index(settings, embedder)
+    settings, _ = built
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise ModelLoadError("cannot load embedding model 'test-model'")
 
     monkeypatch.setattr(Embedder, "load", broken)
     with pytest.raises(ModelLoadError, match="test-model"):
-        AnswerEngine.open(settings.engine_config())
+        LocalEngine.open(settings.engine_config())
 
 
 def test_without_an_index_open_builds_one_with_the_loaded_model(
@@ -86,7 +86,7 @@ def test_without_an_index_open_builds_one_with_the_loaded_model(
     embedder = WarmedEmbedder()
     monkeypatch.setattr(Embedder, "load", lambda *args, **kwargs: embedder)
 
-    engine = AnswerEngine.open(settings.engine_config())
+    engine = LocalEngine.open(settings.engine_config())
 
     assert engine.index.manifest.model == "test-model+span-sentences"
     assert embedder.embedded  # the passages and sentences went through this model

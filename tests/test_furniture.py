@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.furniture import FurnitureKind, find_furniture
+from retrieval.articles.furniture import FurnitureKind, find_furniture
+from retrieval.articles.sentences import split_sentences
 from retrieval.models import Article
-from retrieval.sentences import split_sentences
 
 LINK = "[Nhật Bản cam kết hợp tác với ASEAN duy trì trật tự quốc tế cởi mở]"
 

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine
-from retrieval.furniture import find_furniture
-from retrieval.index import FORMAT_VERSION, IndexMismatchError, IndexStore
+from retrieval.articles.furniture import find_furniture
+from retrieval.engine import IndexMismatchError
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import FORMAT_VERSION, IndexStore
 from retrieval.models import Article
 from tests.conftest import REPO, HashingEmbedder
 
@@ -31,8 +32,8 @@ ASEAN = {
 }
 
 
-def _engine(settings: Settings) -> AnswerEngine:
-    return AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+def _engine(settings: Settings) -> LocalEngine:
+    return LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _write_jsonl(path: Path, records: list[dict[str, str]]) -> Path:
@@ -40,7 +41,7 @@ def _write_jsonl(path: Path, records: list[dict[str, str]]) -> Path:
     return path
 
 
-def _sentence_spans(engine: AnswerEngine, article_id: str) -> list[tuple[int, int]]:
+def _sentence_spans(engine: LocalEngine, article_id: str) -> list[tuple[int, int]]:
     index = engine.index
     row = index.article_index[article_id]
     rows = index.sentence_rows[index.sentence_rows[:, 0] == row]
@@ -100,7 +101,7 @@ def test_an_index_built_before_furniture_was_recognised_asks_for_a_reindex_which
 
 # How the crawl writes a link to another article: its title (three words or more, capitalised)
 # in brackets, standing between two sentences: terminal punctuation, a closing quote or two
-# spaces before it, a capital after it. Written here independently of retrieval/furniture.py.
+# spaces before it, a capital after it. Written here independently of retrieval/articles/furniture.py.
 _BRACKETS = re.compile(r"\[([^\[\]\n]{10,250})\]")
 
 
@@ -125,7 +126,7 @@ def _sample() -> list[dict[str, str]]:
     """The first SAMPLE_ARTICLES news-vi articles (file order) with an inline bracketed title."""
     if not BAOMOI.is_file():
         pytest.skip(f"news data not found at {BAOMOI} (shared data absent)")
-    from retrieval.importers import article_from_record
+    from retrieval.articles.importers import article_from_record
 
     chosen: list[dict[str, str]] = []
     with gzip.open(BAOMOI, "rt", encoding="utf-8") as handle:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.fusion import RRF_K, FusionMethod, fuse
+from retrieval.answering.fusion import RRF_K, FusionMethod, fuse
 
 
 def test_weighted_fusion_is_the_written_formula() -> None:

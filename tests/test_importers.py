@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from retrieval import importers
-from retrieval.corpus import (
+from retrieval.articles import importers
+from retrieval.articles.corpus import (
     VIETNAM_TZ,
     article_from_markdown,
     article_path,
@@ -20,7 +20,7 @@ from retrieval.corpus import (
     paragraphs,
     save_article,
 )
-from retrieval.importers import ImportResult, import_path, is_caption, parse_date_line
+from retrieval.articles.importers import ImportResult, import_path, is_caption, parse_date_line
 from retrieval.models import Article
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,13 +13,15 @@ import numpy as np
 import pytest
 
 from hoptac.settings import Settings
-from retrieval import engine as engine_module
-from retrieval import index as index_module
-from retrieval.corpus import article_path, read_corpus
-from retrieval.dense import DenseIndex, DenseIndexKind, LiveDense
-from retrieval.engine import AnswerEngine, CorpusError
-from retrieval.index import IndexCorruptError, IndexMismatchError, IndexStore, corpus_fingerprint
-from retrieval.lexical import Analyzer, LexicalIndex, Postings
+from retrieval.articles.corpus import article_path, read_corpus
+from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError
+from retrieval.local import engine as engine_module
+from retrieval.local import index as index_module
+from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import IndexStore, corpus_fingerprint
+from retrieval.local.postings import LexicalIndex, Postings
+from retrieval.vietnamese.analyzer import Analyzer
 from tests.conftest import HashingEmbedder
 
 BRIDGE = {
@@ -81,8 +83,8 @@ QUESTIONS = [
 ]
 
 
-def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> AnswerEngine:
-    return AnswerEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
+def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> LocalEngine:
+    return LocalEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _jsonl(path: Path, *records: dict[str, str]) -> Path:
@@ -90,14 +92,22 @@ def _jsonl(path: Path, *records: dict[str, str]) -> Path:
     return path
 
 
+def _base_and_a_delta(settings: Settings, tmp_path: Path) -> LocalEngine:
+    """An engine over a full build of the corpus plus one delta: BRIDGE, ingested after it."""
+    engine = _engine(settings)
+    engine.reindex()
+    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    return engine
+
+
 def _no_full_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("a full rebuild was not expected here")
 
-    monkeypatch.setattr("retrieval.engine.build_index", refuse)
+    monkeypatch.setattr("retrieval.local.engine.build_index", refuse)
 
 
-def _ranked(engine: AnswerEngine, question: str) -> list[tuple[str, str]]:
+def _ranked(engine: LocalEngine, question: str) -> list[tuple[str, str]]:
     """The fused passage ranking as (article id, passage text): row numbers differ between builds."""
     index = engine.index
     query = engine.embedder().encode_query(question)
@@ -110,7 +120,7 @@ def _ranked(engine: AnswerEngine, question: str) -> list[tuple[str, str]]:
     return out
 
 
-def _cited(engine: AnswerEngine, question: str) -> list[tuple[str, int, int, str]]:
+def _cited(engine: LocalEngine, question: str) -> list[tuple[str, int, int, str]]:
     return [(c.article_id, c.start, c.end, c.sentence) for c in engine.ask(question).citations]
 
 
@@ -244,9 +254,7 @@ def test_another_process_loads_and_verifies_base_plus_delta(settings: Settings, 
 
 
 def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     (store.versions / str(store.current_version()) / "delta" / "0001" / "article_records.bin").unlink()
     with pytest.raises(IndexCorruptError, match="hoptac reindex"):
@@ -256,9 +264,7 @@ def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings
 def test_a_big_enough_delta_is_compacted_by_a_full_rebuild(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     assert len(store.read_manifest().delta) == 1
 
@@ -290,9 +296,7 @@ def test_too_many_delta_segments_are_compacted(
 
 
 def test_a_reindex_always_writes_a_fresh_base_without_delta(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     status = engine.reindex()
     manifest = IndexStore(settings.index_root).read_manifest()
     assert manifest.delta == [] and manifest.base_version == manifest.version == status.version
@@ -302,9 +306,7 @@ def test_a_reindex_always_writes_a_fresh_base_without_delta(settings: Settings, 
 def test_an_interrupted_incremental_ingest_leaves_the_previous_version_serving(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
+    engine = _base_and_a_delta(settings, tmp_path)
     store = IndexStore(settings.index_root)
     before = store.current_version()
 
@@ -530,7 +532,7 @@ def test_live_dense_returns_the_exact_top_k_among_live_passages(kind: DenseIndex
         expected = [int(i) for i in exact if live[i]][:10]
         assert all(live[ids])
         assert list(ids) == expected
-        # The exact scan reads float16 codes (retrieval/dense.py): cosines to within 2e-4.
+        # The exact scan reads float16 codes (retrieval/local/dense.py): cosines to within 2e-4.
         atol = 2e-4 if kind == DenseIndexKind.FLAT else 1e-6
         np.testing.assert_allclose(scores, (vectors @ query)[expected], rtol=1e-5, atol=atol)
 

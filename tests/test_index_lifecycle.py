@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine, CorpusError
-from retrieval.index import IndexCorruptError, IndexMismatchError, IndexMissingError, IndexStore
+from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError, IndexMissingError
+from retrieval.local.engine import LocalEngine
+from retrieval.local.index import IndexStore
 from tests.conftest import HashingEmbedder
 
 NEW_ARTICLE = {
@@ -21,8 +22,8 @@ NEW_ARTICLE = {
 }
 
 
-def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> AnswerEngine:
-    return AnswerEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
+def _engine(settings: Settings, embedder: HashingEmbedder | None = None) -> LocalEngine:
+    return LocalEngine(settings.engine_config(), embedder=embedder or HashingEmbedder())  # type: ignore[arg-type]
 
 
 def _write_jsonl(path: Path, *records: dict[str, str]) -> Path:
@@ -30,7 +31,7 @@ def _write_jsonl(path: Path, *records: dict[str, str]) -> Path:
     return path
 
 
-def _passage_texts(engine: AnswerEngine) -> str:
+def _passage_texts(engine: LocalEngine) -> str:
     """The texts of the articles whose passages can still be returned (superseded copies stay
     stored beside a delta until the next full rebuild, but are never searched)."""
     index = engine.index
@@ -56,7 +57,7 @@ def test_a_failure_half_way_leaves_the_old_index_serving(settings: Settings, mon
     def explode(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt  # Ctrl-C while the new index is being written
 
-    monkeypatch.setattr("retrieval.dense.DenseIndex.save", explode)
+    monkeypatch.setattr("retrieval.local.dense.DenseIndex.save", explode)
     with pytest.raises(KeyboardInterrupt):
         engine.reindex()
     store = IndexStore(settings.index_root)

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from retrieval.corpus import VIETNAM_TZ, ArticleFormatError
+from retrieval.articles.corpus import VIETNAM_TZ, ArticleFormatError
 from retrieval.models import Article
 from storage.postgres import upgrade
 from storage.postgres.articles import ArticleStore, content_hash

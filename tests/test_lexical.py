@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from retrieval.lexical import FOLDED, Analyzer, LexicalIndex, Vocabulary, normalise_word
+from retrieval.local.postings import LexicalIndex, Vocabulary
+from retrieval.vietnamese.analyzer import FOLDED, Analyzer
+from retrieval.vietnamese.text import normalise_word
 
 DOCS = [
     "Dự án cầu Đồng Việt qua sông Thái Bình giữa huyện Yên Dũng và TP Chí Linh.",

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval.mean_pooling_model import MeanPoolingModel, plain_layout
+from retrieval.embedding.mean_pooling_model import MeanPoolingModel, plain_layout
 
 
 def _folder(tmp_path: Path, modules: list[str], pooling: dict[str, Any], sbert: dict[str, Any] | None = None) -> Path:
@@ -71,7 +71,7 @@ def test_a_folder_without_a_tokenizer_file_is_not_plain(tmp_path: Path) -> None:
 def test_the_default_model_gives_sentence_transformers_vectors(model_dir: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from retrieval.corpus import read_corpus
+    from retrieval.articles.corpus import read_corpus
     from tests.conftest import CORPUS
 
     light = MeanPoolingModel.load(model_dir)
@@ -90,7 +90,7 @@ def test_the_default_model_gives_sentence_transformers_vectors(model_dir: Path) 
 def test_the_embedder_loads_the_default_model_without_sentence_transformers_either_way(
     model_dir: Path,
 ) -> None:
-    from retrieval.embedding import DEFAULT_MODEL, Embedder
+    from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
 
     standalone = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
     span = Embedder.load(DEFAULT_MODEL, model_dir.parent, None, sentence_vectors="span")

@@ -10,23 +10,13 @@ import pytest
 
 from hoptac.cli import main
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine
-from retrieval.lexical import Analyzer
-from retrieval.milvus_engine import MilvusEngine
-from retrieval.milvus_index import MilvusIndex
-from tests.conftest import HashingEmbedder
+from retrieval.local.engine import LocalEngine
+from retrieval.milvus.engine import MilvusEngine
+from retrieval.milvus.index import MilvusIndex
+from retrieval.vietnamese.analyzer import Analyzer
+from tests.conftest import DATED, PARITY_QUESTIONS, HashingEmbedder
 
 pytest.importorskip("milvus_lite")
-
-DATED = Path(__file__).parent / "data" / "dated"
-QUESTIONS = [
-    "Hai tỉnh sẽ phối hợp những dự án nào?",
-    "cau Dong Viet o dau",
-    "Năm 2019 Ninh Bình và Thanh Hóa ký kết gì?",
-    "Ninh Bình Thanh Hóa hợp tác du lịch gần đây thế nào?",
-    "tháng 5/2024 tổng kết hợp tác du lịch",
-    "hồ sơ UNESCO",
-]
 
 
 @pytest.fixture
@@ -34,7 +24,7 @@ def engines(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
     for path in DATED.iterdir():
         shutil.copy(path, settings.corpus_dir / path.name)
     embedder = HashingEmbedder()
-    local = AnswerEngine(settings.engine_config(), embedder=embedder)  # type: ignore[arg-type]
+    local = LocalEngine(settings.engine_config(), embedder=embedder)  # type: ignore[arg-type]
     local.reindex()
     milvus = MilvusIndex.connect(str(tmp_path / "m.db"), "e", embedder.model_id, embedder.dimension,
                                  Analyzer(), embedder)  # type: ignore[arg-type]  # fmt: skip
@@ -46,7 +36,7 @@ def engines(settings: Settings, tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_the_same_answers_as_the_local_engine(engines) -> None:  # type: ignore[no-untyped-def]
     local, remote = engines
-    for question in QUESTIONS:
+    for question in PARITY_QUESTIONS:
         for offset in (0, 1):
             mine, theirs = local.ask(question, offset=offset), remote.ask(question, offset=offset)
             assert (theirs.found, theirs.answer, theirs.confidence) == (mine.found, mine.answer, mine.confidence)
@@ -54,7 +44,7 @@ def test_the_same_answers_as_the_local_engine(engines) -> None:  # type: ignore[
                 (c.article_id, c.start, c.end, c.title, c.published) for c in mine.citations
             ]
     assert [a.id for a in remote.latest_articles(3)] == [a.id for a in local.latest_articles(3)]
-    answer = remote.ask(QUESTIONS[0])
+    answer = remote.ask(PARITY_QUESTIONS[0])
     quote = answer.citations[0]
     assert quote.sentence in remote.paragraph_around(quote.article_id, quote.start)
     around = remote.paragraph_around(quote.article_id, quote.start)
@@ -102,12 +92,12 @@ def test_the_cli_answers_from_milvus(tmp_path: Path, model_dir: Path, capsys: py
 
 
 def test_a_build_in_batches_scores_as_one_local_build(engines, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    import retrieval.milvus_engine
+    import retrieval.milvus.engine
 
     local, remote = engines
-    monkeypatch.setattr(retrieval.milvus_engine, "WRITE_BATCH", 1)  # one article a batch
+    monkeypatch.setattr(retrieval.milvus.engine, "WRITE_BATCH", 1)  # one article a batch
     remote.reindex()
-    for question in QUESTIONS[:3]:
+    for question in PARITY_QUESTIONS[:3]:
         mine, theirs = local.ask(question), remote.ask(question)
         assert (theirs.answer, [round(c.score, 4) for c in theirs.citations]) == (
             mine.answer, [round(c.score, 4) for c in mine.citations]

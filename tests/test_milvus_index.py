@@ -10,26 +10,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.answering import Searcher, compose_answer
-from retrieval.corpus import read_corpus
-from retrieval.index import build_index
-from retrieval.lexical import Analyzer
-from retrieval.milvus_index import MilvusIndex, MilvusIndexError, period_filter, term_id
+from retrieval.answering.search import Searcher
+from retrieval.answering.sentence_choice import compose_answer
+from retrieval.articles.corpus import read_corpus
+from retrieval.local.index import build_index
+from retrieval.milvus.index import MilvusIndex, MilvusIndexError, period_filter, term_id
 from retrieval.models import Article
-from retrieval.question_dates import parse_dates
-from tests.conftest import CORPUS, HashingEmbedder
+from retrieval.vietnamese.analyzer import Analyzer
+from retrieval.vietnamese.question_dates import parse_dates
+from tests.conftest import CORPUS, DATED, PARITY_QUESTIONS, HashingEmbedder
 
 pytest.importorskip("milvus_lite")
-
-DATED = Path(__file__).parent / "data" / "dated"
-QUESTIONS = [
-    "Hai tỉnh sẽ phối hợp những dự án nào?",
-    "cau Dong Viet o dau",
-    "hồ sơ UNESCO",
-    "Ninh Bình và Thanh Hóa hợp tác du lịch thế nào?",
-    "Hải Phòng và Bắc Ninh ký kết gì?",
-    "bridge over the Thai Binh river",
-]
 
 
 def _articles() -> list[Article]:
@@ -77,7 +68,7 @@ def test_milvus_answers_as_the_local_index(milvus: MilvusIndex) -> None:
     for name in milvus.client.list_collections():
         milvus.client.release_collection(name)
     milvus = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer)
-    for question in QUESTIONS:
+    for question in PARITY_QUESTIONS:
         ranked, answer = _local_answer(local, analyzer, embedder, question)
         view, m_ranked, m_answer = _milvus_answer(milvus, analyzer, embedder, question)
 

@@ -11,27 +11,47 @@ from bot.format import format_answer
 from hoptac.cli.console import print_answer
 from hoptac.settings import Settings
 from markup.html import escape
-from retrieval.engine import AnswerEngine
+from retrieval.local.engine import LocalEngine
 from retrieval.models import Answer
+from tests.conftest import CORPUS, DATED
 
 pytestmark = pytest.mark.model
 
-DATED = Path(__file__).resolve().parent / "data" / "dated"
 SEED_ID = "2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang"
+#: Questions that name a year, a month or a quarter of 2019 (one without diacritics).
+IN_2019 = (
+    "Năm 2019 kinh phí quảng bá chung là bao nhiêu?",
+    "nam 2019 kinh phi quang ba chung la bao nhieu",
+    "Tháng 3/2019 hai tỉnh ký kết gì?",
+    "Quý I năm 2019 Ninh Bình và Thanh Hóa ký gì?",
+)
+#: Questions that ask for the latest: "mới nhất", "gần đây" (without diacritics), "hiện nay".
+RECENT = (
+    "Kinh phí quảng bá chung mới nhất là bao nhiêu?",
+    "gan day tuyen du lich lien tinh don bao nhieu khach",
+    "Hiện nay hai tỉnh hợp tác du lịch thế nào?",
+)
 
 
 @pytest.fixture(scope="module")
-def dated_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> AnswerEngine:
+def dated_engine(tmp_path_factory: pytest.TempPathFactory, model_dir: Path) -> LocalEngine:
     """Two articles on one subject (Ninh Bình - Thanh Hóa tourism), 2019 and 2024."""
     root = tmp_path_factory.mktemp("dated")
     shutil.copytree(DATED, root / "corpus")
     (root / "data" / "models").mkdir(parents=True)
     (root / "data" / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(corpus_dir=root / "corpus", data_dir=root / "data", _env_file=None)  # type: ignore[call-arg]
-    return AnswerEngine.open(settings.engine_config())
+    return LocalEngine.open(settings.engine_config())
 
 
-def _exact(engine: AnswerEngine, answer: Answer) -> None:
+def _found(engine: LocalEngine, question: str) -> Answer:
+    """``engine``'s answer to ``question``, which must quote something."""
+    answer = engine.ask(question)
+    assert answer.found
+    return answer
+
+
+def _exact(engine: LocalEngine, answer: Answer) -> None:
     for citation in answer.citations:
         assert engine.article(citation.article_id).text[citation.start : citation.end] == citation.sentence
 
@@ -40,9 +60,8 @@ def _exact(engine: AnswerEngine, answer: Answer) -> None:
     "question",
     ["Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?", "Hai Phong va Bac Ninh da ky ket hop tac nhung gi"],
 )
-def test_the_2025_names_find_the_2019_memorandum(real_engine: AnswerEngine, question: str) -> None:
-    answer = real_engine.ask(question)
-    assert answer.found
+def test_the_2025_names_find_the_2019_memorandum(real_engine: LocalEngine, question: str) -> None:
+    answer = _found(real_engine, question)
     assert {c.article_id for c in answer.citations} == {SEED_ID}
     first = answer.citations[0]
     assert "ký kết biên bản ghi nhớ hợp tác" in first.sentence  # the memorandum itself
@@ -56,7 +75,7 @@ def test_the_2025_names_find_the_2019_memorandum(real_engine: AnswerEngine, ques
 
 
 def test_the_notes_are_shown_in_the_cli_and_the_bot(
-    real_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
+    real_engine: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answer = real_engine.ask("Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?")
     print_answer(answer)
@@ -69,7 +88,7 @@ def test_the_notes_are_shown_in_the_cli_and_the_bot(
     assert message.index("nay thuộc") > message.index(quoted) + len(quoted)  # under the quote, outside it
 
 
-def test_a_district_of_the_old_map_gets_its_note(real_engine: AnswerEngine) -> None:
+def test_a_district_of_the_old_map_gets_its_note(real_engine: LocalEngine) -> None:
     answer = real_engine.ask("Cầu Đồng Việt bắc qua sông nào?")
     notes = [n for c in answer.citations for n in c.unit_notes]
     assert "huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)" in notes
@@ -81,46 +100,28 @@ def _years(answer: Answer) -> list[str]:
     return [(c.published or "")[:4] for c in answer.citations]
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "Năm 2019 kinh phí quảng bá chung là bao nhiêu?",
-        "nam 2019 kinh phi quang ba chung la bao nhieu",
-        "Tháng 3/2019 hai tỉnh ký kết gì?",
-        "Quý I năm 2019 Ninh Bình và Thanh Hóa ký gì?",
-    ],
-)
-def test_a_year_quotes_that_years_article(dated_engine: AnswerEngine, question: str) -> None:
-    answer = dated_engine.ask(question)
-    assert answer.found
+@pytest.mark.parametrize("question", IN_2019)
+def test_a_year_quotes_that_years_article(dated_engine: LocalEngine, question: str) -> None:
+    answer = _found(dated_engine, question)
     assert set(_years(answer)) == {"2019"}
     _exact(dated_engine, answer)
 
 
-def test_a_period_without_articles_is_ignored(dated_engine: AnswerEngine) -> None:
+def test_a_period_without_articles_is_ignored(dated_engine: LocalEngine) -> None:
     # No article was published in 2022: the year is then just a word of the question.
-    answer = dated_engine.ask("Năm 2022 tuyến du lịch liên tỉnh phải tạm dừng bao lâu?")
-    assert answer.found
+    answer = _found(dated_engine, "Năm 2022 tuyến du lịch liên tỉnh phải tạm dừng bao lâu?")
     assert "Năm 2022" in answer.citations[0].sentence
     assert _years(answer)[0] == "2024"
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "Kinh phí quảng bá chung mới nhất là bao nhiêu?",
-        "gan day tuyen du lich lien tinh don bao nhieu khach",
-        "Hiện nay hai tỉnh hợp tác du lịch thế nào?",
-    ],
-)
-def test_recent_quotes_the_newer_first(dated_engine: AnswerEngine, question: str) -> None:
-    answer = dated_engine.ask(question)
-    assert answer.found
+@pytest.mark.parametrize("question", RECENT)
+def test_recent_quotes_the_newer_first(dated_engine: LocalEngine, question: str) -> None:
+    answer = _found(dated_engine, question)
     assert _years(answer)[0] == "2024"
 
 
 def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
-    dated_engine: AnswerEngine, capsys: pytest.CaptureFixture[str]
+    dated_engine: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
     answer = dated_engine.ask("Kinh phí quảng bá chung cho tuyến du lịch liên tỉnh là bao nhiêu?")
     assert _years(answer) == ["2024", "2019"]
@@ -132,14 +133,14 @@ def test_when_articles_disagree_the_newer_leads_and_both_dates_show(
     assert "20/05/2024" in message and "12/03/2019" in message
 
 
-def test_more_results_stay_in_the_period(dated_engine: AnswerEngine) -> None:
+def test_more_results_stay_in_the_period(dated_engine: LocalEngine) -> None:
     more = dated_engine.ask("Năm 2019 hai tỉnh hợp tác du lịch thế nào?", offset=1)
     assert set(_years(more)) <= {"2019"}
 
 
 def test_a_2025_name_counts_as_named_by_its_predecessor_in_the_confidence() -> None:
-    from retrieval.confidence import names_share, question_names
-    from retrieval.lexical import Analyzer
+    from retrieval.answering.confidence import names_share, question_names
+    from retrieval.vietnamese.analyzer import Analyzer
 
     question = "Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?"
     sentence = "Hải Dương và Bắc Giang ký kết biên bản ghi nhớ hợp tác giai đoạn 2020-2025."
@@ -151,8 +152,6 @@ def test_a_2025_name_counts_as_named_by_its_predecessor_in_the_confidence() -> N
 
 def test_a_quote_from_another_article_must_name_the_questions_province(model_dir: Path, tmp_path: Path) -> None:
     """Asked about Hải Phòng and Bắc Ninh, a signing between Ninh Bình and Thanh Hóa is not a second answer."""
-    from tests.conftest import CORPUS
-
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
     for article in DATED.glob("*.md"):
@@ -160,12 +159,11 @@ def test_a_quote_from_another_article_must_name_the_questions_province(model_dir
     (tmp_path / "data" / "models").mkdir(parents=True)
     (tmp_path / "data" / "models" / model_dir.name).symlink_to(model_dir)
     settings = Settings(corpus_dir=corpus, data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    engine = AnswerEngine.open(settings.engine_config())
+    engine = LocalEngine.open(settings.engine_config())
     for question in (
         "Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?",
         "hai phong va bac ninh da ky ket hop tac nhung gi",
     ):
-        answer = engine.ask(question)
-        assert answer.found
+        answer = _found(engine, question)
         assert {c.article_id for c in answer.citations} == {SEED_ID}
         assert "ký kết biên bản ghi nhớ hợp tác" in answer.citations[0].sentence

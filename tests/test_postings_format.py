@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval import lexical
-from retrieval.index_errors import IndexCorruptError
-from retrieval.lexical import K1, B, LexicalIndex, Postings, Vocabulary, decode_varints, encode_varints
+from retrieval.answering.bm25 import K1, B
+from retrieval.engine import IndexCorruptError
+from retrieval.local import postings as postings_module
+from retrieval.local.postings import LexicalIndex, Postings, Vocabulary, decode_varints, encode_varints
 
 WORDS = [f"w{i}" for i in range(60)]
 
@@ -65,8 +66,8 @@ def test_varints_round_trip_every_size_up_to_32_bits() -> None:
 
 
 def test_built_postings_score_exactly_as_the_reference(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(lexical, "_BUILD_BATCH", 7)  # many batches to place by token
-    monkeypatch.setattr(lexical, "_ENCODE_POSTINGS", 5)  # many slices to encode
+    monkeypatch.setattr(postings_module, "_BUILD_BATCH", 7)  # many batches to place by token
+    monkeypatch.setattr(postings_module, "_ENCODE_POSTINGS", 5)  # many slices to encode
     docs = _corpus(1)
     index = LexicalIndex.build(docs)
     postings = index.parts[0]

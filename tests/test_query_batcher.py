@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from retrieval.embedding import QueryBatcher
+from retrieval.embedding.embedder import QueryBatcher
 
 
 class SlowModel:

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from retrieval.question_dates import DateFilter, Period, parse_dates
+from retrieval.vietnamese.question_dates import DateFilter, Period, parse_dates
 
 TODAY = date(2026, 11, 30)
 Q1 = (1, 2, 3)

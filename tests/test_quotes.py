@@ -8,12 +8,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from retrieval import answering
-from retrieval.answering import Searcher, compose_answer
-from retrieval.index import build_index
-from retrieval.lexical import Analyzer
+from retrieval.answering import sentence_choice
+from retrieval.answering.search import Searcher
+from retrieval.answering.sentence_choice import compose_answer
+from retrieval.local.index import build_index
 from retrieval.models import Answer, Article
-from retrieval.subject import holds_key_words, shares_subject
+from retrieval.vietnamese.analyzer import Analyzer
+from retrieval.vietnamese.subject import holds_key_words, shares_subject
 from tests.conftest import HashingEmbedder
 
 VN = timezone(timedelta(hours=7))
@@ -39,8 +40,8 @@ def _ask(articles: list[Article], question: str, earned_quotes: bool = True) -> 
 @pytest.fixture
 def wide_margin(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every candidate within the follow-up margin: only the rule can drop a quote."""
-    for mode, weights in answering.WEIGHTS.items():
-        monkeypatch.setitem(answering.WEIGHTS, mode, dataclasses.replace(weights, follow_up_margin=10.0))
+    for mode, weights in sentence_choice.WEIGHTS.items():
+        monkeypatch.setitem(sentence_choice.WEIGHTS, mode, dataclasses.replace(weights, follow_up_margin=10.0))
 
 
 @pytest.mark.usefixtures("wide_margin")
@@ -69,7 +70,7 @@ def test_a_further_quote_must_pass_the_found_decision_on_its_own(monkeypatch: py
 
     articles = [_article("cau", f"{BRIDGE} Hôm nay trời đẹp.")]
     assert len(_ask(articles, QUESTION).citations) == 2
-    monkeypatch.setattr(answering, "is_found", found_for_the_bridge)
+    monkeypatch.setattr(sentence_choice, "is_found", found_for_the_bridge)
     assert [c.sentence for c in _ask(articles, QUESTION).citations] == first_only
 
 

@@ -39,7 +39,7 @@ from bot.testing.fake_bot_api import ApiCall, FakeBotApi, FakeChat, FakeUser, bu
 from bot.testing.load_balancer import LoadBalancer
 from measure.loadtest import questions_from_articles
 from measure.replica_loadtest import free_ports
-from retrieval.corpus import read_corpus
+from retrieval.articles.corpus import read_corpus
 from storage.leases import CORPUS_WATCH, OUTBOX_SENDER
 from storage.postgres import upgrade
 from tests.conftest import CORPUS, REPO

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from retrieval.articles.sentences import MAX_SENTENCE_CHARS, paragraphs, split_sentences
 from retrieval.models import Article
-from retrieval.sentences import MAX_SENTENCE_CHARS, paragraphs, split_sentences
 
 
 def _split(text: str) -> list[str]:

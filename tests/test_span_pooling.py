@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval.span_pooling import (
+from retrieval.embedding.span_pooling import (
     NO_SPAN,
     assign_tokens,
     check_spans,
@@ -133,15 +133,15 @@ def test_spans_are_located_in_order_and_checked() -> None:
 
 @pytest.fixture(scope="module")
 def embedder(model_dir: Path) -> Any:
-    from retrieval.embedding import DEFAULT_MODEL, Embedder
+    from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
 
     return Embedder.load(DEFAULT_MODEL, model_dir.parent, None, sentence_vectors="span")
 
 
 def _passages() -> tuple[list[str], list[list[tuple[int, int]]], list[list[str]]]:
-    from retrieval.corpus import read_corpus
-    from retrieval.passages import build_passages
-    from retrieval.sentences import split_sentences
+    from retrieval.articles.corpus import read_corpus
+    from retrieval.articles.passages import build_passages
+    from retrieval.articles.sentences import split_sentences
     from tests.conftest import CORPUS
 
     texts, spans, sentences = [], [], []
@@ -176,7 +176,7 @@ def test_one_pass_gives_the_passage_vectors_and_close_sentence_vectors(embedder:
 def test_span_vectors_are_the_same_without_sentence_transformers(embedder: Any, model_dir: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from retrieval.embedding import Embedder
+    from retrieval.embedding.embedder import Embedder
 
     reference = Embedder(SentenceTransformer(str(model_dir), device="cpu"), embedder.name, None, 4, "span")
     assert reference.supports_span_pooling()
@@ -192,7 +192,7 @@ def test_span_vectors_are_the_same_without_sentence_transformers(embedder: Any, 
 
 @pytest.mark.model
 def test_a_passage_past_the_maximum_length_pools_only_its_whole_sentences(embedder: Any, tmp_path: Path) -> None:
-    from retrieval.embedding import EmbeddingCache
+    from retrieval.embedding.embedder import EmbeddingCache
 
     texts, spans, sentences = _passages()
     title_end = spans[0][0][0]
@@ -225,7 +225,7 @@ def span_engine(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     import shutil
 
     from hoptac.settings import Settings
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
     from tests.conftest import CORPUS
 
     root = tmp_path_factory.mktemp("span")
@@ -233,7 +233,7 @@ def span_engine(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = Settings(  # type: ignore[call-arg]
         corpus_dir=root / "corpus", data_dir=root / "data", sentence_vectors="span", _env_file=None
     )
-    engine = AnswerEngine(settings.engine_config(), embedder=embedder)
+    engine = LocalEngine(settings.engine_config(), embedder=embedder)
     engine.reindex()
     return engine
 
@@ -257,7 +257,7 @@ def test_the_index_takes_sentence_vectors_from_spans(span_engine: Any, embedder:
             if vector is not None:
                 expected.setdefault(r, vector)  # the first passage holding the sentence
     assert len(expected) == len(index.sentence_rows)
-    # Stored as int8 with a scale per row (retrieval/vectors.py): within half a step, max|v| / 254.
+    # Stored as int8 with a scale per row (retrieval/embedding/compact.py): within half a step, max|v| / 254.
     for r, vector in expected.items():
         np.testing.assert_allclose(index.sentence_vectors[r], vector, atol=np.abs(vector).max() / 254 + 1e-5)
     assert index.manifest.model.endswith("+span-sentences")
@@ -277,7 +277,7 @@ def test_standalone_sentences_are_embedded_on_their_own(embedder: Any, tmp_path:
     import shutil
 
     from hoptac.settings import Settings
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
     from tests.conftest import CORPUS
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
@@ -285,7 +285,7 @@ def test_standalone_sentences_are_embedded_on_their_own(embedder: Any, tmp_path:
         corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data", sentence_vectors="standalone", _env_file=None
     )
     standalone = embedder.with_cache(None, "standalone")
-    engine = AnswerEngine(settings.engine_config(), embedder=standalone)
+    engine = LocalEngine(settings.engine_config(), embedder=standalone)
     engine.reindex()
     assert not standalone.supports_span_pooling()
     index = engine.index
@@ -298,10 +298,10 @@ def test_standalone_sentences_are_embedded_on_their_own(embedder: Any, tmp_path:
 
 def test_switching_how_sentence_vectors_are_made_asks_for_a_reindex(tmp_path: Path) -> None:
     from hoptac.settings import Settings
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
     ids = {
-        mode: AnswerEngine(
+        mode: LocalEngine(
             Settings(corpus_dir=tmp_path, data_dir=tmp_path, sentence_vectors=mode, _env_file=None).engine_config()  # type: ignore[call-arg]
         ).expected_model_id()
         for mode in ("standalone", "span")

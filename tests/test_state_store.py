@@ -10,23 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.models import Citation
 from storage.interfaces import StateStore
-from storage.records import AnswerPage, Notice, SeenItem, Vote
-
-CITATION = Citation(
-    article_id="2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang",
-    title="Tăng cường và mở rộng hợp tác toàn diện Hải Dương - Bắc Giang",
-    published="2019-10-05",
-    source="Báo Hải Dương",
-    url=None,
-    sentence="Cầu Đồng Việt bắc qua sông Thái Bình.",
-    start=120,
-    end=157,
-    score=0.81,
-)
-GROUP, SUPERGROUP, LAN, MAI = -100, -1001234567890, 7, 8  # supergroup ids pass 2**32
-LATER = 10**12  # a moment after every retry delay
+from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
+from tests.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
 OpenStore = Callable[[], StateStore]
 
@@ -232,9 +218,9 @@ def test_feed_state_keeps_validators_polls_and_items(store: StateStore) -> None:
     feeds = store.feeds
     assert feeds.validators(url) == (None, None)
 
-    feeds.record_poll(url, error=None, etag='"v1"', last_modified="Mon, 20 May 2024 08:30:00 GMT", added=2)
-    feeds.record_poll(url, error="HTTP 503", etag='"v2"')  # a failed poll keeps what it had
-    feeds.record_poll(url, error=None, etag='"v3"', keep_validators=True, added=1)  # so does a partial one
+    feeds.record_poll(PollOutcome(url, error=None, etag='"v1"', last_modified="Mon, 20 May 2024 08:30:00 GMT", added=2))
+    feeds.record_poll(PollOutcome(url, error="HTTP 503", etag='"v2"'))  # a failed poll keeps what it had
+    feeds.record_poll(PollOutcome(url, error=None, etag='"v3"', keep_validators=True, added=1))  # so does a partial one
     assert feeds.validators(url) == ('"v1"', "Mon, 20 May 2024 08:30:00 GMT")
 
     state, never = feeds.states([url, other])
@@ -242,7 +228,7 @@ def test_feed_state_keeps_validators_polls_and_items(store: StateStore) -> None:
     assert state.last_poll_at and state.last_ok_at and state.last_ok_at.endswith("+00:00")
     assert never == type(never)(other, None, None, None, 0)
 
-    feeds.record_poll(other, error="timed out")
+    feeds.record_poll(PollOutcome(other, error="timed out"))
     assert feeds.states([other])[0].last_error == "timed out" and feeds.states([other])[0].last_ok_at is None
 
     feeds.remember([SeenItem("https://a/1", "h1", url, "a-1"), SeenItem("https://a/2", "h2", url, "a-2")])

@@ -14,20 +14,21 @@ import numpy as np
 import pytest
 
 from measure.bench.footprint import smaps_rss
-from retrieval.article_file import (
+from retrieval.articles.records import article_digest
+from retrieval.embedding.compact import CompactVectors, VectorBlocks
+from retrieval.engine import IndexCorruptError
+from retrieval.local.article_file import (
     DICTIONARY_FILE,
     OFFSETS_FILE,
     RECORDS_FILE,
     ArticleDamagedError,
     ArticleFile,
-    article_digest,
     article_record,
     write_articles,
 )
-from retrieval.index_errors import IndexCorruptError
+from retrieval.local.positional_file import PositionalFile
+from retrieval.local.row_file import RowFile, load_vectors
 from retrieval.models import Article
-from retrieval.positional_file import PositionalFile
-from retrieval.vectors import CompactVectors, RowFile, VectorBlocks
 
 
 def _articles(n: int = 40) -> list[Article]:
@@ -179,10 +180,10 @@ def stored_blocks(tmp_path: Path) -> tuple[CompactVectors, CompactVectors, Compa
     CompactVectors.of_passages(vectors).save(tmp_path, "passage_vectors")
     CompactVectors.of_sentences(vectors).save(tmp_path, "sentence_vectors")
     return (
-        CompactVectors.load(tmp_path, "passage_vectors", mmap=False),
-        CompactVectors.load(tmp_path, "passage_vectors", mmap=True),
-        CompactVectors.load(tmp_path, "sentence_vectors", mmap=False),
-        CompactVectors.load(tmp_path, "sentence_vectors", mmap=True),
+        load_vectors(tmp_path, "passage_vectors", mmap=False),
+        load_vectors(tmp_path, "passage_vectors", mmap=True),
+        load_vectors(tmp_path, "sentence_vectors", mmap=False),
+        load_vectors(tmp_path, "sentence_vectors", mmap=True),
     )
 
 
@@ -191,7 +192,7 @@ def stored_blocks(tmp_path: Path) -> tuple[CompactVectors, CompactVectors, Compa
 def test_rows_read_by_position_are_the_rows_in_memory_bit_for_bit(
     stored_blocks: tuple[CompactVectors, ...], name: str, window: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("retrieval.vectors.MAX_READ_BYTES", window)
+    monkeypatch.setattr("retrieval.local.row_file.MAX_READ_BYTES", window)
     rows = SELECTIONS[name]
     passages, mapped_passages, sentences, mapped_sentences = stored_blocks
     assert mapped_passages.files is not None and passages.files is None

@@ -51,7 +51,8 @@ def _open_text(path: Path) -> TextIO:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.answering import QuestionError, check_question
+    from retrieval.answering.search import check_question
+    from retrieval.engine import QuestionError
 
     if (args.question is None) == (args.questions is None):
         raise UserError("give one QUESTION or --questions FILE (use - for standard input)")

@@ -27,12 +27,10 @@ class UserError(Exception):
 def known_errors() -> tuple[type[BaseException], ...]:
     """The errors printed as one line (exit code 1) instead of a traceback."""
     from bot.config import BotConfigError
-    from retrieval.answering import QuestionError
-    from retrieval.embedding import ModelLoadError
-    from retrieval.engine import CorpusError
-    from retrieval.index import IndexError_
-    from retrieval.milvus_index import MilvusIndexError
-    from retrieval.offline_model import ModelBuildError
+    from retrieval.embedding.embedder import ModelLoadError
+    from retrieval.embedding.offline_model import ModelBuildError
+    from retrieval.engine import CorpusError, IndexError_, QuestionError
+    from retrieval.milvus.index import MilvusIndexError
     from storage.errors import StateStoreError
 
     return (
@@ -104,7 +102,7 @@ def print_answer(answer: Any) -> None:
         print(answer.answer)
         return
     if answer.confidence == "low":
-        from retrieval.confidence import LOW_CONFIDENCE_MESSAGE
+        from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 
         print(LOW_CONFIDENCE_MESSAGE)
     for number, citation in enumerate(answer.citations, start=1):

@@ -136,14 +136,9 @@ def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from hoptac.wiring import engine_for_changes
-    from retrieval.engine import AnswerEngine
 
     engine = engine_for_changes(settings)
-    inner = getattr(engine, "inner", engine)  # a DatabaseEngine answers with the engine it wraps
-    check = inner.index.integrity if isinstance(inner, AnswerEngine) else None
-    if check is not None:
-        check.wait()  # the large files' checksums, read in the background: a definite answer
-    status = engine.status()
+    status = engine.status(verify=True)  # every checksum read: a definite answer
     info = status.to_json()
     info["corpus_dir"] = str(settings.corpus_dir)
     info["data_dir"] = str(settings.data_dir)

@@ -35,7 +35,7 @@ def measure_ann(vectors: Any, queries: np.ndarray, k: int = 10, index: Any = Non
     """Recall@k of the HNSW index the product uses above its size threshold, against exact
     search over the same (stored) vectors. ``index``: the product's own HNSW index over
     ``vectors`` (nothing built); without it one is built with the product's ``DenseIndex.build``."""
-    from retrieval.dense import DenseIndex, DenseIndexKind
+    from retrieval.local.dense import DenseIndex, DenseIndexKind
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     started = time.perf_counter()

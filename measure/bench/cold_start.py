@@ -1,6 +1,6 @@
 """Cold start and peak memory, measured in a fresh Python process.
 
-A new interpreter runs what the bot and the CLI run at start (``AnswerEngine.open``: the
+A new interpreter runs what the bot and the CLI run at start (``LocalEngine.open``: the
 model and the verified index, side by side) on a size's folders and times three steps:
 imports, model and index load, first answer. It then answers the remaining questions and
 reports its own peak resident memory (``VmHWM`` from ``/proc/self/status``; ``ru_maxrss``
@@ -8,7 +8,7 @@ would include the forked parent's memory), so the figure is one process serving 
 
 It also notes its resident set (``VmRSS``) after the imports, as the model and as the index
 finish loading (they load side by side, so the one finishing second includes the first),
-after ``AnswerEngine.open`` and after the answers; and then, from ``/proc/self/smaps``, what
+after ``LocalEngine.open`` and after the answers; and then, from ``/proc/self/smaps``, what
 is resident by component (:mod:`measure.bench.footprint`).
 """
 
@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 def rss_mb():
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine
+from retrieval.engine import LocalEngine
 t1 = time.perf_counter()
 rss_imports = rss_mb()
 # The model and the index load side by side: note the resident set as each one returns.
@@ -55,7 +55,7 @@ try:
 except ImportError:
     pass
 settings = Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2], _env_file=None)
-engine = AnswerEngine.open(settings.engine_config())  # what the bot and the CLI run: model and index side by side
+engine = LocalEngine.open(settings.engine_config())  # what the bot and the CLI run: model and index side by side
 t2 = time.perf_counter()
 rss_open = rss_mb()
 questions = json.loads(sys.argv[3])

@@ -29,9 +29,9 @@ from typing import TypeVar, overload
 import numpy as np
 
 from measure.bench.pseudo import PSEUDO_SEED, ROUND_MARK, PseudoPlan, pseudo_line, sentence_spans
+from retrieval.articles.sentences import split_sentences
 from retrieval.models import Article
-from retrieval.sentences import split_sentences
-from retrieval.text import fold, nfc
+from retrieval.vietnamese.text import fold, nfc
 
 QUESTION_SEED = 7
 ARTICLE_SEED = 13
@@ -144,7 +144,7 @@ class NewsSample:
 
 def import_lines(lines: Sequence[str]) -> list[tuple[str, Article]]:
     """Parse JSONL lines with the product's importer; unparsable lines are skipped."""
-    from retrieval.importers import import_path
+    from retrieval.articles.importers import import_path
 
     with tempfile.TemporaryDirectory() as tmp:
         sample = Path(tmp) / "sample.jsonl"
@@ -166,7 +166,7 @@ def import_lines(lines: Sequence[str]) -> list[tuple[str, Article]]:
 def load_sample(path: Path, passages: int, log: Log, seed: int = PSEUDO_SEED) -> NewsSample:
     """Articles of ``path`` (JSONL or JSONL.gz) in a fixed random order until ``passages``;
     pseudo-articles (:mod:`measure.bench.pseudo`) after the real ones when these are too few."""
-    from retrieval.passages import passage_windows
+    from retrieval.articles.passages import passage_windows
 
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:

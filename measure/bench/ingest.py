@@ -26,7 +26,7 @@ from typing import Any
 from hoptac.settings import Settings
 from measure.bench.corpus import import_lines
 from measure.bench.workspace import open_engine, timed_ingest
-from retrieval.embedding import Embedder, EmbeddingCache
+from retrieval.embedding.embedder import Embedder, EmbeddingCache
 from retrieval.models import Article
 
 
@@ -62,20 +62,20 @@ def measure_ingest_throughput(
     base: Settings, embedder: Embedder, held_out: Sequence[str], passages: int, work_dir: Path
 ) -> dict[str, Any] | None:
     """Ingest held-out articles with an empty cache, and raw ``model.encode`` on the same passages."""
-    from retrieval.index import _segment
+    from retrieval.preparation import segment_articles
 
     pairs = import_lines(held_out)
     chosen: list[tuple[str, Article]] = []
     total = 0
     for line, article in pairs:
         chosen.append((line, article))
-        _, ps = _segment([article])
+        _, ps = segment_articles([article])
         total += len(ps)
         if total >= passages:
             break
     if not chosen:
         return None
-    per_article, segs = _segment([a for _, a in chosen])
+    per_article, segs = segment_articles([a for _, a in chosen])
     passage_texts = [p.text for p in segs]
     sentence_texts = [s.text for ss in per_article for s in ss]
     folder = work_dir / f".ingest-{os.getpid()}"

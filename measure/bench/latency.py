@@ -44,7 +44,7 @@ def measure_latency(
 ) -> dict[str, Any]:
     """Full ask path and its floor (query embedding + exact FAISS search of ``floor_vectors``,
     by default the engine's own passage vectors), question by question."""
-    from retrieval.answering import CANDIDATES
+    from retrieval.answering.search import CANDIDATES
 
     embedder = engine.embedder()
     exact = exact_index(engine.index.passage_vectors if floor_vectors is None else floor_vectors)

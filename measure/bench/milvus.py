@@ -2,7 +2,7 @@
 
 With ``HOPTAC_SEARCH_URL`` set, each size's articles are also written to Milvus collections
 of their own (``bench_<size>``, kept between runs like the local index) and asked the same
-questions through :class:`retrieval.milvus_engine.MilvusEngine`: latency against the same
+questions through :class:`retrieval.milvus.engine.MilvusEngine`: latency against the same
 floor (query embedding + exact search of the local vectors), and how many answers are the
 same as the local engine's. On Milvus Lite this measures hoptac's client path and the
 protocol, not Milvus's own speed (Lite is a pure-Python engine behind the Milvus API).
@@ -17,7 +17,7 @@ from typing import Any
 
 from measure.bench.corpus import Log
 from measure.bench.latency import measure_latency
-from retrieval.embedding import Embedder
+from retrieval.embedding.embedder import Embedder
 
 #: Articles embedded and written per batch.
 WRITE_BATCH = 2000
@@ -34,9 +34,9 @@ def bench_milvus(
     log: Log,
 ) -> dict[str, Any]:
     """Write ``local``'s live articles to Milvus (unless already there) and time the same questions."""
-    from retrieval.lexical import Analyzer
-    from retrieval.milvus_engine import MilvusEngine
-    from retrieval.milvus_index import MilvusIndex
+    from retrieval.milvus.engine import MilvusEngine
+    from retrieval.milvus.index import MilvusIndex
+    from retrieval.vietnamese.analyzer import Analyzer
 
     if search_url not in _CLIENTS:  # one connection for the whole run (Milvus Lite serves a folder once)
         _CLIENTS[search_url] = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension,

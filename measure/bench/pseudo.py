@@ -30,7 +30,7 @@ ROUND_MARK = "~r"  # a pseudo-article's id: <real id>~r<round>
 
 def sentence_spans(sentences: Sequence[Sentence]) -> np.ndarray:
     """``(start, end, paragraph)`` of each of an article's ``sentences`` outside photo captions
-    (as :func:`retrieval.sentences.split_sentences` finds them)."""
+    (as :func:`retrieval.articles.sentences.split_sentences` finds them)."""
     rows = [(s.start, s.end, s.paragraph) for s in sentences if not s.is_caption]
     return np.array(rows, dtype=np.int32).reshape(-1, 3)
 

@@ -1,7 +1,7 @@
 """``run_bench``: every measurement at every corpus size, in one report.
 
 For each size (in passages) the runner builds the product's index for the first articles
-of the sample through ``AnswerEngine.ingest`` in ``<work_dir>/<size>/`` (kept between runs,
+of the sample through ``LocalEngine.ingest`` in ``<work_dir>/<size>/`` (kept between runs,
 so a second run re-embeds nothing), makes questions from those articles, and measures
 answer latency against its floor, concurrent askers, HNSW recall, incremental ingest and
 a fresh process's cold start, peak memory and memory by component, and the index's files on
@@ -34,7 +34,7 @@ from measure.bench.latency import measure_concurrency, measure_latency
 from measure.bench.milvus import bench_milvus
 from measure.bench.synthetic import SyntheticFillEmbedder, count_synthetic
 from measure.bench.workspace import open_engine
-from retrieval.embedding import Embedder
+from retrieval.embedding.embedder import Embedder
 
 
 @dataclass
@@ -129,13 +129,13 @@ def bench_size(
 
 def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder | None = None) -> dict[str, Any]:
     """The whole benchmark: each size of ``config``, then ingest throughput and the bot."""
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
     if not config.jsonl.exists():
         raise FileNotFoundError(f"{config.jsonl} is absent: give a JSONL of articles with --jsonl")
     config.work_dir.mkdir(parents=True, exist_ok=True)
     if embedder is None:
-        embedder = AnswerEngine(base.engine_config()).embedder()
+        embedder = LocalEngine(base.engine_config()).embedder()
     if config.synthetic:
         embedder = SyntheticFillEmbedder(embedder)
     sizes = sorted(set(config.sizes))

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from retrieval.embedding import Embedder
-from retrieval.text import nfc
+from retrieval.embedding.embedder import Embedder
+from retrieval.vietnamese.text import nfc
 
 if TYPE_CHECKING:
-    from retrieval.index import LoadedIndex
+    from retrieval.local.index import LoadedIndex
 
 
 class SyntheticFillEmbedder(Embedder):
@@ -69,7 +69,7 @@ class SyntheticCount:
 
 def count_synthetic(index: LoadedIndex, embedder: Embedder) -> SyntheticCount:
     """Whatever run built ``index``: a vector the embedding cache does not hold was synthetic."""
-    from retrieval.passages import passage_text
+    from retrieval.articles.passages import passage_text
 
     live_passages = [p for p in range(len(index.passage_rows)) if index.is_live_passage(p)]
     passage_texts = [

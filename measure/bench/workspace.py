@@ -2,7 +2,7 @@
 
 A folder holds ``corpus/`` and ``data/`` as ``hoptac`` lays them out, with ``data/models``
 linked to the product's model folder (nothing is downloaded or copied). The engine opened
-on it is the product's own ``AnswerEngine``, built from the user's settings with only the
+on it is the product's own ``LocalEngine``, built from the user's settings with only the
 two folders (and any setting a measurement varies) changed, and given the embedder the
 benchmark chose.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hoptac.settings import Settings
-from retrieval.embedding import Embedder
+from retrieval.embedding.embedder import Embedder
 
 if TYPE_CHECKING:
     from retrieval.engine import IngestReport
@@ -32,12 +32,12 @@ def settings_for(base: Settings, folder: Path) -> Settings:
 
 def open_engine(base: Settings, folder: Path, embedder: Embedder, **changed: Any) -> Any:
     """The product's engine on ``folder``, with ``changed`` settings, embedding with ``embedder``."""
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
     settings = settings_for(base, folder)
     if changed:
         settings = settings.model_copy(update=changed)
-    return AnswerEngine(settings.engine_config(), embedder=embedder)
+    return LocalEngine(settings.engine_config(), embedder=embedder)
 
 
 def timed_ingest(engine: Any, articles_file: Path) -> tuple[float, IngestReport]:

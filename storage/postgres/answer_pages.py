@@ -4,13 +4,11 @@ and after a restart. The newest ``capacity`` pages are kept (by insertion order,
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import asdict
-
 from psycopg.types.json import Jsonb
 
+from storage.common import answer_page, keep_under_new_id, page_citations
 from storage.postgres.database import Database
-from storage.records import AnswerPage, citation_from_json
+from storage.records import AnswerPage
 
 
 class PostgresAnswerPages:
@@ -21,35 +19,28 @@ class PostgresAnswerPages:
         self.capacity = capacity
 
     def add(self, page: AnswerPage) -> str:
-        citations = Jsonb([asdict(c) for c in page.citations])
-        while True:
-            page_id = secrets.token_urlsafe(6)  # 8 characters
+        citations = Jsonb(page_citations(page))
+
+        def insert(page_id: str) -> bool:
             with self.db.transaction() as sql:
                 sql.execute(
                     "INSERT INTO answer_pages (page_id, question, chat_id, user_id, result_offset, citations) "
                     "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (page_id) DO NOTHING",
                     (page_id, page.question, page.chat_id, page.user_id, page.offset, citations),
                 )
-                if sql.rowcount != 1:  # the same id drawn twice: draw again
-                    continue
+                if sql.rowcount != 1:  # the id is taken
+                    return False
                 sql.execute(
                     "DELETE FROM answer_pages WHERE seq <= (SELECT max(seq) FROM answer_pages) - %s",
                     (self.capacity,),
                 )
-            return page_id
+            return True
+
+        return keep_under_new_id(insert)
 
     def get(self, page_id: str) -> AnswerPage | None:
         rows = self.db.query("SELECT * FROM answer_pages WHERE page_id = %s", (page_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return AnswerPage(
-            question=row["question"],
-            chat_id=row["chat_id"],
-            user_id=row["user_id"],
-            offset=row["result_offset"],
-            citations=tuple(citation_from_json(c) for c in row["citations"]),
-        )
+        return answer_page(rows[0], rows[0]["citations"]) if rows else None  # JSONB arrives decoded
 
     def clear(self) -> None:
         with self.db.transaction() as sql:

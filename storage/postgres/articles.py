@@ -14,7 +14,7 @@ what it holds) is the stored one; only new and changed articles are queued.
 
 At the entrance every article is put in the form the corpus folder would store: NFC text
 and ``published`` in Vietnam time (so the hash computed here is the hash of what
-:meth:`get` gives back), and refused (:class:`~retrieval.corpus.ArticleFormatError`) when
+:meth:`get` gives back), and refused (:class:`~retrieval.articles.corpus.ArticleFormatError`) when
 the corpus folder could not store it either (no id, title or body, a naive date).
 """
 
@@ -29,10 +29,10 @@ from typing import Any, Literal
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from retrieval.article_file import article_digest
-from retrieval.corpus import VIETNAM_TZ, article_to_markdown
+from retrieval.articles.corpus import VIETNAM_TZ, article_to_markdown
+from retrieval.articles.records import article_digest
 from retrieval.models import Article
-from retrieval.text import nfc
+from retrieval.vietnamese.text import nfc
 from storage.postgres.database import Database
 from storage.postgres.ingest_jobs import enqueue, first_column
 
@@ -60,7 +60,7 @@ def entrance(article: Article) -> Article:
     """``article`` as the system of record keeps it: NFC strings, ``published`` in Vietnam
     time (naive: taken to be Vietnam time, as the corpus reads hand-edited dates).
 
-    Raises :class:`~retrieval.corpus.ArticleFormatError` for an article the corpus folder
+    Raises :class:`~retrieval.articles.corpus.ArticleFormatError` for an article the corpus folder
     could not store (the local index is derived from these rows through that folder)."""
     published = article.published
     if published is not None:

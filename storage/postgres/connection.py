@@ -1,6 +1,6 @@
 """Connecting to PostgreSQL without ever showing the password.
 
-    with connect(url) as connection: ...   # or StateStoreError, in one line, password taken out
+with connect(url) as connection: ...   # or StateStoreError, in one line, password taken out
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -27,11 +26,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from storage.postgres.connection import CONNECT_TIMEOUT_S, connect, connection_error, redact
 from storage.postgres.schema import check_schema
-
-
-def iso(moment: datetime | None) -> str | None:
-    """A stored timestamp as the records write it: ISO 8601 in UTC, to the second."""
-    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class Database:

@@ -51,7 +51,7 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from retrieval.corpus import ArticleFormatError, read_corpus
+from retrieval.articles.corpus import ArticleFormatError, read_corpus
 from retrieval.models import Article
 from storage.errors import StateStoreError
 from storage.postgres.articles import entrance, upsert_in

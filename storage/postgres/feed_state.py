@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from storage.postgres.database import Database, iso
-from storage.records import FeedState, SeenItem
+from storage.common import feed_states, iso
+from storage.postgres.database import Database
+from storage.records import FeedState, PollOutcome, SeenItem
 
 
 class PostgresFeedState:
@@ -21,29 +22,20 @@ class PostgresFeedState:
         rows = self.db.query("SELECT etag, last_modified FROM feeds WHERE url = %s", (url,))
         return (rows[0]["etag"], rows[0]["last_modified"]) if rows else (None, None)
 
-    def record_poll(
-        self,
-        url: str,
-        *,
-        error: str | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        keep_validators: bool = False,
-        added: int = 0,
-    ) -> None:
-        """Store one poll's outcome. New validators replace the old ones unless
-        ``keep_validators`` (a failed or partial poll keeps what it had)."""
+    def record_poll(self, poll: PollOutcome) -> None:
+        """Store one poll's outcome; its validators only when they replace the old ones."""
         with self.db.transaction() as sql:
-            sql.execute("INSERT INTO feeds (url) VALUES (%s) ON CONFLICT (url) DO NOTHING", (url,))
+            sql.execute("INSERT INTO feeds (url) VALUES (%s) ON CONFLICT (url) DO NOTHING", (poll.url,))
             sql.execute(
                 "UPDATE feeds SET last_poll_at = now(), last_error = %(error)s, "
                 "items_added = items_added + %(added)s, "
                 "last_ok_at = CASE WHEN %(ok)s THEN now() ELSE last_ok_at END WHERE url = %(url)s",
-                {"error": error, "added": added, "ok": error is None, "url": url},
+                {"error": poll.error, "added": poll.added, "ok": poll.error is None, "url": poll.url},
             )
-            if error is None and not keep_validators:
+            if poll.replaces_validators:
                 sql.execute(
-                    "UPDATE feeds SET etag = %s, last_modified = %s WHERE url = %s", (etag, last_modified, url)
+                    "UPDATE feeds SET etag = %s, last_modified = %s WHERE url = %s",
+                    (poll.etag, poll.last_modified, poll.url),
                 )
 
     def seen_keys(self, keys: Iterable[str]) -> set[str]:
@@ -66,17 +58,7 @@ class PostgresFeedState:
 
     def states(self, urls: Sequence[str]) -> list[FeedState]:
         """The state of each of ``urls``, in that order (never polled: all None)."""
-        rows = {r["url"]: r for r in self.db.query("SELECT * FROM feeds WHERE url = ANY(%s)", (list(urls),))}
-        states = []
-        for url in urls:
-            row = rows.get(url)
-            states.append(
-                FeedState(
-                    url=url,
-                    last_poll_at=iso(row["last_poll_at"]) if row else None,
-                    last_ok_at=iso(row["last_ok_at"]) if row else None,
-                    last_error=row["last_error"] if row else None,
-                    items_added=row["items_added"] if row else 0,
-                )
-            )
-        return states
+        rows = self.db.query("SELECT * FROM feeds WHERE url = ANY(%s)", (list(urls),))
+        return feed_states(
+            urls, ({**r, "last_poll_at": iso(r["last_poll_at"]), "last_ok_at": iso(r["last_ok_at"])} for r in rows)
+        )

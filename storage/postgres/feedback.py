@@ -9,7 +9,8 @@ import json
 
 from psycopg.types.json import Jsonb
 
-from storage.postgres.database import Database, iso
+from storage.common import iso, vote_citations
+from storage.postgres.database import Database
 from storage.records import Vote
 
 
@@ -20,7 +21,7 @@ class PostgresFeedback:
         self.db = db
 
     def record(self, vote: Vote) -> None:
-        citations = [{"article_id": a, "start": s, "end": e} for a, s, e in vote.citations]
+        citations = Jsonb(vote_citations(vote))
         with self.db.transaction() as sql:
             sql.execute(
                 "INSERT INTO feedback (answer_id, user_id, chat_id, question, result_offset, citations, vote) "
@@ -28,9 +29,8 @@ class PostgresFeedback:
                 "ON CONFLICT (answer_id, user_id) DO UPDATE SET chat_id = excluded.chat_id, "
                 "question = excluded.question, result_offset = excluded.result_offset, "
                 "citations = excluded.citations, vote = excluded.vote, voted_at = now()",
-                (vote.answer_id, vote.user_id, vote.chat_id, vote.question, vote.result_offset, Jsonb(citations),
-                 vote.vote),
-            )  # fmt: skip
+                (vote.answer_id, vote.user_id, vote.chat_id, vote.question, vote.result_offset, citations, vote.vote),
+            )
 
     def votes(self) -> list[dict[str, object]]:
         """Every stored vote, oldest first, as the SQLite backend gives them (citations as JSON text)."""

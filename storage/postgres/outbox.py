@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from psycopg.rows import DictRow
 
-from storage.postgres.database import Database, iso
+from storage.common import BASELINE_KEY, SettlingOutbox, iso, now_iso, pending_notice
+from storage.postgres.database import Database
 from storage.records import Delivery, Notice, PendingNotice
-
-_BASELINE_KEY = "baseline_recorded_at"
 
 _ANNOUNCE = """
 WITH notice AS (
@@ -71,23 +69,7 @@ RETURNING o.chat_id, o.attempts, o.created_at, {_NOTICE_COLUMNS}
 """
 
 
-def _pending(row: DictRow) -> PendingNotice:
-    return PendingNotice(
-        chat_id=row["chat_id"],
-        attempts=row["attempts"],
-        notice=Notice(
-            article_id=row["article_id"],
-            title=row["title"],
-            url=row["url"],
-            published=row["published"],
-            source=row["source"],
-            lead=row["lead"],
-            summary_only=bool(row["summary_only"]),
-        ),
-    )
-
-
-class PostgresOutbox:
+class PostgresOutbox(SettlingOutbox):
     """:class:`storage.interfaces.OutboxStore` on the ``announced_articles`` and ``outbox`` tables."""
 
     def __init__(self, db: Database) -> None:
@@ -96,7 +78,7 @@ class PostgresOutbox:
     # --- finding new articles --------------------------------------------------------------
 
     def has_baseline(self) -> bool:
-        return bool(self.db.query("SELECT 1 FROM outbox_meta WHERE key = %s", (_BASELINE_KEY,)))
+        return bool(self.db.query("SELECT 1 FROM outbox_meta WHERE key = %s", (BASELINE_KEY,)))
 
     def unannounced(self, article_ids: Iterable[str]) -> set[str]:
         """The ids among ``article_ids`` that were never seen before."""
@@ -115,7 +97,7 @@ class PostgresOutbox:
             sql.execute(
                 "INSERT INTO outbox_meta (key, value) VALUES (%s, %s) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (_BASELINE_KEY, datetime.now(UTC).isoformat(timespec="seconds")),
+                (BASELINE_KEY, now_iso()),
             )
 
     def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
@@ -145,7 +127,7 @@ class PostgresOutbox:
 
     def due(self, now: float | None = None) -> list[PendingNotice]:
         """Pending rows of subscribed chats whose time has come, by chat, oldest first."""
-        return [_pending(row) for row in self.db.query(_DUE, {"now": time.time() if now is None else now})]
+        return [pending_notice(row) for row in self.db.query(_DUE, {"now": time.time() if now is None else now})]
 
     def claim_due(self, now: float | None = None, limit: int = 1000, lease_s: float = 60.0) -> list[PendingNotice]:
         """Up to ``limit`` due rows, hidden from every other claimer for ``lease_s`` seconds."""
@@ -155,7 +137,7 @@ class PostgresOutbox:
         # RETURNING keeps no order: put them back in due()'s.
         rows.sort(key=lambda r: (r["chat_id"], r["created_at"], r["published"] is not None, r["published"] or "",
                                  r["article_id"]))  # fmt: skip
-        return [_pending(row) for row in rows]
+        return [pending_notice(row) for row in rows]
 
     def _settle(self, chat_id: int, article_ids: Sequence[str], status: Delivery, error: str | None) -> None:
         with self.db.transaction() as sql:
@@ -180,12 +162,6 @@ class PostgresOutbox:
                 "WHERE chat_id = %s AND article_id = ANY(%s) AND status = 'pending'",
                 (chat_id, list(article_ids)),
             )
-
-    def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None:
-        self._settle(chat_id, article_ids, Delivery.SENT, None)
-
-    def mark_failed(self, chat_id: int, article_ids: Sequence[str], error: str) -> None:
-        self._settle(chat_id, article_ids, Delivery.FAILED, error)
 
     def defer(self, chat_id: int, article_ids: Sequence[str], delay_s: float, error: str) -> None:
         """Try again in ``delay_s`` seconds (after a network error or a flood limit)."""

@@ -2,11 +2,14 @@
 
     subscriptions = PostgresSubscriptions(db)
     subscriptions.add(chat_id, chat_type="supergroup", title="Sở Ngoại vụ", user_id=user_id)
+
+Who may subscribe a chat is the bot's question (:mod:`bot.permissions`), not the store's.
 """
 
 from __future__ import annotations
 
-from storage.postgres.database import Database, iso
+from storage.common import iso
+from storage.postgres.database import Database
 from storage.records import Subscription
 
 

@@ -13,12 +13,11 @@ keeps the rest here, so a button still works after a restart. The most recent
 from __future__ import annotations
 
 import json
-import secrets
 import sqlite3
 import time
-from dataclasses import asdict
 
-from storage.records import AnswerPage, citation_from_json
+from storage.common import answer_page, keep_under_new_id, page_citations
+from storage.records import AnswerPage
 from storage.sqlite.database import Database
 
 SCHEMA = """
@@ -34,7 +33,6 @@ CREATE TABLE IF NOT EXISTS answer_pages (
 """
 
 
-
 class SQLiteAnswerPages:
     """Answer pages by id, the newest ``capacity`` of them. Blocking calls: run them in a worker thread."""
 
@@ -44,9 +42,9 @@ class SQLiteAnswerPages:
         db.ensure(SCHEMA)
 
     def add(self, page: AnswerPage) -> str:
-        citations = json.dumps([asdict(c) for c in page.citations], ensure_ascii=False)
-        while True:
-            page_id = secrets.token_urlsafe(6)  # 8 characters
+        citations = json.dumps(page_citations(page), ensure_ascii=False)
+
+        def insert(page_id: str) -> bool:
             try:
                 with self.db.transaction() as sql:
                     sql.execute(
@@ -58,22 +56,15 @@ class SQLiteAnswerPages:
                         "DELETE FROM answer_pages WHERE rowid <= (SELECT MAX(rowid) FROM answer_pages) - ?",
                         (self.capacity,),
                     )
-                return page_id
-            except sqlite3.IntegrityError:  # the same id drawn twice: draw again
-                continue
+            except sqlite3.IntegrityError:  # the id is taken
+                return False
+            return True
+
+        return keep_under_new_id(insert)
 
     def get(self, page_id: str) -> AnswerPage | None:
         rows = self.db.query("SELECT * FROM answer_pages WHERE page_id = ?", (page_id,))
-        if not rows:
-            return None
-        row = rows[0]
-        return AnswerPage(
-            question=row["question"],
-            chat_id=row["chat_id"],
-            user_id=row["user_id"],
-            offset=row["result_offset"],
-            citations=tuple(citation_from_json(c) for c in json.loads(row["citations"])),
-        )
+        return answer_page(rows[0], json.loads(rows[0]["citations"])) if rows else None
 
     def clear(self) -> None:
         with self.db.transaction() as sql:

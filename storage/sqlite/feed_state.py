@@ -3,16 +3,16 @@ its error, and every item it already added (by URL and by content hash).
 
     store = SQLiteFeedState(db)
     etag, last_modified = store.validators(url)
-    store.record_poll(url, error=None, etag='"abc"', last_modified=None, added=2)
+    store.record_poll(PollOutcome(url, error=None, etag='"abc"', last_modified=None, added=2))
     store.seen_keys(["https://..."]), store.seen_hashes(["3f9a..."])
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
-from storage.records import FeedState, SeenItem
+from storage.common import feed_states, now_iso
+from storage.records import FeedState, PollOutcome, SeenItem
 from storage.sqlite.database import Database
 
 SCHEMA = """
@@ -36,10 +36,6 @@ CREATE INDEX IF NOT EXISTS feed_items_hash ON feed_items (content_hash);
 """
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 class SQLiteFeedState:
     """The ``feeds`` and ``feed_items`` tables. Blocking calls: run them in a worker thread."""
 
@@ -52,29 +48,21 @@ class SQLiteFeedState:
         rows = self.db.query("SELECT etag, last_modified FROM feeds WHERE url = ?", (url,))
         return (rows[0]["etag"], rows[0]["last_modified"]) if rows else (None, None)
 
-    def record_poll(
-        self,
-        url: str,
-        *,
-        error: str | None,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        keep_validators: bool = False,
-        added: int = 0,
-    ) -> None:
-        """Store one poll's outcome. New validators replace the old ones unless
-        ``keep_validators`` (a failed or partial poll keeps what it had, so nothing is
-        skipped on the next one)."""
-        now = _now()
+    def record_poll(self, poll: PollOutcome) -> None:
+        """Store one poll's outcome; its validators only when they replace the old ones."""
+        now = now_iso()
         with self.db.transaction() as sql:
-            sql.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (url,))
+            sql.execute("INSERT OR IGNORE INTO feeds (url) VALUES (?)", (poll.url,))
             sql.execute(
                 "UPDATE feeds SET last_poll_at = ?, last_error = ?, items_added = items_added + ?, "
                 "last_ok_at = CASE WHEN ? IS NULL THEN ? ELSE last_ok_at END WHERE url = ?",
-                (now, error, added, error, now, url),
+                (now, poll.error, poll.added, poll.error, now, poll.url),
             )
-            if error is None and not keep_validators:
-                sql.execute("UPDATE feeds SET etag = ?, last_modified = ? WHERE url = ?", (etag, last_modified, url))
+            if poll.replaces_validators:
+                sql.execute(
+                    "UPDATE feeds SET etag = ?, last_modified = ? WHERE url = ?",
+                    (poll.etag, poll.last_modified, poll.url),
+                )
 
     def seen_keys(self, keys: Iterable[str]) -> set[str]:
         return self._present("item_key", list(keys))
@@ -92,7 +80,7 @@ class SQLiteFeedState:
         return found
 
     def remember(self, items: Sequence[SeenItem]) -> None:
-        now = _now()
+        now = now_iso()
         with self.db.transaction() as sql:
             sql.executemany(
                 "INSERT OR IGNORE INTO feed_items (item_key, content_hash, feed_url, article_id, added_at) "
@@ -102,17 +90,4 @@ class SQLiteFeedState:
 
     def states(self, urls: Sequence[str]) -> list[FeedState]:
         """The state of each of ``urls``, in that order (never polled: all None)."""
-        rows = {r["url"]: r for r in self.db.query("SELECT * FROM feeds")}
-        states = []
-        for url in urls:
-            row = rows.get(url)
-            states.append(
-                FeedState(
-                    url=url,
-                    last_poll_at=row["last_poll_at"] if row else None,
-                    last_ok_at=row["last_ok_at"] if row else None,
-                    last_error=row["last_error"] if row else None,
-                    items_added=row["items_added"] if row else 0,
-                )
-            )
-        return states
+        return feed_states(urls, self.db.query("SELECT * FROM feeds"))

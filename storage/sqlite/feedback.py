@@ -10,8 +10,8 @@ writes; the bot runs them in a worker thread so the event loop never waits on di
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
+from storage.common import now_iso, vote_citations
 from storage.records import Vote
 from storage.sqlite.database import Database
 
@@ -38,9 +38,7 @@ class SQLiteFeedback:
         db.ensure(SCHEMA)
 
     def record(self, vote: Vote) -> None:
-        citations = json.dumps(
-            [{"article_id": a, "start": s, "end": e} for a, s, e in vote.citations], ensure_ascii=False
-        )
+        citations = json.dumps(vote_citations(vote), ensure_ascii=False)
         with self.db.transaction() as sql:
             sql.execute(
                 "INSERT OR REPLACE INTO feedback (answer_id, user_id, chat_id, question, result_offset, "
@@ -53,7 +51,7 @@ class SQLiteFeedback:
                     vote.result_offset,
                     citations,
                     vote.vote,
-                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    now_iso(),
                 ),
             )
 

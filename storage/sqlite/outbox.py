@@ -20,11 +20,10 @@ they were there before notifications started and are never announced.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
 
+from storage.common import BASELINE_KEY, SettlingOutbox, now_iso, pending_notice
 from storage.records import Delivery, Notice, PendingNotice
 from storage.sqlite.database import Database
 from storage.sqlite.subscriptions import SCHEMA as SUBSCRIPTIONS_SCHEMA
@@ -56,8 +55,6 @@ CREATE INDEX IF NOT EXISTS outbox_due ON outbox (status, next_attempt_at);
 CREATE TABLE IF NOT EXISTS outbox_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_BASELINE_KEY = "baseline_recorded_at"
-
 _DUE = (
     "SELECT o.chat_id, o.attempts, a.* FROM outbox o "
     "JOIN announced_articles a ON a.article_id = o.article_id "
@@ -67,27 +64,7 @@ _DUE = (
 )
 
 
-def _pending(row: sqlite3.Row) -> PendingNotice:
-    return PendingNotice(
-        chat_id=row["chat_id"],
-        attempts=row["attempts"],
-        notice=Notice(
-            article_id=row["article_id"],
-            title=row["title"],
-            url=row["url"],
-            published=row["published"],
-            source=row["source"],
-            lead=row["lead"],
-            summary_only=bool(row["summary_only"]),
-        ),
-    )
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-class SQLiteOutbox:
+class SQLiteOutbox(SettlingOutbox):
     """The ``announced_articles`` and ``outbox`` tables. Blocking calls: run them in a worker thread."""
 
     def __init__(self, db: Database) -> None:
@@ -98,7 +75,7 @@ class SQLiteOutbox:
     # --- finding new articles --------------------------------------------------------------
 
     def has_baseline(self) -> bool:
-        return bool(self.db.query("SELECT 1 FROM outbox_meta WHERE key = ?", (_BASELINE_KEY,)))
+        return bool(self.db.query("SELECT 1 FROM outbox_meta WHERE key = ?", (BASELINE_KEY,)))
 
     def unannounced(self, article_ids: Iterable[str]) -> set[str]:
         """The ids among ``article_ids`` that were never seen before."""
@@ -107,13 +84,13 @@ class SQLiteOutbox:
 
     def record_baseline(self, article_ids: Iterable[str]) -> None:
         """Mark ``article_ids`` (the index when notifications start) as seen, never to be announced."""
-        now = _now_iso()
+        now = now_iso()
         with self.db.transaction() as sql:
             sql.executemany(
                 "INSERT OR IGNORE INTO announced_articles (article_id, first_seen, baseline) VALUES (?, ?, 1)",
                 [(i, now) for i in article_ids],
             )
-            sql.execute("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES (?, ?)", (_BASELINE_KEY, now))
+            sql.execute("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES (?, ?)", (BASELINE_KEY, now))
 
     def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
         """Queue each never-seen article for every subscribed chat, all in one transaction.
@@ -122,7 +99,7 @@ class SQLiteOutbox:
         calling this twice with the same notices queues nothing the second time.
         """
         now = time.time() if now is None else now
-        created = _now_iso()
+        created = now_iso()
         rows = 0
         with self.db.transaction() as sql:
             chats = [row[0] for row in sql.execute("SELECT chat_id FROM subscriptions")]
@@ -157,7 +134,7 @@ class SQLiteOutbox:
     def due(self, now: float | None = None) -> list[PendingNotice]:
         """Pending rows of subscribed chats whose time has come, by chat, oldest first."""
         now = time.time() if now is None else now
-        return [_pending(row) for row in self.db.query(_DUE, (now, -1))]
+        return [pending_notice(row) for row in self.db.query(_DUE, (now, -1))]
 
     def claim_due(self, now: float | None = None, limit: int = 1000, lease_s: float = 60.0) -> list[PendingNotice]:
         """Up to ``limit`` due rows, hidden from every other claimer for ``lease_s`` seconds
@@ -169,7 +146,7 @@ class SQLiteOutbox:
                 "UPDATE outbox SET next_attempt_at = ? WHERE chat_id = ? AND article_id = ?",
                 [(now + lease_s, row["chat_id"], row["article_id"]) for row in rows],
             )
-        return [_pending(row) for row in rows]
+        return [pending_notice(row) for row in rows]
 
     def _settle(self, chat_id: int, article_ids: Sequence[str], status: Delivery, error: str | None) -> None:
         with self.db.transaction() as sql:
@@ -177,7 +154,7 @@ class SQLiteOutbox:
                 "UPDATE outbox SET status = ?, sent_at = ?, last_error = ? "
                 "WHERE chat_id = ? AND article_id = ? AND status = 'pending'",
                 [
-                    (status.value, _now_iso() if status == Delivery.SENT else None, error, chat_id, a)
+                    (status.value, now_iso() if status == Delivery.SENT else None, error, chat_id, a)
                     for a in article_ids
                 ],
             )
@@ -190,12 +167,6 @@ class SQLiteOutbox:
                 "UPDATE outbox SET next_attempt_at = ? WHERE chat_id = ? AND article_id = ? AND status = 'pending'",
                 [(now, chat_id, a) for a in article_ids],
             )
-
-    def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None:
-        self._settle(chat_id, article_ids, Delivery.SENT, None)
-
-    def mark_failed(self, chat_id: int, article_ids: Sequence[str], error: str) -> None:
-        self._settle(chat_id, article_ids, Delivery.FAILED, error)
 
     def defer(self, chat_id: int, article_ids: Sequence[str], delay_s: float, error: str) -> None:
         """Try again in ``delay_s`` seconds (after a network error or a flood limit)."""

@@ -8,8 +8,7 @@ Who may subscribe a chat is the bot's question (:mod:`bot.permissions`), not the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from storage.common import now_iso
 from storage.records import Subscription
 from storage.sqlite.database import Database
 
@@ -22,7 +21,6 @@ CREATE TABLE IF NOT EXISTS subscriptions (
     subscribed_at TEXT    NOT NULL    -- ISO 8601, UTC
 );
 """
-
 
 
 class SQLiteSubscriptions:
@@ -38,7 +36,7 @@ class SQLiteSubscriptions:
             cursor = sql.execute(
                 "INSERT OR IGNORE INTO subscriptions (chat_id, chat_type, title, subscribed_by, subscribed_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (chat_id, chat_type, title, user_id, datetime.now(UTC).isoformat(timespec="seconds")),
+                (chat_id, chat_type, title, user_id, now_iso()),
             )
             return cursor.rowcount == 1
 

@@ -72,6 +72,7 @@ UNESCO = (
 )
 PLANNING = "Phối hợp, trao đổi thông tin, kinh nghiệm trong lập, quản lý quy hoạch, thu hút đầu tư."
 RANKED = (MOU, EXCHANGE, TRANSPORT, UNESCO, PLANNING)
+QUESTION = "Hải Dương và Bắc Giang ký kết gì?"  # what most tests ask; answered with RANKED
 
 NOT_IN_CORPUS = "sao Hỏa"  # questions containing this find nothing
 WHOLE_ARTICLE = "toàn bộ bài"  # questions containing this cite every sentence of the article
@@ -80,17 +81,7 @@ FAILING = "gây lỗi"  # questions containing this make the engine raise
 
 def citation(sentence: str, score: float = 0.9) -> Citation:
     start = ARTICLE.text.index(sentence)
-    return Citation(
-        article_id=ARTICLE.id,
-        title=ARTICLE.title,
-        published=ARTICLE.published.isoformat() if ARTICLE.published else None,
-        source=ARTICLE.source,
-        url=ARTICLE.url,
-        sentence=sentence,
-        start=start,
-        end=start + len(sentence),
-        score=score,
-    )
+    return Citation.quoting(ARTICLE, sentence, start, start + len(sentence), score)
 
 
 def article_sentences() -> list[str]:

@@ -5,7 +5,7 @@
         newsroom.ingest_elsewhere(jsonl_of(ARTICLE_A))     # `hoptac ingest` in another process
         notice = await bot.api.next_message(GROUP.id)
 
-The engine is :class:`retrieval.engine.AnswerEngine` with the hashing embedder of
+The engine is :class:`retrieval.local.engine.LocalEngine` with the hashing embedder of
 ``tests/conftest.py`` (real index, real ingest, no model: a build takes milliseconds) over
 a copy of the repository's corpus. Each ``running()`` is a fresh process as far as the bot
 can tell: a new engine and a new Application over the same corpus and data folders, so
@@ -24,7 +24,8 @@ from typing import Any
 
 from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from hoptac.settings import Settings
-from retrieval.engine import AnswerEngine, IngestReport
+from retrieval.engine import IngestReport
+from retrieval.local.engine import LocalEngine
 from tests.bot.conftest import WAIT_S, BotHarness, make_settings, running_bot
 from tests.conftest import HashingEmbedder
 
@@ -95,9 +96,9 @@ class Newsroom:
     def settings(self, **overrides: Any) -> Settings:
         return make_settings(self.api.url, self.data_dir, corpus_dir=self.corpus_dir, **overrides)
 
-    def engine(self, **overrides: Any) -> AnswerEngine:
+    def engine(self, **overrides: Any) -> LocalEngine:
         """A new engine instance: what another process (or a restarted bot) opens."""
-        engine = AnswerEngine(self.settings(**overrides).engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+        engine = LocalEngine(self.settings(**overrides).engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
         if engine.store.current_version() is None:
             engine.reindex()
         return engine

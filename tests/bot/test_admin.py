@@ -12,11 +12,10 @@ from tests.bot.conftest import (
     PLANNING,
     PRIVATE_ADMIN,
     PRIVATE_LAN,
+    QUESTION,
     WAIT_S,
     BotHarness,
 )
-
-QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
 
 
 async def test_non_admin_reindex_is_refused_and_nothing_happens(bot: BotHarness) -> None:

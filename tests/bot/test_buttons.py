@@ -14,13 +14,12 @@ from tests.bot.conftest import (
     MOU,
     PLANNING,
     PRIVATE_LAN,
+    QUESTION,
     TRANSPORT,
     UNESCO,
     WAIT_S,
     BotHarness,
 )
-
-QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
 
 
 def paragraph_of(sentence: str) -> str:

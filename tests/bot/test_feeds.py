@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from retrieval.corpus import read_corpus
+from retrieval.articles.corpus import read_corpus
 from tests.bot.conftest import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, WAIT_S
 from tests.bot.fake_site import FakeSite, Item, rss
 from tests.bot.newsroom import GROUP_2, Newsroom, page, presubscribe, run_job, sent_to, subscribe

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.testing.fake_bot_api import FakeBotApi
-from retrieval.engine import AnswerEngine
+from retrieval.local.engine import LocalEngine
 from tests.bot.conftest import GROUP, LAN, make_settings, running_bot
 from tests.bot.newsroom import LOGISTICS, LOGISTICS_LEAD, jsonl, sent_to, subscribe
 from tests.conftest import CORPUS, REPO
@@ -53,7 +53,7 @@ async def test_hoptac_ingest_in_another_process_is_announced_once(
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
     settings = make_settings(fake_api.url, data, corpus_dir=corpus, bot_refresh_seconds=0.2)
-    engine = await asyncio.to_thread(AnswerEngine.open, settings.engine_config())
+    engine = await asyncio.to_thread(LocalEngine.open, settings.engine_config())
     new_article = tmp_path / "tin-moi.jsonl"
     new_article.write_bytes(jsonl(LOGISTICS))
 
@@ -68,7 +68,7 @@ async def test_hoptac_ingest_in_another_process_is_announced_once(
         answer = await bot.api.next_message(GROUP.id, 30)
         assert "3.000 tỷ đồng" in answer["text"]
 
-    restarted = await asyncio.to_thread(AnswerEngine.open, settings.engine_config())
+    restarted = await asyncio.to_thread(LocalEngine.open, settings.engine_config())
     async with running_bot(fake_api, restarted, settings) as bot:  # a restart
         await bot.deps.notifier.check_index()
         await bot.deps.notifier.deliver(bot.application.bot)

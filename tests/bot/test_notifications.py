@@ -150,16 +150,23 @@ async def test_a_bot_stopped_after_indexing_but_before_sending_sends_after_resta
     assert len(sent_to(newsroom.api, GROUP.id)) == 2
 
 
+async def announced_after_one_failure(newsroom: Newsroom, harness: BotHarness, **failure: int) -> None:
+    """GROUP subscribes, the next message fails as ``failure`` says, then LOGISTICS comes in
+    elsewhere: its notification gets through all the same, and nothing more is due."""
+    await subscribe(harness, GROUP, LAN)
+    harness.api.fail_next("sendMessage", times=1, **failure)
+    await asyncio.to_thread(newsroom.ingest_elsewhere, LOGISTICS)
+
+    notice = await harness.api.next_message(GROUP.id, WAIT_S)
+    await nothing_more_is_sent(harness)
+
+    assert LOGISTICS["title"] in notice["text"]
+
+
 async def test_a_429_is_waited_out_and_the_notification_delivered_once(newsroom: Newsroom) -> None:
     async with newsroom.running(**FAST) as bot:
-        await subscribe(bot, GROUP, LAN)
-        bot.api.fail_next("sendMessage", times=1, retry_after=1)
-        await asyncio.to_thread(newsroom.ingest_elsewhere, LOGISTICS)
+        await announced_after_one_failure(newsroom, bot, retry_after=1)
 
-        notice = await bot.api.next_message(GROUP.id, WAIT_S)
-        await nothing_more_is_sent(bot)
-
-        assert LOGISTICS["title"] in notice["text"]
         assert [c.status for c in bot.api.calls_to("sendMessage", GROUP.id, ok=False)] == [429]
         assert len(sent_to(bot.api, GROUP.id)) == 2
 
@@ -171,14 +178,8 @@ async def test_a_network_failure_is_retried_later_and_delivered_once(
     # Past the rate limiter's own quick retries (here: none), the outbox retries later.
     monkeypatch.setattr(bot.app, "RetryingRateLimiter", functools.partial(RetryingRateLimiter, network_retries=0))
     async with newsroom.running(**FAST) as harness:
-        await subscribe(harness, GROUP, LAN)
-        harness.api.fail_next("sendMessage", times=1, status=502)
-        await asyncio.to_thread(newsroom.ingest_elsewhere, LOGISTICS)
+        await announced_after_one_failure(newsroom, harness, status=502)
 
-        notice = await harness.api.next_message(GROUP.id, WAIT_S)
-        await nothing_more_is_sent(harness)
-
-        assert LOGISTICS["title"] in notice["text"]
         [row] = harness.deps.outbox.rows(GROUP.id)
         assert (row["status"], row["attempts"]) == ("sent", 1)
         assert len(sent_to(harness.api, GROUP.id)) == 2

@@ -15,9 +15,8 @@ from pydantic import SecretStr
 from bot.testing.fake_bot_api import FakeBotApi
 from notifications.notifier import Notifier
 from storage.postgres import upgrade
-from tests.bot.conftest import LAN, PRIVATE_LAN, WAIT_S, FakeEngine, make_settings, running_bot
+from tests.bot.conftest import LAN, PRIVATE_LAN, QUESTION, WAIT_S, FakeEngine, make_settings, running_bot
 from tests.bot.newsroom import TEA, Newsroom, sent_to, subscribe
-from tests.bot.test_buttons import QUESTION
 from tests.bot.test_notifications import killed, nothing_more_is_sent
 
 

@@ -15,6 +15,7 @@ from tests.bot.conftest import (
     NOT_IN_CORPUS,
     PRIVATE_BINH,
     PRIVATE_LAN,
+    QUESTION,
     TRANSPORT,
     WAIT_S,
     WHOLE_ARTICLE,
@@ -22,7 +23,6 @@ from tests.bot.conftest import (
     article_sentences,
 )
 
-QUESTION = "Hải Dương và Bắc Giang ký kết gì?"
 BOT = "@hoptac_test_bot"
 
 

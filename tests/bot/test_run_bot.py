@@ -18,6 +18,7 @@ from bot.redact import protect_logs
 from bot.testing.fake_bot_api import FakeBotApi
 from hoptac.settings import Settings
 from hoptac.wiring import bot_config, build_bot, run_bot
+from retrieval.local.engine import LocalEngine
 from tests.bot.conftest import (
     LAN,
     MOU,
@@ -82,7 +83,7 @@ def test_a_malformed_token_is_refused_without_repeating_it(tmp_path: Path, token
 def test_a_token_telegram_rejects_is_one_line_and_never_logged(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr("retrieval.engine.AnswerEngine.open", lambda settings, progress=None, store=None: FakeEngine())
+    monkeypatch.setattr(LocalEngine, "open", lambda settings, progress=None, store=None: FakeEngine())
     caplog.set_level(logging.DEBUG)
     with api_in_thread() as api, pytest.raises(BotConfigError) as error:
         run_bot(make_settings(api.url, tmp_path, telegram_token=REVOKED))
@@ -102,7 +103,7 @@ def run_bot_while(
 ) -> dict[str, Any]:
     """Run ``run_bot`` (it blocks, on its own event loop) while ``act`` plays the users on
     the fake server's loop; when ``act`` is done, stop the bot as Ctrl-C would."""
-    monkeypatch.setattr("retrieval.engine.AnswerEngine.open", lambda settings, progress=None, store=None: FakeEngine())
+    monkeypatch.setattr(LocalEngine, "open", lambda settings, progress=None, store=None: FakeEngine())
     bot_loop: list[asyncio.AbstractEventLoop] = []
     build = hoptac.wiring.build_bot
 

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from news_pipeline.watch import CorpusWatcher
-from retrieval.corpus import article_path, read_corpus
+from retrieval.articles.corpus import article_path, read_corpus
 from tests.bot.conftest import GROUP, LAN, WAIT_S
 from tests.bot.newsroom import LOGISTICS, TEA, TOURISM, Newsroom, jsonl, page, sent_to, subscribe
 

@@ -12,9 +12,9 @@ import pytest
 
 from hoptac.settings import Settings
 from ingest_service.database_engine import DatabaseEngine, database_articles
-from retrieval.lexical import Analyzer
-from retrieval.milvus_engine import MilvusEngine
-from retrieval.milvus_index import MilvusIndex
+from retrieval.milvus.engine import MilvusEngine
+from retrieval.milvus.index import MilvusIndex
+from retrieval.vietnamese.analyzer import Analyzer
 from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
 from storage.postgres.index_generation import live_generation

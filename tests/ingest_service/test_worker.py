@@ -18,7 +18,7 @@ import pytest
 
 from hoptac.settings import Settings
 from ingest_service.worker import IngestWorker, LocalIndexTarget, SearchEngineTarget, sync_corpus_folder
-from retrieval.corpus import article_path, read_corpus
+from retrieval.articles.corpus import article_path, read_corpus
 from retrieval.models import Article
 from storage.postgres import upgrade
 from storage.postgres.articles import ArticleStore, content_hash
@@ -39,7 +39,7 @@ def job_states(db: Database) -> list[tuple[str, str]]:
 
 
 class RecordingIndexer:
-    """The real :class:`~retrieval.milvus_index.MilvusIndex`, with a log (a file the processes
+    """The real :class:`~retrieval.milvus.index.MilvusIndex`, with a log (a file the processes
     share) of which process wrote which article; its ``block_round``-th prepare signals
     ``entered`` and waits on ``blocked`` (never set): a worker stuck mid-batch, to be killed."""
 
@@ -76,8 +76,8 @@ def writes_in(log: Path) -> list[tuple[int, str]]:
 
 
 def connect_milvus(uri: str, prefix: str) -> Any:
-    from retrieval.lexical import Analyzer
-    from retrieval.milvus_index import MilvusIndex
+    from retrieval.milvus.index import MilvusIndex
+    from retrieval.vietnamese.analyzer import Analyzer
 
     embedder = HashingEmbedder()
     return MilvusIndex.connect(uri, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)  # type: ignore[arg-type]
@@ -109,7 +109,7 @@ def work_in_a_process(
 def test_two_worker_processes_one_killed_half_way_index_every_article_once(
     postgres_url: str, db: Database, tmp_path: Path, milvus_server: str, milvus_prefix: str
 ) -> None:
-    from retrieval.answering import Searcher
+    from retrieval.answering.search import Searcher
 
     store = ArticleStore(db)
     articles = [article(n) for n in range(50)]
@@ -230,8 +230,8 @@ def test_an_article_the_index_refuses_does_not_hold_the_others_back(db: Database
 
 def test_jobs_reach_milvus_lite_added_changed_and_deleted(db: Database, tmp_path: Path) -> None:
     pytest.importorskip("milvus_lite")
-    from retrieval.lexical import Analyzer
-    from retrieval.milvus_index import MilvusIndex
+    from retrieval.milvus.index import MilvusIndex
+    from retrieval.vietnamese.analyzer import Analyzer
 
     embedder = HashingEmbedder()
     milvus = MilvusIndex.connect(str(tmp_path / "milvus.db"), "t", embedder.model_id, embedder.dimension,
@@ -256,9 +256,9 @@ def test_jobs_reach_milvus_lite_added_changed_and_deleted(db: Database, tmp_path
 
 
 def test_without_a_search_engine_the_local_index_follows_postgresql(db: Database, settings: Settings) -> None:
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
-    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine = LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     store = ArticleStore(db)
     dated = read_corpus(DATED).articles
     store.upsert(dated, "b1")
@@ -295,7 +295,7 @@ def test_ingest_into_postgresql_queues_then_waits_until_searchable(
     import shutil
 
     from hoptac.cli import main
-    from retrieval.engine import AnswerEngine
+    from retrieval.local.engine import LocalEngine
 
     upgrade(postgres_url)
     monkeypatch.setenv("HOPTAC_DATABASE_URL", postgres_url)
@@ -323,7 +323,7 @@ def test_ingest_into_postgresql_queues_then_waits_until_searchable(
     assert main([*dirs, "ingest", "--json", *map(str, dated)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["unchanged"], report["jobs"], report["failures"]) == (2, 0, [])
-    engine = AnswerEngine(Settings(corpus_dir=corpus, data_dir=data, _env_file=None).engine_config())  # type: ignore[call-arg]
+    engine = LocalEngine(Settings(corpus_dir=corpus, data_dir=data, _env_file=None).engine_config())  # type: ignore[call-arg]
     assert {a.id for a in read_corpus(DATED).articles} <= set(engine.index.article_index)
     assert main([*dirs, "worker", "--once"]) == 0  # nothing left
 

@@ -10,7 +10,7 @@ import pytest
 
 from hoptac.settings import Settings
 from measure.bench import BenchConfig, format_report, make_questions, plot_report, run_bench
-from retrieval.corpus import read_corpus
+from retrieval.articles.corpus import read_corpus
 from tests.conftest import CORPUS, HashingEmbedder
 
 
@@ -200,7 +200,7 @@ def test_report_has_a_line_a_size_for_disk_and_memory_by_component(tmp_path: Pat
 @pytest.mark.model
 def test_ingest_is_measured_in_both_ways_of_making_sentence_vectors(tmp_path: Path, model_dir: Path) -> None:
     from measure.bench import measure_ingest_throughput
-    from retrieval.embedding import DEFAULT_MODEL, Embedder
+    from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
 
     settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
     embedder = Embedder.load(DEFAULT_MODEL, model_dir.parent, None, sentence_vectors=settings.sentence_vectors)
@@ -236,8 +236,8 @@ def _distinct_news_jsonl(path: Path) -> Path:
 def test_pseudo_articles_are_real_sentences_of_two_real_articles(tmp_path: Path) -> None:
     from measure.bench import load_sample
     from measure.bench.corpus import import_lines
-    from retrieval.passages import passage_windows
-    from retrieval.sentences import split_sentences
+    from retrieval.articles.passages import passage_windows
+    from retrieval.articles.sentences import split_sentences
 
     jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
     sample = load_sample(jsonl, 10**6, lambda _: None)  # more than any number of rounds makes
@@ -313,10 +313,10 @@ def test_bench_fills_a_size_beyond_the_real_articles_with_pseudo_articles(tmp_pa
 
 def test_index_files_on_disk_and_in_memory_by_component(settings: Settings) -> None:
     from measure.bench.footprint import ANONYMOUS, COMPONENTS, disk_by_component, memory_by_component, smaps_rss
-    from retrieval.engine import AnswerEngine
-    from retrieval.index import IndexStore
+    from retrieval.local.engine import LocalEngine
+    from retrieval.local.index import IndexStore
 
-    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine = LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     engine.reindex()
     news = _distinct_news_jsonl(settings.data_dir / "news.jsonl")
     assert engine.ingest([news]).ok  # a delta segment beside the base

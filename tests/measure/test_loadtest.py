@@ -23,20 +23,20 @@ from measure.loadtest import (
     questions_from_articles,
     run_asker_benchmark,
 )
-from retrieval.engine import AnswerEngine
+from retrieval.local.engine import LocalEngine
 from tests.bot.conftest import FAILING, MOU, FakeEngine
 from tests.conftest import HashingEmbedder
 
 
 @pytest.fixture
-def hashing_engine(settings: Settings) -> AnswerEngine:
+def hashing_engine(settings: Settings) -> LocalEngine:
     """The real engine over a copy of the corpus, with the instant fake embedder."""
-    engine = AnswerEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
+    engine = LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     engine.reindex()
     return engine
 
 
-async def test_every_asker_gets_every_answer(hashing_engine: AnswerEngine, settings: Settings) -> None:
+async def test_every_asker_gets_every_answer(hashing_engine: LocalEngine, settings: Settings) -> None:
     questions = questions_from_articles(hashing_engine.latest_articles(10), 40)
     # A per-user limit of 2 would refuse each user's third question: the load test turns it off.
     limited = settings.model_copy(update={"bot_rate_limit_questions": 2})
@@ -115,7 +115,7 @@ def test_the_goal_compares_the_p95_of_the_most_askers_with_one() -> None:
     assert goal_problems([one, sixteen]) == ["p95 with 16 askers is 151 ms, more than 3 x the 50 ms with one"]
 
 
-def test_questions_from_articles_are_distinct_runs_of_the_articles_words(hashing_engine: AnswerEngine) -> None:
+def test_questions_from_articles_are_distinct_runs_of_the_articles_words(hashing_engine: LocalEngine) -> None:
     article = hashing_engine.latest_articles(1)[0]
     questions = questions_from_articles([article], 200)
 
@@ -124,7 +124,7 @@ def test_questions_from_articles_are_distinct_runs_of_the_articles_words(hashing
     assert questions_from_articles([article], 5) == questions[:5]
 
 
-async def test_bad_arguments_are_refused(hashing_engine: AnswerEngine) -> None:
+async def test_bad_arguments_are_refused(hashing_engine: LocalEngine) -> None:
     with pytest.raises(ValueError):
         await measure_askers(hashing_engine, [], askers=(1,))
     with pytest.raises(ValueError):

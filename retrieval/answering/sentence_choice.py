@@ -1,0 +1,407 @@
+"""From a question to a grounded answer: passage search, sentence choice, the found decision.
+
+    searcher = Searcher(analyzer)
+    ranked = searcher.passages(index, question, query_vector)       # fused passage ranking
+    answer = compose_answer(index, analyzer, question, query_vector, ranked, background.baseline(query_vector))
+
+The answer text is only the chosen sentences, verbatim, each after its citation mark; the
+one fixed sentence for "not found" is :data:`NOT_FOUND_MESSAGE`. A found answer is
+confident or only related (``Answer.confidence``, decided in retrieval/answering/confidence.py from
+:func:`answer_evidence`); a further quote must earn its place (:func:`earns_place`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+
+from retrieval.answering.confidence import GAP_CAP, Evidence, confidence_of, names_share, question_names
+from retrieval.answering.search import RankedPassage
+from retrieval.answering.search_index import SearchIndex
+from retrieval.embedding.embedder import sentence_vectors_of
+from retrieval.models import Answer, Citation
+from retrieval.vietnamese.admin_units import unit_notes
+from retrieval.vietnamese.analyzer import Analyzer, QueryForm, QueryTerm, RelatedPlaces
+from retrieval.vietnamese.answer_types import expected_answer, offers_answer, question_words
+from retrieval.vietnamese.subject import shares_subject
+from retrieval.vietnamese.text import fold
+from retrieval.vietnamese.text import words as text_words
+
+NOT_FOUND_MESSAGE = "Xin lỗi, không tìm thấy trong các bài viết thông tin trả lời câu hỏi này."
+
+
+#: How many fused passages contribute sentences to the answer.
+ANSWER_PASSAGES = 4
+
+
+#: When the question asks for the latest news, sentences of articles newer than the best
+#: sentence's within this many follow-up margins of it may be quoted too (newest first).
+RECENT_MARGIN_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class AnswerWeights:
+    dense: float
+    coverage: float
+    passage: float
+    answer_type: float
+    #: Further sentences are quoted only when they score nearly as well as the first.
+    follow_up_margin: float
+    #: margin, coverage, accented*margin, accented*coverage, accented
+    found: tuple[float, float, float, float, float]
+    found_bias: float
+    #: English questions rarely share words with Vietnamese text: they rely mostly on the margin.
+    english_min_evidence: float
+    english_coverage: float = 0.1
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Sentence scores from :func:`sentence_features` rows."""
+        return features @ np.array([self.dense, self.coverage, self.passage, self.answer_type], dtype=np.float64)
+
+
+WEIGHTS = {
+    # xquad-vi: first sentence holds the answer 0.793, any quoted one 0.877 (1.5 sentences an answer)
+    "standalone": AnswerWeights(
+        dense=1.0,
+        coverage=0.18,
+        passage=0.29,
+        answer_type=0.078,
+        follow_up_margin=0.075,
+        found=(30.4, 9.0, 11.6, -5.2, 0.0),
+        found_bias=-2.98,
+        english_min_evidence=-0.005,
+    ),
+    # xquad-vi, fitted by scripts/fit_answer_weights.py --sentence-vectors span
+    "span": AnswerWeights(
+        dense=1.0,
+        coverage=0.16,
+        passage=0.135,
+        answer_type=0.065,
+        follow_up_margin=0.043,
+        # a class-balanced logistic regression, found where its logit is >= 0 (accented: answerable
+        # found 0.952, topic removed 0.031; without diacritics 0.876 and 0.091)
+        found=(39.6, 12.6, 29.8, -0.8, -2.5),
+        found_bias=-5.29,
+        english_min_evidence=-0.005,
+    ),
+}
+
+
+FOUND_THRESHOLD = 0.5
+
+
+#: Two sentences sharing this much of their vocabulary say the same thing.
+DUPLICATE_JACCARD = 0.7
+
+
+def weights_for(index: SearchIndex) -> AnswerWeights:
+    """The weights fitted for the way ``index``'s sentence vectors were made."""
+    return WEIGHTS[sentence_vectors_of(index.model)]
+
+
+@dataclass
+class _Candidate:
+    row: int
+    score: float
+    cosine: float
+    coverage: float
+    published: datetime | None
+    words: frozenset[str]
+    passage: float = 0.0  # the sentence features' passage weight and answer type
+    answer_type: float = 0.0
+
+
+def _coverage(weighted_terms: list[tuple[QueryTerm, float]], present: set[str]) -> float:
+    """IDF-weighted share of the question's words (or their expansions) among ``present`` tokens."""
+    total = sum(w for _, w in weighted_terms)
+    return sum(w for term, w in weighted_terms if term.present_in(present)) / total if total else 0.0
+
+
+def _term_weight(index: SearchIndex, term: QueryTerm) -> float:
+    """A question word's IDF; a word that has alternatives (an abbreviation's expansion, a
+    place's pre- or post-2025 name) weighs no more than its most common alternative, so a
+    name the corpus only knows under its other form ("Hải Phòng" for "Hải Dương") is not
+    a rare word that no sentence covers."""
+    weight = index.lexical.idf(term.token)
+    for alternative in term.alternatives:
+        if alternative:
+            weight = min(weight, max(index.lexical.idf(token) for token in alternative))
+    return weight
+
+
+def _newer(a: datetime | None, b: datetime | None) -> bool:
+    if a is None:
+        return False
+    return b is None or a > b
+
+
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """The candidate sentences of one question and what the sentence score is made of."""
+
+    rows: list[int]
+    #: (n, 4): cosine, coverage, passage weight, answer type (as :class:`AnswerWeights` weighs them)
+    values: np.ndarray
+    words: list[frozenset[str]]
+
+
+def sentence_features(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+) -> SentenceFeatures:
+    """The sentences of the best passages, in index order, and their features."""
+    top = ranked[:ANSWER_PASSAGES]
+    best_fused = (top[0].fused if top else 0.0) or 1.0
+    passage_weight: dict[int, float] = {}
+    for item in top:
+        for row in index.passage_sentences(item.passage):
+            passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
+    rows = sorted(passage_weight)
+    values = np.zeros((len(rows), 4), dtype=np.float64)
+    if not rows:
+        return SentenceFeatures([], values, [])
+    values[:, 0] = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
+    # The question's weights are the same for every sentence: compute them once.
+    weighted_terms = [(term, _term_weight(index, term)) for term in analyzer.content_terms(question)]
+    kind = expected_answer(question)
+    given = question_words(question)
+    words: list[frozenset[str]] = []
+    for i, row in enumerate(rows):
+        sentence = index.sentence(row)
+        tokens = analyzer.word_tokens(sentence.text)
+        values[i, 1] = _coverage(weighted_terms, set(tokens))
+        values[i, 2] = passage_weight[row]
+        values[i, 3] = offers_answer(kind, sentence.text, given)
+        words.append(frozenset(tokens[::2]))
+    return SentenceFeatures(rows, values, words)
+
+
+def rank_sentences(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+    weights: AnswerWeights | None = None,
+) -> list[_Candidate]:
+    """Sentences of the best passages, best first, near-duplicates merged (newer article kept)."""
+    features = sentence_features(index, analyzer, question, query, ranked)
+    scores = (weights or weights_for(index)).score(features.values)
+    candidates = [
+        _Candidate(
+            row,
+            float(score),
+            float(values[0]),
+            float(values[1]),
+            index.article_of_sentence(row).published,
+            words,
+            float(values[2]),
+            float(values[3]),
+        )
+        for row, score, values, words in zip(features.rows, scores, features.values, features.words, strict=True)
+    ]
+    candidates.sort(key=lambda c: (-c.score, c.row))
+    kept: list[_Candidate] = []
+    for cand in candidates:
+        twin = next((k for k in kept if _jaccard(k.words, cand.words) >= DUPLICATE_JACCARD), None)
+        if twin is None:
+            kept.append(cand)
+        elif _newer(cand.published, twin.published):
+            kept[kept.index(twin)] = _Candidate(
+                cand.row, twin.score, cand.cosine, cand.coverage, cand.published, cand.words,
+                twin.passage, twin.answer_type,
+            )  # fmt: skip
+    return kept
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def is_found(best: _Candidate, baseline: float, form: QueryForm, weights: AnswerWeights) -> bool:
+    """Whether the best sentence really answers: it must stand out from the background
+    (``baseline``) in meaning and share the question's words."""
+    return found_score(best.cosine - baseline, best.coverage, form, weights) >= FOUND_THRESHOLD
+
+
+def found_score(margin: float, coverage: float, form: QueryForm, weights: AnswerWeights) -> float:
+    """The found decision's score (found at :data:`FOUND_THRESHOLD` and above) for the best
+    sentence's margin above the background and its coverage of the question's words."""
+    if form == QueryForm.ENGLISH:
+        evidence = margin + weights.english_coverage * coverage - weights.english_min_evidence
+        return FOUND_THRESHOLD + evidence
+    accented = 1.0 if form == QueryForm.ACCENTED else 0.0
+    features = (margin, coverage, accented * margin, accented * coverage, accented)
+    return weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
+
+
+def _newest_first(candidates: list[_Candidate]) -> list[_Candidate]:
+    """The candidates ordered by their article's date, newest first (undated last), keeping
+    score order among sentences of the same date: stable, so an undated corpus keeps its order."""
+    if len({c.published for c in candidates}) <= 1:
+        return candidates
+    oldest = datetime.min.replace(tzinfo=UTC)
+
+    def key(c: _Candidate) -> datetime:
+        if c.published is None:
+            return oldest
+        return c.published if c.published.tzinfo else c.published.replace(tzinfo=UTC)
+
+    return sorted(candidates, key=key, reverse=True)
+
+
+def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
+    sentence = index.sentence(candidate.row)
+    article = index.article_of_sentence(candidate.row)
+    return Citation.quoting(
+        article,
+        sentence.text,
+        sentence.start,
+        sentence.end,
+        candidate.score,
+        is_caption=sentence.is_caption,
+        # The units the quote or its article's title (shown under the quote) name.
+        unit_notes=unit_notes(f"{sentence.text}\n{article.title}", article.published),
+    )
+
+
+def answer_evidence(
+    index: SearchIndex,
+    places: RelatedPlaces,
+    question: str,
+    ranked: list[RankedPassage],
+    candidates: list[_Candidate],
+    baseline: float,
+    form: QueryForm,
+    weights: AnswerWeights,
+) -> Evidence:
+    """What the confidence of the answer quoting ``candidates[0]`` first is decided from."""
+    best = candidates[0]
+    gap = best.score - candidates[1].score if len(candidates) > 1 else GAP_CAP
+    top = ranked[0] if ranked else None
+    agree = top is not None and all(r.dense <= top.dense and r.lexical <= top.lexical for r in ranked)
+    names = question_names(question)
+    return Evidence(
+        found=found_score(best.cosine - baseline, best.coverage, form, weights) - FOUND_THRESHOLD,
+        margin=best.cosine - baseline,
+        coverage=best.coverage,
+        gap=min(gap, GAP_CAP),
+        cosine_top=float(all(c.cosine <= best.cosine for c in candidates)),
+        coverage_top=float(all(c.coverage <= best.coverage for c in candidates)),
+        retrievers_agree=float(agree),
+        top_passage=float(best.passage >= 1.0),
+        typed=float(expected_answer(question) is not None),
+        offers=best.answer_type,
+        names=names_share(names, index.sentence(best.row).text, places),
+        has_names=float(bool(names)),
+        accented=float(form == QueryForm.ACCENTED),
+    )
+
+
+def earns_place(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    first: _Candidate,
+    further: _Candidate,
+    baseline: float,
+    form: QueryForm,
+    weights: AnswerWeights,
+    places: RelatedPlaces,
+) -> bool:
+    """Whether ``further`` may be quoted after ``first``: it passes the found decision on its
+    own, and if it comes from another article it shares the question's subject with ``first``
+    and names one of the question's ``places`` (:meth:`Analyzer.related_places`) if it has any."""
+    if not is_found(further, baseline, form, weights):
+        return False
+    article = index.article_of_sentence(further.row)
+    if article.id == index.article_of_sentence(first.row).id:
+        return True
+    if places and not _names_a_place(_quoted_with_title(index, further.row), places):
+        return False  # the question is about these provinces; another article must be too
+    return shares_subject(analyzer, question, index.sentence(first.row).text, index.sentence(further.row).text)
+
+
+def _quoted_with_title(index: SearchIndex, row: int) -> str:
+    """A sentence and the title of its article, which a citation shows under it."""
+    return f"{index.sentence(row).text}\n{index.article_of_sentence(row).title}"
+
+
+def _names_a_place(text: str, places: RelatedPlaces) -> bool:
+    """Whether ``text`` names one of the question's places, under its own or a related name."""
+    words = {fold(w) for w in text_words(text)}
+    return any(own <= words or any(name <= words for name in related) for own, related in places)
+
+
+def compose_answer(
+    index: SearchIndex,
+    analyzer: Analyzer,
+    question: str,
+    query: np.ndarray,
+    ranked: list[RankedPassage],
+    baseline: float,
+    limit: int = 3,
+    offset: int = 0,
+    prefer_recent: bool = False,
+    earned_quotes: bool = True,
+) -> Answer:
+    """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found.
+
+    The first page (``offset`` 0) quotes further sentences only when they score within the
+    follow-up margin of the first and, unless ``earned_quotes`` is False (the rule before,
+    kept for ``hoptac eval``'s comparison), :func:`earns_place`. Quotes from different
+    articles come newest first (when articles disagree, the newer one leads; each citation
+    carries its date). ``prefer_recent`` (the question asked for the latest news) also lets
+    sentences a little further below the best compete, newest first. Further pages ("more
+    results") go on past the close ones, in score order."""
+    weights = weights_for(index)
+    candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
+    places = analyzer.related_places(question)
+    if places:  # asked about these provinces: sentences of articles about them come first
+        about = [c for c in candidates if _names_a_place(_quoted_with_title(index, c.row), places)]
+        candidates = about + [c for c in candidates if c not in about] if about else candidates
+    articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
+    form = analyzer.query_form(question)
+    if not candidates:
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+    evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)
+    if not is_found(candidates[0], baseline, form, weights):
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector())
+    first = candidates[0]
+    recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
+
+    def is_close(c: _Candidate) -> bool:
+        # Asked for the latest: a newer article's sentence may be a little further below the best.
+        margin = recent_margin if _newer(c.published, first.published) else weights.follow_up_margin
+        return c.score >= first.score - margin
+
+    if offset > 0:
+        close = [c for c in candidates if is_close(c)]
+        ordered = _newest_first(close) + [c for c in candidates if not is_close(c)]
+    else:
+        further = [
+            c
+            for c in candidates[1:]
+            if is_close(c)
+            and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights, places))
+        ]
+        ordered = _newest_first([first, *further])
+    chosen = ordered[offset : offset + limit]
+    if not chosen:
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+    citations = tuple(citation_for(index, c) for c in chosen)
+    text = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(citations, start=1))
+    return Answer(
+        question,
+        True,
+        text,
+        citations,
+        confidence=confidence_of(evidence),
+        ranked_articles=articles,
+        evidence=evidence.vector(),
+    )

@@ -1,0 +1,124 @@
+"""What the SQLite and PostgreSQL backends share: the records they read back from rows of the
+same columns, the moments they write alike, and the flows in which only the SQL differs.
+
+A backend keeps its SQL; what it reads back goes through here, so both give the records
+of :mod:`storage.records` field for field the same (``hoptac db import-embedded`` and the
+state store's contract tests compare them).
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from storage.records import AnswerPage, Delivery, FeedState, Notice, PendingNotice, Vote, citation_from_json
+
+#: The one key of ``outbox_meta``: when the baseline (the articles indexed before
+#: notifications began, never announced) was recorded.
+BASELINE_KEY = "baseline_recorded_at"
+
+
+class Row(Protocol):
+    """A stored row read by column name: ``sqlite3.Row`` and psycopg's dict rows alike."""
+
+    def __getitem__(self, column: str, /) -> Any: ...
+
+
+def iso(moment: datetime | None) -> str | None:
+    """A stored moment as the records write it: ISO 8601 in UTC, to the second."""
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def now_iso() -> str:
+    """Now, as the records write moments."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- the outbox ----------------------------------------------------------------------------
+
+
+def pending_notice(row: Row) -> PendingNotice:
+    """An ``outbox`` row joined with its ``announced_articles`` row."""
+    return PendingNotice(
+        chat_id=row["chat_id"],
+        attempts=row["attempts"],
+        notice=Notice(
+            article_id=row["article_id"],
+            title=row["title"],
+            url=row["url"],
+            published=row["published"],
+            source=row["source"],
+            lead=row["lead"],
+            summary_only=bool(row["summary_only"]),  # SQLite keeps 0 or 1
+        ),
+    )
+
+
+class SettlingOutbox(ABC):
+    """The ways a notification is settled, each one update of its pending rows (the backend's SQL)."""
+
+    def mark_sent(self, chat_id: int, article_ids: Sequence[str]) -> None:
+        self._settle(chat_id, article_ids, Delivery.SENT, None)
+
+    def mark_failed(self, chat_id: int, article_ids: Sequence[str], error: str) -> None:
+        self._settle(chat_id, article_ids, Delivery.FAILED, error)
+
+    @abstractmethod
+    def _settle(self, chat_id: int, article_ids: Sequence[str], status: Delivery, error: str | None) -> None:
+        """Move the pending rows of ``chat_id`` and ``article_ids`` to ``status`` (sent: now)."""
+
+
+# --- feeds, feedback and answer pages ------------------------------------------------------
+
+
+def feed_states(urls: Sequence[str], rows: Iterable[Row]) -> list[FeedState]:
+    """The state of each of ``urls``, in that order, from the ``feeds`` rows (moments as ISO
+    text) of those polled; a feed never polled is all None."""
+    polled = {row["url"]: row for row in rows}
+    states = []
+    for url in urls:
+        row = polled.get(url)
+        states.append(
+            FeedState(
+                url=url,
+                last_poll_at=row["last_poll_at"] if row else None,
+                last_ok_at=row["last_ok_at"] if row else None,
+                last_error=row["last_error"] if row else None,
+                items_added=row["items_added"] if row else 0,
+            )
+        )
+    return states
+
+
+def vote_citations(vote: Vote) -> list[dict[str, object]]:
+    """The spans a vote was about, as the ``feedback`` table keeps them (a JSON list)."""
+    return [{"article_id": a, "start": s, "end": e} for a, s, e in vote.citations]
+
+
+def page_citations(page: AnswerPage) -> list[dict[str, Any]]:
+    """The citations a page showed, as the ``answer_pages`` table keeps them (a JSON list)."""
+    return [asdict(c) for c in page.citations]
+
+
+def answer_page(row: Row, citations: Iterable[dict[str, Any]]) -> AnswerPage:
+    """An ``answer_pages`` row, its ``citations`` already decoded from JSON."""
+    return AnswerPage(
+        question=row["question"],
+        chat_id=row["chat_id"],
+        user_id=row["user_id"],
+        offset=row["result_offset"],
+        citations=tuple(citation_from_json(c) for c in citations),
+    )
+
+
+def keep_under_new_id(insert: Callable[[str], bool]) -> str:
+    """Draw page ids (8 URL-safe characters: a button carries one) until ``insert`` keeps the
+    page under one; it returns False when the id was drawn before, which is rare, not impossible."""
+    while True:
+        page_id = secrets.token_urlsafe(6)
+        if insert(page_id):
+            return page_id
