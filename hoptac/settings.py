@@ -163,14 +163,6 @@ class Settings(BaseSettings):
             answer_sentences=self.answer_sentences,
         )
 
-    @property
-    def index_root(self) -> Path:
-        return self.data_dir / "index"
-
-    @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
-
 
 def replica_name(settings: Settings) -> str:
     """``replica_name``, else the host name."""

@@ -15,6 +15,8 @@ import pytest
 from hoptac.settings import Settings
 from retrieval.vietnamese.analyzer import Analyzer
 
+pytest_plugins = ["tests.bot_harness"]
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO / "corpus"
 DATED = REPO / "tests" / "data" / "dated"  # two articles on one subject, 2019 and 2024

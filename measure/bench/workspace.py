@@ -26,7 +26,7 @@ def settings_for(base: Settings, folder: Path) -> Settings:
     data.mkdir(parents=True, exist_ok=True)
     models = data / "models"
     if not models.exists() and not models.is_symlink():
-        models.symlink_to(base.models_dir.resolve(), target_is_directory=True)
+        models.symlink_to(base.engine_config().models_dir.resolve(), target_is_directory=True)
     return base.model_copy(update={"corpus_dir": folder / "corpus", "data_dir": data})
 
 

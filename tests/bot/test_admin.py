@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.bot.conftest import (
+from tests.bot_harness import (
     ADMIN,
     LAN,
     MOU,

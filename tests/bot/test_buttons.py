@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 
 from bot.testing.fake_bot_api import buttons, entity_texts
-from tests.bot.conftest import (
+from tests.bot_harness import (
     ARTICLE,
     BINH,
     EXCHANGE,

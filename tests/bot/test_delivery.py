@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import FAILING, LAN, MOU, PRIVATE_LAN, QUESTION, BotHarness
+from tests.bot_harness import FAILING, LAN, MOU, PRIVATE_LAN, QUESTION, BotHarness
 
 
 async def test_a_429_is_waited_out_and_the_answer_delivered_once(bot: BotHarness) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from bot.testing.fake_bot_api import FakeBotApi
 from bot.testing.telegram_html import EntityParseError, parse_html
-from tests.bot.conftest import LAN, PRIVATE_LAN, TOKEN
+from tests.bot_harness import LAN, PRIVATE_LAN, TOKEN
 
 
 async def test_long_poll_wakes_on_an_update_and_does_not_block_other_calls(fake_api: FakeBotApi) -> None:

@@ -14,7 +14,7 @@ import httpx
 
 from bot.testing.fake_bot_api import SECRET_HEADER, FakeBotApi, FakeChat, FakeUser
 from bot.testing.load_balancer import LoadBalancer
-from tests.bot.conftest import TOKEN, WAIT_S
+from tests.bot_harness import TOKEN, WAIT_S
 
 LAN, BINH = FakeUser(1001, "Lan"), FakeUser(1002, "Bình")
 CHAT_LAN, CHAT_BINH = FakeChat(LAN.id, "private"), FakeChat(BINH.id, "private")

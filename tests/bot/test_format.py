@@ -10,7 +10,7 @@ from bot.format import format_answer
 from bot.testing.telegram_html import EntityParseError, parse_html
 from markup.html import MESSAGE_LIMIT, format_date, split_html, utf16_len
 from retrieval.models import Answer, Citation
-from tests.bot.conftest import ARTICLE, MOU, TRANSPORT, article_sentences, citation
+from tests.bot_harness import ARTICLE, MOU, TRANSPORT, article_sentences, citation
 
 
 def test_article_text_is_escaped_and_only_web_urls_become_links() -> None:

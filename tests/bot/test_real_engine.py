@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.testing.fake_bot_api import FakeBotApi, buttons
-from tests.bot.conftest import LAN, PRIVATE_LAN, make_settings, running_bot
+from tests.bot_harness import LAN, PRIVATE_LAN, make_settings, running_bot
 
 pytestmark = pytest.mark.model
 

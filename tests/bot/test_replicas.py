@@ -31,7 +31,7 @@ from retrieval.engine import IndexStatus
 from retrieval.models import Article
 from storage.leases import OUTBOX_SENDER, TELEGRAM_POLLING
 from storage.postgres import upgrade
-from tests.bot.conftest import (
+from tests.bot_harness import (
     ADMIN,
     ARTICLE,
     BINH,
@@ -47,7 +47,7 @@ from tests.bot.conftest import (
     make_settings,
     running_bot,
 )
-from tests.bot.newsroom import sent_to, subscribe
+from tests.newsroom import sent_to, subscribe
 
 NEW_ARTICLE = dataclasses.replace(
     ARTICLE,

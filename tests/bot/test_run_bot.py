@@ -19,7 +19,7 @@ from bot.testing.fake_bot_api import FakeBotApi
 from hoptac.settings import Settings
 from hoptac.wiring import bot_config, build_bot, run_bot
 from retrieval.local.engine import LocalEngine
-from tests.bot.conftest import (
+from tests.bot_harness import (
     LAN,
     MOU,
     PRIVATE_LAN,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.conftest import ADMIN, BINH, GROUP, LAN, PRIVATE_LAN, WAIT_S, BotHarness
+from tests.bot_harness import ADMIN, BINH, GROUP, LAN, PRIVATE_LAN, WAIT_S, BotHarness
 
 
 async def say(bot: BotHarness, chat_user: tuple, text: str) -> str:  # type: ignore[type-arg]

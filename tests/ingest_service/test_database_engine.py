@@ -19,11 +19,10 @@ from storage.postgres.articles import ArticleStore
 from storage.postgres.database import Database
 from storage.postgres.index_generation import live_generation
 from storage.postgres.schema import upgrade
-from tests.conftest import CORPUS, HashingEmbedder
+from tests.conftest import CORPUS, DATED, HashingEmbedder
 
 pytest.importorskip("milvus_lite")
 
-DATED = Path(__file__).parents[1] / "data" / "dated"
 NEW_ARTICLE = (
     "---\nid: cau-moi\ntitle: Khởi công cầu Hòa Bình Mới\npublished: 2025-08-01\nsource: Báo Test\n---\n\n"
     "Sáng nay, tỉnh khởi công cầu Hòa Bình Mới bắc qua sông Lô, tổng vốn 500 tỷ đồng.\n"

@@ -24,10 +24,9 @@ from storage.postgres import upgrade
 from storage.postgres.articles import ArticleStore, content_hash
 from storage.postgres.database import Database
 from storage.postgres.ingest_jobs import IngestQueue, Job
-from tests.conftest import CORPUS, HashingEmbedder
-from tests.test_ingest_jobs import article
+from tests.conftest import CORPUS, DATED, REPO, HashingEmbedder
+from tests.storage.test_ingest_jobs import article
 
-DATED = Path(__file__).parents[1] / "data" / "dated"
 JOIN_S = 90
 
 
@@ -335,7 +334,7 @@ def test_the_worker_process_stops_cleanly_on_sigterm(postgres_url: str, tmp_path
 
     upgrade(postgres_url)
     env = {
-        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+        "PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO),
         "HOME": str(tmp_path), "HOPTAC_DATA_DIR": str(tmp_path / "data"), "HOPTAC_CORPUS_DIR": str(tmp_path / "c"),
         "HOPTAC_DATABASE_URL": postgres_url, "HOPTAC_REPLICA_NAME": "node-7",
     }  # fmt: skip

@@ -43,6 +43,24 @@ def _news_jsonl(path: Path, count: int = 40) -> Path:
     return path
 
 
+def _quick_bench(tmp_path: Path, jsonl: Path, size: int, questions: int) -> dict:  # type: ignore[type-arg]
+    """One size, answered by one asker, no bot askers, cold start or ANN."""
+    settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
+    config = BenchConfig(
+        jsonl=jsonl,
+        sizes=[size],
+        work_dir=tmp_path / "bench",
+        questions=questions,
+        warmup=1,
+        askers=(1,),
+        bot_askers=(),
+        ingest_sample=2,
+        cold_start=False,
+        ann=False,
+    )
+    return run_bench(settings, config, lambda _: None, embedder=BenchEmbedder())  # type: ignore[arg-type]
+
+
 def test_bench_reports_every_measurement(tmp_path: Path) -> None:
     jsonl = _news_jsonl(tmp_path / "news.jsonl")
     settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
@@ -90,20 +108,7 @@ def test_bench_reports_every_measurement(tmp_path: Path) -> None:
 
 def test_bench_skips_sizes_the_file_cannot_fill(tmp_path: Path) -> None:
     jsonl = _news_jsonl(tmp_path / "news.jsonl", count=12)
-    settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    config = BenchConfig(
-        jsonl=jsonl,
-        sizes=[10_000],
-        work_dir=tmp_path / "bench",
-        questions=3,
-        warmup=1,
-        askers=(1,),
-        bot_askers=(),
-        ingest_sample=2,
-        cold_start=False,
-        ann=False,
-    )
-    report = run_bench(settings, config, lambda _: None, embedder=BenchEmbedder())  # type: ignore[arg-type]
+    report = _quick_bench(tmp_path, jsonl, size=10_000, questions=3)
     assert report["sizes"] == []
     assert report["skipped"][0]["size"] == 10_000
     assert "Skipped 10,000 passages" in format_report(report)
@@ -290,20 +295,7 @@ def test_pseudo_articles_refuse_real_ids_that_look_like_theirs(tmp_path: Path) -
 
 def test_bench_fills_a_size_beyond_the_real_articles_with_pseudo_articles(tmp_path: Path) -> None:
     jsonl = _distinct_news_jsonl(tmp_path / "news.jsonl")
-    settings = Settings(corpus_dir=tmp_path / "unused", data_dir=tmp_path / "data", _env_file=None)  # type: ignore[call-arg]
-    config = BenchConfig(
-        jsonl=jsonl,
-        sizes=[40],
-        work_dir=tmp_path / "bench",
-        questions=4,
-        warmup=1,
-        askers=(1,),
-        bot_askers=(),
-        ingest_sample=2,
-        cold_start=False,
-        ann=False,
-    )
-    report = run_bench(settings, config, lambda _: None, embedder=BenchEmbedder())  # type: ignore[arg-type]
+    report = _quick_bench(tmp_path, jsonl, size=40, questions=4)
     (row,) = report["sizes"]
     assert row["passages"] >= 40 > report["real_passages"]
     assert row["articles"] == report["real_articles"] + row["pseudo_articles"]

@@ -24,7 +24,7 @@ from measure.loadtest import (
     run_asker_benchmark,
 )
 from retrieval.local.engine import LocalEngine
-from tests.bot.conftest import FAILING, MOU, FakeEngine
+from tests.bot_harness import FAILING, MOU, FakeEngine
 from tests.conftest import HashingEmbedder
 
 

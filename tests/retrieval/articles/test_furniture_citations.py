@@ -84,7 +84,7 @@ def test_an_index_built_before_furniture_was_recognised_asks_for_a_reindex_which
 ) -> None:
     engine = _engine(settings)
     engine.ingest([_write_jsonl(tmp_path / "a.jsonl", [ASEAN])])
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     manifest_path = store.versions / str(store.current_version()) / "manifest.json"
     data = json.loads(manifest_path.read_text("utf-8"))
     manifest_path.write_text(json.dumps({**data, "format": FORMAT_VERSION - 1}), "utf-8")

@@ -26,7 +26,7 @@ QUESTION = "cầu Đồng Việt ở đâu?"
 def _built(settings: Settings) -> tuple[LocalEngine, LoadedIndex, Path]:
     engine = LocalEngine(settings.engine_config(), embedder=HashingEmbedder())  # type: ignore[arg-type]
     engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     return engine, engine.index, store.versions / str(store.current_version())
 
 
@@ -60,7 +60,7 @@ def test_rows_of_several_blocks_read_as_one() -> None:
 
 def test_what_is_stored_reads_back_exactly(settings: Settings) -> None:
     _, built, folder = _built(settings)
-    loaded = IndexStore(settings.index_root).load()
+    loaded = IndexStore(settings.engine_config().index_root).load()
     assert np.load(folder / "passage_vectors.npy", mmap_mode="r").dtype == np.float16
     assert np.load(folder / "sentence_vectors.npy", mmap_mode="r").dtype == np.int8
     assert np.load(folder / "sentence_vectors_scales.npy").dtype == np.float32
@@ -83,7 +83,7 @@ def test_what_is_stored_reads_back_exactly(settings: Settings) -> None:
 
 def test_loading_reads_no_article_text_until_a_sentence_is_read(settings: Settings) -> None:
     _built(settings)
-    index = IndexStore(settings.index_root).load()
+    index = IndexStore(settings.engine_config().index_root).load()
     articles = index.base.articles
     assert isinstance(articles, ArticleFile)
     assert articles._read.cache_info().currsize == 0
@@ -114,7 +114,7 @@ def test_a_truncated_vector_or_article_file_is_reported_at_load_with_the_fix(
     stored = folder / name
     stored.write_bytes(stored.read_bytes()[:-100])
     with pytest.raises(IndexCorruptError, match=rf"{re.escape(name)} is truncated.*run `hoptac reindex`"):
-        IndexStore(settings.index_root).load()
+        IndexStore(settings.engine_config().index_root).load()
 
 
 def test_a_damaged_large_file_is_found_in_the_background_and_answering_stops(
@@ -152,7 +152,7 @@ def test_a_damaged_article_is_never_quoted(settings: Settings, monkeypatch: pyte
     data = bytearray(records.read_bytes())
     data[10] ^= 0x01  # in the first article's record; same size, so only reading it can tell
     records.write_bytes(bytes(data))
-    loaded = IndexStore(settings.index_root).load()
+    loaded = IndexStore(settings.engine_config().index_root).load()
     with pytest.raises(ArticleDamagedError, match="run `hoptac reindex`"):
         loaded.articles[0]
     with pytest.raises(IndexCorruptError):
@@ -174,7 +174,7 @@ def test_an_index_of_the_previous_format_asks_for_a_reindex(settings: Settings) 
     (folder / "manifest.json").write_text(json.dumps(manifest), "utf-8")
     old = rf"index format {FORMAT_VERSION - 1} is not {FORMAT_VERSION}.*run `hoptac reindex`"
     with pytest.raises(IndexMismatchError, match=old):
-        IndexStore(settings.index_root).load()
+        IndexStore(settings.engine_config().index_root).load()
 
 
 def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,7 +9,7 @@ from bot.testing.telegram_html import parse_html, utf16_len
 from notifications.digest import digest_messages, lead_of, notice_for
 from retrieval.models import Article
 from storage.records import Notice
-from tests.bot.conftest import ARTICLE, MOU
+from tests.bot_harness import ARTICLE, MOU
 
 VN = timezone(timedelta(hours=7))
 

@@ -13,6 +13,7 @@ import pytest
 from retrieval.answering.sentence_choice import NOT_FOUND_MESSAGE
 from retrieval.engine import QuestionError
 from retrieval.local.engine import LocalEngine
+from tests.conftest import REPO
 
 pytestmark = pytest.mark.model
 
@@ -110,7 +111,7 @@ def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: LocalEngine,
         [sys.executable, "-m", "hoptac.cli", "--corpus-dir", str(settings.corpus_dir),
          "--data-dir", str(settings.data_dir), "ask", "--questions", "-", "--json"],
         input=questions, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert result.returncode == 1  # the over-long question

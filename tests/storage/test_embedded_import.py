@@ -28,7 +28,8 @@ from storage.postgres import PostgresStateStore, upgrade
 from storage.postgres.embedded_import import TABLES, ImportFailed, import_embedded
 from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
 from storage.sqlite import SQLiteStateStore
-from tests.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
+from tests.conftest import DATED
+from tests.storage.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
 GONE = -200  # a group that blocked the bot
 FEED = "https://baohaiduong.vn/rss/hop-tac.rss"
@@ -459,7 +460,7 @@ def test_the_corpus_folders_articles_come_along_queued_and_none_is_announced_aga
 
     corpus = tmp_path / "corpus"
     shutil.copytree(CORPUS, corpus)
-    for path in (Path(__file__).parent / "data" / "dated").glob("*.md"):
+    for path in DATED.glob("*.md"):
         shutil.copy(path, corpus)
     articles = read_corpus(corpus).articles
     ids = [a.id for a in articles]

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.bot.conftest import ADMIN, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_LAN, WAIT_S
-from tests.bot.fake_site import FakeSite
-from tests.bot.newsroom import LOGISTICS, TEA, TOURISM, Newsroom, jsonl, page, sent_to, subscribe
+from tests.bot_harness import ADMIN, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_LAN, WAIT_S
+from tests.fake_site import FakeSite
+from tests.newsroom import LOGISTICS, TEA, TOURISM, Newsroom, jsonl, page, sent_to, subscribe
 
 TEA_PAGE_TITLE = "Thái Nguyên và Bắc Kạn hợp tác phát triển vùng chè"
 

@@ -15,9 +15,9 @@ from pydantic import SecretStr
 from bot.testing.fake_bot_api import FakeBotApi
 from notifications.notifier import Notifier
 from storage.postgres import upgrade
-from tests.bot.conftest import LAN, PRIVATE_LAN, QUESTION, WAIT_S, FakeEngine, make_settings, running_bot
-from tests.bot.newsroom import TEA, Newsroom, sent_to, subscribe
-from tests.bot.test_notifications import killed, nothing_more_is_sent
+from tests.bot_harness import LAN, PRIVATE_LAN, QUESTION, WAIT_S, FakeEngine, make_settings, running_bot
+from tests.newsroom import TEA, Newsroom, sent_to, subscribe
+from tests.notifications.test_notifications import killed, nothing_more_is_sent
 
 
 @pytest.fixture

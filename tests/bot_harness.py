@@ -1,4 +1,5 @@
-"""Fixtures for driving the real bot against the fake Bot API server.
+"""Fixtures for driving the real bot against the fake Bot API server (a pytest plugin of
+tests/conftest.py: the bot's, the news pipeline's and the notifications' tests use them).
 
     async def test_something(bot: BotHarness) -> None:
         bot.api.send_text(PRIVATE_LAN, LAN, "câu hỏi")
@@ -47,7 +48,7 @@ ARTICLE = Article(
     title="Tăng cường và mở rộng hợp tác toàn diện Hải Dương - Bắc Giang",
     published=datetime(2019, 10, 5, 21, 36, tzinfo=timezone(timedelta(hours=7))),
     source="Báo Hải Dương",
-    text=(Path(__file__).parent / "data" / "hai-duong-bac-giang-2019.txt").read_text(encoding="utf-8"),
+    text=(Path(__file__).parent / "data" / "pages" / "hai-duong-bac-giang-2019.txt").read_text(encoding="utf-8"),
     url="https://example.org/bao-hai-duong/tang-cuong-hop-tac-hai-duong-bac-giang",
 )
 
@@ -226,14 +227,6 @@ async def running_bot(api: FakeBotApi, engine: Any, settings: Settings) -> Async
             await application.post_shutdown(application)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # PTB warns about its own RetryAfter internals whenever a 429 arrives (v22.2+).
-    quiet = pytest.mark.filterwarnings("ignore:.*retry_after.*timedelta:DeprecationWarning")
-    for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent):
-            item.add_marker(quiet)
-
-
 @pytest.fixture
 async def fake_api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi(TOKEN) as api:
@@ -243,8 +236,8 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
 @pytest.fixture
 def newsroom(fake_api: FakeBotApi, tmp_path: Path) -> Any:
     """The bot with the real engine over a copy of the corpus (see tests/bot/newsroom.py)."""
-    from tests.bot.newsroom import Newsroom
     from tests.conftest import CORPUS
+    from tests.newsroom import Newsroom
 
     shutil.copytree(CORPUS, tmp_path / "corpus")
     return Newsroom(fake_api, tmp_path)

@@ -82,7 +82,7 @@ def test_a_folder_with_other_weights_is_refused(tmp_path: Path) -> None:
 @pytest.mark.model
 def test_the_default_model_loads_without_importing_transformers(model_dir: Path) -> None:
     probe = (
-        "import sys; from pathlib import Path; from retrieval.mean_pooling_model import MeanPoolingModel; "
+        "import sys; from pathlib import Path; from retrieval.embedding.mean_pooling_model import MeanPoolingModel; "
         f"m = MeanPoolingModel.load(Path({str(model_dir)!r})); m.encode(['cầu Đồng Việt'], prompt_name='query'); "
         "print('transformers' in sys.modules, 'sentence_transformers' in sys.modules)"
     )

@@ -13,9 +13,9 @@ import pytest
 
 from bot.testing.fake_bot_api import FakeBotApi
 from retrieval.local.engine import LocalEngine
-from tests.bot.conftest import GROUP, LAN, make_settings, running_bot
-from tests.bot.newsroom import LOGISTICS, LOGISTICS_LEAD, jsonl, sent_to, subscribe
+from tests.bot_harness import GROUP, LAN, make_settings, running_bot
 from tests.conftest import CORPUS, REPO
+from tests.newsroom import LOGISTICS, LOGISTICS_LEAD, jsonl, sent_to, subscribe
 
 pytestmark = pytest.mark.model
 

@@ -22,8 +22,8 @@ from retrieval.articles.corpus import (
 )
 from retrieval.articles.importers import ImportResult, import_path, is_caption, parse_date_line
 from retrieval.models import Article
+from tests.conftest import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SEED = SHARED / "seeds" / "000_59940e11ff252aed.txt"
 BAOMOI = SHARED / "data" / "news-vi" / "baomoi-2017.jsonl.gz"

@@ -26,10 +26,10 @@ from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
 from hoptac.settings import Settings
 from retrieval.engine import IngestReport
 from retrieval.local.engine import LocalEngine
-from tests.bot.conftest import WAIT_S, BotHarness, make_settings, running_bot
+from tests.bot_harness import WAIT_S, BotHarness, make_settings, running_bot
 from tests.conftest import HashingEmbedder
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parent / "data" / "pages"
 
 # Articles written for these tests (Vietnamese regional-cooperation news).
 LOGISTICS = {

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from retrieval.articles.corpus import read_corpus
-from tests.bot.conftest import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, WAIT_S
-from tests.bot.fake_site import FakeSite, Item, rss
-from tests.bot.newsroom import GROUP_2, Newsroom, page, presubscribe, run_job, sent_to, subscribe
+from tests.bot_harness import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, WAIT_S
+from tests.fake_site import FakeSite, Item, rss
+from tests.newsroom import GROUP_2, Newsroom, page, presubscribe, run_job, sent_to, subscribe
 
 VN = timezone(timedelta(hours=7))
 LOGISTICS_TITLE = "Bắc Ninh và Lạng Sơn hợp tác phát triển logistics"

@@ -44,7 +44,7 @@ def test_reindex_builds_a_complete_index_and_status_counts_it(settings: Settings
     assert (status.articles, status.sentences) == (1, 24)
     assert status.passages >= 5
     assert status.index_bytes > 0
-    assert IndexStore(settings.index_root).current_version() == status.version
+    assert IndexStore(settings.engine_config().index_root).current_version() == status.version
 
 
 def test_a_failure_half_way_leaves_the_old_index_serving(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -60,7 +60,7 @@ def test_a_failure_half_way_leaves_the_old_index_serving(settings: Settings, mon
     monkeypatch.setattr("retrieval.local.dense.DenseIndex.save", explode)
     with pytest.raises(KeyboardInterrupt):
         engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     assert store.current_version() == before
     assert not list(store.versions.glob(".staging-*"))
     reopened = _engine(settings)
@@ -74,13 +74,13 @@ def test_a_malformed_corpus_file_refuses_the_reindex_and_keeps_the_old_index(set
     settings.corpus_dir.joinpath("broken.md").write_text("no front matter here", "utf-8")
     with pytest.raises(CorpusError, match=r"broken\.md"):
         engine.reindex()
-    assert IndexStore(settings.index_root).current_version() == before
+    assert IndexStore(settings.engine_config().index_root).current_version() == before
 
 
 def test_a_corrupt_index_file_is_detected_and_names_the_fix(settings: Settings) -> None:
     engine = _engine(settings)
     engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     vectors = store.versions / str(store.current_version()) / "passage_vectors.npy"
     data = bytearray(vectors.read_bytes())
     data[-8:] = b"\xff" * 8
@@ -91,7 +91,7 @@ def test_a_corrupt_index_file_is_detected_and_names_the_fix(settings: Settings) 
 
 def test_an_unreadable_manifest_is_reported_as_corrupt(settings: Settings) -> None:
     _engine(settings).reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     (store.versions / str(store.current_version()) / "manifest.json").write_text("{not json", "utf-8")
     with pytest.raises(IndexCorruptError, match="hoptac reindex"):
         store.load()
@@ -100,12 +100,12 @@ def test_an_unreadable_manifest_is_reported_as_corrupt(settings: Settings) -> No
 def test_a_model_change_is_detected(settings: Settings) -> None:
     _engine(settings).reindex()
     with pytest.raises(IndexMismatchError, match="hoptac reindex"):
-        IndexStore(settings.index_root).load(expected_model="another-model")
+        IndexStore(settings.engine_config().index_root).load(expected_model="another-model")
 
 
 def test_no_index_yet_is_reported(settings: Settings) -> None:
     with pytest.raises(IndexMissingError, match="hoptac reindex"):
-        IndexStore(settings.index_root).load()
+        IndexStore(settings.engine_config().index_root).load()
 
 
 def test_ingest_adds_a_new_article_and_embeds_only_its_text(settings: Settings, tmp_path: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from news_pipeline.watch import CorpusWatcher
 from retrieval.articles.corpus import article_path, read_corpus
-from tests.bot.conftest import GROUP, LAN, WAIT_S
-from tests.bot.newsroom import LOGISTICS, TEA, TOURISM, Newsroom, jsonl, page, sent_to, subscribe
+from tests.bot_harness import GROUP, LAN, WAIT_S
+from tests.newsroom import LOGISTICS, TEA, TOURISM, Newsroom, jsonl, page, sent_to, subscribe
 
 WATCHED = {"corpus_watch_seconds": 0.05}
 

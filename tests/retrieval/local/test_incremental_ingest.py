@@ -129,7 +129,7 @@ def test_a_new_article_goes_into_a_delta_beside_the_unchanged_base(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     before = store.read_manifest()
     _no_full_rebuild(monkeypatch)
 
@@ -157,7 +157,7 @@ def test_a_changed_article_is_never_returned_in_its_old_version(
 ) -> None:
     engine = _engine(settings)
     engine.ingest([_jsonl(tmp_path / "v1.jsonl", BRIDGE)])  # no index yet: a full build with it in the base
-    assert IndexStore(settings.index_root).read_manifest().delta == []
+    assert IndexStore(settings.engine_config().index_root).read_manifest().delta == []
     _no_full_rebuild(monkeypatch)
 
     report = engine.ingest([_jsonl(tmp_path / "v2.jsonl", BRIDGE_V2)])
@@ -189,9 +189,9 @@ def test_reingesting_an_unchanged_article_after_a_delta_writes_no_version(settin
     report = engine.ingest([source])
     assert report.changes == {"bg-2024-01": "unchanged"}
     assert engine.status().version == version
-    assert IndexStore(settings.index_root).current_version() == version
+    assert IndexStore(settings.engine_config().index_root).current_version() == version
     assert engine.ingest([]).changes == {}
-    assert IndexStore(settings.index_root).current_version() == version
+    assert IndexStore(settings.engine_config().index_root).current_version() == version
 
 
 def test_results_after_incremental_ingests_equal_those_of_a_full_rebuild(
@@ -203,7 +203,7 @@ def test_results_after_incremental_ingests_equal_those_of_a_full_rebuild(
         _no_full_rebuild(patched)
         incremental.ingest([_jsonl(tmp_path / "a.jsonl", LOGISTICS)])
         incremental.ingest([_jsonl(tmp_path / "b.jsonl", TEA_V2, BRIDGE)])
-    manifest = IndexStore(settings.index_root).read_manifest()
+    manifest = IndexStore(settings.engine_config().index_root).read_manifest()
     assert len(manifest.delta) == 2
 
     rebuilt_settings = Settings(corpus_dir=settings.corpus_dir, data_dir=tmp_path / "rebuilt", _env_file=None)  # type: ignore[call-arg]
@@ -225,7 +225,7 @@ def test_the_manifest_fingerprint_is_that_of_the_corpus_folder(settings: Setting
     engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE, TEA)])
     engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA_V2)])
     expected = corpus_fingerprint(read_corpus(settings.corpus_dir).articles)
-    assert IndexStore(settings.index_root).read_manifest().corpus_fingerprint == expected
+    assert IndexStore(settings.engine_config().index_root).read_manifest().corpus_fingerprint == expected
     assert engine.index.corpus_fingerprint() == expected
 
 
@@ -244,7 +244,7 @@ def test_another_process_loads_and_verifies_base_plus_delta(settings: Settings, 
     assert _cited(fresh, "Diện tích vùng chè liên kết") == _cited(writer, "Diện tích vùng chè liên kết")
     assert _ranked(fresh, "nhãn hiệu chung chè") == _ranked(writer, "nhãn hiệu chung chè")
 
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     vectors = store.versions / str(store.current_version()) / "delta" / "0002" / "sentence_vectors.npy"
     data = bytearray(vectors.read_bytes())
     data[-4:] = b"\xff" * 4
@@ -255,7 +255,7 @@ def test_another_process_loads_and_verifies_base_plus_delta(settings: Settings, 
 
 def test_a_delta_file_that_disappeared_is_reported_as_corrupt(settings: Settings, tmp_path: Path) -> None:
     _base_and_a_delta(settings, tmp_path)
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     (store.versions / str(store.current_version()) / "delta" / "0001" / "article_records.bin").unlink()
     with pytest.raises(IndexCorruptError, match="hoptac reindex"):
         store.load()
@@ -265,7 +265,7 @@ def test_a_big_enough_delta_is_compacted_by_a_full_rebuild(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = _base_and_a_delta(settings, tmp_path)
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     assert len(store.read_manifest().delta) == 1
 
     monkeypatch.setattr(index_module, "DELTA_MIN_PASSAGES", 0)
@@ -286,7 +286,7 @@ def test_too_many_delta_segments_are_compacted(
     monkeypatch.setattr(index_module, "DELTA_MAX_SEGMENTS", 2)
     engine = _engine(settings)
     engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     for n, record in enumerate((BRIDGE, TEA), start=1):
         engine.ingest([_jsonl(tmp_path / f"{n}.jsonl", record)])
         assert len(store.read_manifest().delta) == n
@@ -298,7 +298,7 @@ def test_too_many_delta_segments_are_compacted(
 def test_a_reindex_always_writes_a_fresh_base_without_delta(settings: Settings, tmp_path: Path) -> None:
     engine = _base_and_a_delta(settings, tmp_path)
     status = engine.reindex()
-    manifest = IndexStore(settings.index_root).read_manifest()
+    manifest = IndexStore(settings.engine_config().index_root).read_manifest()
     assert manifest.delta == [] and manifest.base_version == manifest.version == status.version
     assert status.articles == 2
 
@@ -307,7 +307,7 @@ def test_an_interrupted_incremental_ingest_leaves_the_previous_version_serving(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = _base_and_a_delta(settings, tmp_path)
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     before = store.current_version()
 
     def explode(*_args: object, **_kwargs: object) -> None:
@@ -352,11 +352,11 @@ def test_files_added_changed_or_deleted_in_the_folder_by_hand_are_taken_in(
     assert engine.article("bg-2024-01").text.endswith("1.500 tỷ đồng.")
     assert engine.ask("trung tâm logistics sông Đáy").citations[0].article_id == "hn-2024-05"
     assert engine.status().articles == 3
-    manifest = IndexStore(settings.index_root).read_manifest()
+    manifest = IndexStore(settings.engine_config().index_root).read_manifest()
     assert manifest.removed == ["tn-2024-03"]
     # Deleted and then added again: live once more.
     engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA)])
-    assert IndexStore(settings.index_root).read_manifest().removed == []
+    assert IndexStore(settings.engine_config().index_root).read_manifest().removed == []
     assert engine.status().articles == 4
 
 
@@ -368,7 +368,7 @@ def test_a_duplicate_id_dropped_in_the_folder_refuses_the_ingest(settings: Setti
     shutil.copy(seed, settings.corpus_dir / "zz-copy.md")
     with pytest.raises(CorpusError, match=r"zz-copy\.md: duplicate id"):
         engine.ingest([])
-    assert IndexStore(settings.index_root).current_version() == version
+    assert IndexStore(settings.engine_config().index_root).current_version() == version
 
 
 def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
@@ -376,13 +376,13 @@ def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    (settings.index_root / "corpus-state.npz").unlink()
+    (settings.engine_config().index_root / "corpus-state.npz").unlink()
     version = engine.status().version
     _no_full_rebuild(monkeypatch)
     engine.ingest([])
     assert engine.status().version == version  # nothing changed: no new version
     engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE)])
-    assert len(IndexStore(settings.index_root).read_manifest().delta) == 1
+    assert len(IndexStore(settings.engine_config().index_root).read_manifest().delta) == 1
 
 
 def _count_parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -443,7 +443,7 @@ def test_an_index_of_the_previous_format_is_reported_then_rebuilt_by_an_ingest(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    store = IndexStore(settings.index_root)
+    store = IndexStore(settings.engine_config().index_root)
     manifest_path = store.versions / str(store.current_version()) / "manifest.json"
     data = json.loads(manifest_path.read_text("utf-8"))
     old = {

@@ -17,8 +17,8 @@ import bot.app
 import notifications.notifier
 from bot.delivery import RetryingRateLimiter
 from notifications.notifier import Notifier
-from tests.bot.conftest import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_BINH, WAIT_S, BotHarness
-from tests.bot.newsroom import (
+from tests.bot_harness import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_BINH, WAIT_S, BotHarness
+from tests.newsroom import (
     GROUP_2,
     LOGISTICS,
     LOGISTICS_LEAD,

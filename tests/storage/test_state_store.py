@@ -12,7 +12,7 @@ import pytest
 
 from storage.interfaces import StateStore
 from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
-from tests.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
+from tests.storage.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
 OpenStore = Callable[[], StateStore]
 

@@ -16,8 +16,9 @@ import yaml
 
 from hoptac.cli import build_parser
 from hoptac.settings import Settings
+from tests.conftest import REPO
 
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = REPO / "deploy"
 REPO = DEPLOY.parent
 SINGLE = DEPLOY / "docker-compose.yml"
 CLUSTER = DEPLOY / "docker-compose.cluster.yml"
