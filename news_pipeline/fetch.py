@@ -108,7 +108,8 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     def __init__(self, network: _GuardedNetwork) -> None:
         ssl_context = httpx.create_ssl_context()
         super().__init__(verify=ssl_context, trust_env=False)
-        # httpx takes no network backend of its own; its connection pool, httpcore's, does.
+        # httpx takes no network backend, but its pool (httpcore's) does: the pool is replaced,
+        # which is why pyproject.toml keeps httpx below 0.29; the tests fail if this stops working.
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's defaults
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
