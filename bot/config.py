@@ -108,6 +108,8 @@ class BotConfig(BaseModel):
     feed_poll_s: float = Field(default=900.0, alias="feed_poll_seconds")
     fetch_timeout_s: float = Field(default=20.0, alias="feed_timeout_seconds")
     fetch_max_bytes: int = 5_000_000
+    # Hosts that feeds and /add may fetch from although their addresses are not public.
+    fetch_allowed_hosts: tuple[str, ...] = ()
     upload_max_bytes: int = 10_000_000
     notify_send_s: float = Field(default=5.0, alias="notify_send_seconds")
     # Replicas (docs/deploy.md): the name in logs and leases, the /healthz + /metrics port (None: off).

@@ -58,7 +58,11 @@ class BotDeps:
         feeds = None
         if config.feeds:
             feeds = FeedPoller(
-                state.feeds, config.feeds, timeout_s=config.fetch_timeout_s, max_bytes=config.fetch_max_bytes
+                state.feeds,
+                config.feeds,
+                timeout_s=config.fetch_timeout_s,
+                max_bytes=config.fetch_max_bytes,
+                allowed_hosts=config.fetch_allowed_hosts,
             )
         watcher = CorpusWatcher(config.corpus_dir, config.imported_dir) if config.corpus_watch_s > 0 else None
         singletons = Singletons(

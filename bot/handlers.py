@@ -389,7 +389,11 @@ async def add(update: Update, context: Context) -> None:
         async with typing(context.bot, message.chat.id):
             deps = get_deps(context)
             result = await add_page(
-                deps.ingestion, url, timeout_s=deps.config.fetch_timeout_s, max_bytes=deps.config.fetch_max_bytes
+                deps.ingestion,
+                url,
+                timeout_s=deps.config.fetch_timeout_s,
+                max_bytes=deps.config.fetch_max_bytes,
+                allowed_hosts=deps.config.fetch_allowed_hosts,
             )
     except UploadRefused as exc:
         await message.reply_text(str(exc))

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from news_pipeline.addresses import allowed_host_entry
 from retrieval.config import EngineConfig
 from retrieval.embedding.embedder import DEFAULT_MODEL
 
@@ -101,6 +102,12 @@ class Settings(BaseSettings):
     fetch_max_bytes: int = Field(
         default=5_000_000, ge=1024, description="Largest feed or article page fetched; bigger ones are refused."
     )
+    fetch_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts that feeds and /add (every page hoptac fetches) may reach although they resolve to a "
+        "loopback, private, link-local or otherwise non-public address: names, addresses or networks "
+        "(10.1.0.0/16), 'a,b' or a JSON list. Every other such address is refused.",
+    )
     corpus_watch_seconds: float = Field(
         default=30.0, ge=0, description="How often the corpus folder is checked for dropped files; 0 = off."
     )
@@ -135,9 +142,9 @@ class Settings(BaseSettings):
             return [value]
         return value
 
-    @field_validator("feeds", mode="before")
+    @field_validator("feeds", "fetch_allowed_hosts", mode="before")
     @classmethod
-    def _parse_feeds(cls, value: Any) -> Any:
+    def _parse_list(cls, value: Any) -> Any:
         # Accept "url1,url2", '["url1", "url2"]' and a real list.
         if isinstance(value, str):
             text = value.strip()
@@ -152,6 +159,13 @@ class Settings(BaseSettings):
         for url in value:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"a feed must be an http:// or https:// URL, not {url!r}")
+        return value
+
+    @field_validator("fetch_allowed_hosts")
+    @classmethod
+    def _check_allowed_hosts(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            allowed_host_entry(entry)  # ValueError: one line naming the entry
         return value
 
     def engine_config(self) -> EngineConfig:

@@ -1,15 +1,17 @@
 """Polling the configured feeds: new items -> their pages -> articles for the corpus.
 
-    poller = FeedPoller(store, feeds=["https://baobacninh.vn/rss"], timeout_s=20, max_bytes=5_000_000)
+    poller = FeedPoller(store, feeds=["https://baobacninh.vn/rss"], timeout_s=20, max_bytes=5_000_000,
+                        allowed_hosts=[])   # hosts that may be private (HOPTAC_FETCH_ALLOWED_HOSTS)
     summary = await poller.poll(ingest)   # ingest: articles -> IngestResult (news_pipeline.ingestion)
 
 Each feed is fetched with a conditional GET (its last ETag / Last-Modified) within its
 own time limit; the feeds are fetched side by side, and one that is down, slow or
-malformed is logged, recorded for ``/status`` and tried again at the next poll while
-the others go on. For each item not seen before (same link, or same title and text
-under another link) the page is fetched and its article extracted with trafilatura;
-when the page cannot be fetched or holds no article, the feed's own summary becomes
-the article, tagged ``summary-only``. All new items of one poll go into one ingest.
+malformed, or refused because its address is not public (:mod:`news_pipeline.fetch`), is
+logged, recorded for ``/status`` and tried again at the next poll while the others go on.
+For each item not seen before (same link, or same title and text under another link)
+the page is fetched and its article extracted with trafilatura; when the page cannot be
+fetched or holds no article, the feed's own summary becomes the article, tagged
+``summary-only``. All new items of one poll go into one ingest.
 
 The validators of a feed are only stored once all its new items are in: a poll that
 failed half-way fetches the whole feed again next time rather than skip anything.
@@ -80,18 +82,27 @@ class PollSummary:
 class FeedPoller:
     """See the module docstring."""
 
-    def __init__(self, store: FeedStateStore, feeds: Sequence[str], *, timeout_s: float, max_bytes: int) -> None:
+    def __init__(
+        self,
+        store: FeedStateStore,
+        feeds: Sequence[str],
+        *,
+        timeout_s: float,
+        max_bytes: int,
+        allowed_hosts: Sequence[str] = (),
+    ) -> None:
         self.store = store
         self.feeds = list(feeds)
         self.timeout_s = timeout_s
         self.max_bytes = max_bytes
+        self.allowed_hosts = tuple(allowed_hosts)
         self._polling = asyncio.Lock()
 
     async def poll(self, ingest: Ingest) -> PollSummary:
         """Poll every feed once and ingest what is new (one poll at a time)."""
         async with self._polling:
             pages = asyncio.Semaphore(PAGE_CONCURRENCY)
-            async with web_client() as client:
+            async with web_client(self.allowed_hosts) as client:
                 polls = await asyncio.gather(*(self._poll_safely(client, url, pages) for url in self.feeds))
             candidates = self._unique([c for p in polls for c in p.candidates])
             result = IngestResult()

@@ -3,7 +3,8 @@
     result = await add_page(ingestion, "https://baobacgiang.vn/...", timeout_s=20, max_bytes=5_000_000)
     result = await add_file(ingestion, "bai.jsonl", data)            # IngestResult
 
-A page is fetched (time and size limits from the settings) and its article extracted
+A page is fetched (time and size limits from the settings; only from a public address,
+or a host in ``allowed_hosts``, see :mod:`news_pipeline.fetch`) and its article extracted
 with trafilatura; a file (``.txt``, ``.md``, ``.html``, ``.jsonl``, ... any format
 ``hoptac ingest`` reads) is ingested as it is. Either way the articles go through
 :class:`news_pipeline.ingestion.Ingestion`, so they are announced like any other. Getting
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from news_pipeline.fetch import FetchError, fetch_article, web_client
@@ -41,11 +43,13 @@ def check_url(text: str) -> str:
     return url
 
 
-async def add_page(ingestion: Ingestion, url: str, *, timeout_s: float, max_bytes: int) -> IngestResult:
-    """Fetch the page at ``url`` and ingest its article."""
+async def add_page(
+    ingestion: Ingestion, url: str, *, timeout_s: float, max_bytes: int, allowed_hosts: Iterable[str] = ()
+) -> IngestResult:
+    """Fetch the page at ``url`` and ingest its article; a refused address is a failure of the result."""
     url = check_url(url)
     try:
-        async with web_client() as client:
+        async with web_client(allowed_hosts) as client:
             article = await fetch_article(client, url, timeout_s=timeout_s, max_bytes=max_bytes)
     except FetchError as exc:
         return IngestResult(failures=[(url, str(exc))])

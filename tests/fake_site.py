@@ -5,6 +5,7 @@
         site.put("/rss.xml", rss([...]), "application/rss+xml")   # served with an ETag
         site.url("/rss.xml")
         site.requests_to("/rss.xml")   # [(status, request headers)], to check conditional GETs
+        site.redirect("/cu.html", "http://169.254.169.254/latest/meta-data/")   # a 302 to there
 
 Every response carries an ``ETag`` (a hash of the body) and a ``Last-Modified``; a request
 whose ``If-None-Match`` matches gets ``304 Not Modified``. A path never ``put`` is a 404.
@@ -22,12 +23,16 @@ from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape
 
+#: The address every fake site listens on (the tests allow it: HOPTAC_FETCH_ALLOWED_HOSTS).
+HOST = "127.0.0.1"
+
 
 @dataclass
 class Resource:
     body: bytes
     content_type: str
     status: int = 200
+    location: str | None = None  # a redirect's target
 
     @property
     def etag(self) -> str:
@@ -72,7 +77,7 @@ class FakeSite:
             def log_message(self, format: str, *args: Any) -> None:  # quiet test output
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((HOST, 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-site", daemon=True
@@ -88,11 +93,19 @@ class FakeSite:
         self._thread.join(5)
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+        return f"http://{HOST}:{self.port}{path}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def put(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> None:
         with self._lock:
             self.resources[path] = Resource(body, content_type, status)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> None:
+        with self._lock:
+            self.resources[path] = Resource(b"", "text/html", status, location)
 
     def requests_to(self, path: str) -> list[tuple[int, dict[str, str]]]:
         with self._lock:
@@ -107,6 +120,8 @@ class FakeSite:
                 status, body, extra = 404, b"<html><body>Not found</body></html>", {"Content-Type": "text/html"}
             elif headers.get("if-none-match") == resource.etag:
                 status, body, extra = 304, b"", {"ETag": resource.etag}
+            elif resource.location is not None:
+                status, body, extra = resource.status, b"", {"Location": resource.location}
             else:
                 status, body = resource.status, resource.body
                 extra = {

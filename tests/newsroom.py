@@ -28,6 +28,7 @@ from retrieval.engine import IngestReport
 from retrieval.local.engine import LocalEngine
 from tests.bot_harness import WAIT_S, BotHarness, make_settings, running_bot
 from tests.conftest import HashingEmbedder
+from tests.fake_site import HOST as FAKE_SITE_HOST
 
 DATA = Path(__file__).parent / "data" / "pages"
 
@@ -94,7 +95,9 @@ class Newsroom:
         return self.root / "data"
 
     def settings(self, **overrides: Any) -> Settings:
-        return make_settings(self.api.url, self.data_dir, corpus_dir=self.corpus_dir, **overrides)
+        """The test bot's settings; its pages and feeds are on 127.0.0.1 (tests.fake_site), so that host is allowed."""
+        values: dict[str, Any] = {"corpus_dir": self.corpus_dir, "fetch_allowed_hosts": [FAKE_SITE_HOST], **overrides}
+        return make_settings(self.api.url, self.data_dir, **values)
 
     def engine(self, **overrides: Any) -> LocalEngine:
         """A new engine instance: what another process (or a restarted bot) opens."""

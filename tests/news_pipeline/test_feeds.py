@@ -138,6 +138,28 @@ async def test_a_malformed_or_unreachable_feed_is_logged_and_the_others_go_on(
     assert f"{site.url('/rss')} — lần đọc cuối" in text and "OK, đã thêm 1 bài" in text
 
 
+async def test_a_feed_on_a_private_address_is_refused_recorded_and_the_others_go_on(
+    newsroom: Newsroom, site: FakeSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="news_pipeline.feed_poll")
+    site.put("/rss", rss("Báo Hải Phòng", [tourism(site)]), "application/rss+xml")
+    site.redirect("/rss-cu", "http://10.0.0.5/rss")
+    feeds = [site.url("/rss-cu"), "http://169.254.169.254/latest/meta-data/", site.url("/rss")]
+    presubscribe(newsroom, GROUP, LAN)
+
+    async with newsroom.running(feeds=feeds) as bot:
+        notice = await bot.api.next_message(GROUP.id, WAIT_S)  # from the poll as the bot starts
+        await run_job(bot, "poll-feeds")  # after that poll: the refused ones are refused again
+        status = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
+
+    assert TOURISM_TITLE in notice["text"]
+    refusals = [r.getMessage() for r in caplog.records if "từ chối tải" in r.getMessage()]
+    assert len(refusals) == 4 and all("HOPTAC_FETCH_ALLOWED_HOSTS" in line for line in refusals)
+    assert "10.0.0.5 là địa chỉ mạng riêng" in status["text"]
+    assert "169.254.169.254 là địa chỉ link-local" in status["text"]
+    assert f"{site.url('/rss')} — lần đọc cuối" in status["text"] and "OK, đã thêm 1 bài" in status["text"]
+
+
 async def test_an_item_whose_page_cannot_be_fetched_uses_the_feed_summary_marked_as_such(
     newsroom: Newsroom, site: FakeSite
 ) -> None:

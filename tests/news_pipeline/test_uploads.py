@@ -55,6 +55,25 @@ async def test_an_add_that_cannot_be_fetched_says_why(newsroom: Newsroom, site: 
     assert "/add https://" in nothing["text"]
 
 
+async def test_an_add_of_a_private_address_gets_the_refusal_and_nothing_is_fetched(
+    newsroom: Newsroom, site: FakeSite
+) -> None:
+    url = site.url("/bai/che.html")
+    site.redirect("/cu.html", "http://169.254.169.254/latest/meta-data/")
+
+    async with newsroom.running(fetch_allowed_hosts=[]) as bot:  # 127.0.0.1 no longer allowed
+        loopback = await bot.ask_private(ADMIN, PRIVATE_ADMIN, f"/add {url}")
+        metadata = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/add http://169.254.169.254/latest/meta-data/")
+    async with newsroom.running() as bot:  # 127.0.0.1 allowed again: it redirects to the metadata endpoint
+        redirected = await bot.ask_private(ADMIN, PRIVATE_ADMIN, f"/add {site.url('/cu.html')}")
+
+    assert f"từ chối tải {url}: 127.0.0.1 là địa chỉ loopback" in loopback["text"]
+    assert "HOPTAC_FETCH_ALLOWED_HOSTS" in loopback["text"] and "0 mới" in loopback["text"]
+    assert "169.254.169.254 là địa chỉ link-local" in metadata["text"]
+    assert f"(chuyển hướng từ {site.url('/cu.html')}): 169.254.169.254 là địa chỉ link-local" in redirected["text"]
+    assert [path for path, _status, _headers in site.requests] == ["/cu.html"]
+
+
 async def test_an_admin_upload_is_ingested_with_a_result_per_article(newsroom: Newsroom) -> None:
     async with newsroom.running() as bot:
         await subscribe(bot, GROUP, LAN)
