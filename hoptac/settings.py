@@ -117,6 +117,11 @@ class Settings(BaseSettings):
         le=20_000_000,
         description="Largest document an admin may send to be ingested (Telegram lets bots download 20 MB).",
     )
+    ingest_max_bytes: int = Field(
+        default=10_000_000,
+        ge=0,
+        description="Largest file (or JSONL line, one article) an ingest reads, as uploads; 0 = no limit.",
+    )
     notify_send_seconds: float = Field(
         default=5.0, gt=0, description="How often pending notifications are retried (new ones go out at once)."
     )
@@ -177,6 +182,7 @@ class Settings(BaseSettings):
             embedding_batch_size=self.embedding_batch_size,
             sentence_vectors=self.sentence_vectors,
             answer_sentences=self.answer_sentences,
+            ingest_max_bytes=self.ingest_max_bytes,
         )
 
 

@@ -87,7 +87,10 @@ def database_ingest(settings: Settings) -> Iterator[DatabaseIngest]:
     db = open_database(settings)
     try:
         yield DatabaseIngest(
-            ArticleStore(db), IngestQueue(db), functools.partial(open_ingest_worker, settings, db, "ingest")
+            ArticleStore(db),
+            IngestQueue(db),
+            functools.partial(open_ingest_worker, settings, db, "ingest"),
+            max_bytes=settings.ingest_max_bytes,
         )
     finally:
         db.close()

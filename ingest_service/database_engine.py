@@ -88,7 +88,7 @@ class DatabaseEngine:
         """Store the articles of ``paths`` in PostgreSQL, then work the ingest queue until they
         are all searchable (or their jobs failed)."""
         store = ArticleStore(self.db)
-        stored = store_articles(store, paths)
+        stored = store_articles(store, paths, max_bytes=self.inner.config.ingest_max_bytes)
         queue = IngestQueue(self.db)
         worker = IngestWorker(worker_name(self.replica, "ingest"), self.db, self._target())
 

@@ -48,14 +48,17 @@ def new_batch(kind: str) -> str:
     return f"{kind}-{datetime.now(UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
 
 
-def store_articles(store: ArticleStore, paths: Sequence[Path], batch: str | None = None) -> StoredArticles:
-    """Import ``paths`` (every format :func:`retrieval.importers.import_path` reads) and store the
-    articles in one transaction with their jobs; a file or article that cannot be read or stored
-    is a failure of its own and never stops the others."""
+def store_articles(
+    store: ArticleStore, paths: Sequence[Path], batch: str | None = None, max_bytes: int = 0
+) -> StoredArticles:
+    """Import ``paths`` (every format :func:`retrieval.importers.import_path` reads, files over
+    ``max_bytes`` refused; 0: no limit) and store the articles in one transaction with their
+    jobs; a file or article that cannot be read or stored is a failure of its own and never
+    stops the others."""
     stored = StoredArticles(batch or new_batch("ingest"))
     articles: dict[str, Article] = {}
     for path in paths:
-        result = import_path(Path(path))
+        result = import_path(Path(path), max_bytes=max_bytes)
         stored.failures.extend(result.failures)
         for article in result.articles:
             try:
@@ -84,9 +87,10 @@ class DatabaseIngest:
     articles: ArticleStore
     queue: IngestQueue
     open_worker: Callable[[], IngestWorker]
+    max_bytes: int = 0  # the largest file read; 0: no limit
 
     def store(self, paths: Sequence[Path]) -> StoredArticles:
-        return store_articles(self.articles, paths)
+        return store_articles(self.articles, paths, max_bytes=self.max_bytes)
 
     def progress(self, batch: str) -> BatchProgress:
         return self.queue.batch_progress(batch)

@@ -32,6 +32,8 @@ class EngineConfig:
     embedding_batch_size: int = 32
     sentence_vectors: SentenceVectors = "span"
     answer_sentences: int = 3
+    #: Largest file (or JSONL line) an ingest reads; 0: no limit.
+    ingest_max_bytes: int = 0
 
     @property
     def index_root(self) -> Path:

@@ -24,8 +24,9 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from retrieval.models import Answer, Article
 
-#: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest", and
-#: "model: <message>" for one-off messages while the model is built.
+#: Progress callback: (stage, done, total). Stages: "embed", "index", "ingest" (files saved),
+#: "import: <path>" (after each path an ingest was given), and "model: <message>" for one-off
+#: messages while the model is built.
 Progress = Callable[[str, int, int], None]
 
 

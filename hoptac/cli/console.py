@@ -40,7 +40,8 @@ def known_errors() -> tuple[type[BaseException], ...]:
 
 
 class Progress:
-    """tqdm bars on a terminal, nothing otherwise (logs and pipes stay clean)."""
+    """tqdm bars on a terminal; otherwise one quiet line per file an ingest reads (stage
+    ``"import: <path>"``) and nothing else, so logs and pipes stay clean."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -51,6 +52,11 @@ class Progress:
         if stage.startswith("model: "):
             print(stage.removeprefix("model: "), file=self._stream)
             return
+        item = ""
+        if stage.startswith("import: "):
+            stage, item = "import", stage.removeprefix("import: ")
+            if not self._enabled:
+                print(f"[{done}/{total}] {item}", file=self._stream, flush=True)
         if not self._enabled or total <= 0:
             return
         from tqdm import tqdm
@@ -59,8 +65,13 @@ class Progress:
         if bar is None or bar.total != total:
             if bar is not None:
                 bar.close()
-            label = {"embed": "embedding", "index": "indexing", "ingest": "importing"}.get(stage, stage)
-            bar = self._bars[stage] = tqdm(total=total, desc=label, file=self._stream, leave=False)
+            label = {"embed": "embedding", "index": "indexing", "ingest": "saving", "import": "reading"}.get(
+                stage, stage
+            )
+            unit = " files" if item else "it"
+            bar = self._bars[stage] = tqdm(total=total, desc=label, unit=unit, file=self._stream, leave=False)
+        if item:
+            bar.set_postfix_str(item, refresh=False)
         bar.n = done
         bar.refresh()
 

@@ -14,8 +14,10 @@ def add_commands(add: AddCommand) -> None:
     ingest = add(
         "ingest",
         help="add articles (.md, crawled .txt, .html, .jsonl[.gz]) and update the index",
-        description="Imports the files and makes their articles searchable. Without HOPTAC_DATABASE_URL they go "
-        "into the corpus folder and the index is updated at once. With it, PostgreSQL stores them (the system "
+        description="Imports the files and makes their articles searchable; a missing, unreadable or too large "
+        "(HOPTAC_INGEST_MAX_BYTES) argument is reported as failed and the others go in. Without "
+        "HOPTAC_DATABASE_URL they go into the corpus folder and the index is updated at once, or nothing "
+        "changes. With it, PostgreSQL stores them (the system "
         "of record) with one ingest job each, and this command works the queue like `hoptac worker` until "
         "they are searchable, printing how many are (unless --no-wait).",
     )
@@ -46,9 +48,15 @@ def add_commands(add: AddCommand) -> None:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from hoptac.wiring import engine_for_changes
 
-    missing = [p for p in args.paths if not Path(p).exists()]
-    if missing:
-        raise UserError(f"no such file or folder: {missing[0]}")
+    if not any(Path(p).exists() for p in args.paths):  # nothing to read: no engine to open
+        for path in args.paths:
+            print_error(f"{path}: no such file or folder")
+        if args.json:
+            print_json({"new": 0, "updated": 0, "unchanged": 0, "articles": {},
+                        "failures": [{"path": p, "reason": "no such file or folder"} for p in args.paths]})  # fmt: skip
+        else:
+            print(f"0 new, 0 updated, 0 unchanged, {len(args.paths)} failed")
+        return 1
     if settings.database_url is not None:
         return _ingest_into_database(args, settings)
     if args.no_wait:

@@ -80,10 +80,13 @@ class ArticleFormatError(ValueError):
 
 @dataclass
 class CorpusRead:
-    """Result of :func:`read_corpus`: good articles (sorted by id) and (path, reason) failures."""
+    """Result of :func:`read_corpus`: good articles (sorted by id), (path, reason) failures,
+    among them ``duplicates`` (a second file of an id), and the file of each article."""
 
     articles: list[Article] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[str, str] = field(default_factory=dict)  # article id -> its file's name
 
 
 # --------------------------------------------------------------------------- writing
@@ -339,33 +342,50 @@ def read_corpus(corpus_dir: Path) -> CorpusRead:
     """Read every ``*.md`` file directly in ``corpus_dir`` (hidden files skipped).
 
     A file that cannot be read or parsed becomes a ``(path, reason)`` failure and never
-    stops the others; a file whose id was already read from an earlier file (in sorted
-    path order) is a failure too. A missing folder reads as an empty corpus.
+    stops the others. A file is an article whatever its name; when two files hold one id,
+    :func:`keep_one_per_id` says which one counts, and the other is a failure naming both.
+    A missing folder reads as an empty corpus.
     """
     result = CorpusRead()
     if not corpus_dir.is_dir():
         return result
-    seen: dict[str, Path] = {}
+    read: dict[str, Article] = {}
     for path in sorted(p for p in corpus_dir.glob("*.md") if not p.name.startswith(".")):
         try:
             # Decode bytes ourselves: read_text would also turn a lone "\r" into "\n".
-            article = article_from_markdown(path.read_bytes().decode("utf-8"), str(path))
+            read[path.name] = article_from_markdown(path.read_bytes().decode("utf-8"), str(path))
         except ArticleFormatError as exc:
             result.failures.append((str(path), exc.reason))
-            continue
         except (OSError, UnicodeDecodeError) as exc:
             result.failures.append((str(path), f"cannot read: {exc}"))
-            continue
-        if article.id in seen:
-            result.failures.append((str(path), f"duplicate id {article.id!r} (already in {seen[article.id].name})"))
-            continue
-        seen[article.id] = path
-        result.articles.append(article)
-    result.articles.sort(key=lambda a: a.id)
+    kept, dropped = keep_one_per_id({name: article.id for name, article in read.items()})
+    result.articles = sorted((read[name] for name in kept.values()), key=lambda a: a.id)
+    result.files = kept
+    for name, kept_name in sorted(dropped.items()):
+        result.duplicates.append((str(corpus_dir / name), duplicate_reason(read[name].id, kept_name)))
+    result.failures.extend(result.duplicates)
     return result
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def keep_one_per_id(ids_by_name: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Which corpus file holds each article when several hold one id: the file named for the
+    id (:func:`article_path`), else the first by name. ``ids_by_name``: file name -> article
+    id; returns (article id -> the file kept, file name -> the kept file of its id)."""
+    kept: dict[str, str] = {}
+    for name in sorted(ids_by_name):
+        article_id = ids_by_name[name]
+        if article_id not in kept or name == article_path(Path(), article_id).name:
+            kept[article_id] = name
+    dropped = {name: kept[article_id] for name, article_id in ids_by_name.items() if kept[article_id] != name}
+    return kept, dropped
+
+
+def duplicate_reason(article_id: str, kept_name: str) -> str:
+    """Why a second file of ``article_id`` is left out, with the fix (one line)."""
+    return f"duplicate id {article_id!r}, already in {kept_name}: remove one of the two files"
+
+
+def write_atomically(path: Path, content: str) -> None:
     """Write via a hidden temp file in the same folder + os.replace, so readers see the
     old file or the new one, never a partial one."""
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -399,7 +419,7 @@ def save_article(corpus_dir: Path, article: Article) -> SaveResult:
         except OSError:
             pass  # unreadable: overwrite it
     corpus_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, content)
+    write_atomically(path, content)
     return "updated" if existed else "new"
 
 

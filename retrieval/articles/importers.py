@@ -21,11 +21,13 @@ sentences are exact slices of the source text.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import hashlib
 import json
 import re
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -68,17 +70,53 @@ def _one_line(text: str, limit: int = 300) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+#: Byte-order marks that say a file is UTF-16 or UTF-32 (UTF-32's first: FF FE 00 00 starts with UTF-16's FF FE).
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def _wide_text(data: bytes) -> str | None:
+    """The text of UTF-16 or UTF-32 bytes that start with a byte-order mark; None without one,
+    or when the rest is no text in that encoding (unassigned or control characters: bytes that
+    only happen to start like a mark)."""
+    for bom, codec in _WIDE_BOMS:
+        if data.startswith(bom):
+            try:
+                text = data.decode(codec.lower())  # the codec reads the mark and drops it
+            except UnicodeDecodeError:
+                return None
+            if any(unicodedata.category(c) in ("Cn", "Co", "Cs", "Cc") and c not in "\t\n\r" for c in text):
+                return None
+            return text
+    return None
+
+
 def _decode(data: bytes) -> str:
-    """UTF-8 text with ``\\n`` line ends and NFC; ImportFailure for empty or binary data."""
-    if not data.strip():
+    """UTF-8 text (or UTF-16/32 with a byte-order mark) with ``\\n`` line ends and NFC;
+    ImportFailure for empty or binary data."""
+    text = _wide_text(data)
+    if text is None:
+        if b"\x00" in data:
+            raise ImportFailure("binary file (contains NUL bytes), not text")
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ImportFailure(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    if not text.strip():
         raise ImportFailure("empty file")
-    if b"\x00" in data:
-        raise ImportFailure("binary file (contains NUL bytes), not text")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ImportFailure(f"not UTF-8 text (bad byte at offset {exc.start})") from None
     return nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"too large ({_megabytes(size)}; the limit is {_megabytes(max_bytes)}, setting ingest_max_bytes)"
 
 
 def _single_line(text: str) -> str:
@@ -375,8 +413,9 @@ def _import_html(path: Path) -> ImportResult:
     data = path.read_bytes()
     if not data.strip():
         raise ImportFailure("empty file")
+    wide = _wide_text(data)
     try:
-        html: str | bytes = nfc(data.decode("utf-8-sig"))
+        html: str | bytes = nfc(wide if wide is not None else data.decode("utf-8-sig"))
     except UnicodeDecodeError:
         html = data  # let trafilatura find the declared charset
     return _import_html_text(html, path)
@@ -450,11 +489,14 @@ def _jsonl_lines(path: Path) -> Iterator[bytes]:
             yield from plain
 
 
-def _import_jsonl(path: Path) -> ImportResult:
+def _import_jsonl(path: Path, max_line_bytes: int = 0) -> ImportResult:
     result = ImportResult()
     try:
         for number, raw in enumerate(_jsonl_lines(path), start=1):
             if not raw.strip():
+                continue
+            if max_line_bytes and len(raw) > max_line_bytes:
+                result.failures.append((f"{path}:{number}", _too_large(len(raw), max_line_bytes)))
                 continue
             try:
                 record = json.loads(raw.decode("utf-8-sig"))
@@ -501,12 +543,18 @@ def _importer_for(path: Path) -> Callable[[Path], ImportResult] | None:
     return None
 
 
-def import_file(path: Path) -> ImportResult:
-    """Import one file; bad input becomes failures, never an exception."""
+def import_file(path: Path, max_bytes: int = 0) -> ImportResult:
+    """Import one file; bad input becomes failures, never an exception. ``max_bytes`` (0: no
+    limit) refuses a larger file unread, and a JSONL file's longer lines (one article each)."""
     importer = _importer_for(path)
     if importer is None:
         return ImportResult(failures=[(str(path), f"unsupported file type ({path.suffix or 'no extension'})")])
     try:
+        if importer is _import_jsonl:
+            return _import_jsonl(path, max_bytes)
+        size = path.stat().st_size
+        if max_bytes and size > max_bytes:
+            return ImportResult(failures=[(str(path), _too_large(size, max_bytes))])
         return importer(path)
     except ImportFailure as exc:
         return ImportResult(failures=[(str(path), _one_line(str(exc)))])
@@ -522,8 +570,9 @@ def _walk(folder: Path) -> Iterator[Path]:
             yield path
 
 
-def import_path(path: Path) -> ImportResult:
-    """Import a file, or every non-hidden file under a folder (recursively, sorted).
+def import_path(path: Path, max_bytes: int = 0) -> ImportResult:
+    """Import a file, or every non-hidden file under a folder (recursively, sorted); ``max_bytes``
+    as in :func:`import_file`.
 
     An id produced twice in one import keeps its first article; each later one is a
     failure of the file it came from, so nothing in a batch silently overwrites another.
@@ -537,7 +586,7 @@ def import_path(path: Path) -> ImportResult:
     result = ImportResult()
     seen: set[str] = set()
     for file in files:
-        imported = import_file(file)
+        imported = import_file(file, max_bytes)
         result.failures.extend(imported.failures)
         for article in imported.articles:
             if article.id in seen:

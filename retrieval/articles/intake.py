@@ -1,17 +1,40 @@
-"""Taking files into the corpus folder: import them, save them under their ids, report each change.
+"""Taking files into the corpus folder: import them, write them where their ids live, and
+undo the writes unless the index that holds them was swapped in.
 
-imported, report = import_files([Path("new-articles/")], corpus_dir)
-save_imported(corpus_dir, imported, report, progress)
+    imported, report = import_files([Path("new-articles/")], corpus_dir, max_bytes=10_000_000)
+    writes = CorpusWrites(corpus_dir)
+    try:
+        writes.save_all(imported, held, report, progress)   # held: article id -> its file now
+        ...build and swap the index...
+    except BaseException:
+        writes.roll_back()                                  # the folder as it was
+        raise
+    writes.commit()
+
+An article file is an article whatever its name (a file dropped in by hand keeps its name):
+a new version of an article is written into the file that holds its id, and only an id no
+file holds gets a new file, named for the id (:func:`retrieval.articles.corpus.article_path`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import os
+import shutil
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from retrieval.articles.corpus import ArticleFormatError, paragraphs, save_article
+from retrieval.articles.corpus import (
+    ArticleFormatError,
+    SaveResult,
+    article_path,
+    article_to_markdown,
+    paragraphs,
+    write_atomically,
+)
 from retrieval.articles.importers import import_path
 from retrieval.engine import (
+    ArticleChange,
     IngestFailure,
     IngestReport,
     Progress,
@@ -27,21 +50,34 @@ def paragraph_at(article: Article, start: int) -> str:
     raise KeyError(f"offset {start} is outside article {article.id}")
 
 
-def import_files(paths: Sequence[Path], corpus_dir: Path | None = None) -> tuple[list[Article], IngestReport]:
+def import_files(
+    paths: Sequence[Path],
+    corpus_dir: Path | None = None,
+    *,
+    max_bytes: int = 0,
+    progress: Progress | None = None,
+) -> tuple[list[Article], IngestReport]:
     """The articles in ``paths`` (files or folders), and a report holding what failed.
 
     A Markdown file directly in ``corpus_dir`` is skipped: it is the corpus already, taken in
-    where it lies by the folder's update (saved again under its id's name, it would be two
-    files of one article)."""
+    where it lies by the folder's update. An id met twice keeps its first article; the later
+    one is a failure of its file. ``max_bytes`` (0: none) refuses larger files and JSONL
+    lines. ``progress`` hears ``("import: <path>", done, total)`` after each argument."""
     report = IngestReport()
-    imported: list[Article] = []
-    for path in paths:
-        if corpus_dir is not None and _in_folder(Path(path), corpus_dir):
-            continue
-        result = import_path(Path(path))
-        imported.extend(result.articles)
-        report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
-    return imported, report
+    imported: dict[str, Article] = {}
+    for done, path in enumerate(paths, start=1):
+        if corpus_dir is None or not _in_folder(Path(path), corpus_dir):
+            result = import_path(Path(path), max_bytes=max_bytes)
+            report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
+            for article in result.articles:
+                if article.id in imported:
+                    reason = f"duplicate id {article.id!r} in this import; first one kept"
+                    report.failures.append(IngestFailure(str(path), reason))
+                    continue
+                imported[article.id] = article
+        if progress:
+            progress(f"import: {path}", done, len(paths))
+    return list(imported.values()), report
 
 
 def _in_folder(path: Path, folder: Path) -> bool:
@@ -52,17 +88,106 @@ def _in_folder(path: Path, folder: Path) -> bool:
         return False
 
 
-def save_imported(folder: Path, imported: Sequence[Article], report: IngestReport, progress: Progress | None) -> None:
-    """Write ``imported`` into the corpus ``folder``, recording each one's change in ``report``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for done, article in enumerate(imported, start=1):
-        try:
-            change = save_article(folder, article)
-        except ArticleFormatError as exc:
-            report.failures.append(IngestFailure(article.id, exc.reason))
-            continue
-        report.changes[article.id] = change
-        if change == "new":
-            report.new_articles.append(article)
-        if progress:
-            progress("ingest", done, len(imported))
+class CorpusWrites:
+    """The article files one ingest writes into the corpus folder, undone by :meth:`roll_back`
+    (the folder exactly as it was: replaced files come back with their inode and stamp) unless
+    :meth:`commit` came first. A process killed outright leaves the written files, which the
+    next ingest takes in (and reports as new), and hidden ``.*.undo`` copies, which scans skip."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.written: dict[str, Article] = {}  # file name -> the article written into it
+        self._undo: list[tuple[Path, Path | None]] = []  # (file, its previous version or None: a new file)
+
+    def save(self, article: Article, name: str | None = None) -> SaveResult:
+        """Write ``article`` into ``name`` (default: the file named for its id) unless it holds
+        exactly this already. Raises ArticleFormatError for an article that cannot be stored."""
+        content = article_to_markdown(article)
+        path = self.folder / name if name else article_path(self.folder, article.id)
+        existed = path.exists()
+        if existed:
+            with contextlib.suppress(OSError):  # unreadable: overwrite it
+                if path.read_bytes() == content.encode("utf-8"):
+                    return "unchanged"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        backup = self.folder / f".{path.name}.{os.getpid()}.undo" if existed else None
+        if backup is not None:
+            backup.unlink(missing_ok=True)
+            try:
+                os.link(path, backup)
+            except OSError:  # no hard links here: a copy keeps the bytes and the times
+                shutil.copy2(path, backup)
+        self._undo.append((path, backup))
+        write_atomically(path, content)
+        self.written[path.name] = article
+        return "updated" if existed else "new"
+
+    def save_all(
+        self,
+        articles: Sequence[Article],
+        held: Mapping[str, str],
+        report: IngestReport,
+        progress: Progress | None = None,
+    ) -> None:
+        """Save each article into the file that holds its id now (``held``: article id -> file
+        name) or a new one, recording its change against the folder in ``report``."""
+        for done, article in enumerate(articles, start=1):
+            try:
+                change = self.save(article, held.get(article.id))
+            except ArticleFormatError as exc:
+                report.failures.append(IngestFailure(article.id, exc.reason))
+                continue
+            report.changes[article.id] = change
+            if change == "new":
+                report.new_articles.append(article)
+            if progress:
+                progress("ingest", done, len(articles))
+
+    def roll_back(self) -> None:
+        """Put every file back as it was before this ingest (new files removed)."""
+        for path, backup in reversed(self._undo):
+            with contextlib.suppress(OSError):
+                if backup is None:
+                    path.unlink(missing_ok=True)
+                else:
+                    os.replace(backup, path)
+        self._undo.clear()
+        self.written.clear()
+
+    def commit(self) -> None:
+        """Keep the written files (their index is being served)."""
+        for _, backup in self._undo:
+            if backup is not None:
+                with contextlib.suppress(OSError):
+                    backup.unlink(missing_ok=True)
+        self._undo.clear()
+
+
+def report_against_index(
+    report: IngestReport,
+    imported: Sequence[Article],
+    was_searchable: Callable[[str], bool] | None,
+    put: Sequence[Article],
+) -> None:
+    """Set each change in ``report`` by what the served index held before this ingest, so an
+    article that was in the folder but not yet searchable (left by a killed ingest, dropped in
+    by hand) is "new", and is reported even when no argument named it. ``was_searchable``:
+    whether the served index held an article id; ``put``: the articles this ingest made
+    searchable, new or changed. Without a served index (none yet, or unusable:
+    ``was_searchable`` None) the changes against the folder stand."""
+    if was_searchable is None:
+        return
+    failed = {failure.path for failure in report.failures}
+    put_ids = {article.id: article for article in put}
+    named = [article for article in imported if article.id not in failed or article.id in put_ids]
+    named_ids = {article.id for article in named}
+    changes: dict[str, ArticleChange] = {}
+    new: list[Article] = []
+    for article in [*named, *(a for a in put if a.id not in named_ids)]:
+        if not was_searchable(article.id):
+            changes[article.id] = "new"
+            new.append(put_ids.get(article.id, article))
+        else:
+            changes[article.id] = "updated" if article.id in put_ids else "unchanged"
+    report.changes = changes
+    report.new_articles = new

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,8 +29,8 @@ from retrieval.answering.asking import answer_question
 from retrieval.answering.background import Background
 from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
-from retrieval.articles.corpus import ArticleFormatError, article_from_markdown
-from retrieval.articles.intake import import_files, paragraph_at, save_imported
+from retrieval.articles.corpus import ArticleFormatError, article_from_markdown, duplicate_reason, keep_one_per_id
+from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.config import EngineConfig
 from retrieval.embedding.embedder import Embedder, model_id
 from retrieval.engine import (
@@ -40,6 +40,7 @@ from retrieval.engine import (
     IndexError_,
     IndexMissingError,
     IndexStatus,
+    IngestFailure,
     IngestReport,
     Progress,
 )
@@ -64,6 +65,23 @@ class _CorpusScan:
     scanned_ns: int
     files: dict[str, FileRecord]  # every article file now: stamp, article id, digest of its bytes
     read: dict[str, Article]  # the files parsed in this scan (new, changed or not known to be unchanged)
+    duplicates: dict[str, str] = field(default_factory=dict)  # file left out -> why (the id's other file)
+
+    def holders(self) -> dict[str, str]:
+        """Article id -> the file that holds it."""
+        return {record.article_id: name for name, record in self.files.items()}
+
+    def wrote(self, folder: Path, written: dict[str, Article]) -> None:
+        """Take in the files an ingest has just written, as a scan would have found them."""
+        for name, article in written.items():
+            path = folder / name
+            info = path.stat()
+            stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
+            self.files[name] = FileRecord(stamp, article.id, file_digest(path.read_bytes()))
+            self.read[name] = article
+
+    def failures(self, folder: Path) -> list[IngestFailure]:
+        return [IngestFailure(str(folder / name), reason) for name, reason in sorted(self.duplicates.items())]
 
 
 def _same_article(a: Article, b: Article) -> bool:
@@ -180,13 +198,16 @@ class LocalEngine:
 
     # -- changing the corpus ---------------------------------------------------------------
 
-    def _scan_corpus(self, known: CorpusState | None) -> _CorpusScan:
+    def _scan_corpus(self, known: CorpusState | None, empty_ok: bool = False) -> _CorpusScan:
         """The corpus folder now, parsing only the files whose stamp (or, for a racy one,
         whose bytes) differ from ``known`` (all of them without ``known``). Raises
-        CorpusError, like ``read_corpus`` failures, for a file that cannot be read, a
-        duplicate id or an empty folder."""
+        CorpusError, like ``read_corpus`` failures, for a file that cannot be read, or an
+        empty folder (unless ``empty_ok``). Two files of one id are no error: the scan keeps
+        one (:func:`keep_one_per_id`) and lists the other in ``duplicates``."""
         folder = self.config.corpus_dir
         if not folder.is_dir():
+            if empty_ok:
+                return _CorpusScan(time.time_ns(), {}, {})
             raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
         scanned_ns = time.time_ns()
         stamps = folder_stamps(folder)
@@ -215,26 +236,20 @@ class LocalEngine:
                 failures[name] = exc.reason
             except (OSError, UnicodeDecodeError) as exc:
                 failures[name] = f"cannot read: {exc}"
-        files: dict[str, FileRecord] = {}
-        seen: dict[str, str] = {}
-        for name in names:
-            if name in failures:
-                continue
-            article_id = records[name].article_id
-            if article_id in seen:
-                failures[name] = f"duplicate id {article_id!r} (already in {seen[article_id]})"
-                continue
-            seen[article_id] = name
-            files[name] = records[name]
         if failures:
             first = min(failures)
             more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
             raise CorpusError(
                 f"{folder / first}: {failures[first]}{more}; fix or remove it, the current index is unchanged"
             )
-        if not files:
+        _, dropped = keep_one_per_id({name: record.article_id for name, record in records.items()})
+        files = {name: records[name] for name in names if name not in dropped}
+        duplicates = {name: duplicate_reason(records[name].article_id, other) for name, other in dropped.items()}
+        for name in dropped:
+            read.pop(name, None)
+        if not files and not empty_ok:
             raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
-        return _CorpusScan(scanned_ns, files, read)
+        return _CorpusScan(scanned_ns, files, read, duplicates)
 
     def _read_corpus_state(self, version: str) -> CorpusState | None:
         """What ``version`` was read from; None when unknown (then every file is read again)."""
@@ -250,7 +265,12 @@ class LocalEngine:
             raise IndexBusyError("a reindex is already running")
         try:
             with self.store.writer_lock(wait=wait):
-                return self._rebuild(self._scan_corpus(None), progress)
+                scan = self._scan_corpus(None)
+                if scan.duplicates:  # a full rebuild is asked for by hand: the folder first
+                    name = min(scan.duplicates)
+                    folder = self.config.corpus_dir
+                    raise CorpusError(f"{folder / name}: {scan.duplicates[name]}; the current index is unchanged")
+                return self._rebuild(scan, progress)
         finally:
             self._build_lock.release()
 
@@ -277,14 +297,13 @@ class LocalEngine:
         except IndexError_:
             return None
 
-    def _update_index(self, progress: Progress | None) -> None:
-        """Bring the index up to date with the corpus folder: a delta of the new and changed
-        articles; a full rebuild without a usable index or when the delta is too big."""
-        index = self._current_index()
+    def _update_index(self, scan: _CorpusScan, index: LoadedIndex | None, progress: Progress | None) -> list[Article]:
+        """Bring the index up to date with ``scan`` of the corpus folder (read against
+        ``index``, the served version): a delta of the new and changed articles; a full rebuild
+        without a usable index or when the delta is too big. The articles put in, new or changed."""
         if index is None:
-            self._rebuild(self._scan_corpus(None), progress)
-            return
-        scan = self._scan_corpus(self._read_corpus_state(index.manifest.version))
+            self._rebuild(scan, progress)
+            return list(scan.read.values())
         changed = [
             article
             for article in scan.read.values()
@@ -295,29 +314,59 @@ class LocalEngine:
         removed = [article_id for article_id in index.article_index if article_id not in present]
         if not changed and not removed:
             self._write_corpus_state(index.manifest.version, scan)  # the stamps, refreshed
-            return
+            return []
         extended = extend_index(index, changed, removed, self.embedder(progress), self.analyzer, progress)
         if extended.needs_compaction():
             self._rebuild(scan, progress, extended.live_articles())
-            return
+            return changed
         try:
             self.store.save(extended, previous=index)
         except IndexCorruptError:  # a file of the current version has gone: rebuild it all
             self._rebuild(scan, progress, extended.live_articles())
-            return
+            return changed
         self._index = extended
         self._write_corpus_state(extended.manifest.version, scan)
+        return changed
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
         """Import files/folders into the corpus folder and update the index.
 
         Unchanged articles are a no-op; new and changed ones are added beside the index
         (a changed article's old passages are never returned again); files added, changed
-        or deleted in the corpus folder by hand are taken in too; only new text is embedded."""
-        imported, report = import_files(paths, self.config.corpus_dir)
+        or deleted in the corpus folder by hand are taken in too; only new text is embedded.
+
+        The files are written into the folder (into the file holding the article's id, else
+        one named for it) and undone unless the index holding them is swapped in: a failed or
+        interrupted ingest leaves the folder as it was. The report says what each article is
+        to the index served before: "new" for one that was not searchable, even when it was
+        in the folder already (left by a killed ingest) or no argument named it (dropped in).
+        A second file of one id in the folder is a failure of its own; the rest go in."""
+        config = self.config
+        imported, report = import_files(paths, config.corpus_dir, max_bytes=config.ingest_max_bytes, progress=progress)
         with self._build_lock, self.store.writer_lock():
-            save_imported(self.config.corpus_dir, imported, report, progress)
-            self._update_index(progress)
+            index = self._current_index()
+            known = self._read_corpus_state(index.manifest.version) if index is not None else None
+            scan = self._scan_corpus(known, empty_ok=bool(imported))
+            report.failures.extend(scan.failures(config.corpus_dir))
+            before = self.store.current_version()
+            writes = CorpusWrites(config.corpus_dir)
+            try:
+                writes.save_all(imported, scan.holders(), report, progress)
+                scan.wrote(config.corpus_dir, writes.written)
+                if not scan.files:
+                    raise CorpusError(
+                        f"the corpus folder {config.corpus_dir} holds no articles: add some with `hoptac ingest PATH`"
+                    )
+                put = self._update_index(scan, index, progress)
+            except BaseException:
+                if self.store.current_version() == before:  # not swapped in: nothing happened
+                    writes.roll_back()
+                    raise
+                writes.commit()  # the index holding them is served; what failed came after
+                raise
+            writes.commit()
+        was_searchable = index.article_index.__contains__ if index is not None else None
+        report_against_index(report, imported, was_searchable, put)
         return report
 
     # -- reading ---------------------------------------------------------------------------

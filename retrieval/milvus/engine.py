@@ -7,7 +7,8 @@ Every replica reads the same collections, so there is nothing to reload (``refre
 no-op) and no index folder to keep. Where the articles come from is the caller's choice
 (``source``): the corpus folder by default; the PostgreSQL articles table in a cluster.
 ``ingest`` here is the folder's way (files saved into the corpus folder, then the folder
-and Milvus brought in line); a cluster's ``hoptac ingest`` enqueues jobs for the workers
+and Milvus brought in line; the files are undone when that fails or is interrupted, and the
+next ingest brings Milvus back in line with the folder); a cluster's ``hoptac ingest`` enqueues jobs for the workers
 instead, which write through :class:`retrieval.milvus.index.MilvusIndex` as well.
 """
 
@@ -26,11 +27,11 @@ from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
 from retrieval.answering.sentence_choice import ANSWER_PASSAGES
 from retrieval.articles.corpus import read_corpus
-from retrieval.articles.intake import import_files, paragraph_at, save_imported
+from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.articles.records import article_digest
 from retrieval.config import EngineConfig
 from retrieval.embedding.embedder import Embedder
-from retrieval.engine import IndexBusyError, IndexStatus, IngestReport, Progress
+from retrieval.engine import CorpusError, IndexBusyError, IndexStatus, IngestFailure, IngestReport, Progress
 from retrieval.milvus.index import MilvusIndex, period_filter
 from retrieval.models import Answer, Article
 from retrieval.vietnamese.admin_units import admin_map
@@ -168,8 +169,13 @@ class MilvusEngine:
     def sync(self, progress: Progress | None = None) -> tuple[list[str], list[str]]:
         """Bring Milvus in line with the source: put the new and changed articles, remove
         the ones gone; (ids put, ids removed)."""
-        articles = {a.id: a for a in self._source()}
-        indexed = self.milvus.indexed()
+        changed, gone = self._sync(self._source(), self.milvus.indexed(), progress)
+        return [a.id for a in changed], gone
+
+    def _sync(
+        self, source: Sequence[Article], indexed: dict[str, str], progress: Progress | None
+    ) -> tuple[list[Article], list[str]]:
+        articles = {a.id: a for a in source}
         changed = [a for a in articles.values() if indexed.get(a.id) != article_digest(a).hex()]
         gone = [article_id for article_id in indexed if article_id not in articles]
         for start in range(0, len(changed), WRITE_BATCH):
@@ -177,14 +183,32 @@ class MilvusEngine:
             if progress:
                 progress("index", min(start + WRITE_BATCH, len(changed)), len(changed))
         self.milvus.remove(gone)
-        return [a.id for a in changed], gone
+        return changed, gone
 
     def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Import files into the corpus folder, then bring Milvus in line with the folder."""
-        imported, report = import_files(paths, self.config.corpus_dir)
+        """Import files into the corpus folder, then bring Milvus in line with the folder. As
+        :meth:`retrieval.local.engine.LocalEngine.ingest`: articles written where their ids
+        live, undone when this fails, the report against what Milvus held before."""
+        folder = self.config.corpus_dir
+        imported, report = import_files(paths, folder, max_bytes=self.config.ingest_max_bytes, progress=progress)
         with self._build_lock:
-            save_imported(self.config.corpus_dir, imported, report, progress)
-            self.sync(progress)
+            read = read_corpus(folder)
+            broken = [failure for failure in read.failures if failure not in read.duplicates]
+            if broken:
+                path, reason = broken[0]
+                raise CorpusError(f"{path}: {reason}; fix or remove it, the index is unchanged")
+            report.failures.extend(IngestFailure(path, reason) for path, reason in read.duplicates)
+            indexed = self.milvus.indexed()
+            writes = CorpusWrites(folder)
+            try:
+                writes.save_all(imported, read.files, report, progress)
+                articles = {a.id: a for a in read.articles} | {a.id: a for a in writes.written.values()}
+                put, _ = self._sync(list(articles.values()), indexed, progress)
+            except BaseException:
+                writes.roll_back()
+                raise
+            writes.commit()
+        report_against_index(report, imported, indexed.__contains__, put)
         return report
 
     # -- reading ---------------------------------------------------------------------------

@@ -231,6 +231,39 @@ def test_bad_txt_is_a_failure_with_a_reason(tmp_path: Path, data: bytes, reason:
     assert "\n" not in result.failures[0][1]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+@pytest.mark.parametrize("name", ["page.txt", "article.md"])
+def test_utf16_and_utf32_with_a_byte_order_mark_are_read_as_text(tmp_path: Path, encoding: str, name: str) -> None:
+    """A UTF-16 file was "binary file (contains NUL bytes)" (issue 23)."""
+    text = PAGE if name.endswith(".txt") else article_to_markdown(only_article(import_text(tmp_path, "p.txt", PAGE)))
+    bom = {"utf-16-be": b"\xfe\xff", "utf-32-be": b"\x00\x00\xfe\xff"}.get(encoding, b"")
+    path = tmp_path / name
+    path.write_bytes(bom + text.replace("\n", "\r\n").encode(encoding))  # "utf-16", "utf-32": the codec's own mark
+    article = only_article(import_path(path))
+    assert article == only_article(import_text(tmp_path, "utf8.txt", PAGE))
+
+
+def test_a_file_over_the_size_limit_is_refused_unread(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    big = tmp_path / "huge.txt"
+    big.write_text(PAGE, "utf-8")
+    monkeypatch.setattr(importers, "_import_txt", lambda path: pytest.fail("a file over the limit was read"))
+    result = import_path(tmp_path, max_bytes=len(PAGE) // 2)
+    assert result.articles == []
+    [(path, reason)] = result.failures
+    assert path == str(big)
+    assert reason.startswith("too large (0.0 MB; the limit is 0.0 MB") and "ingest_max_bytes" in reason
+
+
+def test_a_jsonl_line_over_the_size_limit_is_refused_and_the_others_go_in(tmp_path: Path) -> None:
+    small = {"id": "a", "title": "Ngắn", "body": "Hai tỉnh ký kết."}
+    large = {"id": "b", "title": "Dài", "body": "Hai tỉnh ký kết. " * 200}
+    path = tmp_path / "two.jsonl"
+    path.write_text(jsonl([large, small]), "utf-8")
+    result = import_path(path, max_bytes=1_000)
+    assert [a.id for a in result.articles] == ["a"]
+    assert [(p, r.split(" (")[0]) for p, r in result.failures] == [(f"{path}:1", "too large")]
+
+
 def test_txt_holding_project_markdown_is_read_as_markdown(tmp_path: Path) -> None:
     text = "---\nid: ghi-chu\ntitle: Ghi chú\npublished: '2019-10-05T21:36:00+07:00'\n---\n\nNội dung.\n"
     article = only_article(import_text(tmp_path, "note.txt", text))

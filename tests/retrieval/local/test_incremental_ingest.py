@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from hoptac.settings import Settings
-from retrieval.articles.corpus import article_path, read_corpus
+from retrieval.articles.corpus import article_path, article_to_markdown, read_corpus, save_article
+from retrieval.articles.importers import article_from_record
 from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError
 from retrieval.local import engine as engine_module
 from retrieval.local import index as index_module
@@ -324,10 +325,144 @@ def test_an_interrupted_incremental_ingest_leaves_the_previous_version_serving(
     assert "tn-2024-03" not in engine.index.article_index
     reopened = _engine(settings)
     assert reopened.status().version == before and reopened.status().articles == 2
-    # The article was saved in the corpus folder: the next ingest takes it in.
-    engine.ingest([])
+    # The article was never left in the corpus folder: ingesting it again makes it new.
+    assert not article_path(settings.corpus_dir, "tn-2024-03").exists()
+    assert engine.ingest([]).changes == {}
+    assert engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA)]).changes == {"tn-2024-03": "new"}
     assert engine.status().articles == 3
     assert engine.ask("Diện tích vùng chè liên kết").citations[0].article_id == "tn-2024-03"
+
+
+def _folder(settings: Settings) -> dict[str, tuple[bytes, int, int]]:
+    """Every file in the corpus folder, hidden ones too: its bytes, modification time and inode."""
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in sorted(settings.corpus_dir.iterdir())
+    }
+
+
+def test_an_ingest_interrupted_while_indexing_leaves_the_corpus_folder_as_it_was(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`timeout -s INT 45 hoptac ingest huge.txt`: the article stayed in the folder and the next
+    ingest took it in, reporting it "unchanged" (issue 23)."""
+    engine = _base_and_a_delta(settings, tmp_path)
+    before, version = _folder(settings), engine.status().version
+
+    def interrupt(stage: str, done: int, total: int) -> None:
+        if stage == "index":
+            raise KeyboardInterrupt  # Ctrl-C while the delta is built
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA, BRIDGE_V2)], interrupt)
+
+    assert _folder(settings) == before  # the new file gone, the changed one back, inode and all
+    assert engine.status().version == version
+    report = engine.ingest([_jsonl(tmp_path / "c.jsonl", TEA)])
+    assert report.changes == {"tn-2024-03": "new"}
+    assert [a.id for a in report.new_articles] == ["tn-2024-03"]
+    assert engine.article("bg-2024-01").text == BRIDGE["body"]
+
+
+def test_an_ingest_whose_index_cannot_be_written_leaves_the_corpus_folder_as_it_was(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _base_and_a_delta(settings, tmp_path)
+    before, version = _folder(settings), engine.status().version
+
+    def no_space(*_args: object, **_kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Postings, "save", no_space)
+        with pytest.raises(OSError, match="No space left"):
+            engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA)])
+    assert _folder(settings) == before
+    assert engine.status().version == version
+
+
+def test_an_article_left_in_the_folder_by_a_killed_ingest_is_reported_new_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A killed ingest (kill -9: nothing to undo) can leave its file behind; the next ingest
+    makes it searchable and reports it "new", whichever files it was given; then never again."""
+    engine = _base_and_a_delta(settings, tmp_path)
+    save_article(settings.corpus_dir, article_from_record(TEA))  # what the killed ingest left
+
+    report = engine.ingest([_jsonl(tmp_path / "small.jsonl", HIGHWAY)])
+
+    assert report.changes == {"lc-2024-04": "new", "tn-2024-03": "new"}
+    assert sorted(a.id for a in report.new_articles) == ["lc-2024-04", "tn-2024-03"]
+    assert engine.status().articles == 4
+    again = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    assert again.changes == {"tn-2024-03": "unchanged"} and again.new_articles == []
+
+
+def test_the_same_file_ingested_again_after_it_was_left_behind_is_new(settings: Settings, tmp_path: Path) -> None:
+    engine = _base_and_a_delta(settings, tmp_path)
+    save_article(settings.corpus_dir, article_from_record(TEA))  # in the folder, never searchable
+    report = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    assert report.changes == {"tn-2024-03": "new"}
+    assert [a.id for a in report.new_articles] == ["tn-2024-03"]
+
+
+def _write(folder: Path, name: str, record: dict[str, str]) -> Path:
+    """``record`` as an article file of the corpus format, under ``name``."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(article_to_markdown(article_from_record(record)), "utf-8")
+    return path
+
+
+def test_an_article_file_under_another_name_is_taken_as_it_is_and_blocks_no_later_ingest(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """`cb-ls.md` holding another id, then `hoptac ingest cb-ls.md` from elsewhere: the id-named
+    copy was written, and every later ingest failed on the duplicate (issue 23)."""
+    engine = _engine(settings)
+    _write(settings.corpus_dir, "cb-ls.md", BRIDGE)
+    engine.reindex()
+
+    report = engine.ingest([_write(tmp_path / "elsewhere", "cb-ls.md", BRIDGE)])
+
+    assert report.changes == {"bg-2024-01": "unchanged"} and report.ok
+    assert not article_path(settings.corpus_dir, "bg-2024-01").exists()
+    changed = engine.ingest([_write(tmp_path / "elsewhere", "cb-ls.md", BRIDGE_V2)])
+    assert changed.changes == {"bg-2024-01": "updated"} and changed.ok
+    assert "khánh thành" in (settings.corpus_dir / "cb-ls.md").read_text("utf-8")  # where it lies
+    assert not article_path(settings.corpus_dir, "bg-2024-01").exists()
+    later = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    assert later.changes == {"tn-2024-03": "new"} and later.ok
+    assert engine.status().articles == 3
+
+
+def test_a_second_file_of_one_id_is_reported_with_both_names_and_blocks_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    engine = _engine(settings)
+    engine.reindex()
+    seed = next(settings.corpus_dir.glob("*.md"))
+    shutil.copy(seed, settings.corpus_dir / "zz-copy.md")
+
+    report = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+
+    assert report.changes == {"tn-2024-03": "new"}
+    assert [(f.path, f.reason) for f in report.failures] == [
+        (str(settings.corpus_dir / "zz-copy.md"), f"duplicate id {seed.stem!r}, already in {seed.name}: "
+         "remove one of the two files")
+    ]  # fmt: skip
+    assert engine.status().articles == 2
+    with pytest.raises(CorpusError, match=r"zz-copy\.md: duplicate id .* remove one of the two files"):
+        engine.reindex()  # a rebuild asked for by hand: the folder first
+
+
+def test_of_two_files_of_one_id_the_one_named_for_it_counts(settings: Settings, tmp_path: Path) -> None:
+    _write(settings.corpus_dir, "a-bridge.md", BRIDGE)
+    _write(settings.corpus_dir, "bg-2024-01.md", BRIDGE_V2)
+    engine = _engine(settings)
+    report = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    assert [f.path for f in report.failures] == [str(settings.corpus_dir / "a-bridge.md")]
+    assert engine.article("bg-2024-01").text == BRIDGE_V2["body"]
+    assert {a.id: a.text for a in read_corpus(settings.corpus_dir).articles}["bg-2024-01"] == BRIDGE_V2["body"]
 
 
 def test_files_added_changed_or_deleted_in_the_folder_by_hand_are_taken_in(
@@ -358,17 +493,6 @@ def test_files_added_changed_or_deleted_in_the_folder_by_hand_are_taken_in(
     engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA)])
     assert IndexStore(settings.engine_config().index_root).read_manifest().removed == []
     assert engine.status().articles == 4
-
-
-def test_a_duplicate_id_dropped_in_the_folder_refuses_the_ingest(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    engine.reindex()
-    version = engine.status().version
-    seed = next(settings.corpus_dir.glob("*.md"))
-    shutil.copy(seed, settings.corpus_dir / "zz-copy.md")
-    with pytest.raises(CorpusError, match=r"zz-copy\.md: duplicate id"):
-        engine.ingest([])
-    assert IndexStore(settings.engine_config().index_root).current_version() == version
 
 
 def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
@@ -409,7 +533,8 @@ def test_an_ingest_reads_only_the_corpus_files_that_changed(
     engine.reindex()
     read = _count_parsed_files(monkeypatch)
     engine.ingest([_jsonl(tmp_path / "b.jsonl", LOGISTICS)])
-    assert read == [article_path(settings.corpus_dir, "hn-2024-05").name]
+    assert read == []  # the one new file was written from its import: not parsed again
+    assert article_path(settings.corpus_dir, "hn-2024-05").exists()
     assert engine.status().articles == 5
 
 

@@ -75,6 +75,39 @@ def test_ingest_and_hand_edits_reach_milvus(engines, settings: Settings, tmp_pat
     assert all(c.article_id != "cau-moi" for c in engine.ask("cầu Hòa Bình Mới khởi công khi nào?").citations)
 
 
+NEW_ARTICLE = (
+    "---\nid: cau-moi\ntitle: Khởi công cầu Hòa Bình Mới\npublished: 2025-08-01\nsource: Báo Test\n---\n\n"
+    "Sáng nay, tỉnh khởi công cầu Hòa Bình Mới bắc qua sông Lô, tổng vốn 500 tỷ đồng.\n"
+)
+
+
+def test_an_interrupted_ingest_into_milvus_leaves_the_folder_as_it_was_and_a_leftover_is_new(  # type: ignore[no-untyped-def]
+    engines, settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, engine = engines
+    before = sorted(p.name for p in settings.corpus_dir.iterdir())
+    new = tmp_path / "new.md"
+    new.write_text(NEW_ARTICLE, encoding="utf-8")
+
+    def interrupt(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine.milvus, "put", interrupt)
+        with pytest.raises(KeyboardInterrupt):
+            engine.ingest([new])
+    assert sorted(p.name for p in settings.corpus_dir.iterdir()) == before
+    (settings.corpus_dir / "left-over.md").write_text(NEW_ARTICLE, encoding="utf-8")  # as kill -9 would leave it
+    shutil.copy(settings.corpus_dir / "left-over.md", settings.corpus_dir / "zz-copy.md")
+    report = engine.ingest([new])
+    assert report.changes == {"cau-moi": "new"}
+    assert [(f.path, f.reason.split(",")[0]) for f in report.failures] == [
+        (str(settings.corpus_dir / "zz-copy.md"), "duplicate id 'cau-moi'")
+    ]
+    assert not (settings.corpus_dir / "cau-moi.md").exists()  # taken where it lies
+    assert "cau-moi" in engine.milvus.indexed()
+
+
 @pytest.mark.model
 def test_the_cli_answers_from_milvus(tmp_path: Path, model_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "data"
