@@ -20,6 +20,7 @@ from pathlib import Path
 from news_pipeline.fetch import FetchError, fetch_article, web_client
 from news_pipeline.ingestion import Ingestion, IngestResult
 from retrieval.articles.importers import SUPPORTED_SUFFIXES
+from retrieval.models import Article
 
 #: What a document's name may end with (compared in lower case).
 DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES
@@ -41,12 +42,21 @@ def check_url(text: str) -> str:
     return url
 
 
+async def fetch_page(url: str, *, timeout_s: float, max_bytes: int) -> Article:
+    """The article on the page at ``url``, as ``/add`` and ``hoptac ingest URL`` take it.
+
+    Raises :class:`UploadRefused` for an address that is not http(s), :class:`FetchError`
+    for a page that cannot be fetched or has no article."""
+    url = check_url(url)
+    async with web_client() as client:
+        return await fetch_article(client, url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
 async def add_page(ingestion: Ingestion, url: str, *, timeout_s: float, max_bytes: int) -> IngestResult:
     """Fetch the page at ``url`` and ingest its article."""
     url = check_url(url)
     try:
-        async with web_client() as client:
-            article = await fetch_article(client, url, timeout_s=timeout_s, max_bytes=max_bytes)
+        article = await fetch_page(url, timeout_s=timeout_s, max_bytes=max_bytes)
     except FetchError as exc:
         return IngestResult(failures=[(url, str(exc))])
     return await ingestion.ingest_articles([article], activity="/add")
