@@ -46,6 +46,7 @@ from bot.engine_client import EngineClient
 from bot.keyboards import Action
 from bot.ops_server import OpsServer
 from bot.polling import serve_polling
+from bot.shutdown import Shutdown
 from bot.webhook import serve_webhook
 from retrieval.engine import Engine
 from storage.interfaces import StateStore
@@ -55,8 +56,7 @@ __all__ = ["BotConfigError", "build_application", "serve"]
 _LOGGER = logging.getLogger(__name__)
 
 OPS_KEY = "hoptac-ops-server"
-#: A database out of reach must not hold up a shutdown: the leases lapse anyway.
-RELEASE_TIMEOUT_S = 5.0
+SHUTDOWN_KEY = "hoptac-shutdown"  # bot_data: the bot.shutdown.Shutdown of this application
 
 #: The updates the bot asks Telegram for; everything else is never even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
@@ -79,6 +79,7 @@ ADMIN_COMMANDS = [
 
 def build_application(config: BotConfig, engine: Engine, state: StateStore) -> Application:
     """The bot, ready to run: every handler and job, flood control and retries."""
+    shutdown = Shutdown(config.shutdown_s)
     application = (
         ApplicationBuilder()
         .token(config.token)
@@ -91,12 +92,13 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
                 allow_sending_without_reply=True,
             )
         )
-        .rate_limiter(RetryingRateLimiter())
+        .rate_limiter(RetryingRateLimiter(shutdown=shutdown))  # no retry outlasts a stop
         .concurrent_updates(True)  # a slow question must not hold up everyone else's
         .post_init(_on_start)
         .post_shutdown(_close)
         .build()
     )
+    application.bot_data[SHUTDOWN_KEY] = shutdown
     application.bot_data[DEPS_KEY] = BotDeps.create(
         config, EngineClient(engine, workers=config.workers), state, application.bot
     )
@@ -189,33 +191,37 @@ async def _on_start(application: Application) -> None:
 
 
 async def _close(application: Application) -> None:
+    """Give the leases back and close; a database or search engine out of reach is given up
+    on when the stop's time is over (the leases lapse by themselves)."""
     deps: BotDeps = application.bot_data[DEPS_KEY]
+    shutdown: Shutdown = application.bot_data[SHUTDOWN_KEY]
     ops: OpsServer | None = application.bot_data.pop(OPS_KEY, None)
     if ops is not None:
         await ops.stop()
-    try:  # another replica takes over at once (else when the leases lapse)
-        await asyncio.wait_for(asyncio.to_thread(deps.singletons.release_all), RELEASE_TIMEOUT_S)
-    except TimeoutError:
-        _LOGGER.warning("Could not give the singleton leases back in time; they lapse by themselves")
+    # Another replica takes over at once (else when the leases lapse).
+    await shutdown.within("giving the singleton leases back", asyncio.to_thread(deps.singletons.release_all))
     deps.engine.close()
-    deps.state.close()
+    await shutdown.within("closing the state store", asyncio.to_thread(deps.state.close))
 
 
 def serve(application: Application, config: BotConfig) -> None:
     """Serve until interrupted: long polling by default; webhook mode when ``webhook_url``
     is set (Telegram's secret-token header is checked: the configured secret, or a fresh
-    random one). Raises :class:`BotConfigError` when Telegram rejects the token.
+    random one). Raises :class:`BotConfigError` when Telegram rejects the token. Once
+    interrupted, it returns within ``shutdown_s`` whatever is out of reach (:mod:`bot.shutdown`).
     """
+    shutdown: Shutdown = application.bot_data[SHUTDOWN_KEY]
     # serve_webhook/serve_polling run on the current event loop and close it when done.
     asyncio.set_event_loop(asyncio.new_event_loop())
     try:
         if config.webhook_url:
             _LOGGER.info("Webhook mode: listening on %s:%s", config.webhook_listen, config.webhook_port)
             # Our own server, not run_webhook's: Telegram gets its 200 once the update is answered.
-            serve_webhook(application, config, config.webhook_secret or secrets.token_urlsafe(32), ALLOWED_UPDATES)
+            secret = config.webhook_secret or secrets.token_urlsafe(32)
+            serve_webhook(application, config, secret, ALLOWED_UPDATES, shutdown)
         else:
             _LOGGER.info("Long polling %s (while this replica holds the telegram-polling lease)", config.api_url)
-            serve_polling(application, ALLOWED_UPDATES)
+            serve_polling(application, ALLOWED_UPDATES, shutdown)
     except InvalidToken:
         # PTB's message quotes the token; ours does not.
         raise rejected_token_error() from None

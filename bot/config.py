@@ -117,6 +117,8 @@ class BotConfig(BaseModel):
     metrics_port: int | None = None
     metrics_listen: str = "0.0.0.0"
     lease_ttl_s: float = Field(default=20.0, alias="singleton_lease_seconds")
+    # Once SIGTERM/SIGINT came, the process is gone within this long, whatever is out of reach.
+    shutdown_s: float = Field(default=10.0, alias="shutdown_seconds")
     # Record each update_id and skip repeats (webhook re-deliveries, other replicas); off for
     # one long-polling process on SQLite, where getUpdates' offset already does it.
     dedupe_updates: bool = False

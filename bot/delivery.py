@@ -16,6 +16,8 @@ from typing import Any
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import AIORateLimiter
 
+from bot.shutdown import Shutdown
+
 _LOGGER = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
@@ -27,15 +29,24 @@ class RetryingRateLimiter(AIORateLimiter):
     ``max_retries`` is how often a 429 is waited out; ``network_retries`` how often a
     call that failed on the network is tried again, after ``backoff_s``, then twice
     that, and so on. A ``TimedOut`` is retried too: a rare duplicate message is better
-    than a lost answer. Bad requests (400) are never retried.
+    than a lost answer. Bad requests (400) are never retried. While the bot stops
+    (``shutdown``), a retry that would come after the stop's time is not made.
     """
 
-    __slots__ = ("_backoff_s", "_network_retries")
+    __slots__ = ("_backoff_s", "_network_retries", "_shutdown")
 
-    def __init__(self, *, max_retries: int = 3, network_retries: int = 3, backoff_s: float = 0.5) -> None:
+    def __init__(
+        self,
+        *,
+        max_retries: int = 3,
+        network_retries: int = 3,
+        backoff_s: float = 0.5,
+        shutdown: Shutdown | None = None,
+    ) -> None:
         super().__init__(max_retries=max_retries)
         self._network_retries = network_retries
         self._backoff_s = backoff_s
+        self._shutdown = shutdown
 
     async def process_request(
         self,
@@ -54,6 +65,9 @@ class RetryingRateLimiter(AIORateLimiter):
                 raise
             except NetworkError as exc:
                 if attempt == self._network_retries:
+                    raise
+                if self._shutdown is not None and self._shutdown.remaining() <= delay:
+                    _LOGGER.warning("%s failed (%s); not retried: the bot is stopping", endpoint, exc)
                     raise
                 _LOGGER.warning("%s failed (%s); retrying in %.1f s", endpoint, exc, delay)
                 await asyncio.sleep(delay)

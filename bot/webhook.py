@@ -28,8 +28,6 @@ import hmac
 import json
 import logging
 import re
-import signal
-from collections.abc import Awaitable, Callable
 
 import tornado.httpserver
 import tornado.iostream
@@ -40,6 +38,7 @@ from telegram.ext import Application
 
 from bot.config import BotConfig
 from bot.deps import DEPS_KEY, BotDeps
+from bot.shutdown import CLOSING_S, Shutdown, run_until_stopped, shut_down
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -137,12 +136,12 @@ class WebhookServer:
         self._server = tornado.httpserver.HTTPServer(self._app, xheaders=True)
         self._server.listen(self._port, self._listen)
 
-    async def stop(self) -> None:
-        """Take no new update, let those being handled finish (within ``STOP_GRACE_S``: a
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Take no new update, let those being handled finish (within ``grace_s``: a
         cut-off one is delivered again to another replica), then close."""
         if self._server is not None:
             self._server.stop()
-            if not await self.receiver.idle(STOP_GRACE_S):
+            if not await self.receiver.idle(grace_s):
                 _LOGGER.warning("Stopping while updates are still being handled; Telegram will deliver them again")
             await self._server.close_all_connections()
             self._server = None
@@ -162,9 +161,12 @@ async def _set_webhook(application: Application, config: BotConfig, secret: str,
             await asyncio.sleep(SET_WEBHOOK_PAUSE_S)
 
 
-def serve_webhook(application: Application, config: BotConfig, secret: str, allowed_updates: list[str]) -> None:
+def serve_webhook(
+    application: Application, config: BotConfig, secret: str, allowed_updates: list[str], shutdown: Shutdown
+) -> None:
     """Start the bot, register the webhook and serve until SIGINT/SIGTERM (or the loop is
-    stopped), then stop everything; on the current event loop, which is closed at the end."""
+    stopped), then stop everything within the shutdown's time; on the current event loop,
+    which is closed at the end."""
     receiver = UpdateReceiver(application, secret)
     server = WebhookServer(receiver, config.webhook_listen, config.webhook_port, config.webhook_path)
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
@@ -178,33 +180,8 @@ def serve_webhook(application: Application, config: BotConfig, secret: str, allo
         await application.start()
 
     async def stop() -> None:
-        await server.stop()
-        await shut_down(application)
+        # The updates being answered get the time left, less what closing needs.
+        await server.stop(grace_s=max(0.0, min(STOP_GRACE_S, shutdown.remaining() - CLOSING_S)))
+        await shut_down(application, shutdown)
 
-    run_until_stopped(start, stop)
-
-
-async def shut_down(application: Application) -> None:
-    """Stop the application if it runs, shut it down and run its ``post_shutdown``."""
-    if application.running:
-        await application.stop()
-    await application.shutdown()
-    if application.post_shutdown:
-        await application.post_shutdown(application)
-
-
-def run_until_stopped(start: Callable[[], Awaitable[None]], stop: Callable[[], Awaitable[None]]) -> None:
-    """``start()``, then the current event loop until SIGINT/SIGTERM (or ``loop.stop()``),
-    then ``stop()`` (also when ``start()`` failed), and the loop is closed."""
-    loop = asyncio.get_event_loop()
-    try:
-        loop.run_until_complete(start())
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread
-                loop.add_signal_handler(stop_signal, loop.stop)
-        loop.run_forever()
-    finally:
-        try:
-            loop.run_until_complete(stop())
-        finally:
-            loop.close()
+    run_until_stopped(start, stop, shutdown)

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         description="How long a replica's hold on a singleton (feed polling, folder watch, outbox sender) lasts "
         "unless renewed (every third of it): another replica takes over within about this long.",
     )
+    shutdown_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=25,
+        description="After SIGTERM/SIGINT the bot sends the answers in flight and exits within this long, even "
+        "with Telegram, PostgreSQL or Milvus out of reach (under a container's 30 s grace).",
+    )
 
     # New articles and notifications (used by bot/ only; see docs/notifications.md).
     feeds: Annotated[list[str], NoDecode] = Field(

@@ -22,6 +22,7 @@ from pathlib import Path
 from news_pipeline.fetch import FetchError, fetch_article, web_client
 from news_pipeline.ingestion import Ingestion, IngestResult
 from retrieval.articles.importers import SUPPORTED_SUFFIXES
+from retrieval.models import Article
 
 #: What a document's name may end with (compared in lower case).
 DOCUMENT_SUFFIXES = SUPPORTED_SUFFIXES
@@ -43,14 +44,23 @@ def check_url(text: str) -> str:
     return url
 
 
+async def fetch_page(url: str, *, timeout_s: float, max_bytes: int, allowed_hosts: Iterable[str] = ()) -> Article:
+    """The article on the page at ``url``, as ``/add`` and ``hoptac ingest URL`` take it.
+
+    Raises :class:`UploadRefused` for an address that is not http(s), :class:`FetchError`
+    for a page that cannot be fetched, has no article, or is at a refused address."""
+    url = check_url(url)
+    async with web_client(allowed_hosts) as client:
+        return await fetch_article(client, url, timeout_s=timeout_s, max_bytes=max_bytes)
+
+
 async def add_page(
     ingestion: Ingestion, url: str, *, timeout_s: float, max_bytes: int, allowed_hosts: Iterable[str] = ()
 ) -> IngestResult:
     """Fetch the page at ``url`` and ingest its article; a refused address is a failure of the result."""
     url = check_url(url)
     try:
-        async with web_client(allowed_hosts) as client:
-            article = await fetch_article(client, url, timeout_s=timeout_s, max_bytes=max_bytes)
+        article = await fetch_page(url, timeout_s=timeout_s, max_bytes=max_bytes, allowed_hosts=allowed_hosts)
     except FetchError as exc:
         return IngestResult(failures=[(url, str(exc))])
     return await ingestion.ingest_articles([article], activity="/add")

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import threading
 
 from hoptac.cli.ask import open_engine
 from hoptac.cli.console import AddCommand, print_answer
 from hoptac.settings import Settings
+
+#: How long the interpreter may take to exit once the bot has stopped.
+EXIT_GRACE_S = 1.0
 
 EXAMPLE_QUESTIONS = (
     "Hai tỉnh sẽ phối hợp xây dựng những dự án nào?",
@@ -28,7 +34,24 @@ def cmd_bot(args: argparse.Namespace, settings: Settings) -> int:
     from hoptac.wiring import run_bot
 
     run_bot(settings)
+    _exit_even_if_threads_hang()
     return 0
+
+
+def _exit_even_if_threads_hang() -> None:
+    """Once the bot has stopped (within HOPTAC_SHUTDOWN_SECONDS), the process is about to
+    exit; a thread still waiting on a database out of reach would hold that up (the
+    interpreter joins them): past ``EXIT_GRACE_S``, the process ends anyway."""
+
+    def exit_now() -> None:
+        busy = [t.name for t in threading.enumerate() if t is not threading.current_thread() and not t.daemon]
+        logging.getLogger(__name__).error("Exiting with threads still busy (%s)", ", ".join(busy[1:]) or "none")
+        logging.shutdown()
+        os._exit(0)
+
+    timer = threading.Timer(EXIT_GRACE_S, exit_now)
+    timer.daemon = True
+    timer.start()
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hoptac.cli.console import AddCommand, UserError, print_error, print_json, progress, stopped_by_signals
 from hoptac.settings import Settings
@@ -21,7 +26,9 @@ def add_commands(add: AddCommand) -> None:
         "of record) with one ingest job each, and this command works the queue like `hoptac worker` until "
         "they are searchable, printing how many are (unless --no-wait).",
     )
-    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    ingest.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders or http(s) URLs of article pages (fetched like /add)"
+    )
     ingest.add_argument("--json", action="store_true", help="print what was imported as one JSON object")
     ingest.add_argument(
         "--no-wait",
@@ -46,24 +53,33 @@ def add_commands(add: AddCommand) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    with fetched_pages(args.paths, settings) as pages:
+        args.paths = pages.paths
+        return _ingest(args, settings, pages)
+
+
+def _ingest(args: argparse.Namespace, settings: Settings, pages: FetchedPages) -> int:
     from hoptac.wiring import engine_for_changes
+    from retrieval.engine import IngestFailure
 
     if not any(Path(p).exists() for p in args.paths):  # nothing to read: no engine to open
-        for path in args.paths:
-            print_error(f"{path}: no such file or folder")
+        failures = [(p, "no such file or folder") for p in args.paths] + list(pages.failures)
+        for path, reason in failures:
+            print_error(f"{path}: {reason}")
         if args.json:
             print_json({"new": 0, "updated": 0, "unchanged": 0, "articles": {},
-                        "failures": [{"path": p, "reason": "no such file or folder"} for p in args.paths]})  # fmt: skip
+                        "failures": [{"path": p, "reason": r} for p, r in failures]})  # fmt: skip
         else:
-            print(f"0 new, 0 updated, 0 unchanged, {len(args.paths)} failed")
+            print(f"0 new, 0 updated, 0 unchanged, {len(failures)} failed")
         return 1
     if settings.database_url is not None:
-        return _ingest_into_database(args, settings)
+        return _ingest_into_database(args, settings, pages)
     if args.no_wait:
         raise UserError("--no-wait needs HOPTAC_DATABASE_URL (without it, ingest updates the index itself)")
     engine = engine_for_changes(settings)
     with progress() as bars:
         report = engine.ingest([Path(p) for p in args.paths], bars)
+    report.failures = [IngestFailure(url, reason) for url, reason in pages.reported(report.failures)]
     counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
     if args.json:
         print_json(
@@ -81,12 +97,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.ok else 1
 
 
-def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
+def _ingest_into_database(args: argparse.Namespace, settings: Settings, pages: FetchedPages) -> int:
     """PostgreSQL holds the articles; unless --no-wait, work the queue until this batch is searchable."""
     from hoptac.wiring import database_ingest
 
     with database_ingest(settings) as ingest:
         stored = ingest.store([Path(p) for p in args.paths])
+        stored.failures = pages.reported(stored.failures)
         for path, reason in stored.failures:
             print_error(f"{path}: {reason}")
         counts = {kind: stored.count(kind) for kind in ("new", "updated", "unchanged")}
@@ -126,6 +143,74 @@ def _ingest_into_database(args: argparse.Namespace, settings: Settings) -> int:
               file=sys.stderr)  # fmt: skip
         return 130
     return 0 if not stored.failures and not batch.failed else 1
+
+
+@dataclass
+class FetchedPages:
+    """The ``hoptac ingest`` arguments with every http(s) URL replaced by the article of its
+    page, fetched and extracted as ``/add`` does and written as an article file."""
+
+    paths: list[str]  # the other arguments, then the articles' files
+    failures: list[tuple[str, str]]  # (URL, reason) of the pages that could not be fetched
+    origins: dict[str, str]  # article file -> the URL it came from
+
+    def reported(self, failures: Iterable[Any]) -> list[tuple[str, str]]:
+        """The fetch failures, then ``failures`` (``(path, reason)`` or ``.path``/``.reason``),
+        a page's article file named by its URL."""
+        pairs = [(f.path, f.reason) if hasattr(f, "reason") else tuple(f) for f in failures]
+        return [*self.failures, *((self.origins.get(path, path), reason) for path, reason in pairs)]
+
+
+def is_url(argument: str) -> bool:
+    return argument.lower().startswith(("http://", "https://"))
+
+
+@contextmanager
+def fetched_pages(arguments: list[str], settings: Settings) -> Iterator[FetchedPages]:
+    """The arguments as :class:`FetchedPages`; the articles' files are deleted on leaving.
+    A page that cannot be fetched or read is a failure of its own (one line each)."""
+    import asyncio
+
+    from news_pipeline.fetch import FetchError
+    from news_pipeline.uploads import UploadRefused, fetch_page
+    from retrieval.articles.corpus import ArticleFormatError, article_path, article_to_markdown
+
+    urls = [a for a in arguments if is_url(a)]
+    pages = FetchedPages([a for a in arguments if not is_url(a)], [], {})
+    if not urls:
+        yield pages
+        return
+
+    async def fetch_all() -> list[Any]:
+        return [await _fetched(url) for url in urls]
+
+    async def _fetched(url: str) -> Any:
+        try:
+            return await fetch_page(
+                url,
+                timeout_s=settings.feed_timeout_seconds,
+                max_bytes=settings.fetch_max_bytes,
+                allowed_hosts=settings.fetch_allowed_hosts,
+            )
+        except (FetchError, UploadRefused) as exc:
+            return exc
+
+    incoming = Path(settings.data_dir) / "incoming"
+    incoming.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pages-", dir=incoming) as staging:
+        for url, article in zip(urls, asyncio.run(fetch_all()), strict=True):
+            if isinstance(article, Exception):
+                pages.failures.append((url, str(article)))
+                continue
+            path = article_path(Path(staging), article.id)
+            try:
+                path.write_text(article_to_markdown(article), encoding="utf-8")
+            except ArticleFormatError as exc:
+                pages.failures.append((url, exc.reason))
+                continue
+            pages.paths.append(str(path))
+            pages.origins[str(path)] = url
+        yield pages
 
 
 def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:

@@ -254,6 +254,7 @@ async def polling_by_lease(
     try:
         yield bot, turn
     finally:
+        turn.stop()  # as `hoptac bot` stopping: the lease job never starts polling again
         assert application.updater is not None
         if application.updater.running:
             await asyncio.wait_for(application.updater.stop(), WAIT_S)
