@@ -73,7 +73,8 @@ class ArticleFormatError(ValueError):
     """
 
     def __init__(self, origin: str, reason: str) -> None:
-        super().__init__(f"{origin}: {reason}")
+        # An origin is a file name or an article id: either may hold a line break.
+        super().__init__(" ".join(f"{origin}: {reason}".split()))
         self.origin = origin
         self.reason = reason
 

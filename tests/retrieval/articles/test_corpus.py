@@ -348,3 +348,11 @@ def test_timezone_other_than_vietnam_is_kept_as_the_same_instant(tmp_path: Path)
     (article,) = read_corpus(tmp_path).articles
     assert article.published == tokyo
     assert article.published is not None and article.published.hour == 21
+
+
+def test_an_error_about_an_id_with_a_line_break_is_one_line() -> None:
+    # Found by tests/retrieval/articles/test_properties.py: the id was put in the message as it was.
+    article = Article(id="2019-10-05-hai-duong\nbac-giang", title="Hải Dương", published=None, source="", text="")
+    with pytest.raises(ArticleFormatError) as raised:
+        article_to_markdown(article)
+    assert str(raised.value) == "2019-10-05-hai-duong bac-giang: empty body"
