@@ -652,7 +652,8 @@ class IndexStore:
         return final
 
     def _write_error(self, exc: OSError) -> IndexWriteError:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        # numpy reports a short write without an errno: the disk is full or a file-size limit hit
+        reason = os.strerror(exc.errno) if exc.errno else f"no space left or a file-size limit: {exc}"
         return IndexWriteError(
             f"cannot write the new index into {self.versions} ({reason}); the previous index is still served: "
             "make room (or raise the file-size limit) and run it again"

@@ -273,3 +273,19 @@ def test_kill_9_of_an_ingest_leaves_corpus_index_and_report_agreeing(
     assert {a.id for a in read_corpus(settings.corpus_dir).articles} == set(reopened.index.article_index)
     assert reopened.ask("Diện tích vùng chè liên kết").citations[0].article_id == "tn-2024-03"
     assert reopened.status(verify=True).integrity == "verified"
+
+
+def test_an_embedding_cache_that_cannot_be_written_only_costs_embedding_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a file-size limit `hoptac ingest` failed in the cache with a traceback
+    (sqlite3.OperationalError: disk I/O error) before it reached the index."""
+    from retrieval.embedding.embedder import EmbeddingCache
+
+    (tmp_path / "embeddings.sqlite3").mkdir()  # a path sqlite cannot open
+    cache = EmbeddingCache(tmp_path / "embeddings.sqlite3")
+    cache.put_many([("k", np.ones(4, dtype=np.float32))])
+    assert cache.get_many(["k"]) == {}
+    assert [r.getMessage() for r in caplog.records if "embedding cache" in r.getMessage()] == [
+        f"the embedding cache {tmp_path / 'embeddings.sqlite3'} is not used: unable to open database file"
+    ]
