@@ -11,6 +11,7 @@ quote exact sentences with their citations. Imports no other package of hoptac.
     answering/       the search interface, fusion, sentence choice, the found decision, confidence
     local/           the embedded backend: LocalEngine over FAISS + BM25 postings in data_dir/index
     milvus/          the cluster backend: MilvusEngine over Milvus collections
+    crash_points.py  named points where the fault tests kill the process (HOPTAC_TEST_KILL_AT)
 
 docs/architecture.md draws the layers; ``lint-imports`` keeps them.
 """

@@ -53,6 +53,11 @@ class IndexBusyError(IndexError_):
     pass
 
 
+class IndexWriteError(IndexError_):
+    """A new index version could not be written (no space left, a file-size limit): nothing
+    half-written was kept and the previous version is still served."""
+
+
 # -- what engines return -----------------------------------------------------------------------
 
 

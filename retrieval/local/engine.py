@@ -32,6 +32,7 @@ from retrieval.answering.search_index import SearchIndex
 from retrieval.articles.corpus import ArticleFormatError, article_from_markdown, duplicate_reason, keep_one_per_id
 from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.config import EngineConfig
+from retrieval.crash_points import crash_point
 from retrieval.embedding.embedder import Embedder, model_id
 from retrieval.engine import (
     CorpusError,
@@ -351,7 +352,9 @@ class LocalEngine:
             before = self.store.current_version()
             writes = CorpusWrites(config.corpus_dir)
             try:
+                crash_point("before-corpus-write")
                 writes.save_all(imported, scan.holders(), report, progress)
+                crash_point("after-corpus-write")
                 scan.wrote(config.corpus_dir, writes.written)
                 if not scan.files:
                     raise CorpusError(

@@ -61,6 +61,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from retrieval.articles.records import article_digest
+from retrieval.crash_points import crash_point
 from retrieval.embedding.compact import CompactVectors, VectorBlocks
 from retrieval.embedding.embedder import Embedder
 from retrieval.engine import (
@@ -68,6 +69,7 @@ from retrieval.engine import (
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
+    IndexWriteError,
     Progress,
 )
 from retrieval.local.article_file import ArticleFile, write_articles
@@ -627,24 +629,51 @@ class IndexStore:
                     os.fsync(handle.fileno())
             final = self.versions / manifest.version
             staging.rename(final)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise self._write_error(exc) from exc
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        self._point_current_at(manifest.version)
+        crash_point("before-swap")
+        served = self.current_version()
+        try:
+            self._point_current_at(manifest.version)
+        except OSError as exc:
+            shutil.rmtree(final, ignore_errors=True)  # never named by CURRENT: never loaded
+            raise self._write_error(exc) from exc
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        crash_point("after-swap")
         index.manifest = manifest
         index.path = final
-        self._remove_old_versions(keep={manifest.version})
+        self._remove_old_versions(keep={manifest.version, *([served] if served else [])})
         return final
+
+    def _write_error(self, exc: OSError) -> IndexWriteError:
+        # numpy reports a short write without an errno: the disk is full or a file-size limit hit
+        reason = os.strerror(exc.errno) if exc.errno else f"no space left or a file-size limit: {exc}"
+        return IndexWriteError(
+            f"cannot write the new index into {self.versions} ({reason}); the previous index is still served: "
+            "make room (or raise the file-size limit) and run it again"
+        )
 
     def _point_current_at(self, version: str) -> None:
         tmp = self.root / f".CURRENT.{os.getpid()}"
-        tmp.write_text(version + "\n", "utf-8")
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.current_file)
+        try:
+            tmp.write_text(version + "\n", "utf-8")
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.current_file)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _remove_old_versions(self, keep: set[str]) -> None:
-        # Keep the newest previous version too: a reader may be loading it right now.
+        # Keep the newest previous version too: a reader may be loading it right now. ``keep``
+        # names the one served until now, which need not be the newest: a build killed between
+        # its rename and the swap leaves a newer folder that CURRENT never named.
         if not self.versions.exists():
             return
         complete = sorted(p for p in self.versions.iterdir() if not p.name.startswith("."))

@@ -15,7 +15,7 @@ import pytest
 from hoptac.settings import Settings
 from retrieval.articles.corpus import article_path, article_to_markdown, read_corpus, save_article
 from retrieval.articles.importers import article_from_record
-from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError
+from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError, IndexWriteError
 from retrieval.local import engine as engine_module
 from retrieval.local import index as index_module
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
@@ -374,7 +374,7 @@ def test_an_ingest_whose_index_cannot_be_written_leaves_the_corpus_folder_as_it_
 
     with monkeypatch.context() as patched:
         patched.setattr(Postings, "save", no_space)
-        with pytest.raises(OSError, match="No space left"):
+        with pytest.raises(IndexWriteError, match="No space left"):
             engine.ingest([_jsonl(tmp_path / "b.jsonl", TEA)])
     assert _folder(settings) == before
     assert engine.status().version == version
