@@ -5,6 +5,7 @@ Milvus server (a local ``*.db`` path opens Milvus Lite inside one process only).
     server = start_server(folder)          # MilvusServerUnavailable if it cannot start in time
     server.uri                             # "http://127.0.0.1:PORT"
     stop_server(server)
+    server = start_server(folder, port=server.port)   # the same data, at the same address
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class MilvusServer:
     process: subprocess.Popen[bytes]
     uri: str
     log: Path
+    port: int
 
 
 def _command() -> list[str]:
@@ -63,18 +65,19 @@ def _answers(uri: str) -> bool:
         client.close()
 
 
-def start_server(folder: Path, timeout_s: float = START_TIMEOUT_S) -> MilvusServer:
-    """Serve Milvus Lite with its data in ``folder``, answering within ``timeout_s``."""
+def start_server(folder: Path, timeout_s: float = START_TIMEOUT_S, port: int | None = None) -> MilvusServer:
+    """Serve Milvus Lite with its data in ``folder``, answering within ``timeout_s``, on
+    ``port`` (default: a free one)."""
     command = _command()
-    port = _free_port()
+    port = port or _free_port()
     folder.mkdir(parents=True, exist_ok=True)
     log = folder / "milvus-lite.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
             [*command, "server", "--data-dir", str(folder / "data"), "--host", "127.0.0.1", "--port", str(port)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )  # fmt: skip
-    server = MilvusServer(process, f"http://127.0.0.1:{port}", log)
+    server = MilvusServer(process, f"http://127.0.0.1:{port}", log, port)
     deadline = time.monotonic() + timeout_s
     while not _answers(server.uri):
         if process.poll() is not None or time.monotonic() > deadline:

@@ -79,11 +79,87 @@ BATCH = 1000
 #: Ids per ``in [...]`` filter.
 FILTER_IDS = 2000
 STRONG = "Strong"
+#: The longest one call to Milvus may take (seconds), reads and writes: past it the call
+#: fails with :class:`MilvusUnavailableError` rather than wait on a server that is gone.
+READ_TIMEOUT_S = 10.0
+WRITE_TIMEOUT_S = 60.0
+_READS = frozenset({"get", "query", "query_iterator", "search", "has_collection", "get_load_state", "list_collections"})
+_WRITES = frozenset({"upsert", "insert", "delete", "flush", "load_collection", "create_collection", "drop_collection"})
 
 
 class MilvusIndexError(RuntimeError):
     """The Milvus collections cannot serve (missing, another model, unreachable); the message
     says what to do."""
+
+
+class MilvusUnavailableError(MilvusIndexError):
+    """Milvus did not answer (stopped, restarting, out of reach, or slower than the call's
+    timeout). Nothing was changed by the call that failed; the same client works again once
+    Milvus is back."""
+
+
+class _GuardedClient:
+    """A ``MilvusClient`` whose calls are bounded in time and survive a restart of Milvus:
+
+    - every call has a timeout (:data:`READ_TIMEOUT_S`, :data:`WRITE_TIMEOUT_S`), and Milvus
+      out of reach is :class:`MilvusUnavailableError`, one line naming the address;
+    - a collection Milvus released (it does at a restart: collections come back unloaded) is
+      loaded again and the call retried once; pymilvus reconnects by itself.
+    """
+
+    def __init__(self, client: MilvusClient, uri: str) -> None:
+        self._client = client
+        self._uri = uri
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+        timeout = READ_TIMEOUT_S if name in _READS else WRITE_TIMEOUT_S if name in _WRITES else None
+        if timeout is None:
+            return method
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("timeout", timeout)
+            try:
+                return self._call(method, args, kwargs)
+            except MilvusUnavailableError:
+                raise
+            except Exception as exc:  # pymilvus raises its own and grpc's errors
+                if not _released(exc):
+                    raise
+                collection = args[0] if args else kwargs.get("collection_name")
+                self._call(self._client.load_collection, (collection,), {"timeout": WRITE_TIMEOUT_S})
+                return self._call(method, args, kwargs)
+
+        return call
+
+    def _call(self, method: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as exc:
+            if _unreachable(exc):
+                reason = getattr(exc, "message", None) or _first_line(exc)
+                raise MilvusUnavailableError(
+                    f"Milvus at {_safe_uri(self._uri)} did not answer ({reason[:160]}); try again once it is back"
+                ) from None
+            raise
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says Milvus could not be reached in time (not that it refused the call)."""
+    import grpc
+    from pymilvus.client.types import Status
+
+    code = getattr(exc, "code", None)
+    code = code() if callable(code) else code
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return True
+    return code == Status.CONNECT_FAILED or "server unavailable" in str(exc)
+
+
+def _released(exc: BaseException) -> bool:
+    """Whether ``exc`` says the collection is not loaded (Milvus restarted, or another client released it)."""
+    text = str(exc)
+    return "state 'released'" in text or "collection not loaded" in text.lower()
 
 
 def term_id(token: str) -> int:
@@ -199,10 +275,10 @@ class MilvusIndex:
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
             logging.getLogger("pymilvus.client.iterator.query_iterator").setLevel(logging.ERROR)
         try:
-            client = MilvusClient(uri=uri)
+            client = MilvusClient(uri=uri, timeout=READ_TIMEOUT_S)
         except Exception as exc:  # pymilvus raises its own and grpc's errors
             raise MilvusIndexError(f"cannot connect to Milvus at {_safe_uri(uri)}: {_first_line(exc)}") from None
-        return cls(client, prefix, model_id, dimension, analyzer, embedder)
+        return cls(_GuardedClient(client, uri), prefix, model_id, dimension, analyzer, embedder)
 
     def close(self) -> None:
         self.client.close()
@@ -497,7 +573,7 @@ class MilvusIndex:
             self.rebuild(prepared)
             return
         with self._write_lock:
-            stats = self._stats(generation)
+            stats = self._begin_write(generation)
             frequencies = self._remove_rows(generation, prepared.article_ids, stats)
             self._insert(generation, prepared, stats, frequencies)
 
@@ -509,7 +585,7 @@ class MilvusIndex:
             generation = self.live_generation()
             if generation is None:
                 return
-            stats = self._stats(generation)
+            stats = self._begin_write(generation)
             frequencies = self._remove_rows(generation, article_ids, stats)
             self._write_frequencies(generation, frequencies)
             self._write_stats(generation, stats)
@@ -535,7 +611,9 @@ class MilvusIndex:
         frequencies = self._frequencies(generation, list(gone))
         for term, count in gone.items():
             frequencies[term] = max(0, frequencies.get(term, 0) - count)
-        for kind in ("passages", "sentences", "articles"):
+        # The article row first (written last by _insert): an article is searchable and
+        # counted as indexed only while all its rows are there.
+        for kind in ("articles", "sentences", "passages"):
             for chunk in _chunks(list(article_ids), FILTER_IDS):
                 self.client.delete(self._name(generation, kind), filter=f"article_id in {_quoted(chunk)}")
         return frequencies
@@ -599,14 +677,66 @@ class MilvusIndex:
         return _Stats(documents, total_length, revision)
 
     def _write_stats(self, generation: str, stats: _Stats) -> None:
+        """The statistics, and the end of the write :meth:`_begin_write` began (one upsert)."""
         stats.revision += 1
         self._write_meta(
             {
                 f"{generation}:documents": str(stats.documents),
                 f"{generation}:total_length": str(stats.total_length),
                 f"{generation}:revision": str(stats.revision),
+                f"{generation}:writing": "",
             }
         )
+
+    def _begin_write(self, generation: str) -> _Stats:
+        """Mark the live generation as being written and return its statistics. A write cut
+        off (Milvus stopped, the process killed) leaves the mark: the next write first
+        :meth:`_repair`s the rows and statistics it left."""
+        if self._read_meta([f"{generation}:writing"]).get(f"{generation}:writing"):
+            self._repair(generation)
+        self._write_meta({f"{generation}:writing": "1"})
+        return self._stats(generation)
+
+    def _repair(self, generation: str) -> None:
+        """After a cut-off write: remove the passages and sentences of articles without an
+        article row (an insert or a removal not finished), then count the statistics and
+        document frequencies again from the passages left."""
+        committed: set[str] = set()
+        for rows in self._scan(generation, "articles", ["article_id"]):
+            committed.update(row["article_id"] for row in rows)
+        documents = total_length = 0
+        frequencies: Counter[int] = Counter()
+        orphans: set[str] = set()
+        for rows in self._scan(generation, "passages", ["article_id", "length", "lexical"]):
+            for row in rows:
+                if row["article_id"] not in committed:
+                    orphans.add(row["article_id"])
+                    continue
+                documents += 1
+                total_length += int(row["length"])
+                frequencies.update(int(t) for t in _sparse_keys(row["lexical"]))
+        for kind in ("sentences", "passages"):
+            for chunk in _chunks(sorted(orphans), FILTER_IDS):
+                self.client.delete(self._name(generation, kind), filter=f"article_id in {_quoted(chunk)}")
+        stale: set[int] = set()
+        for rows in self._scan(generation, "terms", ["term"]):
+            stale.update(int(row["term"]) for row in rows)
+        self._write_frequencies(generation, {t: 0 for t in stale - set(frequencies)} | dict(frequencies))
+        stats = self._stats(generation)
+        self._write_stats(generation, _Stats(documents, total_length, stats.revision))
+        self._flush(generation)
+        logging.getLogger(__name__).warning(
+            "repaired Milvus generation %s after a write cut off: %d passages, %d articles left half-written removed",
+            generation, documents, len(orphans),
+        )  # fmt: skip
+
+    def _scan(self, generation: str, kind: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+        iterator = self.client.query_iterator(
+            self._name(generation, kind), batch_size=BATCH, filter="", output_fields=fields
+        )
+        while rows := iterator.next():
+            yield rows
+        iterator.close()
 
     def version(self) -> str:
         """The live generation and its revision (``g3.r41``): changes with every write."""
