@@ -41,6 +41,7 @@ from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
 from news_pipeline.uploads import UploadRefused, add_page
 from retrieval.models import Answer, Article
+from storage.errors import StateStoreError
 from storage.records import AnswerPage, Vote
 
 _LOGGER = logging.getLogger(__name__)
@@ -137,7 +138,12 @@ async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, off
         offset=offset,
         citations=answer.citations,
     )
-    page_id = await asyncio.to_thread(deps.pages.add, page)
+    try:
+        page_id = await asyncio.to_thread(deps.pages.add, page)
+    except StateStoreError as exc:  # the database is down: the answer still goes, without its buttons
+        _LOGGER.warning("Answering without buttons: %s", exc)
+        await reply_html(message, format_answer(answer, first_number=offset + 1))
+        return
     # The engine may keep back weaker sentences on the first page, so "more" is always
     # offered there; a later page that came back short was the last one.
     more = offset == 0 or len(answer.citations) >= deps.config.answer_sentences

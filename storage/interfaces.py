@@ -191,4 +191,8 @@ class StateStore(Protocol):
     def leases(self, holder: str, ttl_s: float) -> Leases:
         """Leases held as ``holder`` (unique per process), lasting ``ttl_s`` seconds unless renewed."""
 
+    def ping(self, timeout_s: float) -> None:
+        """Return once the store answers a trivial query; raise ``StateStoreError`` when it
+        does not within about ``timeout_s`` (for a health check)."""
+
     def close(self) -> None: ...

@@ -148,7 +148,7 @@ class FakeEngine:
         self.ingested.append([Path(p) for p in paths])
         return IngestReport()
 
-    def status(self) -> IndexStatus:
+    def status(self, verify: bool = False) -> IndexStatus:
         return IndexStatus(
             articles=1,
             passages=9,

@@ -4,6 +4,7 @@ with pgvector) started once in a temporary folder, and a fresh schema for each t
     folder = server_folder(fallback)                 # in memory when it can be: starts in 2 s, not 5
     server = start_server(folder / "pgdata")         # PgServerUnavailable if it cannot start in time
     url = fresh_schema_url(server.get_uri())         # postgresql://...&options=-csearch_path%3Dtest_3
+    pause_server(server); resume_server(server)      # down (as a crash), then up again at the same URL
     stop_server(server)
 """
 
@@ -75,6 +76,26 @@ def stop_server(server: Any) -> None:
         pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=30)
     finally:
         atexit.unregister(server._cleanup)
+
+
+def pause_server(server: Any) -> None:
+    """Stop the server as a crash would (``immediate``: every connection cut, no checkpoint),
+    keeping its data; :func:`resume_server` starts it again."""
+    from pgserver import pg_ctl
+
+    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user, timeout=30)
+
+
+def resume_server(server: Any, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Start a paused server again, on the same socket: it answers at the same URL (after a
+    crash recovery of a moment)."""
+    from pgserver import pg_ctl
+
+    socket_dir = server.get_postmaster_info().socket_dir  # as it was started: the URL names it
+    pg_ctl(
+        ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(server.log), "start"],
+        pgdata=server.pgdata, user=server.system_user, timeout=timeout_s,
+    )  # fmt: skip
 
 
 def fresh_schema_url(server_url: str) -> str:

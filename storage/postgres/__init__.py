@@ -37,6 +37,9 @@ class PostgresStateStore:
     def leases(self, holder: str, ttl_s: float) -> PostgresLeases:
         return PostgresLeases(self.database, holder, ttl_s)
 
+    def ping(self, timeout_s: float) -> None:
+        self.database.ping(timeout_s)
+
     def close(self) -> None:
         self.database.close()
 

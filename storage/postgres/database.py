@@ -27,6 +27,11 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from storage.postgres.connection import CONNECT_TIMEOUT_S, connect, connection_error, redact
 from storage.postgres.schema import check_schema
 
+#: How long a call waits for a pooled connection. psycopg_pool's own 30 s would hold every
+#: answer and job that long while the server is down; a few seconds then a StateStoreError
+#: lets the bot reply without the database, and each job try again at its next run.
+CONNECTION_WAIT_S = 3.0
+
 
 class Database:
     """A pool of connections to one PostgreSQL database whose schema is at the code's revision."""
@@ -43,6 +48,7 @@ class Database:
             kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_S},
             check=ConnectionPool.check_connection,  # a connection broken by a server restart is replaced
             name="hoptac-state",
+            timeout=CONNECTION_WAIT_S,
             open=True,
         )
 
@@ -59,6 +65,17 @@ class Database:
     def query(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> list[DictRow]:
         with self.transaction() as cursor:
             return cursor.execute(sql, parameters).fetchall()
+
+    def ping(self, timeout_s: float) -> None:
+        """``SELECT 1`` on a pooled connection, waiting at most ``timeout_s`` for one (the
+        pool's own wait is far longer); a :class:`StateStoreError` when the server is down."""
+        try:
+            with self.pool.connection(timeout=timeout_s) as connection:
+                connection.execute("SELECT 1")
+        except PoolTimeout as exc:
+            raise connection_error(exc, self._url) from exc
+        except psycopg.Error as exc:
+            raise connection_error(exc, self._url) from exc
 
     def redacted(self, message: str) -> str:
         """``message`` without this database's password (for logging an error)."""

@@ -34,6 +34,9 @@ class SQLiteStateStore:
         """One process owns a SQLite file: every singleton is always its own."""
         return AlwaysHeld(holder)
 
+    def ping(self, timeout_s: float) -> None:
+        self.database.query("SELECT 1")  # a local file: it answers, or raises at once
+
     def close(self) -> None:
         self.database.close()
 
