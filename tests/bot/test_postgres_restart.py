@@ -47,7 +47,7 @@ from tests.bot_harness import (
     running_bot,
 )
 from tests.newsroom import sent_to, subscribe
-from tests.pg_server import PgServerUnavailable, pause_server, resume_server, server_folder, start_server, stop_server
+from tests.pg_server import pause_server, resume_server, server_folder, server_or_skip, stop_server
 
 SHUTDOWN_S = 2.0
 MARGIN_S = 2.0  # the loop unwinding, the process being scheduled on two busy cores
@@ -63,13 +63,7 @@ FAST = {  # jobs every few tenths of a second, so the test waits on them briefly
 def own_postgres(tmp_path: Path) -> Iterator[Any]:
     """A PostgreSQL server of this test's own (it will be stopped and started again)."""
     folder = server_folder(tmp_path / "postgres")
-    try:
-        server = start_server(folder / "pgdata")
-    except PgServerUnavailable as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        if os.environ.get("CI"):
-            pytest.fail(f"no PostgreSQL server for the tests in CI: {exc}")
-        pytest.skip(f"no PostgreSQL server for the tests: {exc}")
+    server = server_or_skip(folder)
     try:
         yield server
     finally:

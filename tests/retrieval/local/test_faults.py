@@ -25,24 +25,8 @@ from retrieval.engine import CorpusError, IndexWriteError
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import IndexStore
 from tests.conftest import HashingEmbedder
+from tests.retrieval.local.test_incremental_ingest import HIGHWAY, TEA
 
-TEA = {
-    "id": "tn-2024-03",
-    "title": "Thái Nguyên và Bắc Kạn liên kết vùng chè",
-    "published": "2024-03-11T09:15:00+07:00",
-    "source": "Báo Thái Nguyên",
-    "body": "Thái Nguyên và Bắc Kạn hợp tác phát triển vùng chè đặc sản. "
-    "Hai tỉnh thống nhất xây dựng nhãn hiệu chung cho chè Tân Cương và chè Shan tuyết. "
-    "Diện tích vùng chè liên kết đạt 500 ha.",
-}
-HIGHWAY = {
-    "id": "lc-2024-04",
-    "title": "Lào Cai và Yên Bái phối hợp nâng cấp cao tốc",
-    "published": "2024-04-20T10:00:00+07:00",
-    "source": "Báo Lào Cai",
-    "body": "Lào Cai và Yên Bái phối hợp nâng cấp cao tốc Nội Bài - Lào Cai. "
-    "Dự án mở rộng đoạn qua Yên Bái lên bốn làn xe. Tổng vốn đầu tư khoảng 6.000 tỷ đồng.",
-}
 OLD_QUESTION = "Hải Dương và Bắc Giang hợp tác thế nào?"
 OLD_ARTICLE = "2019-10-05-tang-cuong-va-mo-rong-hop-tac-toan-dien-hai-duong-bac-giang"
 #: A child process is killed or fails within seconds; this only bounds a hang.
@@ -61,6 +45,14 @@ def _jsonl(path: Path, *records: dict[str, str]) -> Path:
 def _folder(folder: Path) -> dict[str, tuple[bytes, int, int]]:
     """Every file in ``folder``, hidden ones too: its bytes, modification time and inode."""
     return {p.name: (p.read_bytes(), p.stat().st_mtime_ns, p.stat().st_ino) for p in sorted(folder.iterdir())}
+
+
+def _serving(settings: Settings) -> tuple[LocalEngine, str, IndexStore, set[str]]:
+    """An engine serving a first version: the engine, that version, its store and its versions."""
+    engine = _engine(settings)
+    version = engine.reindex().version
+    store = IndexStore(settings.engine_config().index_root)
+    return engine, version, store, _versions(store)
 
 
 def _versions(store: IndexStore) -> set[str]:
@@ -96,10 +88,7 @@ def _assert_old_index_serves(settings: Settings, store: IndexStore, version: str
 def test_reindex_with_no_space_left_keeps_the_old_index_serving(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, failing_write: int
 ) -> None:
-    engine = _engine(settings)
-    version = engine.reindex().version
-    store = IndexStore(settings.engine_config().index_root)
-    versions = _versions(store)
+    engine, version, store, versions = _serving(settings)
 
     with monkeypatch.context() as patched:
         patched.setattr(np, "save", _fails_on_call(np.save, failing_write, NO_SPACE))
@@ -117,10 +106,8 @@ def test_reindex_with_no_space_left_keeps_the_old_index_serving(
 def test_an_ingest_with_no_space_left_for_the_index_changes_nothing(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    version = engine.reindex().version
-    store = IndexStore(settings.engine_config().index_root)
-    versions, folder = _versions(store), _folder(settings.corpus_dir)
+    engine, version, store, versions = _serving(settings)
+    folder = _folder(settings.corpus_dir)
 
     with monkeypatch.context() as patched:
         patched.setattr(np, "save", _fails_on_call(np.save, 2, NO_SPACE))
@@ -136,10 +123,8 @@ def test_an_ingest_with_no_space_left_for_the_index_changes_nothing(
 def test_an_ingest_with_no_space_left_for_the_corpus_file_changes_nothing(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = _engine(settings)
-    version = engine.reindex().version
-    store = IndexStore(settings.engine_config().index_root)
-    versions, folder = _versions(store), _folder(settings.corpus_dir)
+    engine, version, store, versions = _serving(settings)
+    folder = _folder(settings.corpus_dir)
 
     with monkeypatch.context() as patched:  # the first article written, the second refused
         patched.setattr(intake, "write_atomically", _fails_on_call(intake.write_atomically, 2, NO_SPACE))
@@ -158,10 +143,8 @@ def test_no_space_left_for_current_leaves_no_version_a_later_load_could_choose(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The new version was renamed into place but CURRENT could not be written: the folder goes."""
-    engine = _engine(settings)
-    version = engine.reindex().version
-    store = IndexStore(settings.engine_config().index_root)
-    versions, folder = _versions(store), _folder(settings.corpus_dir)
+    engine, version, store, versions = _serving(settings)
+    folder = _folder(settings.corpus_dir)
 
     with monkeypatch.context() as patched:
         patched.setattr(Path, "write_text", _fails_on_call(Path.write_text, 2, NO_SPACE))  # manifest, then CURRENT
@@ -189,10 +172,7 @@ def _reindex_under_file_size_limit(corpus: Path, data: Path, limit: int, out: An
 
 
 def test_a_file_size_limit_during_reindex_keeps_the_old_index_serving(settings: Settings, tmp_path: Path) -> None:
-    engine = _engine(settings)
-    version = engine.reindex().version
-    store = IndexStore(settings.engine_config().index_root)
-    versions = _versions(store)
+    _, version, store, versions = _serving(settings)
     sizes = sorted(int(info["bytes"]) for info in store.read_manifest().files.values())  # type: ignore[call-overload]
     limit = 2048
     assert sizes[0] < limit < sizes[-1]  # small files go through, the large ones are stopped
