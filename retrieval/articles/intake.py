@@ -90,14 +90,41 @@ def _in_folder(path: Path, folder: Path) -> bool:
         return False
 
 
+def remove_stale_backups(folder: Path) -> list[Path]:
+    """Remove the ``.<file>.<pid>.undo`` backups of ingests whose process is gone (killed
+    before it could commit or roll back: the file it wrote has been taken in since, so its
+    backup is of no use); returns what was removed. A live process's backups are kept."""
+    removed: list[Path] = []
+    for backup in folder.glob(".*.undo") if folder.is_dir() else ():
+        pid = backup.name.removesuffix(".undo").rpartition(".")[2]
+        if not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            backup.unlink()
+            removed.append(backup)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # someone else's process, or not a pid at all: leave its file alone
+    return True
+
+
 class CorpusWrites:
     """The article files one ingest writes into the corpus folder, undone by :meth:`roll_back`
     (the folder exactly as it was: replaced files come back with their inode and stamp) unless
     :meth:`commit` came first. A process killed outright leaves the written files, which the
-    next ingest takes in (and reports as new), and hidden ``.*.undo`` copies, which scans skip."""
+    next ingest takes in (and reports as new), and hidden ``.*.undo`` copies, which scans skip
+    and the next ingest removes (:func:`remove_stale_backups`)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
+        remove_stale_backups(folder)
         self.written: dict[str, Article] = {}  # file name -> the article written into it
         self._undo: list[tuple[Path, Path | None]] = []  # (file, its previous version or None: a new file)
 

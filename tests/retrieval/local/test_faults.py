@@ -8,8 +8,10 @@ from __future__ import annotations
 import errno
 import json
 import multiprocessing
+import os
 import resource
 import signal
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -269,3 +271,21 @@ def test_an_embedding_cache_that_cannot_be_written_only_costs_embedding_again(
     assert [r.getMessage() for r in caplog.records if "embedding cache" in r.getMessage()] == [
         f"the embedding cache {tmp_path / 'embeddings.sqlite3'} is not used: unable to open database file"
     ]
+
+
+def test_the_backups_of_a_killed_ingest_are_removed_by_the_next_one(settings: Settings, tmp_path: Path) -> None:
+    """A replaced article file's backup (``.<file>.<pid>.undo``) outlives an ingest killed before
+    it committed or rolled back; the next ingest removes it, never a live ingest's."""
+    engine = _engine(settings)
+    engine.reindex()
+    ended = subprocess.Popen(["true"])  # a process that has ended: no backup of its is in use
+    ended.wait()
+    stale = settings.corpus_dir / f".a.md.{ended.pid}.undo"
+    live = settings.corpus_dir / f".b.md.{os.getpid()}.undo"
+    stale.write_text("the previous version", "utf-8")
+    live.write_text("an ingest still running", "utf-8")
+
+    engine.ingest([_jsonl(tmp_path / "new.jsonl", TEA)])
+
+    assert not stale.exists() and live.exists()
+    assert {a.id for a in read_corpus(settings.corpus_dir).articles} == set(engine.index.article_index)
