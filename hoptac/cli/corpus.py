@@ -13,6 +13,7 @@ from typing import Any
 
 from hoptac.cli.console import AddCommand, UserError, print_error, print_json, progress, stopped_by_signals
 from hoptac.settings import Settings
+from retrieval.engine import IngestFailure, IngestReport
 
 
 def add_commands(add: AddCommand) -> None:
@@ -60,18 +61,13 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 def _ingest(args: argparse.Namespace, settings: Settings, pages: FetchedPages) -> int:
     from hoptac.wiring import engine_for_changes
-    from retrieval.engine import IngestFailure
 
     if not any(Path(p).exists() for p in args.paths):  # nothing to read: no engine to open
         failures = [(p, "no such file or folder") for p in args.paths] + list(pages.failures)
         for path, reason in failures:
-            print_error(f"{path}: {reason}")
-        if args.json:
-            print_json({"new": 0, "updated": 0, "unchanged": 0, "articles": {},
-                        "failures": [{"path": p, "reason": r} for p, r in failures]})  # fmt: skip
-        else:
-            print(f"0 new, 0 updated, 0 unchanged, {len(failures)} failed")
-        return 1
+            if args.json:  # the summary below names them on standard error only without --json
+                print_error(f"{path}: {reason}")
+        return _print_ingest_report(args, IngestReport(failures=[IngestFailure(p, r) for p, r in failures]))
     if settings.database_url is not None:
         return _ingest_into_database(args, settings, pages)
     if args.no_wait:
@@ -80,6 +76,11 @@ def _ingest(args: argparse.Namespace, settings: Settings, pages: FetchedPages) -
     with progress() as bars:
         report = engine.ingest([Path(p) for p in args.paths], bars)
     report.failures = [IngestFailure(url, reason) for url, reason in pages.reported(report.failures)]
+    return _print_ingest_report(args, report)
+
+
+def _print_ingest_report(args: argparse.Namespace, report: IngestReport) -> int:
+    """The report as JSON, or each failure on standard error and a summary line; the exit code."""
     counts = {kind: sum(1 for c in report.changes.values() if c == kind) for kind in ("new", "updated", "unchanged")}
     if args.json:
         print_json(
