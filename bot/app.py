@@ -24,7 +24,7 @@ import asyncio
 import logging
 import secrets
 
-from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions, Update
+from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
@@ -39,6 +39,7 @@ from telegram.ext import (
 )
 
 from bot import handlers, jobs, replicas
+from bot.command_menus import command_menus
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
 from bot.deps import DEPS_KEY, BotDeps
@@ -60,21 +61,6 @@ SHUTDOWN_KEY = "hoptac-shutdown"  # bot_data: the bot.shutdown.Shutdown of this 
 
 #: The updates the bot asks Telegram for; everything else is never even fetched.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
-
-PUBLIC_COMMANDS = [
-    BotCommand("ask", "Đặt câu hỏi về tin hợp tác"),
-    BotCommand("sources", "Các bài mới nhất trong kho tin"),
-    BotCommand("subscribe", "Nhận thông báo khi có bài mới"),
-    BotCommand("unsubscribe", "Thôi nhận thông báo bài mới"),
-    BotCommand("help", "Hướng dẫn và ví dụ"),
-    BotCommand("start", "Giới thiệu"),
-]
-ADMIN_COMMANDS = [
-    *PUBLIC_COMMANDS,
-    BotCommand("add", "Thêm bài từ địa chỉ web (quản trị)"),
-    BotCommand("reindex", "Lập chỉ mục lại (quản trị)"),
-    BotCommand("status", "Trạng thái chỉ mục, nguồn tin và thông báo (quản trị)"),
-]
 
 
 def build_application(config: BotConfig, engine: Engine, state: StateStore) -> Application:
@@ -111,6 +97,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             CommandHandler("start", handlers.start, filters=new),
             CommandHandler("help", handlers.help_command, filters=new),
             CommandHandler("ask", handlers.ask, filters=new),
+            CommandHandler("latest", handlers.latest, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
             CommandHandler("subscribe", handlers.subscribe, filters=new),
             CommandHandler("unsubscribe", handlers.unsubscribe, filters=new),
@@ -162,16 +149,14 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
 
 
 async def _on_start(application: Application) -> None:
-    """Register the command menu (public commands for all, admin ones in admins' chats) and
-    take stock of the index for notifications."""
+    """Register the command menus (private chats, groups, the bot's admins; Vietnamese and
+    English: :mod:`bot.command_menus`) and take stock of the index for notifications."""
     bot = application.bot
-    menus: list[tuple[list[BotCommand], BotCommandScopeChat | None]] = [(PUBLIC_COMMANDS, None)]
-    menus += [(ADMIN_COMMANDS, BotCommandScopeChat(i)) for i in application.bot_data[DEPS_KEY].config.admin_ids]
-    for commands, scope in menus:
+    for menu in command_menus(application.bot_data[DEPS_KEY].config.admin_ids):
         try:
-            await bot.set_my_commands(commands, scope=scope)
+            await bot.set_my_commands(menu.bot_commands(), scope=menu.scope, language_code=menu.language_code)
         except TelegramError as exc:  # a menu is a convenience: never a reason not to start
-            _LOGGER.warning("Could not set the command menu (%s): %s", scope or "everyone", exc)
+            _LOGGER.warning("Could not set the command menu (%s, %s): %s", menu.scope.type, menu.language_code, exc)
     deps: BotDeps = application.bot_data[DEPS_KEY]
     held = await replicas.renew_singletons(deps)  # before the singleton jobs first run
     _LOGGER.info("Replica %s; singletons held: %s", deps.config.replica_name, [n for n, h in held.items() if h])

@@ -153,6 +153,24 @@ def format_sources(articles: Sequence[Article], article_count: int | None) -> st
     return header + "\n" + "\n".join(lines)
 
 
+def format_latest(articles: Sequence[Article], article_count: int | None, *, capped_at: int | None = None) -> str:
+    """``/latest``: one line per article, newest first: its date, its title (linked to the
+    article when it has a URL) and its source; ``capped_at`` when the user asked for more
+    than the bot lists."""
+    if not articles:
+        return "Kho tin chưa có bài nào. Quản trị viên có thể nạp bài bằng <code>hoptac ingest</code>."
+    header = f"🗞 <b>{len(articles)} bài mới nhất</b>"
+    if article_count is not None:
+        header += f" (trong {article_count} bài của kho tin)"
+    lines = [header + ":"]
+    for number, article in enumerate(articles, 1):
+        parts = [format_date(article.published), link(article.title, article.url), escape(article.source)]
+        lines.append(f"{number}. " + " — ".join(part for part in parts if part))
+    if capped_at is not None:
+        lines.append(f"<i>Mỗi lần xem được tối đa {capped_at} bài.</i>")
+    return "\n".join(lines)
+
+
 def example_questions(articles: Sequence[Article], limit: int = 3) -> list[str]:
     """Example questions drawn from the corpus: one per recent article title."""
     return [f"Nội dung chính của “{shorten(a.title, 90)}” là gì?" for a in articles[:limit]]
@@ -173,6 +191,7 @@ def format_help(examples: Sequence[str], *, greeting: bool = False) -> str:
         "",
         "<b>Lệnh</b>",
         "/ask — đặt câu hỏi",
+        "/latest — các bài mới nhất (<code>/latest 10</code>: 10 bài)",
         "/sources — các bài mới nhất trong kho tin",
         "/subscribe — nhận thông báo khi có bài mới (trong nhóm: quản trị viên nhóm bật)",
         "/unsubscribe — thôi nhận thông báo",

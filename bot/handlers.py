@@ -27,6 +27,7 @@ from bot.format import (
     format_full_sources,
     format_help,
     format_ingest_result,
+    format_latest,
     format_no_more,
     format_not_found,
     format_notifications_status,
@@ -56,6 +57,10 @@ SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu
 STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
 NOT_GROUP_ADMIN = "⛔ Chỉ quản trị viên của nhóm mới bật hoặc tắt được thông báo bài mới cho nhóm."
 UPLOAD_ADMIN_ONLY = "⛔ Chỉ quản trị viên của bot mới gửi được tệp bài báo để nạp vào kho tin."
+LATEST_HOW = "Hãy gõ số bài muốn xem, từ 1 đến {most}, ví dụ: <code>/latest 10</code>"
+#: ``/latest`` without a number lists this many articles; with one, at most LATEST_MOST.
+LATEST_DEFAULT = 5
+LATEST_MOST = 20
 ADD_HOW = "Hãy gửi kèm địa chỉ bài báo, ví dụ: <code>/add https://baohaiduong.vn/bai-viet.html</code>"
 
 
@@ -283,6 +288,26 @@ async def sources(update: Update, context: Context) -> None:
     articles = await deps.engine.latest_articles(5)
     count = (await deps.engine.status()).articles
     await reply_html(update.effective_message, format_sources(articles, count))
+
+
+async def latest(update: Update, context: Context) -> None:
+    """``/latest [n]``: the ``n`` newest indexed articles (5 unless said, at most 20), newest
+    first, with date, title (linked) and source; in private chats and groups alike."""
+    message = update.effective_message
+    if message is None:
+        return
+    argument = command_argument(message)
+    wanted = LATEST_DEFAULT
+    if argument:
+        if not argument.isdecimal() or int(argument) < 1:
+            await reply_html(message, LATEST_HOW.format(most=LATEST_MOST))
+            return
+        wanted = int(argument)
+    deps = get_deps(context)
+    articles = await deps.engine.latest_articles(min(wanted, LATEST_MOST))
+    count = (await deps.engine.status()).articles
+    capped = LATEST_MOST if wanted > LATEST_MOST else None
+    await reply_html(message, format_latest(articles, count, capped_at=capped))
 
 
 async def _refuse_non_admin(update: Update, context: Context) -> bool:

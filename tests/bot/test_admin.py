@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bot.testing.fake_bot_api import menu_key
 from tests.bot_harness import (
     ADMIN,
     LAN,
@@ -73,12 +74,28 @@ async def test_status_shows_the_index_and_uptime_to_admins(bot: BotHarness) -> N
         assert expected in text
 
 
-async def test_commands_are_registered_for_everyone_and_admin_commands_for_admins(bot: BotHarness) -> None:
-    public = {c["command"] for c in bot.api.commands['{"type": "default"}']}
-    admin = {c["command"] for c in bot.api.commands[f'{{"chat_id": {ADMIN.id}, "type": "chat"}}']}
+async def test_menus_are_set_per_scope_in_vietnamese_and_english(bot: BotHarness) -> None:
+    private, groups = {"type": "all_private_chats"}, {"type": "all_group_chats"}
+    admin = {"type": "chat", "chat_id": ADMIN.id}
+    private_commands = ["latest", "sources", "subscribe", "unsubscribe", "help", "start"]
+    group_commands = ["ask", "latest", "sources", "subscribe", "unsubscribe", "help"]
+    admin_commands = [*private_commands, "add", "reindex", "status", "feedback"]
 
-    assert public == {"ask", "sources", "subscribe", "unsubscribe", "help", "start"}
-    assert admin == public | {"add", "reindex", "status"}
+    calls = [
+        menu_key(c.params.get("scope"), c.params.get("language_code", "")) for c in bot.api.calls_to("setMyCommands")
+    ]
+    assert sorted(calls) == sorted(
+        menu_key(scope, language) for scope in ({"type": "default"}, private, groups, admin) for language in ("", "en")
+    )
+    for scope, commands in ((private, private_commands), (groups, group_commands), (admin, admin_commands)):
+        vietnamese, english = bot.api.menu(scope), bot.api.menu(scope, "en")
+        assert list(vietnamese) == commands and list(english) == commands
+        assert vietnamese != english
+    assert list(bot.api.menu()) == group_commands  # elsewhere: commands that work in any chat
+    assert bot.api.menu(private)["latest"] == "Các bài mới nhất (/latest 10: 10 bài)"
+    assert bot.api.menu(private, "en")["latest"] == "The newest articles (/latest 10: ten)"
+    assert bot.api.menu(admin)["feedback"] == "Các góp ý 👎 gần đây (quản trị)"
+    assert bot.api.menu(admin, "en")["reindex"] == "Rebuild the search index (admin)"
 
 
 async def test_start_and_help_explain_in_vietnamese_with_examples_from_the_corpus(bot: BotHarness) -> None:
