@@ -104,6 +104,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             CommandHandler("add", handlers.add, filters=new),
             CommandHandler("reindex", handlers.reindex, filters=new),
             CommandHandler("status", handlers.status, filters=new),
+            CommandHandler("feedback", handlers.recent_feedback, filters=new),
             MessageHandler(private & text, handlers.question),
             MessageHandler(groups & new & text, handlers.question),
             MessageHandler(private & new & filters.COMMAND, handlers.unknown_command),
@@ -112,6 +113,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             CallbackQueryHandler(handlers.full_source, pattern=f"^{Action.FULL_SOURCE}:"),
             CallbackQueryHandler(handlers.more_results, pattern=f"^{Action.MORE}:"),
             CallbackQueryHandler(handlers.feedback, pattern=f"^({Action.LIKE}|{Action.DISLIKE}):"),
+            CallbackQueryHandler(handlers.feedback_reason, pattern=f"^{Action.REASON}:"),
             CallbackQueryHandler(handlers.unknown_button),
         ]
     )

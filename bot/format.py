@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.keyboards import REASON_BUTTONS
 from markup.html import escape, format_date, link, shorten
 from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 from retrieval.models import Answer, Article, Citation
@@ -23,10 +24,14 @@ from retrieval.models import Answer, Article, Citation
 if TYPE_CHECKING:
     from news_pipeline.ingestion import IngestResult
     from retrieval.engine import IndexStatus
-    from storage.records import FeedState
+    from storage.records import FeedbackReason, FeedState, StoredVote
 
 #: How much of a question is echoed above its answer.
 QUESTION_ECHO_CHARS = 200
+#: How much of a quote /feedback shows.
+FEEDBACK_QUOTE_CHARS = 300
+
+ASK_WHY_DISLIKED = "👎 Cảm ơn bạn đã góp ý. Câu trả lời chưa tốt vì sao? (không bắt buộc)"
 
 
 def format_timestamp(iso: str) -> str:
@@ -316,3 +321,39 @@ def format_progress(stage: str | None, done: int, total: int) -> str:
     name = STAGE_NAMES.get(stage, stage)
     share = f" {done}/{total}" if total else ""
     return f"⏳ Đang lập chỉ mục lại: {escape(name)}{share}. Câu hỏi vẫn được trả lời từ chỉ mục cũ."
+
+
+def reason_words(reason: FeedbackReason | None) -> str:
+    """A 👎's reason as a sentence says it: ``thông tin cũ``; ``không nêu lý do`` when none was given."""
+    return REASON_BUTTONS[reason].lower() if reason is not None else "không nêu lý do"
+
+
+def format_reason_noted(reason: FeedbackReason) -> str:
+    """What the reason question becomes once a reason is chosen."""
+    return f"👎 Cảm ơn bạn! Đã ghi nhận lý do: <b>{escape(reason_words(reason))}</b>."
+
+
+def format_dislike_counts(counts: dict[FeedbackReason | None, int]) -> str:
+    """``Góp ý 👎: 3 (sai trích dẫn 1, …, không nêu lý do 1)``, for /status and /feedback."""
+    parts = ", ".join(f"{reason_words(reason)} {count}" for reason, count in counts.items())
+    return f"Góp ý 👎: {sum(counts.values())} ({escape(parts)})"
+
+
+def format_dislikes(dislikes: Sequence[StoredVote], counts: dict[FeedbackReason | None, int]) -> str:
+    """``/feedback``: the latest 👎, newest first, each with its moment, reason, question and
+    the first quote of the answer voted on."""
+    if not dislikes:
+        return "Chưa có góp ý 👎 nào."
+    blocks = [f"👎 <b>{len(dislikes)} góp ý chưa hài lòng gần nhất</b>\n{format_dislike_counts(counts)}"]
+    for number, stored in enumerate(dislikes, 1):
+        vote = stored.vote
+        quote = (
+            f"«{escape(shorten(vote.first_quote, FEEDBACK_QUOTE_CHARS))}»"
+            if vote.first_quote
+            else "(không có trích dẫn)"
+        )
+        when, why = escape(format_timestamp(stored.voted_at)), escape(reason_words(vote.reason))
+        blocks.append(
+            f"{number}. {when} — lý do: <b>{why}</b>\n🔎 {escape(shorten(vote.question, QUESTION_ECHO_CHARS))}\n{quote}"
+        )
+    return "\n\n".join(blocks)

@@ -21,9 +21,12 @@ from bot.addressing import command_argument, question_in
 from bot.deps import BotDeps, get_deps
 from bot.documents import add_document
 from bot.format import (
+    ASK_WHY_DISLIKED,
     SourceParagraph,
     example_questions,
     format_answer,
+    format_dislike_counts,
+    format_dislikes,
     format_full_sources,
     format_help,
     format_ingest_result,
@@ -32,18 +35,19 @@ from bot.format import (
     format_not_found,
     format_notifications_status,
     format_progress,
+    format_reason_noted,
     format_replica_status,
     format_sources,
     format_status,
 )
-from bot.keyboards import Action, answer_keyboard, parse_callback_data
+from bot.keyboards import Action, answer_keyboard, parse_callback_data, reason_in, reason_keyboard
 from bot.permissions import may_manage_notifications
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
 from news_pipeline.uploads import UploadRefused, add_page
 from retrieval.models import Answer, Article
 from storage.errors import StateStoreError
-from storage.records import AnswerPage, Vote
+from storage.records import AnswerPage, FeedbackReason, Vote
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,10 +61,13 @@ SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu
 STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
 NOT_GROUP_ADMIN = "⛔ Chỉ quản trị viên của nhóm mới bật hoặc tắt được thông báo bài mới cho nhóm."
 UPLOAD_ADMIN_ONLY = "⛔ Chỉ quản trị viên của bot mới gửi được tệp bài báo để nạp vào kho tin."
-LATEST_HOW = "Hãy gõ số bài muốn xem, từ 1 đến {most}, ví dụ: <code>/latest 10</code>"
+COUNT_HOW = "Hãy gõ một số từ 1 đến {most} sau lệnh, ví dụ: <code>{command} 10</code>"
 #: ``/latest`` without a number lists this many articles; with one, at most LATEST_MOST.
 LATEST_DEFAULT = 5
 LATEST_MOST = 20
+#: ``/feedback`` without a number lists this many 👎; with one, at most FEEDBACK_MOST.
+FEEDBACK_DEFAULT = 10
+FEEDBACK_MOST = 50
 ADD_HOW = "Hãy gửi kèm địa chỉ bài báo, ví dụ: <code>/add https://baohaiduong.vn/bai-viet.html</code>"
 
 
@@ -234,14 +241,45 @@ async def more_results(update: Update, context: Context) -> None:
 
 
 async def feedback(update: Update, context: Context) -> None:
-    """👍/👎: stored with the question; voting again replaces the earlier vote."""
+    """👍/👎: stored with the question and the first quote; voting again replaces the earlier
+    vote. After a 👎, a question below the answer offers the reasons to choose from."""
     pressed = await _pressed_page(update, context)
-    query, user = update.callback_query, update.effective_user
-    if pressed is None or query is None or query.data is None or user is None:
+    query = update.callback_query
+    if pressed is None or query is None or query.data is None:
         return
-    page = pressed.page
     parsed = parse_callback_data(query.data)
     liked = parsed is not None and parsed[0] == Action.LIKE
+    if not await _record_vote(update, context, pressed, liked=liked):
+        return
+    await _acknowledge(update, "Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
+    if not liked:
+        await reply_html(pressed.message, ASK_WHY_DISLIKED, reason_keyboard(pressed.page_id))
+
+
+async def feedback_reason(update: Update, context: Context) -> None:
+    """A reason under the question after a 👎: the presser's 👎 on that answer, with the reason."""
+    pressed = await _pressed_page(update, context)
+    query = update.callback_query
+    reason = reason_in(query.data) if query is not None and query.data is not None else None
+    if pressed is None or reason is None:
+        if pressed is not None:
+            await _acknowledge(update, STALE_BUTTON)
+        return
+    if not await _record_vote(update, context, pressed, liked=False, reason=reason):
+        return
+    await _acknowledge(update, "Đã ghi nhận, cảm ơn bạn!")
+    with contextlib.suppress(TelegramError):  # the reason is stored; the edit is a courtesy
+        await pressed.message.edit_text(format_reason_noted(reason), reply_markup=None)
+
+
+async def _record_vote(
+    update: Update, context: Context, pressed: _Pressed, *, liked: bool, reason: FeedbackReason | None = None
+) -> bool:
+    """Store the presser's vote on the pressed page's answer; False when there is no presser."""
+    user = update.effective_user
+    if user is None:
+        return False
+    page = pressed.page
     vote = Vote(
         answer_id=pressed.page_id,
         question=page.question,
@@ -250,9 +288,11 @@ async def feedback(update: Update, context: Context) -> None:
         user_id=user.id,
         result_offset=page.offset,
         citations=tuple((c.article_id, c.start, c.end) for c in page.citations),
+        first_quote=page.citations[0].sentence if page.citations else "",
+        reason=reason,
     )
     await asyncio.to_thread(get_deps(context).feedback.record, vote)
-    await _acknowledge(update, "Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
+    return True
 
 
 async def unknown_button(update: Update, context: Context) -> None:
@@ -296,18 +336,41 @@ async def latest(update: Update, context: Context) -> None:
     message = update.effective_message
     if message is None:
         return
-    argument = command_argument(message)
-    wanted = LATEST_DEFAULT
-    if argument:
-        if not argument.isdecimal() or int(argument) < 1:
-            await reply_html(message, LATEST_HOW.format(most=LATEST_MOST))
-            return
-        wanted = int(argument)
+    wanted = await _count_argument(message, LATEST_DEFAULT, LATEST_MOST, "/latest")
+    if wanted is None:
+        return
     deps = get_deps(context)
     articles = await deps.engine.latest_articles(min(wanted, LATEST_MOST))
     count = (await deps.engine.status()).articles
     capped = LATEST_MOST if wanted > LATEST_MOST else None
     await reply_html(message, format_latest(articles, count, capped_at=capped))
+
+
+async def recent_feedback(update: Update, context: Context) -> None:
+    """``/feedback [n]`` (admins): the ``n`` latest 👎 (10 unless said, at most 50), newest
+    first, with question, first quote and reason; the totals by reason above them."""
+    message = update.effective_message
+    if message is None or await _refuse_non_admin(update, context):
+        return
+    wanted = await _count_argument(message, FEEDBACK_DEFAULT, FEEDBACK_MOST, "/feedback")
+    if wanted is None:
+        return
+    store = get_deps(context).feedback
+    dislikes = await asyncio.to_thread(store.recent, min(wanted, FEEDBACK_MOST), dislikes_only=True)
+    counts = await asyncio.to_thread(store.dislikes_by_reason)
+    await reply_html(message, format_dislikes(dislikes, counts))
+
+
+async def _count_argument(message: Message, default: int, most: int, command: str) -> int | None:
+    """The number after a command (``default`` without one); None after saying how, when the
+    argument is not a positive whole number. A number over ``most`` is for the caller to cap."""
+    argument = command_argument(message)
+    if not argument:
+        return default
+    if not argument.isdecimal() or int(argument) < 1:
+        await reply_html(message, COUNT_HOW.format(most=most, command=command))
+        return None
+    return int(argument)
 
 
 async def _refuse_non_admin(update: Update, context: Context) -> bool:
@@ -358,6 +421,7 @@ async def status(update: Update, context: Context) -> None:
         watcher.last_error if watcher else None,
     )
     text = format_status(index, deps.uptime_s, deps.reindex.status_line()) + "\n\n" + notifications
+    text += "\n" + format_dislike_counts(await asyncio.to_thread(deps.feedback.dislikes_by_reason))
     text += "\n" + format_replica_status(deps.config.replica_name, deps.singletons.held())
     await reply_html(update.effective_message, text)
 

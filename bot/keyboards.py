@@ -1,8 +1,10 @@
-"""The inline buttons under an answer: full source, more results, 👍/👎.
+"""The inline buttons under an answer: full source, more results, 👍/👎; and under the
+question that follows a 👎, the reasons to choose from.
 
 Telegram allows 64 bytes of ``callback_data``: too little for a question, so a button
-carries only an action and the id of its answer page (``more:Xk3J9xQa``); the page itself
-is in the state store (:class:`storage.interfaces.AnswerPageStore`).
+carries only an action and the id of its answer page (``more:Xk3J9xQa``), and a reason
+button its reason too (``why:Xk3J9xQa:outdated``); the page itself is in the state store
+(:class:`storage.interfaces.AnswerPageStore`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from storage.records import FeedbackReason
 
 
 class Action(StrEnum):
@@ -19,17 +23,29 @@ class Action(StrEnum):
     MORE = "more"  # "Thêm kết quả": the next answers to the same question
     LIKE = "up"  # 👍
     DISLIKE = "down"  # 👎
+    REASON = "why"  # why 👎: one of storage.records.FeedbackReason
 
 
-def callback_data(action: Action, page_id: str) -> str:
-    return f"{action.value}:{page_id}"
+def callback_data(action: Action, page_id: str, detail: str = "") -> str:
+    return f"{action.value}:{page_id}:{detail}" if detail else f"{action.value}:{page_id}"
 
 
 def parse_callback_data(data: str) -> tuple[Action, str] | None:
     """``"more:Xk3J9xQa"`` -> ``(Action.MORE, "Xk3J9xQa")``; None for anything else."""
-    action, _, page_id = data.partition(":")
+    action, _, rest = data.partition(":")
     try:
-        return Action(action), page_id
+        return Action(action), rest.partition(":")[0]
+    except ValueError:
+        return None
+
+
+def reason_in(data: str) -> FeedbackReason | None:
+    """The reason a reason button carries (``why:Xk3J9xQa:outdated``); None for any other button."""
+    action, _, rest = data.partition(":")
+    if action != Action.REASON:
+        return None
+    try:
+        return FeedbackReason(rest.partition(":")[2])
     except ValueError:
         return None
 
@@ -48,3 +64,21 @@ def answer_keyboard(page_id: str, *, more: bool) -> InlineKeyboardMarkup:
         InlineKeyboardButton("👎", callback_data=callback_data(Action.DISLIKE, page_id)),
     ]
     return InlineKeyboardMarkup([first_row, votes])
+
+
+#: The reason buttons, in the order shown; the words admins read back in /feedback.
+REASON_BUTTONS = {
+    FeedbackReason.WRONG_QUOTE: "Sai trích dẫn",
+    FeedbackReason.NOT_ANSWERED: "Không trả lời câu hỏi",
+    FeedbackReason.OUTDATED: "Thông tin cũ",
+}
+
+
+def reason_keyboard(page_id: str) -> InlineKeyboardMarkup:
+    """One button per reason a 👎 may give, one row each (the labels are long on a phone)."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(label, callback_data=callback_data(Action.REASON, page_id, reason.value))]
+            for reason, label in REASON_BUTTONS.items()
+        ]
+    )

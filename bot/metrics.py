@@ -3,6 +3,7 @@
     metrics = BotMetrics("bot-1")
     metrics.observe_answer(answer, seconds)     # EngineClient.on_answer: each first answer
     metrics.set_backlog(12); metrics.set_held({"outbox-sender": True})
+    metrics.set_dislikes({FeedbackReason.OUTDATED: 2, None: 1})   # 👎 by reason, from the state store
     body = metrics.render()                     # the text exposition format
 
 Each replica has its own registry (tests run several in one process). The shares a
@@ -17,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from retrieval.models import Answer
+from storage.records import FeedbackReason
 
 __all__ = ["CONTENT_TYPE_LATEST", "BotMetrics"]
 
@@ -51,6 +53,12 @@ class BotMetrics:
             "Ingest jobs queued or being worked on (all workers; 0 without a database)",
             registry=self.registry,
         )
+        self.dislikes = Gauge(
+            "hoptac_feedback_dislikes",
+            "Answers given 👎, by the reason the user chose (none: no reason given); all replicas",
+            ["reason"],
+            registry=self.registry,
+        )
         self.held = Gauge(
             "hoptac_singleton_held", "1 when this replica holds the singleton", ["name"], registry=self.registry
         )
@@ -68,6 +76,10 @@ class BotMetrics:
 
     def set_ingest_queue(self, depth: int) -> None:
         self.ingest_queue.set(depth)
+
+    def set_dislikes(self, counts: dict[FeedbackReason | None, int]) -> None:
+        for reason, count in counts.items():
+            self.dislikes.labels(reason=reason.value if reason else "none").set(count)
 
     def set_held(self, held: dict[str, bool]) -> None:
         for name, ours in held.items():

@@ -99,6 +99,14 @@ class _Metrics(_Handler):
             _LOGGER.warning("Outbox backlog unknown: %s", exc)
         else:
             metrics.set_backlog(backlog)
+        try:
+            dislikes = await asyncio.wait_for(
+                asyncio.to_thread(self.deps.feedback.dislikes_by_reason), CHECK_TIMEOUT_S
+            )
+        except Exception as exc:
+            _LOGGER.warning("Feedback counts unknown: %s", exc)
+        else:
+            metrics.set_dislikes(dislikes)
         depth = getattr(self.deps.engine.engine, "ingest_queue_depth", None)  # a DatabaseEngine's
         if depth is not None:
             try:

@@ -15,7 +15,17 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from storage.records import AnswerPage, Delivery, FeedState, Notice, PendingNotice, Vote, citation_from_json
+from storage.records import (
+    AnswerPage,
+    Delivery,
+    FeedbackReason,
+    FeedState,
+    Notice,
+    PendingNotice,
+    StoredVote,
+    Vote,
+    citation_from_json,
+)
 
 #: The one key of ``outbox_meta``: when the baseline (the articles indexed before
 #: notifications began, never announced) was recorded.
@@ -97,6 +107,35 @@ def feed_states(urls: Sequence[str], rows: Iterable[Row]) -> list[FeedState]:
 def vote_citations(vote: Vote) -> list[dict[str, object]]:
     """The spans a vote was about, as the ``feedback`` table keeps them (a JSON list)."""
     return [{"article_id": a, "start": s, "end": e} for a, s, e in vote.citations]
+
+
+def stored_vote(row: Row, citations: Iterable[dict[str, Any]], voted_at: str) -> StoredVote:
+    """A ``feedback`` row, its ``citations`` decoded from JSON and its moment as ISO text."""
+    reason = row["reason"]
+    return StoredVote(
+        vote=Vote(
+            answer_id=row["answer_id"],
+            question=row["question"],
+            vote=row["vote"],
+            chat_id=row["chat_id"],
+            user_id=row["user_id"],
+            result_offset=row["result_offset"],
+            citations=tuple((c["article_id"], c["start"], c["end"]) for c in citations),
+            first_quote=row["first_quote"] or "",
+            reason=FeedbackReason(reason) if reason else None,
+        ),
+        voted_at=voted_at,
+    )
+
+
+def dislike_counts(rows: Iterable[Row]) -> dict[FeedbackReason | None, int]:
+    """👎 by reason (None: no reason given) from ``reason, count`` rows; every reason present, 0 or more."""
+    counts: dict[FeedbackReason | None, int] = {reason: 0 for reason in FeedbackReason}
+    counts[None] = 0
+    for row in rows:
+        reason = row["reason"]
+        counts[FeedbackReason(reason) if reason else None] += row["votes"]
+    return counts
 
 
 def page_citations(page: AnswerPage) -> list[dict[str, Any]]:

@@ -13,11 +13,13 @@ from typing import Literal, Protocol
 
 from storage.records import (
     AnswerPage,
+    FeedbackReason,
     FeedState,
     Notice,
     PendingNotice,
     PollOutcome,
     SeenItem,
+    StoredVote,
     Subscription,
     Vote,
 )
@@ -83,11 +85,19 @@ class OutboxStore(Protocol):
 
 
 class FeedbackStore(Protocol):
-    """👍/👎 on answers, one per (answer, user)."""
+    """👍/👎 on answers, one per (answer, user), a 👎 with its reason when one was given."""
 
-    def record(self, vote: Vote) -> None: ...
+    def record(self, vote: Vote) -> None:
+        """Keep ``vote``; it replaces the same user's earlier vote on the same answer."""
 
-    def votes(self) -> list[dict[str, object]]: ...
+    def votes(self) -> list[dict[str, object]]:
+        """Every stored row, oldest first, as columns (for the import's comparisons)."""
+
+    def recent(self, limit: int | None = None, *, dislikes_only: bool = False) -> list[StoredVote]:
+        """The ``limit`` latest votes (None: all), newest first; only the 👎 when ``dislikes_only``."""
+
+    def dislikes_by_reason(self) -> dict[FeedbackReason | None, int]:
+        """How many 👎 gave each reason (None: no reason given); every reason is a key."""
 
 
 class FeedStateStore(Protocol):

@@ -51,9 +51,17 @@ class PendingNotice:
     attempts: int
 
 
+class FeedbackReason(StrEnum):
+    """Why a user gave an answer 👎, when they said (the bot asks; answering is optional)."""
+
+    WRONG_QUOTE = "wrong_quote"  # the quotes are not what the article says, or not about the question
+    NOT_ANSWERED = "not_answered"  # the quotes do not answer the question
+    OUTDATED = "outdated"  # the answer is out of date
+
+
 @dataclass(frozen=True)
 class Vote:
-    """👍 (+1) or 👎 (-1) on one answer message, by one user."""
+    """👍 (+1) or 👎 (-1) on one answer message, by one user; for a 👎, the reason they gave."""
 
     answer_id: str
     question: str
@@ -62,6 +70,16 @@ class Vote:
     user_id: int
     result_offset: int = 0
     citations: tuple[tuple[str, int, int], ...] = ()  # (article_id, start, end)
+    first_quote: str = ""  # the first cited sentence, verbatim: what admins read back
+    reason: FeedbackReason | None = None  # only with a 👎
+
+
+@dataclass(frozen=True)
+class StoredVote:
+    """A vote as the store keeps it, with the moment it was cast (ISO 8601, UTC)."""
+
+    vote: Vote
+    voted_at: str
 
 
 @dataclass(frozen=True)

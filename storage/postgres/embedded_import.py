@@ -195,10 +195,12 @@ TABLES: tuple[Table, ...] = (
             Column("citations", "text", "{}::jsonb"),
             Column("vote", "smallint"),
             Column("voted_at", "text", _ISO),
+            Column("reason", "text"),  # NULL from a file older than feedback reasons
+            Column("first_quote", "text"),
         ),
         order="rowid",
         merge="ON CONFLICT (answer_id, user_id) DO UPDATE SET "
-        + _latest("chat_id", "question", "result_offset", "citations", "vote", "voted_at")
+        + _latest("chat_id", "question", "result_offset", "citations", "vote", "voted_at", "reason", "first_quote")
         + " WHERE excluded.voted_at > feedback.voted_at",  # voting again replaces the earlier vote
     ),
     Table(

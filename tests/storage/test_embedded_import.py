@@ -26,7 +26,7 @@ from retrieval.models import Article
 from storage.errors import SchemaOutOfDate, StateStoreError
 from storage.postgres import PostgresStateStore, upgrade
 from storage.postgres.embedded_import import TABLES, ImportFailed, import_embedded
-from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
+from storage.records import AnswerPage, FeedbackReason, Notice, PollOutcome, SeenItem, Vote
 from storage.sqlite import SQLiteStateStore
 from tests.conftest import DATED
 from tests.storage.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
@@ -66,7 +66,9 @@ def fill_embedded(path: Path) -> Embedded:
     assert state.outbox.claim_due(limit=1, lease_s=120)  # one row claimed by a sender that then stopped
 
     state.feedback.record(Vote("k3J9xQ", "Cầu Đồng Việt ở đâu?", 1, GROUP, LAN, 0, ((CITATION.article_id, 120, 157),)))
-    state.feedback.record(Vote("k3J9xQ", "Cầu Đồng Việt ở đâu?", -1, GROUP, MAI, 3))
+    state.feedback.record(
+        Vote("k3J9xQ", "Cầu Đồng Việt ở đâu?", -1, GROUP, MAI, 3, first_quote="Câu.", reason=FeedbackReason.OUTDATED)
+    )
 
     polled = PollOutcome(FEED, error=None, etag='W/"5f3a"', last_modified="Mon, 20 May 2024 08:00:00 GMT", added=2)
     state.feeds.record_poll(polled)
@@ -155,6 +157,7 @@ def test_every_kind_of_state_reads_back_the_same_through_the_postgres_store(embe
             assert {**now, "next_attempt_at": 0} == {**was, "next_attempt_at": 0}
 
         assert votes(new.feedback.votes()) == votes(old.feedback.votes())
+        assert new.feedback.dislikes_by_reason()[FeedbackReason.OUTDATED] == 1
 
         urls = [FEED, "https://bacgiang.gov.vn/rss", "https://never-polled.example/rss"]
         assert new.feeds.states(urls) == old.feeds.states(urls)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.interfaces import StateStore
-from storage.records import AnswerPage, Notice, PollOutcome, SeenItem, Vote
+from storage.records import AnswerPage, FeedbackReason, Notice, PollOutcome, SeenItem, Vote
 from tests.storage.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
 OpenStore = Callable[[], StateStore]
@@ -211,6 +211,60 @@ def test_a_second_vote_replaces_the_first(store: StateStore) -> None:
     assert [(v["user_id"], v["vote"], v["result_offset"]) for v in votes] == [(2, -1, 3), (9, 1, 0)]
     assert json.loads(str(votes[1]["citations"])) == [{"article_id": "b", "start": 7, "end": 9}]
     assert votes[0]["question"] == "Hai tỉnh ký gì?" and votes[0]["voted_at"]
+
+
+def test_a_dislike_keeps_its_reason_and_first_quote_and_the_newest_come_first(store: StateStore) -> None:
+    feedback = store.feedback
+    feedback.record(Vote("p1", "Hai tỉnh ký gì?", -1, 1, 2, 0, (("a", 0, 5),), "Câu một.", FeedbackReason.WRONG_QUOTE))
+    feedback.record(Vote("p2", "Cầu ở đâu?", 1, 1, 2, first_quote="Câu hai."))
+    feedback.record(Vote("p3", "Du lịch thế nào?", -1, 1, 3, first_quote="Câu ba."))  # no reason given
+    feedback.record(Vote("p4", "Năm 2019?", -1, 1, 2, first_quote="Câu bốn.", reason=FeedbackReason.OUTDATED))
+    feedback.record(Vote("p5", "Năm 2020?", -1, 1, 2, first_quote="Câu năm.", reason=FeedbackReason.OUTDATED))
+    feedback.record(Vote("p5", "Năm 2020?", 1, 1, 2, first_quote="Câu năm."))  # changed their mind: no 👎 left
+
+    dislikes = feedback.recent(dislikes_only=True)
+    assert [(d.vote.answer_id, d.vote.reason) for d in dislikes] == [
+        ("p4", FeedbackReason.OUTDATED),
+        ("p3", None),
+        ("p1", FeedbackReason.WRONG_QUOTE),
+    ]
+    assert dislikes[-1].vote == Vote(
+        "p1", "Hai tỉnh ký gì?", -1, 1, 2, 0, (("a", 0, 5),), "Câu một.", FeedbackReason.WRONG_QUOTE
+    )
+    assert dislikes[0].voted_at.endswith("+00:00")
+    assert [v.vote.answer_id for v in feedback.recent(2)] == ["p5", "p4"]
+    assert feedback.dislikes_by_reason() == {
+        FeedbackReason.WRONG_QUOTE: 1,
+        FeedbackReason.NOT_ANSWERED: 0,
+        FeedbackReason.OUTDATED: 1,
+        None: 1,
+    }
+
+
+def test_a_sqlite_file_from_before_feedback_reasons_gains_them(tmp_path: Path) -> None:
+    import sqlite3
+
+    from storage.sqlite import SQLiteStateStore
+
+    path = tmp_path / "hoptac.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.execute(
+            "CREATE TABLE feedback (answer_id TEXT NOT NULL, user_id INTEGER NOT NULL, chat_id INTEGER NOT NULL, "
+            "question TEXT NOT NULL, result_offset INTEGER NOT NULL DEFAULT 0, citations TEXT NOT NULL, "
+            "vote INTEGER NOT NULL, voted_at TEXT NOT NULL, PRIMARY KEY (answer_id, user_id))"
+        )
+        old.execute("INSERT INTO feedback VALUES ('p0', 2, 1, 'Cũ?', 0, '[]', -1, '2025-01-01T00:00:00+00:00')")
+    old.close()
+
+    store = SQLiteStateStore(path)
+    try:
+        store.feedback.record(Vote("p1", "Mới?", -1, 1, 2, first_quote="Câu.", reason=FeedbackReason.NOT_ANSWERED))
+        assert [(v.vote.answer_id, v.vote.reason, v.vote.first_quote) for v in store.feedback.recent()] == [
+            ("p1", FeedbackReason.NOT_ANSWERED, "Câu."),
+            ("p0", None, ""),
+        ]
+    finally:
+        store.close()
 
 
 def test_feed_state_keeps_validators_polls_and_items(store: StateStore) -> None:
