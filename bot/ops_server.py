@@ -100,9 +100,7 @@ class _Metrics(_Handler):
         else:
             metrics.set_backlog(backlog)
         try:
-            dislikes = await asyncio.wait_for(
-                asyncio.to_thread(self.deps.feedback.dislikes_by_reason), CHECK_TIMEOUT_S
-            )
+            dislikes = await asyncio.wait_for(asyncio.to_thread(self.deps.feedback.dislikes_by_reason), CHECK_TIMEOUT_S)
         except Exception as exc:
             _LOGGER.warning("Feedback counts unknown: %s", exc)
         else:
