@@ -5,8 +5,9 @@ Private chat: any text is a question. Groups: ``/ask question``, ``/ask@botname`
 mention of ``@botname`` or a reply to the bot; silence otherwise. Admins (by Telegram
 user id) can ``/reindex`` in the background, see ``/status``, and add articles with
 ``/add URL`` or by sending a file. ``/subscribe`` makes a chat hear about every new
-article, whether it came from a feed, the watched corpus folder, an admin or
-``hoptac ingest`` (see docs/notifications.md).
+article, or with a place or keyword only those about it (``bot.subscribing``), whether
+it came from a feed, the watched corpus folder, an admin or ``hoptac ingest`` (see
+docs/notifications.md).
 
     application = build_application(config, engine, state)   # every handler and job, ready to run
     serve(application, config)                                # long polling or webhook, until stopped
@@ -38,7 +39,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, jobs, replicas
+from bot import handlers, jobs, replicas, subscribing
 from bot.command_menus import command_menus
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
@@ -99,8 +100,9 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             CommandHandler("ask", handlers.ask, filters=new),
             CommandHandler("latest", handlers.latest, filters=new),
             CommandHandler("sources", handlers.sources, filters=new),
-            CommandHandler("subscribe", handlers.subscribe, filters=new),
-            CommandHandler("unsubscribe", handlers.unsubscribe, filters=new),
+            CommandHandler("subscribe", subscribing.subscribe, filters=new),
+            CommandHandler("subscriptions", subscribing.subscriptions, filters=new),
+            CommandHandler("unsubscribe", subscribing.unsubscribe, filters=new),
             CommandHandler("add", handlers.add, filters=new),
             CommandHandler("reindex", handlers.reindex, filters=new),
             CommandHandler("status", handlers.status, filters=new),

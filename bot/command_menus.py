@@ -47,7 +47,10 @@ class Command:
 ASK = Command("ask", "Đặt câu hỏi về tin hợp tác", "Ask about cooperation news")
 LATEST = Command("latest", "Các bài mới nhất (/latest 10: 10 bài)", "The newest articles (/latest 10: ten)")
 SOURCES = Command("sources", "Kho tin: các bài mới nhất và số bài", "The news archive: newest articles and count")
-SUBSCRIBE = Command("subscribe", "Nhận thông báo khi có bài mới", "Get notified of new articles")
+SUBSCRIBE = Command(
+    "subscribe", "Nhận thông báo bài mới (theo tỉnh, chủ đề)", "Get notified of new articles (by place, topic)"
+)
+SUBSCRIPTIONS = Command("subscriptions", "Các đăng ký nhận thông báo", "What this chat is notified of")
 UNSUBSCRIBE = Command("unsubscribe", "Thôi nhận thông báo bài mới", "Stop new-article notifications")
 HELP = Command("help", "Hướng dẫn và ví dụ", "How to ask, with examples")
 START = Command("start", "Giới thiệu", "About this bot")
@@ -56,8 +59,8 @@ REINDEX = Command("reindex", "Lập chỉ mục lại (quản trị)", "Rebuild 
 STATUS = Command("status", "Trạng thái kho tin, thông báo, góp ý (quản trị)", "Index, notifications, feedback (admin)")
 FEEDBACK = Command("feedback", "Các góp ý 👎 gần đây (quản trị)", "Recent 👎 feedback (admin)")
 
-PRIVATE_COMMANDS = (LATEST, SOURCES, SUBSCRIBE, UNSUBSCRIBE, HELP, START)
-GROUP_COMMANDS = (ASK, LATEST, SOURCES, SUBSCRIBE, UNSUBSCRIBE, HELP)
+PRIVATE_COMMANDS = (LATEST, SOURCES, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, HELP, START)
+GROUP_COMMANDS = (ASK, LATEST, SOURCES, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, HELP)
 ADMIN_COMMANDS = (*PRIVATE_COMMANDS, ADD, REINDEX, STATUS, FEEDBACK)
 
 #: None: everyone (Vietnamese); "en": users whose Telegram language is English.

@@ -41,7 +41,6 @@ from bot.format import (
     format_status,
 )
 from bot.keyboards import Action, answer_keyboard, parse_callback_data, reason_in, reason_keyboard
-from bot.permissions import may_manage_notifications
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
 from news_pipeline.uploads import UploadRefused, add_page
@@ -59,7 +58,6 @@ UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệ
 ADMIN_ONLY = "⛔ Lệnh này chỉ dành cho quản trị viên của bot."
 SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau ít phút."
 STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
-NOT_GROUP_ADMIN = "⛔ Chỉ quản trị viên của nhóm mới bật hoặc tắt được thông báo bài mới cho nhóm."
 UPLOAD_ADMIN_ONLY = "⛔ Chỉ quản trị viên của bot mới gửi được tệp bài báo để nạp vào kho tin."
 COUNT_HOW = "Hãy gõ một số từ 1 đến {most} sau lệnh, ví dụ: <code>{command} 10</code>"
 #: ``/latest`` without a number lists this many articles; with one, at most LATEST_MOST.
@@ -426,49 +424,7 @@ async def status(update: Update, context: Context) -> None:
     await reply_html(update.effective_message, text)
 
 
-# --- new articles and notifications ----------------------------------------------------
-
-
-async def subscribe(update: Update, context: Context) -> None:
-    """``/subscribe``: this chat hears about every new article (in groups: its admins decide)."""
-    message = update.effective_message
-    if message is None or not await _may_manage(message, context):
-        return
-    deps = get_deps(context)
-    chat, user = message.chat, message.from_user
-    title = chat.title or chat.full_name or ""
-    added = await asyncio.to_thread(deps.subscriptions.add, chat.id, chat.type, title, user.id if user else None)
-    where = "cuộc trò chuyện này" if chat.type == ChatType.PRIVATE else "nhóm này"
-    if added:
-        text = f"🔔 Đã bật thông báo: {where} sẽ nhận tin mỗi khi có bài mới được đưa vào kho tin. Tắt: /unsubscribe"
-    else:
-        text = f"🔔 {where.capitalize()} đã đăng ký nhận thông báo bài mới rồi. Tắt: /unsubscribe"
-    await message.reply_text(text)
-
-
-async def unsubscribe(update: Update, context: Context) -> None:
-    """``/unsubscribe``: no more new-article notifications here."""
-    message = update.effective_message
-    if message is None or not await _may_manage(message, context):
-        return
-    deps = get_deps(context)
-    removed = await asyncio.to_thread(deps.subscriptions.remove, message.chat.id)
-    await asyncio.to_thread(deps.outbox.drop_chat, message.chat.id, "unsubscribed")
-    if removed:
-        text = "🔕 Đã tắt thông báo bài mới. Bật lại: /subscribe"
-    else:
-        text = "Nơi này chưa đăng ký nhận thông báo. Bật: /subscribe"
-    await message.reply_text(text)
-
-
-async def _may_manage(message: Message, context: Context) -> bool:
-    """True when the sender may switch notifications here; otherwise says why not."""
-    if await may_manage_notifications(context.bot, message, get_deps(context).config.admin_ids):
-        return True
-    await message.reply_text(NOT_GROUP_ADMIN)
-    user = message.from_user
-    _LOGGER.info("Refused a subscription change by user %s in chat %s", user.id if user else None, message.chat.id)
-    return False
+# --- adding articles ------------------------------------------------------------------
 
 
 async def add(update: Update, context: Context) -> None:

@@ -8,7 +8,9 @@ New articles are found by comparing the index the bot serves with the articles a
 announced (:class:`~storage.interfaces.OutboxStore`), so it does not matter how an article got there:
 a feed, ``/add``, an upload, the watched corpus folder, or ``hoptac ingest`` run by
 another process while the bot runs or while it was down. The notification goes out only
-once the bot's engine serves the article, so it can be asked about straight away.
+once the bot's engine serves the article, so it can be asked about straight away. A chat
+hears of an article only when one of its filters (everything, a place, a keyword:
+:mod:`notifications.subscription_filters`) matches it, and then once, however many match.
 
 Several senders (bot replicas on one PostgreSQL) share the outbox: each sends only the
 rows it claimed (:meth:`~storage.interfaces.OutboxStore.claim_due`), so no notification
@@ -32,6 +34,7 @@ from typing import Protocol
 
 from notifications.digest import DigestMessage, digest_messages, notice_for
 from notifications.sending import FailureKind, FailureReader, Sender
+from notifications.subscription_filters import audience_of
 from retrieval.engine import IndexStatus
 from retrieval.models import Article
 from storage.interfaces import OutboxStore, SubscriptionStore
@@ -105,8 +108,11 @@ class Notifier:
                 _LOGGER.info("Notifications start now: %s indexed articles are the baseline", len(fresh))
                 queued = 0
             elif fresh:
-                notices = await asyncio.to_thread(lambda: [notice_for(a) for a in articles if a.id in fresh])
-                queued = await asyncio.to_thread(self.outbox.announce, notices)
+                new = [a for a in articles if a.id in fresh]
+                chats = await asyncio.to_thread(self.subscriptions.audience)
+                notices = await asyncio.to_thread(lambda: [notice_for(a) for a in new])
+                audience = await asyncio.to_thread(audience_of, new, chats)  # each chat's filters
+                queued = await asyncio.to_thread(self.outbox.announce, notices, None, audience)
                 _LOGGER.info("%s new articles indexed; %s notifications queued", len(notices), queued)
             else:
                 queued = 0

@@ -16,13 +16,16 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from storage.records import (
+    EVERYTHING,
     AnswerPage,
     Delivery,
     FeedbackReason,
     FeedState,
+    FilterKind,
     Notice,
     PendingNotice,
     StoredVote,
+    SubscriptionFilter,
     Vote,
     citation_from_json,
 )
@@ -46,6 +49,19 @@ def iso(moment: datetime | None) -> str | None:
 def now_iso() -> str:
     """Now, as the records write moments."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+def chat_filters(chat_ids: Iterable[int], rows: Iterable[Row]) -> dict[int, list[SubscriptionFilter]]:
+    """Each of the subscribed ``chat_ids`` with its filters from the ``subscription_filters``
+    ``rows`` (in their order); a chat without any (subscribed before filters) hears everything."""
+    filters: dict[int, list[SubscriptionFilter]] = {chat_id: [] for chat_id in chat_ids}
+    for row in rows:
+        if row["chat_id"] in filters:
+            filters[row["chat_id"]].append(SubscriptionFilter(FilterKind(row["kind"]), row["value"]))
+    return {chat_id: found or [EVERYTHING] for chat_id, found in filters.items()}
 
 
 # --- the outbox ----------------------------------------------------------------------------

@@ -8,10 +8,11 @@ Every call is blocking and short; async callers run them in a worker thread
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Literal, Protocol
 
 from storage.records import (
+    EVERYTHING,
     AnswerPage,
     FeedbackReason,
     FeedState,
@@ -21,23 +22,37 @@ from storage.records import (
     SeenItem,
     StoredVote,
     Subscription,
+    SubscriptionFilter,
     Vote,
 )
 
 
 class SubscriptionStore(Protocol):
-    """Which chats hear about new articles."""
+    """Which chats hear about new articles, and of which: each subscribed chat holds one or
+    more filters (everything, a place, a keyword); it is subscribed while it holds one."""
 
-    def add(self, chat_id: int, chat_type: str, title: str, user_id: int | None) -> bool:
-        """Subscribe ``chat_id``; False if it already was (nothing changes then)."""
+    def add(
+        self, chat_id: int, chat_type: str, title: str, user_id: int | None, what: SubscriptionFilter = EVERYTHING
+    ) -> bool:
+        """Subscribe ``chat_id`` to ``what``; False if it already held that filter (nothing changes then)."""
 
     def remove(self, chat_id: int) -> bool:
-        """Unsubscribe ``chat_id``; False if it was not subscribed."""
+        """Unsubscribe ``chat_id`` from everything; False if it was not subscribed."""
+
+    def remove_filter(self, chat_id: int, what: SubscriptionFilter) -> bool:
+        """Drop one of the chat's filters (with its last one, the chat is unsubscribed); False
+        if it did not hold ``what``."""
 
     def move(self, old_chat_id: int, new_chat_id: int) -> None:
-        """A group became a supergroup (Telegram gave it a new id): keep its subscription."""
+        """A group became a supergroup (Telegram gave it a new id): keep its subscription and filters."""
 
     def is_subscribed(self, chat_id: int) -> bool: ...
+
+    def filters(self, chat_id: int) -> list[SubscriptionFilter]:
+        """The chat's filters, in the order added; [] when it is not subscribed."""
+
+    def audience(self) -> dict[int, list[SubscriptionFilter]]:
+        """Every subscribed chat with its filters (a chat subscribed before filters: everything)."""
 
     def all(self) -> list[Subscription]: ...
 
@@ -55,8 +70,12 @@ class OutboxStore(Protocol):
     def record_baseline(self, article_ids: Iterable[str]) -> None:
         """Mark ``article_ids`` as seen, never to be announced."""
 
-    def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
-        """Queue each never-seen article for every subscribed chat, atomically; rows made."""
+    def announce(
+        self, notices: Sequence[Notice], now: float | None = None, audience: Mapping[str, Collection[int]] | None = None
+    ) -> int:
+        """Queue each never-seen article, atomically, for every subscribed chat, or, with
+        ``audience`` (article id -> chats whose filters it matches), for those of its chats
+        still subscribed; one row per chat and article, ever. Returns the rows made."""
 
     def due(self, now: float | None = None) -> list[PendingNotice]: ...
 

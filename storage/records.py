@@ -20,6 +20,29 @@ class Subscription:
     subscribed_at: str  # ISO 8601, UTC
 
 
+class FilterKind(StrEnum):
+    """What a subscription filter looks for in a new article."""
+
+    EVERYTHING = "all"  # every new article (plain /subscribe)
+    PLACE = "place"  # a 2025 province-level unit, or any unit it took in
+    KEYWORD = "keyword"  # a word or phrase
+
+
+@dataclass(frozen=True)
+class SubscriptionFilter:
+    """Which new articles a subscribed chat hears of; a chat may hold several.
+
+    ``value``: for a place, the 2025 unit's name ("Hải Phòng"); for a keyword, its
+    normalised words ("du lịch"); "" for everything."""
+
+    kind: FilterKind
+    value: str = ""
+
+
+#: Plain /subscribe; also what a chat subscribed before filters existed (no filter rows) hears.
+EVERYTHING = SubscriptionFilter(FilterKind.EVERYTHING)
+
+
 class Delivery(StrEnum):
     """Where an outbox row stands."""
 

@@ -204,7 +204,36 @@ class AdminMap:
                     return True
         return False
 
+    def province_named(self, text: str) -> Province | None:
+        """The province-level unit, pre-2025 or 2025, that ``text`` names and nothing more, its
+        type optional ("Hải Phòng", "TP Hải Phòng", "hai phong": diacritics may be left out)."""
+        words = words_of(text)
+        folded = [fold(w) for w in words]
+        for spellings in _PROVINCE_TYPES.values():
+            for spelling in spellings:
+                if len(words) > len(spelling) and folded[: len(spelling)] == [fold(w) for w in spelling]:
+                    words, folded = words[len(spelling) :], folded[len(spelling) :]
+                    break
+        exact = self._province_words.get(tuple(words))
+        if exact is not None:
+            return exact
+        candidates = self._folded_province.get(tuple(folded), [])
+        return candidates[0] if len(candidates) == 1 else None
+
     # -- citation side: units named in a text ----------------------------------------------
+
+    def successors_named(self, text: str) -> set[str]:
+        """The 2025 province-level units ``text`` (accented news text) is about: named as
+        they are ("Hải Phòng"), through a pre-2025 province ("Hải Dương") or through a
+        district named with its type ("huyện Yên Dũng"), read as :meth:`mentions` reads them."""
+        words = words_of(text)
+        named: set[str] = set()
+        i = 0
+        while i < len(words):
+            mention, i = self._mention_at(words, i, merged_only=False)
+            if mention is not None:
+                named.add(mention[0].successor)
+        return named
 
     def mentions(self, text: str) -> list[Mention]:
         """Pre-2025 units named in ``text`` (accented news text) that no longer exist as such:
@@ -226,9 +255,12 @@ class AdminMap:
             i = end
         return found
 
-    def _mention_at(self, words: list[str], i: int) -> tuple[tuple[Province | District, int, str] | None, int]:
+    def _mention_at(
+        self, words: list[str], i: int, merged_only: bool = True
+    ) -> tuple[tuple[Province | District, int, str] | None, int]:
         """The unit whose name (with its type, if written) starts at word ``i``: the unit, where
-        its name starts, the type it was written with; and where it ends."""
+        its name starts, the type it was written with; and where it ends. ``merged_only``: a
+        province that kept its name is not one (it needs no note)."""
         for kind_map, is_province in ((_PROVINCE_TYPES, True), (_DISTRICT_TYPES, False)):
             for kind, spellings in kind_map.items():
                 for spelling in spellings:
@@ -236,26 +268,28 @@ class AdminMap:
                         continue
                     start = i + len(spelling)
                     unit: tuple[Province | District, int] | None
-                    unit = self._province_after(words, start, kind) if is_province else None
+                    unit = self._province_after(words, start, kind, merged_only) if is_province else None
                     if unit is None and not is_province:
                         unit = self._district_after(words, start, kind)
                     if unit is not None:
                         return (unit[0], start, kind), unit[1]
         if i > 0 and words[i - 1] in _NOT_PROVINCE_BEFORE:
             return None, i + 1
-        bare = self._province_after(words, i, None)
+        bare = self._province_after(words, i, None, merged_only)
         if bare is not None:
             return (bare[0], i, ""), bare[1]
         return None, i + 1
 
-    def _province_after(self, words: list[str], i: int, kind: str | None) -> tuple[Province, int] | None:
+    def _province_after(
+        self, words: list[str], i: int, kind: str | None, merged_only: bool = True
+    ) -> tuple[Province, int] | None:
         for n in range(min(self._longest, len(words) - i), 1, -1):
             province = self._province_words.get(tuple(words[i : i + n]))
             if province is None:
                 continue
             if (kind is not None and province.kind != kind) or self._false_friend(words, i, n, False):
                 return None
-            return (province, i + n) if province.merged else None
+            return (province, i + n) if province.merged or not merged_only else None
         return None
 
     def _district_after(self, words: list[str], i: int, kind: str) -> tuple[District, int] | None:

@@ -138,6 +138,19 @@ TABLES: tuple[Table, ...] = (
         merge="ON CONFLICT (chat_id) DO NOTHING",
     ),
     Table(
+        "subscription filters",
+        "subscription_filters",  # absent from a file older than filters: its chats hear everything
+        (
+            Column("chat_id", "bigint"),
+            Column("kind", "text"),
+            Column("value", "text"),
+            Column("added_by", "bigint"),
+            Column("added_at", "text", _ISO),
+        ),
+        order="rowid",
+        merge="ON CONFLICT (chat_id, kind, value) DO NOTHING",  # a chat subscribed on both sides keeps both's
+    ),
+    Table(
         "announced articles",
         "announced_articles",
         (

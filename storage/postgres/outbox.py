@@ -15,7 +15,7 @@ when the lease ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 from psycopg.rows import DictRow
@@ -38,7 +38,17 @@ WITH notice AS (
     RETURNING article_id
 )
 INSERT INTO outbox (chat_id, article_id, next_attempt_at)
+"""
+_TO_EVERY_CHAT = """
 SELECT s.chat_id, fresh.article_id, to_timestamp(%(now)s) FROM fresh CROSS JOIN subscriptions s
+ON CONFLICT DO NOTHING
+"""
+#: With an audience: each fresh article to the chats its filters matched that are still subscribed.
+_TO_ITS_AUDIENCE = """
+SELECT DISTINCT a.chat_id, fresh.article_id, to_timestamp(%(now)s)
+FROM fresh JOIN unnest(%(audience_articles)s::text[], %(audience_chats)s::bigint[]) AS a (article_id, chat_id)
+    ON a.article_id = fresh.article_id
+JOIN subscriptions s ON s.chat_id = a.chat_id
 ON CONFLICT DO NOTHING
 """
 
@@ -100,17 +110,23 @@ class PostgresOutbox(SettlingOutbox):
                 (BASELINE_KEY, now_iso()),
             )
 
-    def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
-        """Queue each never-seen article for every subscribed chat, in one statement.
+    def announce(
+        self, notices: Sequence[Notice], now: float | None = None, audience: Mapping[str, Collection[int]] | None = None
+    ) -> int:
+        """Queue each never-seen article for every subscribed chat (with ``audience``: for
+        those of its chats still subscribed), in one statement.
 
         Returns the number of outbox rows made; an article seen before is skipped.
         """
         if not notices:
             return 0
+        pairs = [(article, chat) for article, chats in (audience or {}).items() for chat in chats]
         with self.db.transaction() as sql:
             sql.execute(
-                _ANNOUNCE,
+                _ANNOUNCE + (_TO_EVERY_CHAT if audience is None else _TO_ITS_AUDIENCE),
                 {
+                    "audience_articles": [article for article, _ in pairs],
+                    "audience_chats": [chat for _, chat in pairs],
                     "ids": [n.article_id for n in notices],
                     "titles": [n.title for n in notices],
                     "urls": [n.url for n in notices],

@@ -21,7 +21,7 @@ they were there before notifications started and are never announced.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from storage.common import BASELINE_KEY, SettlingOutbox, now_iso, pending_notice
 from storage.records import Delivery, Notice, PendingNotice
@@ -92,8 +92,11 @@ class SQLiteOutbox(SettlingOutbox):
             )
             sql.execute("INSERT OR REPLACE INTO outbox_meta (key, value) VALUES (?, ?)", (BASELINE_KEY, now))
 
-    def announce(self, notices: Sequence[Notice], now: float | None = None) -> int:
-        """Queue each never-seen article for every subscribed chat, all in one transaction.
+    def announce(
+        self, notices: Sequence[Notice], now: float | None = None, audience: Mapping[str, Collection[int]] | None = None
+    ) -> int:
+        """Queue each never-seen article for every subscribed chat (with ``audience``: for
+        those of its chats still subscribed), all in one transaction.
 
         Returns the number of outbox rows made. An article seen before is skipped, so
         calling this twice with the same notices queues nothing the second time.
@@ -102,7 +105,7 @@ class SQLiteOutbox(SettlingOutbox):
         created = now_iso()
         rows = 0
         with self.db.transaction() as sql:
-            chats = [row[0] for row in sql.execute("SELECT chat_id FROM subscriptions")]
+            subscribed = [row[0] for row in sql.execute("SELECT chat_id FROM subscriptions ORDER BY chat_id")]
             for notice in notices:
                 inserted = sql.execute(
                     "INSERT OR IGNORE INTO announced_articles "
@@ -121,6 +124,10 @@ class SQLiteOutbox(SettlingOutbox):
                 ).rowcount
                 if not inserted:
                     continue
+                chats = subscribed
+                if audience is not None:
+                    wanted = set(audience.get(notice.article_id, ()))
+                    chats = [chat for chat in subscribed if chat in wanted]
                 sql.executemany(
                     "INSERT OR IGNORE INTO outbox (chat_id, article_id, next_attempt_at, created_at) "
                     "VALUES (?, ?, ?, ?)",

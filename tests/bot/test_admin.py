@@ -77,8 +77,8 @@ async def test_status_shows_the_index_and_uptime_to_admins(bot: BotHarness) -> N
 async def test_menus_are_set_per_scope_in_vietnamese_and_english(bot: BotHarness) -> None:
     private, groups = {"type": "all_private_chats"}, {"type": "all_group_chats"}
     admin = {"type": "chat", "chat_id": ADMIN.id}
-    private_commands = ["latest", "sources", "subscribe", "unsubscribe", "help", "start"]
-    group_commands = ["ask", "latest", "sources", "subscribe", "unsubscribe", "help"]
+    private_commands = ["latest", "sources", "subscribe", "subscriptions", "unsubscribe", "help", "start"]
+    group_commands = ["ask", "latest", "sources", "subscribe", "subscriptions", "unsubscribe", "help"]
     admin_commands = [*private_commands, "add", "reindex", "status", "feedback"]
 
     calls = [

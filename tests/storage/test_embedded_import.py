@@ -128,6 +128,7 @@ def test_every_kind_of_state_reads_back_the_same_through_the_postgres_store(embe
 
     assert report.lines() == [
         "subscriptions: 3 copied",
+        "subscription filters: 3 copied",
         "announced articles: 4 copied (2 announced, 2 baseline)",
         "notifications: 8 copied (2 dropped, 1 failed, 4 pending, 1 sent)",
         "outbox markers: 1 copied",
@@ -312,12 +313,14 @@ def test_merge_keeps_both_sides_never_resends_and_copies_nothing_the_second_time
         cluster.subscriptions.add(-300, "group", "Nhóm Bắc Giang", MAI)  # only here
         cluster.outbox.record_baseline(["bai-1"])
         cluster.outbox.announce([notice(3)])  # bai-3: pending here for GROUP and -300; sent from SQLite to GROUP
-        with pytest.raises(StateStoreError, match=r"already holds hoptac state \(2 subscriptions, 2 announced"):
+        held = r"already holds hoptac state \(2 subscriptions, 2 subscription filters, 2 announced"
+        with pytest.raises(StateStoreError, match=held):
             import_embedded(embedded.path, target)
 
         report = import_embedded(embedded.path, target, merge=True)
         assert report.lines()[0] == "subscriptions: 2 copied, 1 already there"
-        assert report.lines()[1] == "announced articles: 2 copied, 2 already there (2 announced, 2 baseline)"
+        assert report.lines()[1] == "subscription filters: 2 copied, 1 already there"
+        assert report.lines()[2] == "announced articles: 2 copied, 2 already there (2 announced, 2 baseline)"
 
         assert cluster.subscriptions.count() == 4
         assert [s.title for s in cluster.subscriptions.all() if s.chat_id == GROUP] == ["Nhóm Sở Ngoại vụ (cụm)"]
@@ -435,7 +438,8 @@ def test_refusals_are_one_line(
     capsys.readouterr()
     code, err = run_cli(["db", "import-embedded", *data], capsys)  # a second time: PostgreSQL holds state now
     assert code == 1 and err == (
-        "the PostgreSQL database already holds hoptac state (3 subscriptions, 4 announced articles, "
+        "the PostgreSQL database already holds hoptac state (3 subscriptions, 3 subscription filters, "
+        "4 announced articles, "
         "8 notifications, 1 outbox markers, 2 feedback votes, 2 feeds, 2 feed items, 2 answer pages, "
         "3 processed updates, 1 articles): import into an empty one, or add --merge to keep both"
     )

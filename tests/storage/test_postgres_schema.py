@@ -17,7 +17,7 @@ from storage.postgres.schema import downgrade, head_revision, upgrade
 
 TABLES = {
     "alembic_version", "announced_articles", "answer_pages", "feed_items", "feedback", "feeds", "outbox",
-    "outbox_meta", "subscriptions", "leases", "processed_updates", "articles", "ingest_jobs",
+    "outbox_meta", "subscriptions", "subscription_filters", "leases", "processed_updates", "articles", "ingest_jobs",
     "index_generation",
 }  # fmt: skip
 TOKEN = "123456789:AAHk3Jx9Qm2Vt7Lr5Np8Ws4Yb6Zc1Df0Ge"

@@ -7,11 +7,22 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage.interfaces import StateStore
-from storage.records import AnswerPage, FeedbackReason, Notice, PollOutcome, SeenItem, Vote
+from storage.records import (
+    EVERYTHING,
+    AnswerPage,
+    FeedbackReason,
+    FilterKind,
+    Notice,
+    PollOutcome,
+    SeenItem,
+    SubscriptionFilter,
+    Vote,
+)
 from tests.storage.state_samples import CITATION, GROUP, LAN, LATER, MAI, SUPERGROUP
 
 OpenStore = Callable[[], StateStore]
@@ -89,6 +100,46 @@ def test_a_group_that_becomes_a_supergroup_keeps_its_subscription(store: StateSt
     assert [(s.chat_id, s.title) for s in store.subscriptions.all()] == [(SUPERGROUP, "Lại nhóm cũ")]
 
 
+HAI_PHONG = SubscriptionFilter(FilterKind.PLACE, "Hải Phòng")
+TOURISM = SubscriptionFilter(FilterKind.KEYWORD, "du lịch")
+
+
+def test_a_chat_holds_several_filters_and_is_subscribed_while_it_holds_one(open_store: OpenStore) -> None:
+    store = open_store()
+    assert store.subscriptions.add(GROUP, "group", "Nhóm", LAN, HAI_PHONG)
+    assert store.subscriptions.add(GROUP, "group", "Nhóm", MAI, TOURISM)
+    assert not store.subscriptions.add(GROUP, "group", "Nhóm", MAI, HAI_PHONG)  # held already
+    assert store.subscriptions.add(LAN, "private", "", LAN)  # everything
+
+    again = open_store()  # a restart keeps them, in the order added
+    assert again.subscriptions.filters(GROUP) == [HAI_PHONG, TOURISM]
+    assert again.subscriptions.audience() == {GROUP: [HAI_PHONG, TOURISM], LAN: [EVERYTHING]}
+    assert again.subscriptions.count() == 2 and again.subscriptions.filters(MAI) == []
+
+    assert again.subscriptions.remove_filter(GROUP, HAI_PHONG)
+    assert not again.subscriptions.remove_filter(GROUP, HAI_PHONG)
+    assert again.subscriptions.is_subscribed(GROUP)
+    assert again.subscriptions.remove_filter(GROUP, TOURISM)  # the last one: unsubscribed
+    assert not again.subscriptions.is_subscribed(GROUP) and again.subscriptions.filters(GROUP) == []
+
+    again.subscriptions.add(GROUP, "group", "Nhóm", LAN, TOURISM)
+    again.subscriptions.move(GROUP, SUPERGROUP)  # the filters go along
+    assert again.subscriptions.audience() == {SUPERGROUP: [TOURISM], LAN: [EVERYTHING]}
+    assert again.subscriptions.remove(SUPERGROUP) and again.subscriptions.audience() == {LAN: [EVERYTHING]}
+
+
+def test_a_chat_subscribed_before_filters_hears_everything_until_it_changes_them(store: StateStore) -> None:
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN)
+    database: Any = store.database  # type: ignore[attr-defined]
+    with database.transaction() as sql:  # as a chat subscribed by a hoptac without filters
+        sql.execute("DELETE FROM subscription_filters")
+
+    assert store.subscriptions.filters(GROUP) == [EVERYTHING]
+    assert not store.subscriptions.add(GROUP, "group", "Nhóm", LAN)  # already everything
+    assert store.subscriptions.add(GROUP, "group", "Nhóm", LAN, HAI_PHONG)
+    assert store.subscriptions.filters(GROUP) == [EVERYTHING, HAI_PHONG]
+
+
 # --- the outbox ------------------------------------------------------------------------------
 
 
@@ -119,6 +170,18 @@ def test_an_article_is_queued_once_per_chat_ever(open_store: OpenStore) -> None:
     again.subscriptions.add(MAI, "private", "", MAI)  # a later subscriber does not get old news
     assert again.outbox.announce([notice(2)]) == 3
     assert [a for c, a in pending(again) if c == MAI] == ["bai-2"]
+
+
+def test_an_article_goes_only_to_the_chats_of_its_audience_that_are_still_subscribed(store: StateStore) -> None:
+    store.outbox.record_baseline([])
+    store.subscriptions.add(GROUP, "group", "Nhóm", LAN, HAI_PHONG)
+    store.subscriptions.add(LAN, "private", "", LAN, TOURISM)
+
+    audience = {"bai-1": [GROUP, LAN, GROUP], "bai-2": [MAI], "bai-3": []}  # MAI is not subscribed
+    assert store.outbox.announce([notice(1), notice(2), notice(3)], audience=audience) == 2
+
+    assert sorted(pending(store)) == sorted([(GROUP, "bai-1"), (LAN, "bai-1")])
+    assert store.outbox.unannounced(["bai-2", "bai-3"]) == set()  # seen, though nobody was told
 
 
 def test_an_article_seen_with_nobody_subscribed_is_still_announced_once(store: StateStore) -> None:
