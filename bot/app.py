@@ -34,12 +34,13 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import handlers, jobs, replicas, subscribing
+from bot import handlers, inline, jobs, replicas, subscribing
 from bot.command_menus import command_menus
 from bot.config import BotConfig, BotConfigError, rejected_token_error
 from bot.delivery import RetryingRateLimiter
@@ -61,7 +62,7 @@ OPS_KEY = "hoptac-ops-server"
 SHUTDOWN_KEY = "hoptac-shutdown"  # bot_data: the bot.shutdown.Shutdown of this application
 
 #: The updates the bot asks Telegram for; everything else is never even fetched.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY]
 
 
 def build_application(config: BotConfig, engine: Engine, state: StateStore) -> Application:
@@ -117,6 +118,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             CallbackQueryHandler(handlers.feedback, pattern=f"^({Action.LIKE}|{Action.DISLIKE}):"),
             CallbackQueryHandler(handlers.feedback_reason, pattern=f"^{Action.REASON}:"),
             CallbackQueryHandler(handlers.unknown_button),
+            InlineQueryHandler(inline.inline_query),
         ]
     )
     application.add_error_handler(handlers.on_error)

@@ -15,6 +15,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import BotConfig
 from bot.engine_client import EngineClient
+from bot.inline_cache import InlineAnswerCache
 from bot.metrics import BotMetrics
 from bot.notifying import read_send_failure
 from bot.reindex import ReindexCoordinator
@@ -42,6 +43,7 @@ class BotDeps:
     metrics: BotMetrics
     feeds: FeedPoller | None = None  # None: no feeds configured
     watcher: CorpusWatcher | None = None  # None: the corpus folder is not watched
+    inline_answers: InlineAnswerCache = field(default_factory=InlineAnswerCache)  # bot.inline
     started_at: float = field(default_factory=time.monotonic)
 
     @classmethod

@@ -40,6 +40,7 @@ from bot.format import (
     format_sources,
     format_status,
 )
+from bot.inline import opened_page_id
 from bot.keyboards import Action, answer_keyboard, parse_callback_data, reason_in, reason_keyboard
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
@@ -302,7 +303,21 @@ async def unknown_button(update: Update, context: Context) -> None:
 
 
 async def start(update: Update, context: Context) -> None:
-    await _send_help(update, context, greeting=True)
+    """``/start``: the greeting; ``/start a_<page id>`` (an inline answer's button) opens that
+    answer here, with its buttons."""
+    message = update.effective_message
+    page_id = opened_page_id(context.args[0]) if context.args else None
+    if message is None or page_id is None:
+        await _send_help(update, context, greeting=True)
+        return
+    deps = get_deps(context)
+    page = await asyncio.to_thread(deps.pages.get, page_id)
+    if page is None or not page.citations:
+        await message.reply_text(STALE_BUTTON)
+        return
+    answer = Answer(question=page.question, found=True, answer=page.citations[0].sentence, citations=page.citations)
+    user = update.effective_user
+    await _send_answer_page(message, deps, answer, offset=page.offset, user_id=user.id if user else page.user_id)
 
 
 async def help_command(update: Update, context: Context) -> None:

@@ -4,7 +4,9 @@ It speaks HTTP/1.1 (keep-alive, one asyncio task per connection, so a long-polli
 ``getUpdates`` never blocks a ``sendMessage``) and real Bot API JSON at
 ``/bot<token>/<method>``: ``getMe``, ``getUpdates`` (offsets, long-poll ``timeout``,
 answered as soon as an update is queued), ``sendMessage``, ``editMessageText``,
-``editMessageReplyMarkup``, ``answerCallbackQuery``, ``sendChatAction``,
+``editMessageReplyMarkup``, ``answerCallbackQuery``, ``answerInlineQuery`` (results and
+their messages checked; ``send_inline_query`` queues an ``inline_query`` update,
+``choose_inline_result`` posts a chosen result), ``sendChatAction``,
 ``setMyCommands`` (one menu per scope and language code: ``menu``), ``deleteWebhook``,
 ``getChatMember``, ``getFile`` (and the file download at ``/file/bot<token>/<path>``)
 and the rest PTB calls at startup. Text sent with ``parse_mode=HTML`` is parsed as Telegram parses it (see
@@ -70,8 +72,11 @@ _JSON_PARAMETERS = {
     "scope",
     "allowed_updates",
     "link_preview_options",
+    "results",
+    "button",
 }
 _INT_PARAMETERS = {"offset", "limit", "timeout", "message_id", "user_id", "cache_time"}
+_BOOL_PARAMETERS = {"is_personal"}
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 _MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{5,32}")
 
@@ -218,6 +223,8 @@ class FakeBotApi:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._open_callbacks: set[str] = set()
+        self._open_inline_queries: set[str] = set()
+        self.inline_answers: dict[str, dict[str, Any]] = {}  # inline query id -> answerInlineQuery's parameters
         self._failures: dict[str, list[int]] = {}  # method -> [calls left to fail, retry_after, status]
         self._consumed: set[int] = set()
         self._blocked: dict[int, str] = {}  # chat id -> the 403 description
@@ -387,6 +394,36 @@ class FakeBotApi:
             },
         )
         return query_id
+
+    def send_inline_query(self, user: FakeUser, query: str, chat_type: str = "supergroup") -> str:
+        """The user types ``@bot query`` in a chat of ``chat_type``; returns the query's id
+        (its answer: ``inline_answers[id]``, once ``answerInlineQuery`` came)."""
+        query_id = f"iq{next(self._callback_ids)}"
+        self._open_inline_queries.add(query_id)
+        self._queue(
+            "inline_query",
+            {"id": query_id, "from": user.to_json(), "query": query, "offset": "", "chat_type": chat_type},
+        )
+        return query_id
+
+    async def inline_answer(self, query_id: str, timeout: float = DEFAULT_WAIT_S) -> dict[str, Any]:
+        """The ``answerInlineQuery`` parameters the bot answered ``query_id`` with (results
+        checked as Telegram checks them), waiting for it."""
+        return await self._wait_until(lambda: self.inline_answers.get(query_id), timeout)
+
+    def choose_inline_result(
+        self, user: FakeUser, chat: FakeChat, answer: dict[str, Any], result_id: str
+    ) -> dict[str, Any]:
+        """The user picks result ``result_id`` of an inline answer: its message appears in
+        ``chat``, sent by the user "via" the bot, as Telegram posts it."""
+        [result] = [r for r in answer["results"] if r["id"] == result_id]
+        text, entities = self._check_text(self._content(result))
+        extra: dict[str, Any] = {"via_bot": self.bot.to_json()}
+        if entities:
+            extra["entities"] = entities
+        if result.get("reply_markup"):
+            extra["reply_markup"] = result["reply_markup"]
+        return self._user_message(chat, user, text=text, **extra)
 
     def send_document(
         self,
@@ -667,6 +704,8 @@ class FakeBotApi:
         for name, value in list(params.items()):
             if name in _JSON_PARAMETERS:
                 params[name] = json.loads(value)
+            elif name in _BOOL_PARAMETERS and value in ("true", "false"):
+                params[name] = value == "true"
             elif (name in _INT_PARAMETERS or name == "chat_id") and re.fullmatch(r"-?\d+", value):
                 params[name] = int(value)
         return params
@@ -678,7 +717,7 @@ class FakeBotApi:
             **self.bot.to_json(),
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": True,
         }
 
     async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -818,6 +857,36 @@ class FakeBotApi:
         if len(str(params.get("text", ""))) > 200:
             raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
+        return True
+
+    @staticmethod
+    def _content(result: dict[str, Any]) -> dict[str, Any]:
+        """An inline result's message as ``sendMessage`` parameters."""
+        content = result.get("input_message_content") or {}
+        return {"text": content.get("message_text"), "parse_mode": content.get("parse_mode")}
+
+    async def _api_answerinlinequery(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("inline_query_id", ""))
+        if query_id not in self._open_inline_queries:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        results = params.get("results")
+        if not isinstance(results, list) or len(results) > 50:
+            raise ApiError(400, "Bad Request: RESULTS_TOO_MUCH")
+        ids = [str(r.get("id", "")) for r in results]
+        if len(set(ids)) != len(ids) or not all(1 <= len(i.encode("utf-8")) <= 64 for i in ids):
+            raise ApiError(400, "Bad Request: RESULT_ID_INVALID")
+        for result in results:
+            if result.get("type") != "article" or not str(result.get("title", "")).strip():
+                raise ApiError(400, "Bad Request: RESULT_TITLE_EMPTY")
+            self._check_text(self._content(result))  # the message as it will be posted
+            self._check_markup(result.get("reply_markup"))
+        button = params.get("button")
+        if button is not None:
+            parameter = str(button.get("start_parameter", ""))
+            if not str(button.get("text", "")).strip() or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", parameter):
+                raise ApiError(400, "Bad Request: BUTTON_INVALID")
+        self._open_inline_queries.discard(query_id)
+        self.inline_answers[query_id] = params
         return True
 
     async def _api_sendchataction(self, params: dict[str, Any]) -> bool:
