@@ -98,16 +98,15 @@ async def _answer_for(deps: BotDeps, text: str, user_id: int, bot_username: str)
         return InlineAnswer(hint=TOO_FAST.format(seconds=int(decision.retry_after_s) + 1))
     pending: asyncio.Future[InlineAnswer] = asyncio.get_running_loop().create_future()
     cache.put(text, pending)
+    answer = InlineAnswer(hint=UNAVAILABLE)
     try:
         answer = await _ask(deps, text, user_id, bot_username)
     except Exception:
-        cache.forget(text)
-        pending.cancel()
         _LOGGER.exception("Inline query failed")
-        return InlineAnswer(hint=UNAVAILABLE)
-    pending.set_result(answer)
-    if answer.hint is not None:
-        cache.forget(text)  # nothing worth keeping: asked again, the engine is asked again
+    finally:  # also when stopped half-way: whoever waits on it gets an answer
+        pending.set_result(answer)
+        if answer.hint is not None:
+            cache.forget(text)  # nothing worth keeping: asked again, the engine is asked again
     return answer
 
 
