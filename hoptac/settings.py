@@ -37,6 +37,12 @@ class Settings(BaseSettings):
         "slower (see docs/benchmarks.md). Each has its own fitted answer weights; changing it needs a reindex.",
     )
     answer_sentences: int = Field(default=3, ge=1, le=10, description="Most sentences quoted in one answer.")
+    answer_selector: Literal["trained", "off"] = Field(
+        default="trained",
+        description='"trained": the first quote is chosen, and "found" and the confidence decided, with the answer '
+        "selector trained on Vietnamese questions (docs/answer-selector.md; the default model with span sentence "
+        'vectors only); "off": without it, exactly as before. No reindex either way.',
+    )
     database_url: SecretStr | None = Field(
         default=None,
         description="PostgreSQL for the bot's state (postgresql://user:password@host:5432/db); its schema is "
@@ -190,6 +196,7 @@ class Settings(BaseSettings):
             sentence_vectors=self.sentence_vectors,
             answer_sentences=self.answer_sentences,
             ingest_max_bytes=self.ingest_max_bytes,
+            answer_selector=self.answer_selector,
         )
 
 

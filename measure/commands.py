@@ -58,12 +58,19 @@ def add_eval(add: AddCommand) -> None:
         "--limit", type=int, default=None, metavar="N", help="ask only the first N questions (default: all)"
     )
     evaluate.add_argument("--sweep", action="store_true", help="also report the hybrid at dense weights 0.0-1.0")
+    evaluate.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only the file's entries of this split (qa-train files: train, dev, test); repeatable",
+    )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(func=cmd_eval)
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from measure.evaluation import evaluate, format_report
+    from measure.evaluation import NoQuestions, evaluate, format_report
 
     path = Path(args.file)
     if not path.is_file():
@@ -80,8 +87,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                 sweep=args.sweep,
                 search_url=settings.search_url,
                 search_prefix=settings.search_collection_prefix,
+                splits=tuple(args.split),
             )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, NoQuestions) as exc:
         raise UserError(str(exc)) from exc
     except (ValueError, KeyError, TypeError) as exc:
         raise UserError(f"{path} is not SQuAD v1.1 JSON ({type(exc).__name__}: {exc})") from exc
@@ -244,4 +252,50 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
         print_json([r.to_json() for r in results])
     else:
         print(format_replica_results(results))
+    return 0
+
+
+# -- train-selector ----------------------------------------------------------------------
+
+
+def add_train_selector(add: AddCommand) -> None:
+    train = add(
+        "train-selector",
+        help="train the answer selector on SHARED_DATA_DIR/qa-train (about an hour on 2 cores; "
+        "see docs/answer-selector.md)",
+    )
+    train.add_argument(
+        "--out", type=Path, default=None, metavar="DIR", help="where the weights go (default: DATA_DIR/selector)"
+    )
+    train.add_argument("--epochs", type=int, default=1, help="passes over the training questions (default: 1)")
+    train.add_argument("--split", type=int, default=6, help="the first retrained layer of 12 (default: 6)")
+    train.add_argument("--max-minutes", type=float, default=100.0, help="stop training after this long (default: 100)")
+    train.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
+    train.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="only the first N training paragraphs (a quick try)"
+    )
+    train.add_argument("--install", action="store_true", help="also replace the shipped selector with the result")
+    train.set_defaults(func=cmd_train_selector)
+
+
+def cmd_train_selector(args: argparse.Namespace, settings: Settings) -> int:
+    import shutil
+
+    from measure.selector_training import TrainingPlan, train
+    from retrieval.embedding.answer_selector import CARD_FILE, SHIPPED, WEIGHTS_FILE
+    from retrieval.local.engine import LocalEngine
+
+    data = settings.shared_data_dir / "qa-train"
+    if not data.is_dir():
+        raise UserError(f"{data} is absent: the selector trains on the qa-train data (set HOPTAC_SHARED_DATA_DIR)")
+    out = args.out or settings.data_dir / "selector"
+    plan = TrainingPlan(split=args.split, epochs=args.epochs, seed=args.seed, max_minutes=args.max_minutes)
+    embedder = LocalEngine(settings.engine_config()).embedder()
+    limit = args.limit
+    train(embedder, data, out, plan, lambda m: print(m, flush=True), limit, None if limit is None else limit // 4)
+    if args.install:
+        SHIPPED.mkdir(parents=True, exist_ok=True)
+        for name in (WEIGHTS_FILE, CARD_FILE):
+            shutil.copyfile(out / name, SHIPPED / name)
+        print(f"installed in {SHIPPED}")
     return 0

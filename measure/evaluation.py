@@ -29,7 +29,7 @@ from retrieval.answering.background import Background
 from retrieval.answering.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.answering.search import RankedPassage, Searcher
 from retrieval.answering.search_index import SearchIndex
-from retrieval.answering.sentence_choice import ANSWER_PASSAGES, compose_answer
+from retrieval.answering.sentence_choice import ANSWER_PASSAGES, Selection, compose_answer
 from retrieval.articles.passages import passage_windows
 from retrieval.articles.sentences import split_sentences
 from retrieval.config import EngineConfig
@@ -54,14 +54,23 @@ class Question:
     answer: str
 
 
-def load_squad(path: Path) -> tuple[list[Article], list[Question]]:
+class NoQuestions(ValueError):
+    """The file (or the splits asked for) holds no question."""
+
+
+def load_squad(path: Path, splits: tuple[str, ...] = (), prefix: str = "squad") -> tuple[list[Article], list[Question]]:
+    """Every paragraph as an article, every question; with ``splits``, only the entries whose
+    ``split`` (the qa-train files' article-level split: "train", "dev(public_test)", ...)
+    starts with one of them."""
     data = json.loads(path.read_text("utf-8"))
     articles: list[Article] = []
     questions: list[Question] = []
     for group, entry in enumerate(data["data"]):
-        title = nfc(entry.get("title", f"article {group}").replace("_", " "))
+        if splits and not str(entry.get("split", "")).startswith(splits):
+            continue
+        title = nfc(str(entry.get("title", f"article {group}")).replace("_", " "))
         for number, paragraph in enumerate(entry["paragraphs"]):
-            article_id = f"squad-{group:03d}-{number:02d}"
+            article_id = f"{prefix}-{group:03d}-{number:02d}"
             articles.append(
                 Article(id=article_id, title=title, published=None, source="XQuAD", text=nfc(paragraph["context"]))
             )
@@ -206,26 +215,30 @@ def evaluate(
     records: list[AnswerRecord] | None = None,
     search_url: str | None = None,
     search_prefix: str = "hoptac",
+    splits: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run the whole evaluation; the model and embedding cache of ``config`` are reused.
     ``distractors`` passages of whole news articles from ``distractors_jsonl`` join the corpus.
     With ``search_url`` the corpora are written to and searched in Milvus (collections
     ``{search_prefix}_eval_*``) instead of the local index."""
     started = time.perf_counter()
-    articles, questions = load_squad(path)
+    articles, questions = load_squad(path, splits)
+    if not questions:
+        raise NoQuestions(f"{path} has no questions" + (f" in split {', '.join(splits)}" if splits else ""))
     if limit:
         questions = questions[:limit]
     if distractors > 0 and distractors_jsonl is None:
         raise ValueError("distractors need a JSONL of news articles")
     extra = load_distractors(distractors, distractors_jsonl) if distractors_jsonl is not None else []
     analyzer = Analyzer()
-    embedder = Embedder.load(
-        config.embedding_model,
-        config.models_dir,
-        config.embedding_cache,
-        config.embedding_batch_size,
-        sentence_vectors=config.sentence_vectors,  # eval what the product would run
-    )
+    embedder = config.load_embedder()  # eval what the product would run, the answer selector included
+    selections: dict[str, Selection | None] = {}
+
+    def select(text: str) -> Selection | None:
+        if text not in selections:
+            selections[text] = Selection.of(embedder, text)
+        return selections[text]
+
     if search_url is not None:
         build = milvus_builder(search_url, search_prefix, embedder, analyzer)
     else:
@@ -236,12 +249,14 @@ def evaluate(
 
     report: dict[str, Any] = {
         "file": str(path),
+        "splits": list(splits),
         "questions": len(questions),
         "paragraphs": len(articles),
         "distractor_articles": len(extra),
         "passages": corpus.passages,
         "model": embedder.model_id,
         "search": "milvus" if search_url is not None else "local",
+        "answer_selector": embedder.selector is not None,
         "methods": {},
     }
     hybrid_ranked: list[tuple[SearchIndex, list[RankedPassage]]] = []
@@ -273,7 +288,7 @@ def evaluate(
         *(Asked(q, t, v, ANSWERABLE, True) for q, t, v in zip(questions, folded, folded_queries, strict=True)),
     ]
     given = {id(a): r for a, r in zip(answerable, hybrid_ranked, strict=False)}  # the ones as written
-    answers = _ask(corpus, analyzer, background, answerable, config.answer_sentences, given)
+    answers = _ask(corpus, analyzer, background, answerable, config.answer_sentences, given, select=select)
     first = any_ = found = 0
     accented = list(zip(answerable, answers, strict=True))[: len(questions)]
     for asked, answer in accented:
@@ -287,14 +302,16 @@ def evaluate(
         "any_sentence_contains_answer": any_ / n,
         "found": found / n,
     }
-    before = _ask(corpus, analyzer, background, answerable, config.answer_sentences, given, earned_quotes=False)
+    before = _ask(
+        corpus, analyzer, background, answerable, config.answer_sentences, given, earned_quotes=False, select=select
+    )
     report["extra_quotes"] = {
         "before": _extra_quotes(analyzer, answerable, before),
         "after": _extra_quotes(analyzer, answerable, answers),
     }
     collected = [_record(a, ans) for a, ans in zip(answerable, answers, strict=True)]
-    topic = _topic_removed(articles, questions, build, analyzer, background, queries, folded_queries)
-    removed = _answer_removed(articles, questions, build, analyzer, background, queries, folded_queries)
+    topic = _topic_removed(articles, questions, build, analyzer, background, queries, folded_queries, select)
+    removed = _answer_removed(articles, questions, build, analyzer, background, queries, folded_queries, select)
     collected += [_record(a, ans) for a, ans in (*topic, *removed)]
     report["unanswerable"] = _found_share([ans for a, ans in topic if not a.folded])
     report["answer_removed"] = _found_share([ans for a, ans in removed if not a.folded])
@@ -353,6 +370,7 @@ def _ask(
     limit: int = 3,
     ranked_for: dict[int, tuple[SearchIndex, list[RankedPassage]]] | None = None,
     earned_quotes: bool = True,
+    select: Callable[[str], Selection | None] | None = None,
 ) -> list[Answer]:
     searcher = Searcher(analyzer)
     answers = []
@@ -361,7 +379,7 @@ def _ask(
         answers.append(
             compose_answer(
                 index, analyzer, a.text, a.vector, ranked, background.baseline(a.vector), limit,
-                earned_quotes=earned_quotes,
+                earned_quotes=earned_quotes, selection=select(a.text) if select else None,
             )
         )  # fmt: skip
     return answers
@@ -405,6 +423,7 @@ def _topic_removed(
     background: Background,
     queries: np.ndarray,
     folded_queries: np.ndarray,
+    select: Callable[[str], Selection | None] | None = None,
 ) -> list[tuple[Asked, Answer]]:
     """Questions whose topic was removed from the corpus: they should come back not found."""
     group_of = {q.article_id: q.group for q in questions}
@@ -412,7 +431,7 @@ def _topic_removed(
     corpus = build(kept, "topic_removed")
     vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
     asked = _both_ways([q for q in questions if q.group % 2 == 1], vectors, TOPIC_REMOVED)
-    return list(zip(asked, _ask(corpus, analyzer, background, asked), strict=True))
+    return list(zip(asked, _ask(corpus, analyzer, background, asked, select=select), strict=True))
 
 
 def answer_removed(articles: list[Article], questions: list[Question]) -> tuple[list[Article], list[Question]]:
@@ -447,6 +466,7 @@ def _answer_removed(
     background: Background,
     queries: np.ndarray,
     folded_queries: np.ndarray,
+    select: Callable[[str], Selection | None] | None = None,
 ) -> list[tuple[Asked, Answer]]:
     """Questions asked of a corpus of paragraphs whose answer sentences were cut out."""
     holed, chosen = answer_removed(articles, questions)
@@ -455,7 +475,7 @@ def _answer_removed(
     corpus = build(holed, "answer_removed")
     vectors = {q.id: (v, f) for q, v, f in zip(questions, queries, folded_queries, strict=True)}
     asked = _both_ways(chosen, vectors, ANSWER_REMOVED)
-    return list(zip(asked, _ask(corpus, analyzer, background, asked), strict=True))
+    return list(zip(asked, _ask(corpus, analyzer, background, asked, select=select), strict=True))
 
 
 def confidence_table(records: list[AnswerRecord]) -> dict[str, dict[str, float]]:

@@ -17,6 +17,7 @@ from typing import Literal
 from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
 
 SentenceVectors = Literal["standalone", "span"]
+AnswerSelectorChoice = Literal["trained", "off"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class EngineConfig:
     answer_sentences: int = 3
     #: Largest file (or JSONL line) an ingest reads; 0: no limit.
     ingest_max_bytes: int = 0
+    #: "trained": sentences are chosen with the trained answer selector
+    #: (retrieval/embedding/answer_selector.py) where it applies (the default model, span
+    #: sentence vectors); "off": without it, as before it existed.
+    answer_selector: AnswerSelectorChoice = "trained"
 
     @property
     def index_root(self) -> Path:
@@ -49,11 +54,26 @@ class EngineConfig:
 
     def load_embedder(self, notify: Callable[[str], None] | None = None) -> Embedder:
         """The configured model, through the embedding cache (built offline first if needed)."""
-        return Embedder.load(
+        embedder = Embedder.load(
             self.embedding_model,
             self.models_dir,
             self.embedding_cache,
             batch_size=self.embedding_batch_size,
             notify=notify,
             sentence_vectors=self.sentence_vectors,
+        )
+        if self.uses_selector:
+            from retrieval.embedding.answer_selector import SHIPPED
+
+            embedder.attach_selector(SHIPPED)
+        return embedder
+
+    @property
+    def uses_selector(self) -> bool:
+        """Whether answers choose sentences with the trained selector: it is asked for, and
+        it was trained for this model and way of making sentence vectors."""
+        return (
+            self.answer_selector == "trained"
+            and self.embedding_model == DEFAULT_MODEL
+            and self.sentence_vectors == "span"
         )

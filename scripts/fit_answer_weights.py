@@ -36,7 +36,16 @@ from hoptac.settings import Settings
 from measure.evaluation import answer_removed, contains_answer, load_squad
 from retrieval.answering.background import Background
 from retrieval.answering.search import Searcher
-from retrieval.answering.sentence_choice import FOUND_THRESHOLD, WEIGHTS, AnswerWeights, found_score, sentence_features
+from retrieval.answering.sentence_choice import (
+    FOUND_THRESHOLD,
+    SELECTOR_WEIGHTS,
+    WEIGHTS,
+    AnswerWeights,
+    Selection,
+    found_score,
+    sentence_features,
+)
+from retrieval.embedding.answer_selector import SHIPPED
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import build_index
 from retrieval.vietnamese.analyzer import Analyzer, QueryForm
@@ -54,13 +63,18 @@ class Asked:
     form: QueryForm
 
 
-def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], list[Asked]]:
+def collect(
+    path: Path, settings: Settings, splits: tuple[str, ...] = (), selector: Path | None = None
+) -> tuple[list[Asked], list[Asked], list[Asked]]:
     """(answerable, unanswerable, answer removed) questions, each asked with and without
     diacritics: unanswerable ones of a corpus their SQuAD article was removed from, answer
-    removed ones of paragraphs without their answer's sentences (:func:`answer_removed`)."""
-    articles, questions = load_squad(path)
+    removed ones of paragraphs without their answer's sentences (:func:`answer_removed`).
+    With ``selector`` (a trained answer selector's folder) the features have its score too."""
+    articles, questions = load_squad(path, splits)
     analyzer = Analyzer()
-    embedder = LocalEngine(settings.engine_config()).embedder()
+    embedder = LocalEngine(dataclasses.replace(settings.engine_config(), answer_selector="off")).embedder()
+    if selector is not None:
+        embedder.attach_selector(selector)
     background = Background.embed(embedder)
     searcher = Searcher(analyzer)
     group_of = {q.article_id: q.group for q in questions}
@@ -72,7 +86,8 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], l
     for q in holed_questions:
         for text in (q.text, fold(q.text)):
             vector = embedder.encode_query(text)
-            f = sentence_features(holed, analyzer, text, vector, searcher.passages(holed, text, vector))
+            selection = Selection.of(embedder, text)
+            f = sentence_features(holed, analyzer, text, vector, searcher.passages(holed, text, vector), selection)
             labels = np.zeros(len(f.rows), dtype=bool)
             removed.append(Asked(q.group, f.values, labels, background.baseline(vector), analyzer.query_form(text)))
     answerable: list[Asked] = []
@@ -82,12 +97,14 @@ def collect(path: Path, settings: Settings) -> tuple[list[Asked], list[Asked], l
             print(f"asking {n}/{len(questions)}", file=sys.stderr)
         for text in (q.text, fold(q.text)):
             vector = embedder.encode_query(text)
+            selection = Selection.of(embedder, text)
             baseline = background.baseline(vector)
             form = analyzer.query_form(text)
             for index, into in ((full, answerable), (half, unanswerable)):
                 if index is half and q.group % 2 == 0:
                     continue
-                f = sentence_features(index, analyzer, text, vector, searcher.passages(index, text, vector))
+                ranked = searcher.passages(index, text, vector)
+                f = sentence_features(index, analyzer, text, vector, ranked, selection)
                 labels = np.array([contains_answer(index.sentence(r).text, q.answer) for r in f.rows], dtype=bool)
                 into.append(Asked(q.group, f.values, labels, baseline, form))
     return answerable, unanswerable, removed
@@ -150,11 +167,15 @@ def any_right(asked: list[Asked], weights: np.ndarray, margin: float, limit: int
     return hits / max(len(asked), 1)
 
 
-def found_features(a: Asked, weights: np.ndarray) -> tuple[float, float, bool]:
+def found_features(a: Asked, weights: np.ndarray) -> tuple[float, float, bool, float | None]:
+    """The best sentence's margin, coverage, whether accented, and the selector's score (None without)."""
     best = int(np.argmax(a.values @ weights)) if len(a.labels) else -1
+    accented = a.form == QueryForm.ACCENTED
+    with_selector = a.values.shape[1] > 4
     if best < 0:
-        return -1.0, 0.0, a.form == QueryForm.ACCENTED
-    return float(a.values[best, 0]) - a.baseline, float(a.values[best, 1]), a.form == QueryForm.ACCENTED
+        return -1.0, 0.0, accented, (-10.0 if with_selector else None)
+    selected = float(a.values[best, 4]) if with_selector else None
+    return float(a.values[best, 0]) - a.baseline, float(a.values[best, 1]), accented, selected
 
 
 def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: np.ndarray) -> tuple[np.ndarray, float]:
@@ -163,8 +184,11 @@ def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: np.nd
         for a in asked:
             if a.form == QueryForm.ENGLISH:
                 continue
-            margin, coverage, accented = found_features(a, weights)
-            rows.append((margin, coverage, accented * margin, accented * coverage, accented))
+            margin, coverage, accented, selected = found_features(a, weights)
+            row = [margin, coverage, accented * margin, accented * coverage, accented]
+            if selected is not None:
+                row += [selected, accented * selected]
+            rows.append(row)
             labels.append(label)
     model = LogisticRegression(C=100.0, class_weight="balanced", max_iter=1000).fit(np.array(rows), np.array(labels))
     return model.coef_[0], float(model.intercept_[0])
@@ -173,9 +197,9 @@ def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: np.nd
 def found_rates(asked: list[Asked], weights: AnswerWeights, sentence_weights: np.ndarray) -> dict[str, float]:
     rates: dict[str, list[bool]] = {}
     for a in asked:
-        margin, coverage, _ = found_features(a, sentence_weights)
+        margin, coverage, _, selected = found_features(a, sentence_weights)
         rates.setdefault(a.form.name.lower(), []).append(
-            found_score(margin, coverage, a.form, weights) >= FOUND_THRESHOLD
+            found_score(margin, coverage, a.form, weights, selected) >= FOUND_THRESHOLD
         )
     return {form: round(float(np.mean(v)), 3) for form, v in rates.items()}
 
@@ -191,17 +215,28 @@ def main() -> None:
         help="fit the found decision with the answer-removed questions as negatives too",
     )
     parser.add_argument("--features", type=Path, help="keep the asked questions' features in this file and reuse them")
+    parser.add_argument("--split", action="append", default=[], help="only this split of the file (qa-train: dev)")
+    parser.add_argument(
+        "--selector",
+        type=Path,
+        nargs="?",
+        const=SHIPPED,
+        default=None,
+        help="fit the weights used with this answer selector (default folder: the shipped one)",
+    )
     args = parser.parse_args()
     settings = Settings(sentence_vectors=args.sentence_vectors)
     if args.features and args.features.is_file():
         answerable, unanswerable, removed = pickle.loads(args.features.read_bytes())
     else:
-        answerable, unanswerable, removed = collect(args.squad, settings)
+        answerable, unanswerable, removed = collect(args.squad, settings, tuple(args.split), args.selector)
         if args.features:
             args.features.write_bytes(pickle.dumps((answerable, unanswerable, removed)))
     accented = [a for a in answerable if a.form == QueryForm.ACCENTED]
-    current = WEIGHTS[args.sentence_vectors]
-    in_use = np.array([current.dense, current.coverage, current.passage, current.answer_type])
+    with_selector = answerable[0].values.shape[1] > 4
+    current = SELECTOR_WEIGHTS if with_selector else WEIGHTS[args.sentence_vectors]
+    in_use = np.array([current.dense, current.coverage, current.passage, current.answer_type, current.selector])
+    in_use = in_use[: answerable[0].values.shape[1]]
 
     held_out = []
     for part in (0, 1):
@@ -216,7 +251,7 @@ def main() -> None:
     )
     fitted = fit_ranker(accented)
     margin = margin_for(accented, fitted, args.sentences_per_answer)
-    print(f"sentence weights (cosine, coverage, passage, answer type): {np.round(fitted, 3).tolist()}")
+    print(f"sentence weights (cosine, coverage, passage, answer type, selector): {np.round(fitted, 3).tolist()}")
     print(f"follow-up margin for {args.sentences_per_answer} sentences an answer: {margin}")
     print(
         "sentences an answer with the weights in use: "
@@ -235,8 +270,10 @@ def main() -> None:
         coverage=round(float(fitted[1]), 3),
         passage=round(float(fitted[2]), 3),
         answer_type=round(float(fitted[3]), 3),
+        selector=round(float(fitted[4]), 3) if with_selector else 0.0,
         follow_up_margin=margin,
-        found=tuple(round(float(c), 1) for c in coef),  # type: ignore[arg-type]
+        found=tuple(round(float(c), 2) for c in coef[:5]),  # type: ignore[arg-type]
+        found_selector=(round(float(coef[5]), 2), round(float(coef[6]), 2)) if with_selector else (0.0, 0.0),
         found_bias=round(bias + FOUND_THRESHOLD, 2),  # found where the fitted logit is >= 0
     )
     print(f"found weights: {proposal.found}, bias {proposal.found_bias}")
@@ -260,7 +297,7 @@ def main() -> None:
         f"in use {found_rates(removed, current, in_use)}"
     )
     print(proposal)
-    for name, weights in WEIGHTS.items():
+    for name, weights in ({} if with_selector else WEIGHTS).items():
         print(
             f"the {name} found weights with the fitted ranker: answerable {found_rates(answerable, weights, fitted)}, "
             f"topic removed {found_rates(unanswerable, weights, fitted)}, "

@@ -39,10 +39,10 @@ KINDS = (ANSWERABLE, TOPIC_REMOVED, ANSWER_REMOVED)
 C = 1.0
 
 
-def collect(path: Path, settings: Settings, out: Path) -> None:
+def collect(path: Path, settings: Settings, out: Path, splits: tuple[str, ...] = ()) -> None:
     records: list[AnswerRecord] = []
-    report = evaluate(path, settings.engine_config(), records=records)
-    width = len(FEATURES)
+    report = evaluate(path, settings.engine_config(), records=records, splits=splits)
+    width = next((len(r.evidence) for r in records if r.evidence is not None), len(FEATURES))
     evidence = np.array(
         [r.evidence if r.evidence is not None else np.full(width, np.nan) for r in records], dtype=np.float64
     )
@@ -120,12 +120,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("squad", type=Path)
     parser.add_argument("--features", type=Path, default=Path("/tmp/conf_features.npz"))
+    parser.add_argument("--split", action="append", default=[], help="only this split of the file (qa-train: dev)")
+    parser.add_argument(
+        "--selector", choices=["trained", "off"], default="trained", help="fit for answers with or without the selector"
+    )
     args = parser.parse_args()
     if not args.features.is_file():
-        collect(args.squad, Settings(), args.features)
+        collect(args.squad, Settings(answer_selector=args.selector), args.features, tuple(args.split))
     d = Data(args.features)
     found = d.found
-    print(f"{len(d.kind)} answers, {int(found.sum())} found; features {', '.join(FEATURES)} (and times accented)")
+    features = FEATURES[: d.evidence.shape[1]]
+    print(f"{len(d.kind)} answers, {int(found.sum())} found; features {', '.join(features)} (and times accented)")
     logits = held_out_logits(d)
     chosen: dict[str, float | None] = {"with": None, "without": None}
     for way in chosen:
@@ -146,11 +151,11 @@ def main() -> None:
     weights, bias = fit(d.x[found], d.label[found])
     print(f"CONFIDENCE_WEIGHTS = {tuple(round(float(v), 3) for v in weights)}")
     print(f"CONFIDENCE_BIAS = {round(bias, 3)}")
-    names = [*FEATURES, *(f"accented*{f}" for f in FEATURES[:-1])]
+    names = [*features, *(f"accented*{f}" for f in features if f != "accented")]
     for name, v in zip(names, weights, strict=True):
         print(f"  {name:<28} {v:+.3f}")
     if None not in chosen.values():
-        threshold = np.where(d.evidence[:, -1] > 0, chosen["with"], chosen["without"])
+        threshold = np.where(d.evidence[:, FEATURES.index("accented")] > 0, chosen["with"], chosen["without"])
         r = rows(d, found & (d.x @ weights + bias >= threshold))
         print(f"fitted on all, chosen thresholds (in sample): {json.dumps(r)}")
 

@@ -1,6 +1,8 @@
 """One question, from its text and vector to the answer, on any search backend.
 
-    answer = answer_question(analyzer, text, query, baseline, limit, offset, dated, search)
+    answer = answer_question(analyzer, text, query, baseline, limit, offset, dated, search, selection)
+
+``selection`` is the trained answer selector's view of the question (None: without it).
 
 ``search(words, when)`` is the backend's part: the index to compose from and the fused
 ranking of ``words``, among the passages of ``when``'s periods when it is given (None when
@@ -16,7 +18,7 @@ import numpy as np
 
 from retrieval.answering.search import RankedPassage
 from retrieval.answering.search_index import SearchIndex
-from retrieval.answering.sentence_choice import compose_answer
+from retrieval.answering.sentence_choice import Selection, compose_answer
 from retrieval.models import Answer
 from retrieval.vietnamese.analyzer import Analyzer
 from retrieval.vietnamese.question_dates import DateFilter, parse_dates
@@ -34,6 +36,7 @@ def answer_question(
     offset: int,
     dated: bool,
     search: PassageSearch,
+    selection: Selection | None = None,
 ) -> Answer:
     """The answer to ``text`` (already checked), ``limit`` quotes after skipping ``offset``.
 
@@ -48,14 +51,20 @@ def answer_question(
         if found is not None:
             index, ranked = found
             recent = when.prefer_recent
-            first = compose_answer(index, analyzer, words, query, ranked, baseline, limit, 0, recent)
+            first = compose_answer(
+                index, analyzer, words, query, ranked, baseline, limit, 0, recent, selection=selection
+            )
             if first.found:  # then "more results" (offset > 0) stay in the period too
                 if not offset:
                     return first
-                return compose_answer(index, analyzer, words, query, ranked, baseline, limit, offset, recent)
+                return compose_answer(
+                    index, analyzer, words, query, ranked, baseline, limit, offset, recent, selection=selection
+                )
     # No article of that period answers: ask them all.
     words = when.without_dates(text, periods=False) or text
     everything = search(words, None)
     assert everything is not None, "a search without a period always answers"
     index, ranked = everything
-    return compose_answer(index, analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent)
+    return compose_answer(
+        index, analyzer, words, query, ranked, baseline, limit, offset, when.prefer_recent, selection=selection
+    )

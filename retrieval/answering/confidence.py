@@ -50,19 +50,25 @@ class Evidence:
     names: float  # share of the question's names and numbers the best sentence repeats (1 if none)
     has_names: float  # 1 if the question has names or numbers
     accented: float  # 1 if the question is typed with diacritics
+    selected: float | None = None  # the answer selector's score for the best sentence (None: no selector)
 
     def vector(self) -> np.ndarray:
-        return np.array(astuple(self), dtype=np.float64)
+        """The fields in :data:`FEATURES` order, ``selected`` only with the selector."""
+        values = astuple(self)
+        return np.array(values if self.selected is not None else values[:-1], dtype=np.float64)
 
 
 FEATURES: tuple[str, ...] = tuple(Evidence.__dataclass_fields__)
+_ACCENTED = FEATURES.index("accented")
 
 
 def design(evidence: np.ndarray) -> np.ndarray:
     """The logistic score's inputs from :meth:`Evidence.vector` rows: the evidence, then each
-    field but the last times ``accented`` (slopes of their own for questions with diacritics)."""
-    accented = evidence[..., -1:]
-    return np.concatenate([evidence, evidence[..., :-1] * accented], axis=-1)
+    field but ``accented`` times ``accented`` (slopes of their own for questions with diacritics)."""
+    accented = evidence[..., _ACCENTED : _ACCENTED + 1]
+    return np.concatenate(
+        [evidence, evidence[..., :_ACCENTED] * accented, evidence[..., _ACCENTED + 1 :] * accented], axis=-1
+    )
 
 
 # Fitted by ``scripts/fit_confidence.py ../shared/data/xquad-vi/xquad.vi.json`` (span sentence
@@ -88,12 +94,31 @@ THRESHOLD_ACCENTED = -0.125
 THRESHOLD_UNACCENTED = 0.5
 
 
+# With the answer selector: the same fields and the selector's score for the best sentence
+# (and it times accented), fitted by ``scripts/fit_confidence.py ../shared/data/qa-train/viquad1.json
+# --split dev`` (ViQuAD 1.0 dev, never XQuAD); thresholds chosen held out by the same rule
+# as above. The curve: docs/answer-selector.md.
+SELECTOR_CONFIDENCE_WEIGHTS: tuple[float, ...] = (
+    0.226, -13.632, 0.817, 11.264, -0.581, 0.348, 0.449, 0.853, -0.519, 0.821, 2.279, 1.008, 2.27, -0.137,
+    -0.178, 11.52, 0.389, 2.327, 0.707, -0.513, -0.098, -0.025, 0.245, -0.25, -1.776, -0.808, 0.16,
+)  # fmt: skip
+SELECTOR_CONFIDENCE_BIAS = -5.41
+SELECTOR_THRESHOLD_ACCENTED = 0.25
+SELECTOR_THRESHOLD_UNACCENTED = 0.5
+
+
 def confidence_logit(evidence: Evidence) -> float:
-    return CONFIDENCE_BIAS + float(np.dot(np.array(CONFIDENCE_WEIGHTS), design(evidence.vector())))
+    if evidence.selected is None:
+        return CONFIDENCE_BIAS + float(np.dot(np.array(CONFIDENCE_WEIGHTS), design(evidence.vector())))
+    weights = np.array(SELECTOR_CONFIDENCE_WEIGHTS)
+    return SELECTOR_CONFIDENCE_BIAS + float(np.dot(weights, design(evidence.vector())))
 
 
 def confidence_of(evidence: Evidence) -> Confidence:
-    threshold = THRESHOLD_ACCENTED if evidence.accented else THRESHOLD_UNACCENTED
+    if evidence.selected is None:
+        threshold = THRESHOLD_ACCENTED if evidence.accented else THRESHOLD_UNACCENTED
+    else:
+        threshold = SELECTOR_THRESHOLD_ACCENTED if evidence.accented else SELECTOR_THRESHOLD_UNACCENTED
     return "high" if confidence_logit(evidence) >= threshold else "low"
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from retrieval.answering.confidence import GAP_CAP, Evidence, confidence_of, names_share, question_names
 from retrieval.answering.search import RankedPassage
 from retrieval.answering.search_index import SearchIndex
-from retrieval.embedding.embedder import sentence_vectors_of
+from retrieval.embedding.embedder import Embedder, sentence_vectors_of
 from retrieval.models import Answer, Citation
 from retrieval.vietnamese.admin_units import unit_notes
 from retrieval.vietnamese.analyzer import Analyzer, QueryForm, QueryTerm, RelatedPlaces
@@ -55,10 +55,15 @@ class AnswerWeights:
     #: English questions rarely share words with Vietnamese text: they rely mostly on the margin.
     english_min_evidence: float
     english_coverage: float = 0.1
+    #: With the answer selector: its score's weight in the sentence score, and in the found
+    #: decision (as typed, and times accented).
+    selector: float = 0.0
+    found_selector: tuple[float, float] = (0.0, 0.0)
 
     def score(self, features: np.ndarray) -> np.ndarray:
-        """Sentence scores from :func:`sentence_features` rows."""
-        return features @ np.array([self.dense, self.coverage, self.passage, self.answer_type], dtype=np.float64)
+        """Sentence scores from :func:`sentence_features` rows (a fifth column: the selector's)."""
+        weights = [self.dense, self.coverage, self.passage, self.answer_type, self.selector]
+        return features @ np.array(weights[: features.shape[1]], dtype=np.float64)
 
 
 WEIGHTS = {
@@ -89,16 +94,54 @@ WEIGHTS = {
 }
 
 
+#: With the answer selector (span sentence vectors), fitted on the qa-train dev splits by
+#: scripts/fit_answer_weights.py --selector (docs/answer-selector.md).
+SELECTOR_WEIGHTS = AnswerWeights(
+    dense=1.0,
+    coverage=0.269,
+    passage=0.325,
+    answer_type=0.08,
+    follow_up_margin=0.059,
+    found=(28.69, 9.42, 19.67, -0.68, -2.47),
+    found_bias=-3.06,
+    english_min_evidence=-0.005,
+    selector=0.032,
+    found_selector=(0.76, -0.1),
+)
+
 FOUND_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The trained answer selector's view of one question (retrieval/embedding/answer_selector.py):
+    a sentence's selector score is ``scale * cosine(vector, sentence vector) - null``, above 0
+    where the selector takes it for an answer."""
+
+    vector: np.ndarray
+    scale: float
+    null: float
+
+    @classmethod
+    def of(cls, embedder: Embedder, text: str) -> Selection | None:
+        """``text``'s selection by ``embedder``'s attached selector; None without one."""
+        selector = getattr(embedder, "selector", None)  # test doubles have none
+        if selector is None:
+            return None
+        vector = embedder.selection_vector(text)
+        return None if vector is None else cls(vector, selector.scale, selector.null)
+
+    def scores(self, sentence_vectors: np.ndarray) -> np.ndarray:
+        return self.scale * (np.asarray(sentence_vectors, dtype=np.float32) @ self.vector) - self.null
 
 
 #: Two sentences sharing this much of their vocabulary say the same thing.
 DUPLICATE_JACCARD = 0.7
 
 
-def weights_for(index: SearchIndex) -> AnswerWeights:
-    """The weights fitted for the way ``index``'s sentence vectors were made."""
-    return WEIGHTS[sentence_vectors_of(index.model)]
+def weights_for(index: SearchIndex, selection: Selection | None = None) -> AnswerWeights:
+    """The weights fitted for the way ``index``'s sentence vectors were made (and the selector)."""
+    return SELECTOR_WEIGHTS if selection is not None else WEIGHTS[sentence_vectors_of(index.model)]
 
 
 @dataclass
@@ -111,6 +154,7 @@ class _Candidate:
     words: frozenset[str]
     passage: float = 0.0  # the sentence features' passage weight and answer type
     answer_type: float = 0.0
+    selected: float | None = None  # the answer selector's score (None: no selector)
 
 
 def _coverage(weighted_terms: list[tuple[QueryTerm, float]], present: set[str]) -> float:
@@ -142,7 +186,8 @@ class SentenceFeatures:
     """The candidate sentences of one question and what the sentence score is made of."""
 
     rows: list[int]
-    #: (n, 4): cosine, coverage, passage weight, answer type (as :class:`AnswerWeights` weighs them)
+    #: (n, 4): cosine, coverage, passage weight, answer type (as :class:`AnswerWeights` weighs
+    #: them); (n, 5) with the answer selector's score
     values: np.ndarray
     words: list[frozenset[str]]
 
@@ -153,6 +198,7 @@ def sentence_features(
     question: str,
     query: np.ndarray,
     ranked: list[RankedPassage],
+    selection: Selection | None = None,
 ) -> SentenceFeatures:
     """The sentences of the best passages, in index order, and their features."""
     top = ranked[:ANSWER_PASSAGES]
@@ -162,10 +208,13 @@ def sentence_features(
         for row in index.passage_sentences(item.passage):
             passage_weight[row] = max(passage_weight.get(row, 0.0), item.fused / best_fused)
     rows = sorted(passage_weight)
-    values = np.zeros((len(rows), 4), dtype=np.float64)
+    values = np.zeros((len(rows), 4 if selection is None else 5), dtype=np.float64)
     if not rows:
         return SentenceFeatures([], values, [])
-    values[:, 0] = np.asarray(index.sentence_vectors[rows], dtype=np.float32) @ query
+    vectors = np.asarray(index.sentence_vectors[rows], dtype=np.float32)
+    values[:, 0] = vectors @ query
+    if selection is not None:
+        values[:, 4] = selection.scores(vectors)
     # The question's weights are the same for every sentence: compute them once.
     weighted_terms = [(term, _term_weight(index, term)) for term in analyzer.content_terms(question)]
     kind = expected_answer(question)
@@ -188,10 +237,11 @@ def rank_sentences(
     query: np.ndarray,
     ranked: list[RankedPassage],
     weights: AnswerWeights | None = None,
+    selection: Selection | None = None,
 ) -> list[_Candidate]:
     """Sentences of the best passages, best first, near-duplicates merged (newer article kept)."""
-    features = sentence_features(index, analyzer, question, query, ranked)
-    scores = (weights or weights_for(index)).score(features.values)
+    features = sentence_features(index, analyzer, question, query, ranked, selection)
+    scores = (weights or weights_for(index, selection)).score(features.values)
     candidates = [
         _Candidate(
             row,
@@ -202,6 +252,7 @@ def rank_sentences(
             words,
             float(values[2]),
             float(values[3]),
+            float(values[4]) if selection is not None else None,
         )
         for row, score, values, words in zip(features.rows, scores, features.values, features.words, strict=True)
     ]
@@ -214,7 +265,7 @@ def rank_sentences(
         elif _newer(cand.published, twin.published):
             kept[kept.index(twin)] = _Candidate(
                 cand.row, twin.score, cand.cosine, cand.coverage, cand.published, cand.words,
-                twin.passage, twin.answer_type,
+                twin.passage, twin.answer_type, twin.selected,
             )  # fmt: skip
     return kept
 
@@ -225,19 +276,27 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def is_found(best: _Candidate, baseline: float, form: QueryForm, weights: AnswerWeights) -> bool:
     """Whether the best sentence really answers: it must stand out from the background
-    (``baseline``) in meaning and share the question's words."""
-    return found_score(best.cosine - baseline, best.coverage, form, weights) >= FOUND_THRESHOLD
+    (``baseline``) in meaning and share the question's words; with the answer selector, its
+    score for the sentence counts too."""
+    return found_score(best.cosine - baseline, best.coverage, form, weights, best.selected) >= FOUND_THRESHOLD
 
 
-def found_score(margin: float, coverage: float, form: QueryForm, weights: AnswerWeights) -> float:
+def found_score(
+    margin: float, coverage: float, form: QueryForm, weights: AnswerWeights, selected: float | None = None
+) -> float:
     """The found decision's score (found at :data:`FOUND_THRESHOLD` and above) for the best
-    sentence's margin above the background and its coverage of the question's words."""
+    sentence's margin above the background, its coverage of the question's words and (with
+    the answer selector) the selector's score. English questions keep their own rule: the
+    selector and its weights were trained and fitted on Vietnamese questions only."""
     if form == QueryForm.ENGLISH:
         evidence = margin + weights.english_coverage * coverage - weights.english_min_evidence
         return FOUND_THRESHOLD + evidence
     accented = 1.0 if form == QueryForm.ACCENTED else 0.0
     features = (margin, coverage, accented * margin, accented * coverage, accented)
-    return weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
+    score = weights.found_bias + sum(w * f for w, f in zip(weights.found, features, strict=True))
+    if selected is not None:
+        score += weights.found_selector[0] * selected + weights.found_selector[1] * accented * selected
+    return score
 
 
 def _newest_first(candidates: list[_Candidate]) -> list[_Candidate]:
@@ -287,7 +346,7 @@ def answer_evidence(
     agree = top is not None and all(r.dense <= top.dense and r.lexical <= top.lexical for r in ranked)
     names = question_names(question)
     return Evidence(
-        found=found_score(best.cosine - baseline, best.coverage, form, weights) - FOUND_THRESHOLD,
+        found=found_score(best.cosine - baseline, best.coverage, form, weights, best.selected) - FOUND_THRESHOLD,
         margin=best.cosine - baseline,
         coverage=best.coverage,
         gap=min(gap, GAP_CAP),
@@ -300,6 +359,7 @@ def answer_evidence(
         names=names_share(names, index.sentence(best.row).text, places),
         has_names=float(bool(names)),
         accented=float(form == QueryForm.ACCENTED),
+        selected=best.selected,
     )
 
 
@@ -349,6 +409,7 @@ def compose_answer(
     offset: int = 0,
     prefer_recent: bool = False,
     earned_quotes: bool = True,
+    selection: Selection | None = None,
 ) -> Answer:
     """The grounded answer: up to ``limit`` sentences after skipping ``offset``, or not found.
 
@@ -359,8 +420,8 @@ def compose_answer(
     carries its date). ``prefer_recent`` (the question asked for the latest news) also lets
     sentences a little further below the best compete, newest first. Further pages ("more
     results") go on past the close ones, in score order."""
-    weights = weights_for(index)
-    candidates = rank_sentences(index, analyzer, question, query, ranked, weights)
+    weights = weights_for(index, selection)
+    candidates = rank_sentences(index, analyzer, question, query, ranked, weights, selection)
     places = analyzer.related_places(question)
     if places:  # asked about these provinces: sentences of articles about them come first
         about = [c for c in candidates if _names_a_place(_quoted_with_title(index, c.row), places)]

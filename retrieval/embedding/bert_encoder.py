@@ -189,9 +189,31 @@ class BertEncoder(nn.Module):
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, tokens, hidden): the last layer's output for every token; padding
         (``attention_mask`` 0) is never attended to."""
+        return self.forward_split(input_ids, attention_mask, None)[0]
+
+    def forward_split(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, split: int | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The last layer's output, and the input of layer ``split`` (None: not kept), from
+        one pass: what a trained head over the top layers (an answer selector) starts from."""
         keep = attention_mask.bool()[:, None, None, :]
         hidden = self.embeddings(input_ids)
-        for layer in self.encoder.layer:
+        kept: torch.Tensor | None = None
+        for number, layer in enumerate(self.encoder.layer):
+            if number == split:
+                kept = hidden
+            hidden = layer(hidden, keep)
+        return hidden, kept
+
+    def top_layers(self, split: int) -> list[nn.Module]:
+        """Layers ``split`` and above, the part an answer selector retrains."""
+        return list(self.encoder.layer[split:])
+
+    @staticmethod
+    def run_layers(layers: list[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """``hidden`` through ``layers`` (padding never attended to)."""
+        keep = attention_mask.bool()[:, None, None, :]
+        for layer in layers:
             hidden = layer(hidden, keep)
         return hidden
 

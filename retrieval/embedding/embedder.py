@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from retrieval.embedding.mean_pooling_model import MeanPoolingModel
 from retrieval.embedding.offline_model import ensure_default_model
 from retrieval.embedding.span_pooling import Span, check_spans, pool_tokens
 from retrieval.vietnamese.text import nfc
+
+if TYPE_CHECKING:
+    from retrieval.embedding.answer_selector import AnswerSelector
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +226,24 @@ class Embedder:
         self._passage_prompt = "passage" if "passage" in prompts else None
         dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(dimension())
+        #: The trained answer selector (:meth:`attach_selector`), if any.
+        self.selector: AnswerSelector | None = None
         self._queries = QueryBatcher(self._encode_queries)
-        self.encode_query = lru_cache(maxsize=1024)(self._encode_query)
+        self._question_vectors = lru_cache(maxsize=1024)(self._encode_question)
+
+    def attach_selector(self, folder: Path) -> AnswerSelector:
+        """Load the answer selector in ``folder`` (checked; :class:`SelectorError` otherwise)
+        over this model: from now on a question's pass gives its selection vector too."""
+        from retrieval.embedding.answer_selector import AnswerSelector, SelectorError
+
+        bert = self._model.bert if isinstance(self._model, MeanPoolingModel) else None
+        if bert is None:
+            raise SelectorError(f"the answer selector needs the default model, not {self.name}")
+        selector = AnswerSelector.load(folder, bert, self.name)
+        with self._lock:
+            self.selector = selector
+            self._question_vectors.cache_clear()
+        return selector
 
     @classmethod
     def load(
@@ -279,12 +298,29 @@ class Embedder:
         return np.vstack(vectors)
 
     def _encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prompt, None)
+        """(n, d), or (n, 2d) with the selection vectors beside when a selector is attached."""
+        if self.selector is None:
+            return self._encode(texts, self._query_prompt, None)
+        with self._lock:
+            base, selection = self.mean_pooling_model().encode_with_selection(
+                texts, self.selector, self._query_prompt, self._batch_size
+            )
+        return np.hstack([base, selection])
 
-    def _encode_query(self, text: str) -> np.ndarray:
+    def _encode_question(self, text: str) -> np.ndarray:
         vector = self._queries.encode(nfc(text))
         vector.setflags(write=False)
         return vector
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """The question's unit vector (what passages are searched with); cached."""
+        return self._question_vectors(text)[: self.dimension]
+
+    def selection_vector(self, text: str) -> np.ndarray | None:
+        """The question's vector for choosing sentences, from the attached answer selector
+        (the same pass as :meth:`encode_query`); None without a selector."""
+        vectors = self._question_vectors(text)
+        return vectors[self.dimension :] if len(vectors) > self.dimension else None
 
     def warm_up(self) -> None:
         """Encode one throw-away query: torch's first forward pass allocates and initialises
@@ -359,6 +395,13 @@ class Embedder:
         for row, key in enumerate(keys):
             matrix[row] = vectors[key]
         return matrix
+
+    def mean_pooling_model(self) -> MeanPoolingModel:
+        """The model as :class:`MeanPoolingModel` (the offline default and local plain
+        folders); ValueError for a model loaded through sentence-transformers."""
+        if not isinstance(self._model, MeanPoolingModel):
+            raise ValueError(f"{self.name} is not loaded as a plain mean-pooling model")
+        return self._model
 
     def supports_span_pooling(self) -> bool:
         """Whether sentence vectors come from :meth:`encode_passages_with_spans`: the setting

@@ -21,9 +21,13 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from retrieval.embedding.answer_selector import AnswerSelector
+    from retrieval.embedding.bert_encoder import BertEncoder
 
 _TRANSFORMER = "Transformer"
 _POOLING = "Pooling"
@@ -116,11 +120,22 @@ class MeanPoolingModel:
 
         return cls(tokenizer, hidden_states, int(model.config.hidden_size), prompts, max_length, normalise)
 
-    def _forward(self, texts: Sequence[str], batch_size: int) -> Iterator[tuple[list[int], list[Any], Any, Any]]:
+    @property
+    def bert(self) -> BertEncoder | None:
+        """The plain-torch BERT encoder, if the model runs as one (what an answer selector needs)."""
+        from retrieval.embedding.bert_encoder import BertEncoder
+
+        return self._hidden_states if isinstance(self._hidden_states, BertEncoder) else None
+
+    def _forward(
+        self, texts: Sequence[str], batch_size: int, run: Callable[[Any, Any], Any] | None = None
+    ) -> Iterator[tuple[list[int], list[Any], Any, Any]]:
         """Batches of similar length (``texts`` already prompted): (positions in ``texts``,
-        their tokenizer encodings, the attention mask, the last hidden states)."""
+        their tokenizer encodings, the attention mask, ``run(ids, mask)``: by default the
+        last hidden states)."""
         import torch
 
+        run = run or self._hidden_states
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths batch together
         with torch.inference_mode():
             for first in range(0, len(order), max(batch_size, 1)):
@@ -128,7 +143,7 @@ class MeanPoolingModel:
                 encodings = self._tokenizer.encode_batch([texts[i] for i in rows])
                 ids = torch.tensor([e.ids for e in encodings], dtype=torch.long)
                 mask = torch.tensor([e.attention_mask for e in encodings], dtype=torch.long)
-                yield rows, encodings, mask, self._hidden_states(ids, mask)
+                yield rows, encodings, mask, run(ids, mask)
 
     def token_states(
         self, texts: Sequence[str], batch_size: int = 32
@@ -171,9 +186,61 @@ class MeanPoolingModel:
         texts = [prompt + text for text in sentences]
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for rows, _, mask, hidden in self._forward(texts, batch_size):
-            weights = mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+            pooled = mean_pool(hidden, mask)
             if self._normalise or normalize_embeddings:
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
             out[rows] = pooled.float().numpy()
         return out
+
+    def encode_with_selection(
+        self,
+        sentences: Sequence[str],
+        selector: AnswerSelector,
+        prompt_name: str | None = "query",
+        batch_size: int = 32,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(n, d) unit vectors twice, from one pass of the lower layers: what :meth:`encode`
+        gives, and ``selector``'s question vectors (its trained top layers run on the input
+        of layer ``selector.split``). Needs :attr:`bert`."""
+        import torch
+
+        bert = self.bert
+        if bert is None:
+            raise ValueError("an answer selector needs the model to run as a plain BERT encoder")
+        prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
+        texts = [prompt + text for text in sentences]
+        base = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        selection = np.zeros_like(base)
+
+        def run(ids: Any, mask: Any) -> Any:
+            return bert.forward_split(ids, mask, selector.split)
+
+        for rows, _, mask, (hidden, kept) in self._forward(texts, batch_size, run):
+            base[rows] = torch.nn.functional.normalize(mean_pool(hidden, mask), p=2, dim=1).float().numpy()
+            selection[rows] = selector.pooled(kept, mask).float().numpy()
+        return base, selection
+
+    def split_states(self, sentences: Sequence[str], split: int, prompt_name: str = "query") -> list[np.ndarray]:
+        """Per text, the float16 input of layer ``split`` for its attended tokens (n, d): what
+        an answer selector is trained from (measure/selector_training.py)."""
+        bert = self.bert
+        if bert is None:
+            raise ValueError("an answer selector needs the model to run as a plain BERT encoder")
+        prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
+        texts = [prompt + text for text in sentences]
+        out: list[np.ndarray] = [np.zeros((0, self._dimension), dtype=np.float16)] * len(texts)
+
+        def run(ids: Any, mask: Any) -> Any:
+            return bert.forward_split(ids, mask, split)[1]
+
+        for rows, _, mask, kept in self._forward(texts, 64, run):
+            states = kept.half().numpy()
+            for row, i in enumerate(rows):
+                out[i] = states[row, : int(mask[row].sum())].copy()
+        return out
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """The mean of ``hidden`` (batch, tokens, d) over each row's attended tokens."""
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)

@@ -29,6 +29,7 @@ from retrieval.answering.asking import answer_question
 from retrieval.answering.background import Background
 from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
+from retrieval.answering.sentence_choice import Selection
 from retrieval.articles.corpus import ArticleFormatError, article_from_markdown, duplicate_reason, keep_one_per_id
 from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.config import EngineConfig
@@ -175,6 +176,7 @@ class LocalEngine:
         index = self.index  # one consistent version for the whole question
         index.check_integrity()  # a damaged file found in the background: no answer from it
         query = self.embedder().encode_query(text)
+        selection = Selection.of(self.embedder(), text)
         baseline = self.background().baseline(query)
         limit = limit or self.config.answer_sentences
 
@@ -184,7 +186,8 @@ class LocalEngine:
                 return None
             return index, self.searcher.passages(index, words, query, allowed=period)
 
-        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, self._has_dates(index), search)
+        dated = self._has_dates(index)
+        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, dated, search, selection)
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
 

@@ -25,7 +25,7 @@ from retrieval.answering.asking import answer_question
 from retrieval.answering.background import Background
 from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
-from retrieval.answering.sentence_choice import ANSWER_PASSAGES
+from retrieval.answering.sentence_choice import ANSWER_PASSAGES, Selection
 from retrieval.articles.corpus import read_corpus
 from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.articles.records import article_digest
@@ -117,6 +117,7 @@ class MilvusEngine:
         started = time.perf_counter()
         text = check_question(nfc(question))
         query = self._embedder.encode_query(text)
+        selection = Selection.of(self._embedder, text)
         baseline = self.background().baseline(query)
 
         def search(words: str, when: DateFilter | None) -> tuple[SearchIndex, list[RankedPassage]] | None:
@@ -128,7 +129,8 @@ class MilvusEngine:
             return view, ranked
 
         limit = limit or self.config.answer_sentences
-        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, self._has_dates(), search)
+        dated = self._has_dates()
+        answer = answer_question(self.analyzer, text, query, baseline, limit, offset, dated, search, selection)
         elapsed = (time.perf_counter() - started) * 1000
         return replace(answer, question=nfc(question), elapsed_ms=elapsed)
 
