@@ -63,7 +63,7 @@ def add_eval(add: AddCommand) -> None:
         action="append",
         default=[],
         metavar="NAME",
-        help="only the file's entries of this split (qa-train files: train, dev, test); repeatable",
+        help="only the file's entries of this split (qa-train files: train, dev, test); repeatable (default: all)",
     )
     evaluate.add_argument("--json", action="store_true", help="print the report as JSON")
     evaluate.set_defaults(func=cmd_eval)

@@ -22,9 +22,9 @@ RUNTIME_PACKAGES = [
 ]
 
 
-def test_the_measuring_tools_register_bench_eval_and_loadtest() -> None:
+def test_the_measuring_tools_register_bench_eval_loadtest_and_train_selector() -> None:
     registered = {entry.name: entry.module for entry in installed_commands()}
-    assert registered == {"bench": "measure.commands", "eval": "measure.commands", "loadtest": "measure.commands"}
+    assert registered == dict.fromkeys(("bench", "eval", "loadtest", "train-selector"), "measure.commands")
 
 
 def test_hoptac_help_lists_the_registered_commands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,6 @@ from tests.conftest import CORPUS
 pytestmark = pytest.mark.model
 
 
-
 UNRELATED = [
     ("gia-lua", "Giá lúa tăng mạnh", "Giá lúa tại Đồng bằng sông Cửu Long tăng 500 đồng mỗi kg trong tuần qua."),
     ("bong-da", "Đội tuyển thắng đậm", "Đội tuyển bóng đá Việt Nam thắng 3-0 trên sân Mỹ Đình."),
