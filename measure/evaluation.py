@@ -494,6 +494,7 @@ def confidence_table(records: list[AnswerRecord]) -> dict[str, dict[str, float]]
         confident = [r for r in rows if r.kind == ANSWERABLE and r.confidence == "high"]
         table[name] = {
             "questions": sum(r.kind == ANSWERABLE for r in rows),
+            "first_holds_answer": share(ANSWERABLE, lambda r: r.first_right),
             "confident_first_holds_answer": sum(r.first_right for r in confident) / (len(confident) or 1),
             "answerable_confident": share(ANSWERABLE, lambda r: r.confidence == "high"),
             "answerable_found": share(ANSWERABLE, lambda r: r.found),
@@ -506,6 +507,7 @@ def confidence_table(records: list[AnswerRecord]) -> dict[str, dict[str, float]]
 
 
 CONFIDENCE_ROWS = (
+    ("first_holds_answer", "answerable: first quote holds the answer", ""),
     ("confident_first_holds_answer", "confident answers: first quote holds the answer", ">= 0.85"),
     ("answerable_confident", "answerable, answered confidently", ">= 0.80"),
     ("answerable_found", "answerable, answered confidently or as related", ">= 0.95"),
