@@ -99,6 +99,16 @@ class ReindexCoordinator:
             finally:
                 self.activity = None
 
+    async def idle(self) -> None:
+        """Wait until no reindex or other index change runs (its last message sent)."""
+        while self.busy:
+            task = self._task
+            if task is not None:
+                await asyncio.wait({task})  # _finished has run once this returns
+            else:
+                async with self._changing:
+                    await asyncio.sleep(0)  # a reindex between try_start and launch: let it launch
+
     def status_line(self) -> str | None:
         run = self.current
         if run is not None:

@@ -3,9 +3,9 @@
 It speaks HTTP/1.1 (keep-alive, one asyncio task per connection, so a long-polling
 ``getUpdates`` never blocks a ``sendMessage``) and real Bot API JSON at
 ``/bot<token>/<method>``: ``getMe``, ``getUpdates`` (offsets, long-poll ``timeout``,
-answered as soon as an update is queued), ``sendMessage``, ``editMessageText``,
-``editMessageReplyMarkup``, ``answerCallbackQuery``, ``answerInlineQuery`` (results and
-their messages checked; ``send_inline_query`` queues an ``inline_query`` update,
+answered as soon as an update is queued; ``taken`` waits until an offset confirmed one),
+``sendMessage``, ``editMessageText``, ``editMessageReplyMarkup``, ``answerCallbackQuery``,
+``answerInlineQuery`` (results and their messages checked; ``send_inline_query`` queues an ``inline_query`` update,
 ``choose_inline_result`` posts a chosen result), ``sendChatAction``,
 ``setMyCommands`` (one menu per scope and language code: ``menu``), ``deleteWebhook``,
 ``getChatMember``, ``getFile`` (and the file download at ``/file/bot<token>/<path>``)
@@ -474,6 +474,18 @@ class FakeBotApi:
         """Updates queued and not yet taken (by ``getUpdates`` offsets or a 2xx from the webhook)."""
         return len(self._updates)
 
+    async def taken(self, update_id: int, timeout: float = DEFAULT_WAIT_S) -> None:
+        """Wait until the bot has taken ``update_id``: confirmed by a later ``getUpdates``
+        offset (long polling) or answered with a 2xx by the webhook, as Telegram then forgets it."""
+
+        def gone() -> bool | None:
+            return None if any(u["update_id"] == update_id for u in self._updates) else True
+
+        try:
+            await self._wait_until(gone, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"update {update_id} not taken within {timeout} s") from None
+
     async def delivered(self, update_id: int, timeout: float = DEFAULT_WAIT_S) -> Delivery:
         """The delivery of ``update_id`` that the webhook answered with a 2xx."""
 
@@ -729,7 +741,10 @@ class FakeBotApi:
             )
         offset = int(params.get("offset", 0) or 0)
         if offset > 0:  # confirms every update before offset, as Telegram does
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            kept = [u for u in self._updates if u["update_id"] >= offset]
+            if len(kept) != len(self._updates):
+                self._updates = kept
+                self._notify()  # for taken()
         limit = int(params.get("limit", 100) or 100)
         timeout = float(params.get("timeout", 0) or 0)
         if timeout > 0:

@@ -6,6 +6,7 @@
 - ``model``: ``model build``
 - ``db``: ``db upgrade``, ``db import-embedded``
 - ``bot``: ``bot``, ``run``
+- ``trying``: ``try`` (the real bot against a fake Telegram, in the terminal)
 - ``feedback``: ``feedback export``
 - ``console``: what they share: progress, JSON, printed answers, one-line errors
 
@@ -28,13 +29,13 @@ from typing import Any, NoReturn
 from pydantic import ValidationError
 
 from hoptac import __version__
-from hoptac.cli import ask, bot, corpus, db, feedback, model, worker
+from hoptac.cli import ask, bot, corpus, db, feedback, model, trying, worker
 from hoptac.cli.console import UserError, known_errors, print_error
 from hoptac.settings import Settings
 
 #: Entry points of this group are functions ``add_commands(add)`` like the groups' own.
 COMMANDS_GROUP = "hoptac.commands"
-GROUPS = (ask, corpus, worker, model, db, bot, feedback)
+GROUPS = (ask, corpus, worker, model, db, bot, trying, feedback)
 
 
 def _add_folder_options(parser: argparse.ArgumentParser, default: Any) -> None:
