@@ -74,6 +74,7 @@ class TrySession:
         self, api: FakeBotApi, application: Application, out: Callable[[str], None], ansi: bool, step_s: float
     ) -> None:
         self.api, self.application, self.out, self.ansi, self.step_s = api, application, out, ansi, step_s
+        self.err = out  # where a line that cannot be done is said (hoptac try: standard error)
         self.chat = PRIVATE
         self.choices: list[Choice] = []
         self.inline_answer: dict[str, Any] | None = None
@@ -205,7 +206,7 @@ class TrySession:
 
     def _fail(self, what: str) -> None:
         self.failures += 1
-        self.out(f"hoptac try: {what}")
+        self.err(f"hoptac try: {what}")
 
     # --- waiting for the bot -------------------------------------------------------------------
 

@@ -80,12 +80,18 @@ def _print(line: str) -> None:
     print(line, flush=True)
 
 
+def _print_error(line: str) -> None:
+    sys.stdout.flush()
+    print(line, file=sys.stderr, flush=True)
+
+
 async def _chat(settings: Settings, engine: object, *, interactive: bool) -> int:
     from hoptac.try_session import KEYS, PRIVATE, try_session
 
     reader = LineReader(interactive)
     async with try_session(settings, engine, _print, ansi=interactive and sys.stdout.isatty()) as session:  # type: ignore[arg-type]
         session.echo = not interactive
+        session.err = _print_error
         if interactive:
             print("\n".join(["Type a line and Enter:", *(f"  • {key}" for key in KEYS)]), file=sys.stderr)
         while True:

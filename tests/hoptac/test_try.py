@@ -118,18 +118,21 @@ def test_scratch_must_be_an_empty_folder(tmp_path: Path, capsys: pytest.CaptureF
 
 
 @pytest.mark.model
-def test_the_command_reads_standard_input_and_builds_a_missing_index(
+def test_the_command_reads_standard_input_builds_a_missing_index_and_fails_on_a_missing_file(
     tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     corpus, data = tmp_path / "corpus", tmp_path / "data"
     shutil.copytree(CORPUS, corpus)
     (data / "models").mkdir(parents=True)
     (data / "models" / model_dir.name).symlink_to(model_dir)
-    monkeypatch.setattr("sys.stdin", io.StringIO("cau Dong Viet o dau\n/latest\n/reindex\n"))
+    missing = tmp_path / "nope.md"
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"cau Dong Viet o dau\n/latest\n/reindex\n/upload {missing}\n"))
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))  # where the scratch copy goes
-    assert main(["--corpus-dir", str(corpus), "--data-dir", str(data), "try"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    assert main(["--corpus-dir", str(corpus), "--data-dir", str(data), "try"]) == 1  # the missing file
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines()[-1] == f"hoptac try: cannot read {missing}: No such file or directory"
+    out = captured.out.splitlines()
     assert out[0] == "Bạn:  cau Dong Viet o dau"
     assert any("cầu Đồng Việt" in line for line in out)
     assert any(TITLE in line for line in out[out.index("Bạn:  /latest") :])
