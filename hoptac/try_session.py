@@ -57,7 +57,7 @@ STEP_S = 600.0
 KEYS = (
     "a question, or a bot command (/latest, /subscribe Hải Phòng, /reindex, /status, /feedback)",
     "/1 or #1: press button or inline result 1 of those shown last; #label: the button with that label",
-    "@bot câu hỏi: an inline query (its results become the numbered choices)",
+    f"@{BOT_USERNAME} câu hỏi: an inline query (its results become the numbered choices)",
     "/upload PATH: send a file to the bot as an admin (.md, .txt, .html, .jsonl)",
     "/group: talk in a subscribed group; /private: back to the private chat",
     "/quit or Ctrl-D: stop",

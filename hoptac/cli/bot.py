@@ -66,6 +66,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print_answer(engine.ask(question))
     print(
         "\nNo Telegram token configured (HOPTAC_TELEGRAM_TOKEN), so the bot was not started. "
-        'Ask your own questions with: hoptac ask "..."'
+        'Ask your own questions with: hoptac ask "...", or chat with the bot offline: hoptac try'
     )
     return 0
