@@ -48,10 +48,10 @@ class Sandbox:
             corpus.mkdir()
         data.mkdir()
         _copy_current_index(IndexStore(Path(settings.data_dir) / "index"), data / "index")
-        for shared in ("models", "cache"):
+        for shared in ("models", "cache"):  # a model built now goes where `hoptac ask` would put it
             source = Path(settings.data_dir) / shared
-            if source.is_dir():
-                (data / shared).symlink_to(source.resolve(), target_is_directory=True)
+            source.mkdir(parents=True, exist_ok=True)
+            (data / shared).symlink_to(source.resolve(), target_is_directory=True)
         return cls(root, sandboxed(settings, corpus, data))
 
 

@@ -76,13 +76,15 @@ async def test_a_choice_by_label_and_latest(sandbox: Sandbox) -> None:
 async def test_an_upload_is_announced_once_to_the_subscribed_group(sandbox: Sandbox, tmp_path: Path) -> None:
     article = tmp_path / "du-lich.jsonl"
     article.write_text(json.dumps(TOURISM, ensure_ascii=False) + "\n", "utf-8")
-    shown = await chat(sandbox, "/group", "/private", f"/upload {article}", "/status")
+    shown = await chat(sandbox, "/group", "/private", f"/upload {article}", "/reindex", "/status")
     assert "Bạn:  /subscribe" in shown
     notices = [line for line in shown if line.startswith("Bot → Nhóm thử:")]
     assert len(notices) == 1, shown
     after_upload = "\n".join(shown[shown.index("Bạn:  📎 du-lich.jsonl") :])
     assert TOURISM["title"] in after_upload
-    assert (sandbox.corpus_dir / f"{TOURISM['id']}.md").exists() or any(sandbox.corpus_dir.rglob("*.md"))
+    reindexed = shown[shown.index("Bạn:  /reindex") + 1 : shown.index("Bạn:  /status")]
+    assert reindexed[-1].startswith("Bot:  ✅") and "2 bài" in reindexed[-1]  # the step waited for the rebuild
+    assert len(list(sandbox.corpus_dir.glob("*.md"))) == 2
     assert sorted(p.name for p in CORPUS.iterdir()) == sorted(
         p.name for p in (sandbox.root.parent / "real" / "corpus").iterdir()
     )  # the real corpus folder is as it was
