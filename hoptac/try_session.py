@@ -193,7 +193,9 @@ class TrySession:
             self._show_choices_of([posted])
         elif choice.kind == "switch" or (choice.kind == "url" and _start_parameter(choice.data, self.api) is not None):
             parameter = choice.data if choice.kind == "switch" else _start_parameter(choice.data, self.api)
-            self.chat = PRIVATE
+            if self.chat is not PRIVATE:
+                self.chat = PRIVATE
+                self.out("(now in the private chat with the bot)")
             self.api.send_text(PRIVATE, YOU, f"/start {parameter}")
             await self._step()
         else:
