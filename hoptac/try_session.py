@@ -81,6 +81,7 @@ class TrySession:
         self.group_subscribed = False
         self.echo = False  # repeat each line as the user's message (when it was not typed on a terminal)
         self.failures = 0  # lines that could not be done (a missing file, a choice that is not there)
+        self.refused: list[ApiCall] = []  # the bot's calls the fake Telegram refused (bad HTML, too long...)
         self._earlier_choices: list[list[Choice]] = []  # the sets shown before self.choices
         self._seen = 0  # api.calls shown so far
         self._stepping = False
@@ -230,7 +231,11 @@ class TrySession:
     def _on_call(self, call: ApiCall) -> None:
         if not self._stepping and call.method not in _QUIET:
             # Between steps (a job's notification): shown as soon as the call is answered.
-            asyncio.get_running_loop().call_soon(self.flush)
+            asyncio.get_running_loop().call_soon(self._flush_between_steps)
+
+    def _flush_between_steps(self) -> None:
+        if not self._stepping:  # a step that began meanwhile shows it at its end
+            self.flush()
 
     def flush(self) -> None:
         """Show what the bot did since the last flush."""
@@ -245,6 +250,7 @@ class TrySession:
             if call.method in _QUIET:
                 continue
             if not call.ok:
+                self.refused.append(call)
                 self.out(f"(Telegram refused {call.method}: {call.description})")
                 continue
             if call.method == "sendMessage":

@@ -120,7 +120,7 @@ async def play(sandbox: Sandbox, upload_dir: Path) -> list[tuple[Scene, list[str
             shown.clear()
             for line in scene.lines:
                 await session.handle(line.replace(f"/upload {UPLOAD_NAME}", f"/upload {upload_dir / UPLOAD_NAME}"))
-            if session.failures:
+            if session.failures or session.refused:
                 raise SystemExit(f"bot_transcripts: scene {scene.title!r} failed:\n" + "\n".join(shown))
             played.append((scene, list(shown)))
     return played

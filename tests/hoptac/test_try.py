@@ -50,6 +50,7 @@ async def chat(sandbox: Sandbox, *lines: str) -> list[str]:
         for line in lines:
             assert await session.handle(line)
         assert session.failures == 0, "\n".join(shown)
+        assert not session.refused, "\n".join(shown)  # every message passed Telegram's checks
     return shown
 
 
