@@ -218,6 +218,13 @@ async def full_source(update: Update, context: Context) -> None:
     await reply_html(pressed.message, format_full_sources(page.question, list(paragraphs.values())))
 
 
+async def opening(update: Update, context: Context) -> None:
+    """Button "Nội dung chính" under a notification: the article's opening sentences, quoted."""
+    pressed = await _opened_page(update, context)
+    if pressed is not None:
+        await reply_html(pressed.message, format_opening(pressed.page.citations))
+
+
 async def more_results(update: Update, context: Context) -> None:
     """Button "Thêm kết quả": the next answers to the same question."""
     pressed = await _opened_page(update, context)

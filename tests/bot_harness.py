@@ -175,6 +175,9 @@ class FakeEngine:
         oldest = datetime.min.replace(tzinfo=UTC)
         return sorted(self.catalogue, key=lambda a: (a.published or oldest, a.id), reverse=True)[:n]
 
+    def article(self, article_id: str) -> Article:
+        return next(a for a in self.catalogue if a.id == article_id)
+
 
 def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test bot; the corpus folder is watched only when a test asks to."""
