@@ -54,6 +54,10 @@ class Reason(str):
         reason.problem, reason.detail, reason.line = problem, " ".join(detail.split()), line
         return reason
 
+    def __reduce__(self) -> tuple[type[Reason], tuple[ArticleProblem, str, str, int | None]]:
+        """Pickled whole (a worker process's failures keep their kind)."""
+        return Reason, (self.problem, str(self), self.detail, self.line)
+
 
 def problem_of(reason: str) -> ArticleProblem | None:
     """The kind of a failure's reason; None for a reason that is not a :class:`Reason`
