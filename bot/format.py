@@ -233,11 +233,7 @@ def format_reindex_done(status: IndexStatus, elapsed_s: float) -> str:
     )
 
 
-_CHANGE_LABELS = {
-    "new": words.INGEST_NEW.say(),
-    "updated": words.INGEST_UPDATED.say(),
-    "unchanged": words.INGEST_UNCHANGED.say(),
-}
+_CHANGE_LABELS = {"new": words.INGEST_NEW, "updated": words.INGEST_UPDATED, "unchanged": words.INGEST_UNCHANGED}
 #: Most per-article lines in an ingest result (a JSONL file may hold thousands).
 INGEST_RESULT_LINES = 30
 
@@ -249,24 +245,27 @@ def format_ingest_result(origin: str, result: IngestResult, language: str | None
     for article_id, change in result.changes.items():
         title = result.titles.get(article_id)
         name = f"{escape(title)} (<code>{escape(article_id)}</code>)" if title else f"<code>{escape(article_id)}</code>"
-        lines.append(f"{_CHANGE_LABELS.get(change, escape(change))}: {name}")
+        label = _CHANGE_LABELS[change].say(language) if change in _CHANGE_LABELS else escape(change)
+        lines.append(f"{label}: {name}")
     lines += [
         words.INGEST_FAILED.say(what=escape(what), why=failure_words(reason, language))
         for what, reason in result.failures
     ]
     if len(lines) > INGEST_RESULT_LINES:
-        lines = [*lines[:INGEST_RESULT_LINES], words.INGEST_MORE_LINES.say(count=len(lines) - INGEST_RESULT_LINES)]
+        more = words.INGEST_MORE_LINES.say(language, count=len(lines) - INGEST_RESULT_LINES)
+        lines = [*lines[:INGEST_RESULT_LINES], more]
     if not lines:
-        lines = [words.INGEST_NOTHING.say()]
+        lines = [words.INGEST_NOTHING.say(language)]
     totals = words.INGEST_TOTALS.say(
+        language,
         new=result.count("new"),
         updated=result.count("updated"),
         unchanged=result.count("unchanged"),
         failed=len(result.failures),
     )
-    blocks = [words.INGEST_HEADER.say(origin=escape(shorten(origin, 200))), "\n".join(lines), totals]
+    blocks = [words.INGEST_HEADER.say(language, origin=escape(shorten(origin, 200))), "\n".join(lines), totals]
     if result.count("new"):
-        blocks.append(words.INGEST_ANNOUNCED.say())
+        blocks.append(words.INGEST_ANNOUNCED.say(language))
     return "\n\n".join(blocks)
 
 

@@ -226,15 +226,21 @@ FILE_OVER_LIMIT = Words(
     "Tệp quá giới hạn {limit}. Hãy chia nhỏ tệp rồi gửi lại từng phần.",
     "The file is over the {limit} limit. Split it and send the parts.",
 )
-INGEST_HEADER = Words("📥 <b>Kết quả nạp</b>: {origin}")
-INGEST_NEW = Words("🆕 mới")
-INGEST_UPDATED = Words("♻️ cập nhật")
-INGEST_UNCHANGED = Words("➖ không đổi")
+INGEST_HEADER = Words("📥 <b>Kết quả nạp</b>: {origin}", "📥 <b>Added</b>: {origin}")
+INGEST_NEW = Words("🆕 mới", "🆕 new")
+INGEST_UPDATED = Words("♻️ cập nhật", "♻️ updated")
+INGEST_UNCHANGED = Words("➖ không đổi", "➖ unchanged")
 INGEST_FAILED = Words("❌ {what}: {why}")
-INGEST_MORE_LINES = Words("… và {count} dòng nữa.")
-INGEST_NOTHING = Words("Không tìm thấy bài nào.")
-INGEST_TOTALS = Words("Tổng: {new} mới, {updated} cập nhật, {unchanged} không đổi, {failed} lỗi.")
-INGEST_ANNOUNCED = Words("Bài mới đã vào kho tin; các nhóm đã đăng ký sẽ được thông báo.")
+INGEST_MORE_LINES = Words("… và {count} dòng nữa.", "… and {count} more lines.")
+INGEST_NOTHING = Words("Không tìm thấy bài nào.", "No article found.")
+INGEST_TOTALS = Words(
+    "Tổng: {new} mới, {updated} cập nhật, {unchanged} không đổi, {failed} lỗi.",
+    "In all: {new} new, {updated} updated, {unchanged} unchanged, {failed} failed.",
+)
+INGEST_ANNOUNCED = Words(
+    "Bài mới đã vào kho tin; các nhóm đã đăng ký sẽ được thông báo.",
+    "The new articles are in the archive; subscribed chats will be notified.",
+)
 DETAIL = Words("(chi tiết: <code>{detail}</code>)", "(detail: <code>{detail}</code>)")
 
 # What is wrong with an article, in words an official can act on (retrieval.articles.problems).

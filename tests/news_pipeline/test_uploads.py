@@ -133,5 +133,6 @@ async def test_an_upload_with_bad_front_matter_says_what_to_fix_in_vietnamese_or
     assert "❌ bai-loi.md: Phần đầu bài (front matter) viết sai cú pháp YAML ở dòng 3." in text
     assert "rồi gửi lại" in text and "(chi tiết: " in text
     assert "bad YAML" not in text and "<unicode string>" not in text
-    assert "The front matter is not valid YAML at line 3." in english["text"]
+    assert "❌ bai-loi.md: The front matter is not valid YAML at line 3." in english["text"]
+    assert "In all: 0 new, 0 updated, 0 unchanged, 1 failed." in english["text"]
     assert "Tổng: 0 mới, 0 cập nhật, 0 không đổi, 1 lỗi." in text
