@@ -115,6 +115,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
             MessageHandler(private & new & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.not_text),
             CallbackQueryHandler(handlers.full_source, pattern=f"^{Action.FULL_SOURCE}:"),
             CallbackQueryHandler(handlers.more_results, pattern=f"^{Action.MORE}:"),
+            CallbackQueryHandler(handlers.opening, pattern=f"^{Action.OPENING}:"),
             CallbackQueryHandler(handlers.feedback, pattern=f"^({Action.LIKE}|{Action.DISLIKE}):"),
             CallbackQueryHandler(handlers.feedback_reason, pattern=f"^{Action.REASON}:"),
             CallbackQueryHandler(handlers.unknown_button),

@@ -31,33 +31,33 @@ from telegram import (
     BotCommandScopeDefault,
 )
 
+from markup import catalogue as words
+from markup.catalogue import Words
+
 
 @dataclass(frozen=True)
 class Command:
-    """One command of a menu, described in Vietnamese and in English."""
+    """One command of a menu, described in Vietnamese and in English (:mod:`markup.catalogue`)."""
 
     name: str
-    vietnamese: str
-    english: str
+    description: Words
 
     def described(self, language_code: str | None) -> BotCommand:
-        return BotCommand(self.name, self.english if language_code == "en" else self.vietnamese)
+        return BotCommand(self.name, self.description.say(language_code))
 
 
-ASK = Command("ask", "Đặt câu hỏi về tin hợp tác", "Ask about cooperation news")
-LATEST = Command("latest", "Các bài mới nhất (/latest 10: 10 bài)", "The newest articles (/latest 10: ten)")
-SOURCES = Command("sources", "Kho tin: các bài mới nhất và số bài", "The news archive: newest articles and count")
-SUBSCRIBE = Command(
-    "subscribe", "Nhận thông báo bài mới (theo tỉnh, chủ đề)", "Get notified of new articles (by place, topic)"
-)
-SUBSCRIPTIONS = Command("subscriptions", "Các đăng ký nhận thông báo", "What this chat is notified of")
-UNSUBSCRIBE = Command("unsubscribe", "Thôi nhận thông báo bài mới", "Stop new-article notifications")
-HELP = Command("help", "Hướng dẫn và ví dụ", "How to ask, with examples")
-START = Command("start", "Giới thiệu", "About this bot")
-ADD = Command("add", "Thêm bài từ địa chỉ web (quản trị)", "Add an article from a web address (admin)")
-REINDEX = Command("reindex", "Lập chỉ mục lại (quản trị)", "Rebuild the search index (admin)")
-STATUS = Command("status", "Trạng thái kho tin, thông báo, góp ý (quản trị)", "Index, notifications, feedback (admin)")
-FEEDBACK = Command("feedback", "Các góp ý 👎 gần đây (quản trị)", "Recent 👎 feedback (admin)")
+ASK = Command("ask", words.MENU_ASK)
+LATEST = Command("latest", words.MENU_LATEST)
+SOURCES = Command("sources", words.MENU_SOURCES)
+SUBSCRIBE = Command("subscribe", words.MENU_SUBSCRIBE)
+SUBSCRIPTIONS = Command("subscriptions", words.MENU_SUBSCRIPTIONS)
+UNSUBSCRIBE = Command("unsubscribe", words.MENU_UNSUBSCRIBE)
+HELP = Command("help", words.MENU_HELP)
+START = Command("start", words.MENU_START)
+ADD = Command("add", words.MENU_ADD)
+REINDEX = Command("reindex", words.MENU_REINDEX)
+STATUS = Command("status", words.MENU_STATUS)
+FEEDBACK = Command("feedback", words.MENU_FEEDBACK)
 
 PRIVATE_COMMANDS = (LATEST, SOURCES, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, HELP, START)
 GROUP_COMMANDS = (ASK, LATEST, SOURCES, SUBSCRIBE, SUBSCRIPTIONS, UNSUBSCRIBE, HELP)

@@ -18,6 +18,7 @@ from bot.engine_client import EngineClient
 from bot.inline_cache import InlineAnswerCache
 from bot.metrics import BotMetrics
 from bot.notifying import read_send_failure
+from bot.opening import OpeningButtons
 from bot.reindex import ReindexCoordinator
 from bot.throttle import QuestionLimiter
 from news_pipeline.feed_poll import FeedPoller
@@ -49,7 +50,8 @@ class BotDeps:
     @classmethod
     def create(cls, config: BotConfig, engine: EngineClient, state: StateStore, bot: Bot) -> BotDeps:
         """Everything the handlers need; ``bot`` is the application's own, for notifications."""
-        notifier = Notifier(state.outbox, state.subscriptions, engine, read_send_failure)
+        buttons = OpeningButtons(engine, state.answer_pages)
+        notifier = Notifier(state.outbox, state.subscriptions, engine, read_send_failure, buttons=buttons)
         reindex = ReindexCoordinator()
         ingestion = Ingestion(
             engine,

@@ -63,6 +63,10 @@ class EngineClient:
     async def latest_articles(self, n: int = 5) -> list[Article]:
         return await self._run(self.engine.latest_articles, n)
 
+    async def article(self, article_id: str) -> Article:
+        """The article with its text (KeyError for an id the index does not hold)."""
+        return await self._run(self.engine.article, article_id)
+
     async def reindex(self, progress: Progress | None = None) -> IndexStatus:
         """Rebuild in a daemon thread of its own: it never takes a question worker, and a
         bot shutting down does not wait for it (the engine swaps the new index in

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from bot.failure_words import failure_words
 from bot.keyboards import REASON_BUTTONS
+from markup import catalogue as words
 from markup.html import escape, format_date, link, shorten
 from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 from retrieval.models import Answer, Article, Citation
@@ -31,7 +33,7 @@ QUESTION_ECHO_CHARS = 200
 #: How much of a quote /feedback shows.
 FEEDBACK_QUOTE_CHARS = 300
 
-ASK_WHY_DISLIKED = "👎 Cảm ơn bạn đã góp ý. Câu trả lời chưa tốt vì sao? (không bắt buộc)"
+ASK_WHY_DISLIKED = words.ASK_WHY_DISLIKED.say()
 
 
 def format_timestamp(iso: str) -> str:
@@ -57,7 +59,7 @@ def question_header(question: str) -> str:
 
 
 def _citation_block(number: int, citation: Citation, related: bool = False) -> str:
-    caption = " <i>(chú thích ảnh)</i>" if citation.is_caption else ""
+    caption = f" <i>{words.CAPTION.say()}</i>" if citation.is_caption else ""
     where = source_line(citation.title, citation.url, citation.source, citation.published)
     notes = f"\n<i>({escape('; '.join(citation.unit_notes))})</i>" if citation.unit_notes else ""
     if related:  # only related: plain number, the sentence in italics, no «»
@@ -92,20 +94,16 @@ def format_answer(answer: Answer, first_number: int = 1) -> str:
 
 def format_not_found(question: str, latest: Sequence[Article], article_count: int | None) -> str:
     """Short and honest, with a hint of what the corpus does cover."""
-    where = f"trong {article_count} bài báo đã lập chỉ mục" if article_count else "trong kho tin"
-    blocks = [
-        question_header(question),
-        f"Chưa tìm thấy câu trả lời có căn cứ {where}.",
-    ]
+    blocks = [question_header(question), words.not_found(article_count)]
     if latest:
         titles = "\n".join(f"• {source_line(a.title, a.url, '', a.published)}" for a in latest)
-        blocks.append(f"Kho tin gồm các bài như:\n{titles}")
-    blocks.append("Gợi ý: hỏi cụ thể hơn — nêu tên địa phương, dự án hoặc lĩnh vực hợp tác.")
+        blocks.append(words.NOT_FOUND_EXAMPLES.say(titles=titles))
+    blocks.append(words.NOT_FOUND_HINT.say())
     return "\n\n".join(blocks)
 
 
 def format_no_more(question: str) -> str:
-    return f"{question_header(question)}\n\nKhông còn kết quả nào khác cho câu hỏi này."
+    return f"{question_header(question)}\n\n{words.NO_MORE.say()}"
 
 
 @dataclass(frozen=True)
@@ -150,10 +148,10 @@ def format_full_sources(question: str, paragraphs: Sequence[SourceParagraph]) ->
 
 def format_sources(articles: Sequence[Article], article_count: int | None) -> str:
     if not articles:
-        return "Kho tin chưa có bài nào. Quản trị viên có thể nạp bài bằng <code>hoptac ingest</code>."
-    header = f"📚 <b>Các bài mới nhất</b> (trong {article_count} bài đã lập chỉ mục):"
+        return words.ARCHIVE_EMPTY.say()
+    header = words.SOURCES_HEADER.say(count=article_count)
     if article_count is None:
-        header = "📚 <b>Các bài mới nhất:</b>"
+        header = words.SOURCES_HEADER_NO_COUNT.say()
     lines = [f"{i}. {source_line(a.title, a.url, a.source, a.published)}" for i, a in enumerate(articles, 1)]
     return header + "\n" + "\n".join(lines)
 
@@ -163,51 +161,30 @@ def format_latest(articles: Sequence[Article], article_count: int | None, *, cap
     article when it has a URL) and its source; ``capped_at`` when the user asked for more
     than the bot lists."""
     if not articles:
-        return "Kho tin chưa có bài nào. Quản trị viên có thể nạp bài bằng <code>hoptac ingest</code>."
-    header = f"🗞 <b>{len(articles)} bài mới nhất</b>"
+        return words.ARCHIVE_EMPTY.say()
+    header = words.LATEST_HEADER.say(shown=len(articles))
     if article_count is not None:
-        header += f" (trong {article_count} bài của kho tin)"
+        header += words.LATEST_OF.say(count=article_count)
     lines = [header + ":"]
     for number, article in enumerate(articles, 1):
         parts = [format_date(article.published), link(article.title, article.url), escape(article.source)]
         lines.append(f"{number}. " + " — ".join(part for part in parts if part))
     if capped_at is not None:
-        lines.append(f"<i>Mỗi lần xem được tối đa {capped_at} bài.</i>")
+        lines.append(words.LATEST_CAPPED.say(most=capped_at))
     return "\n".join(lines)
 
 
 def example_questions(articles: Sequence[Article], limit: int = 3) -> list[str]:
     """Example questions drawn from the corpus: one per recent article title."""
-    return [f"Nội dung chính của “{shorten(a.title, 90)}” là gì?" for a in articles[:limit]]
+    return [words.EXAMPLE_QUESTION.say(title=shorten(a.title, 90)) for a in articles[:limit]]
 
 
 def format_help(examples: Sequence[str], *, greeting: bool = False) -> str:
-    lines = []
-    if greeting:
-        lines.append(
-            "👋 Xin chào! Tôi trả lời câu hỏi về tin tức hợp tác giữa các địa phương, "
-            "và luôn trích nguyên văn câu trong bài báo làm bằng chứng."
-        )
-        lines.append("")
-    lines += [
-        "<b>Cách hỏi</b>",
-        "• Trong chat riêng: gõ câu hỏi bất kỳ.",
-        "• Trong nhóm: <code>/ask câu hỏi</code>, nhắc tên bot (@...) hoặc trả lời một tin của bot.",
-        "",
-        "<b>Lệnh</b>",
-        "/ask — đặt câu hỏi",
-        "/latest — các bài mới nhất (<code>/latest 10</code>: 10 bài)",
-        "/sources — các bài mới nhất trong kho tin",
-        "/subscribe — nhận thông báo khi có bài mới (trong nhóm: quản trị viên nhóm bật)",
-        "/unsubscribe — thôi nhận thông báo",
-        "/help — hướng dẫn này",
-    ]
+    lines = [words.HELP_GREETING.say(), ""] if greeting else []
+    lines.append(words.HELP.say())
     if examples:
-        lines += ["", "<b>Ví dụ</b>"] + [f"• <code>/ask {escape(q)}</code>" for q in examples]
-    lines += [
-        "",
-        "Dưới mỗi câu trả lời: «Nguồn đầy đủ» xem cả đoạn văn, «Thêm kết quả» xem tiếp, 👍/👎 góp ý.",
-    ]
+        lines += ["", words.HELP_EXAMPLES.say()] + [f"• <code>/ask {escape(q)}</code>" for q in examples]
+    lines += ["", words.HELP_BUTTONS.say()]
     return "\n".join(lines)
 
 
@@ -218,26 +195,29 @@ def format_duration(seconds: float) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} ngày {hours} giờ"
+        return words.DAYS_HOURS.say(days=days, hours=hours)
     if hours:
-        return f"{hours} giờ {minutes} phút"
+        return words.HOURS_MINUTES.say(hours=hours, minutes=minutes)
     if minutes:
-        return f"{minutes} phút {secs} giây"
-    return f"{secs} giây"
+        return words.MINUTES_SECONDS.say(minutes=minutes, seconds=secs)
+    return words.SECONDS.say(seconds=secs)
 
 
 def format_status(status: IndexStatus, uptime_s: float, reindex_line: str | None) -> str:
-    size_mb = status.index_bytes / 1_000_000
     lines = [
-        "📊 <b>Trạng thái</b>",
-        f"Bài báo: {status.articles}",
-        f"Đoạn (passage): {status.passages}",
-        f"Câu: {status.sentences}",
-        f"Mô hình: <code>{escape(status.model)}</code> ({status.dimension} chiều)",
-        f"Chỉ mục: {escape(status.index_kind)}, {size_mb:.1f} MB, dựng lúc {escape(format_timestamp(status.built_at))} "
-        f"({format_duration(status.age_seconds)} trước)",
-        f"Phiên bản: {escape(status.version)}",
-        f"Bot chạy được: {format_duration(uptime_s)}",
+        words.STATUS.say(
+            articles=status.articles,
+            passages=status.passages,
+            sentences=status.sentences,
+            model=escape(status.model),
+            dimension=status.dimension,
+            kind=escape(status.index_kind),
+            size_mb=f"{status.index_bytes / 1_000_000:.1f}",
+            built_at=escape(format_timestamp(status.built_at)),
+            age=format_duration(status.age_seconds),
+            version=escape(status.version),
+            uptime=format_duration(uptime_s),
+        )
     ]
     if reindex_line:
         lines.append(reindex_line)
@@ -245,36 +225,47 @@ def format_status(status: IndexStatus, uptime_s: float, reindex_line: str | None
 
 
 def format_reindex_done(status: IndexStatus, elapsed_s: float) -> str:
-    return (
-        f"✅ <b>Đã lập chỉ mục lại</b> sau {format_duration(elapsed_s)}: {status.articles} bài, "
-        f"{status.passages} đoạn, {status.sentences} câu. Câu hỏi mới dùng chỉ mục mới."
+    return words.REINDEX_DONE.say(
+        elapsed=format_duration(elapsed_s),
+        articles=status.articles,
+        passages=status.passages,
+        sentences=status.sentences,
     )
 
 
-_CHANGE_LABELS = {"new": "🆕 mới", "updated": "♻️ cập nhật", "unchanged": "➖ không đổi"}
+_CHANGE_LABELS = {"new": words.INGEST_NEW, "updated": words.INGEST_UPDATED, "unchanged": words.INGEST_UNCHANGED}
 #: Most per-article lines in an ingest result (a JSONL file may hold thousands).
 INGEST_RESULT_LINES = 30
 
 
-def format_ingest_result(origin: str, result: IngestResult) -> str:
-    """What an admin's ``/add`` or upload did, article by article, then the totals."""
+def format_ingest_result(origin: str, result: IngestResult, language: str | None = None) -> str:
+    """What an admin's ``/add`` or upload did, article by article, then the totals; each
+    failure in words the admin can act on (:func:`bot.failure_words.failure_words`)."""
     lines = []
     for article_id, change in result.changes.items():
         title = result.titles.get(article_id)
         name = f"{escape(title)} (<code>{escape(article_id)}</code>)" if title else f"<code>{escape(article_id)}</code>"
-        lines.append(f"{_CHANGE_LABELS.get(change, escape(change))}: {name}")
-    lines += [f"❌ lỗi: {escape(what)}: {escape(reason)}" for what, reason in result.failures]
+        label = _CHANGE_LABELS[change].say(language) if change in _CHANGE_LABELS else escape(change)
+        lines.append(f"{label}: {name}")
+    lines += [
+        words.INGEST_FAILED.say(what=escape(what), why=failure_words(reason, language))
+        for what, reason in result.failures
+    ]
     if len(lines) > INGEST_RESULT_LINES:
-        lines = [*lines[:INGEST_RESULT_LINES], f"… và {len(lines) - INGEST_RESULT_LINES} dòng nữa."]
+        more = words.INGEST_MORE_LINES.say(language, count=len(lines) - INGEST_RESULT_LINES)
+        lines = [*lines[:INGEST_RESULT_LINES], more]
     if not lines:
-        lines = ["Không tìm thấy bài nào."]
-    totals = (
-        f"Tổng: {result.count('new')} mới, {result.count('updated')} cập nhật, "
-        f"{result.count('unchanged')} không đổi, {len(result.failures)} lỗi."
+        lines = [words.INGEST_NOTHING.say(language)]
+    totals = words.INGEST_TOTALS.say(
+        language,
+        new=result.count("new"),
+        updated=result.count("updated"),
+        unchanged=result.count("unchanged"),
+        failed=len(result.failures),
     )
-    blocks = [f"📥 <b>Kết quả nạp</b>: {escape(shorten(origin, 200))}", "\n".join(lines), totals]
+    blocks = [words.INGEST_HEADER.say(language, origin=escape(shorten(origin, 200))), "\n".join(lines), totals]
     if result.count("new"):
-        blocks.append("Bài mới đã vào chỉ mục; các nhóm đã đăng ký sẽ được thông báo.")
+        blocks.append(words.INGEST_ANNOUNCED.say(language))
     return "\n\n".join(blocks)
 
 
@@ -286,74 +277,78 @@ def format_notifications_status(
     watch_error: str | None,
 ) -> str:
     """The ``/status`` lines about subscriptions, the outbox, the watched folder and the feeds."""
-    lines = [f"Thông báo: {subscribers} nơi đăng ký, {pending} tin chờ gửi"]
+    lines = [words.STATUS_SUBSCRIBERS.say(subscribers=subscribers, pending=pending)]
     if watch_interval_s is None:
-        lines.append("Thư mục bài: không theo dõi")
+        lines.append(words.STATUS_FOLDER_UNWATCHED.say())
     else:
-        lines.append(f"Thư mục bài: kiểm tra mỗi {format_duration(watch_interval_s)}")
+        lines.append(words.STATUS_FOLDER_WATCHED.say(every=format_duration(watch_interval_s)))
         if watch_error:
-            lines.append(f"  ⚠️ lỗi gần nhất: {escape(shorten(watch_error, 300))}")
+            lines.append(words.STATUS_LAST_ERROR.say(error=escape(shorten(watch_error, 300))))
     if not feeds:
-        lines.append("Nguồn RSS/Atom: chưa cấu hình")
+        lines.append(words.STATUS_NO_FEEDS.say())
     else:
-        lines.append(f"Nguồn RSS/Atom ({len(feeds)}):")
+        lines.append(words.STATUS_FEEDS.say(count=len(feeds)))
         for feed in feeds:
-            polled = escape(format_timestamp(feed.last_poll_at)) if feed.last_poll_at else "chưa đọc"
-            outcome = f"⚠️ lỗi: {escape(shorten(feed.last_error, 200))}" if feed.last_error else "OK"
-            lines.append(
-                f"• {escape(shorten(feed.url, 120))} — lần đọc cuối {polled}, {outcome}, đã thêm {feed.items_added} bài"
-            )
+            never = words.STATUS_FEED_NEVER_READ.say()
+            polled = escape(format_timestamp(feed.last_poll_at)) if feed.last_poll_at else never
+            error = escape(shorten(feed.last_error, 200)) if feed.last_error else ""
+            outcome = words.STATUS_FEED_ERROR.say(error=error) if feed.last_error else "OK"
+            url = escape(shorten(feed.url, 120))
+            lines.append(words.STATUS_FEED.say(url=url, polled=polled, outcome=outcome, added=feed.items_added))
     return "\n".join(lines)
 
 
 def format_replica_status(replica: str, held: dict[str, bool]) -> str:
     """The ``/status`` line naming this replica and the singletons it runs (docs/deploy.md)."""
     mine = [name for name, ours in held.items() if ours]
-    return f"Bản sao (replica): <code>{escape(replica)}</code>, chạy một nơi: {escape(', '.join(mine) or 'không')}"
+    singletons = escape(", ".join(mine) or words.STATUS_NONE.say())
+    return words.STATUS_REPLICA.say(replica=escape(replica), singletons=singletons)
 
 
-STAGE_NAMES = {"model": "tải mô hình", "embed": "mã hoá câu", "index": "dựng chỉ mục", "ingest": "nạp bài"}
+STAGE_NAMES = {
+    "model": words.STAGE_MODEL.say(),
+    "embed": words.STAGE_EMBED.say(),
+    "index": words.STAGE_INDEX.say(),
+    "ingest": words.STAGE_INGEST.say(),
+}
 
 
 def format_progress(stage: str | None, done: int, total: int) -> str:
     if stage is None:
-        return "⏳ Đang lập chỉ mục lại… Câu hỏi vẫn được trả lời từ chỉ mục cũ."
+        return words.REINDEX_STARTED.say()
     name = STAGE_NAMES.get(stage, stage)
     share = f" {done}/{total}" if total else ""
-    return f"⏳ Đang lập chỉ mục lại: {escape(name)}{share}. Câu hỏi vẫn được trả lời từ chỉ mục cũ."
+    return words.REINDEX_PROGRESS.say(stage=escape(name), share=share)
 
 
 def reason_words(reason: FeedbackReason | None) -> str:
     """A 👎's reason as a sentence says it: ``thông tin cũ``; ``không nêu lý do`` when none was given."""
-    return REASON_BUTTONS[reason].lower() if reason is not None else "không nêu lý do"
+    return REASON_BUTTONS[reason].lower() if reason is not None else words.REASON_NONE.say()
 
 
 def format_reason_noted(reason: FeedbackReason) -> str:
     """What the reason question becomes once a reason is chosen."""
-    return f"👎 Cảm ơn bạn! Đã ghi nhận lý do: <b>{escape(reason_words(reason))}</b>."
+    return words.REASON_NOTED.say(reason=escape(reason_words(reason)))
 
 
 def format_dislike_counts(counts: dict[FeedbackReason | None, int]) -> str:
     """``Góp ý 👎: 3 (sai trích dẫn 1, …, không nêu lý do 1)``, for /status and /feedback."""
     parts = ", ".join(f"{reason_words(reason)} {count}" for reason, count in counts.items())
-    return f"Góp ý 👎: {sum(counts.values())} ({escape(parts)})"
+    return words.DISLIKE_COUNTS.say(total=sum(counts.values()), parts=escape(parts))
 
 
 def format_dislikes(dislikes: Sequence[StoredVote], counts: dict[FeedbackReason | None, int]) -> str:
     """``/feedback``: the latest 👎, newest first, each with its moment, reason, question and
     the first quote of the answer voted on."""
     if not dislikes:
-        return "Chưa có góp ý 👎 nào."
-    blocks = [f"👎 <b>{len(dislikes)} góp ý chưa hài lòng gần nhất</b>\n{format_dislike_counts(counts)}"]
+        return words.NO_DISLIKES.say()
+    blocks = [f"{words.DISLIKES_HEADER.say(count=len(dislikes))}\n{format_dislike_counts(counts)}"]
     for number, stored in enumerate(dislikes, 1):
         vote = stored.vote
         quote = (
-            f"«{escape(shorten(vote.first_quote, FEEDBACK_QUOTE_CHARS))}»"
-            if vote.first_quote
-            else "(không có trích dẫn)"
+            f"«{escape(shorten(vote.first_quote, FEEDBACK_QUOTE_CHARS))}»" if vote.first_quote else words.NO_QUOTE.say()
         )
         when, why = escape(format_timestamp(stored.voted_at)), escape(reason_words(vote.reason))
-        blocks.append(
-            f"{number}. {when} — lý do: <b>{why}</b>\n🔎 {escape(shorten(vote.question, QUESTION_ECHO_CHARS))}\n{quote}"
-        )
+        question = escape(shorten(vote.question, QUESTION_ECHO_CHARS))
+        blocks.append(words.DISLIKE.say(number=number, when=when, why=why, question=question, quote=quote))
     return "\n\n".join(blocks)

@@ -42,8 +42,10 @@ from bot.format import (
 )
 from bot.inline import opened_page_id
 from bot.keyboards import Action, answer_keyboard, parse_callback_data, reason_in, reason_keyboard
+from bot.opening import format_opening
 from bot.reindex import run_reindex
 from bot.sending import reply_html, typing
+from markup import catalogue as words
 from news_pipeline.uploads import UploadRefused, add_page
 from retrieval.models import Answer, Article
 from storage.errors import StateStoreError
@@ -53,21 +55,19 @@ _LOGGER = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
 
-ASK_HOW = "Hãy gõ câu hỏi sau lệnh, ví dụ: <code>/ask Hải Dương và Bắc Giang hợp tác trong lĩnh vực nào?</code>"
-NOT_TEXT = "Tôi chỉ đọc được câu hỏi bằng chữ. Hãy gõ câu hỏi, hoặc xem /help."
-UNKNOWN_COMMAND = "Tôi không biết lệnh này. Gõ /help để xem các lệnh."
-ADMIN_ONLY = "⛔ Lệnh này chỉ dành cho quản trị viên của bot."
-SOMETHING_WENT_WRONG = "⚠️ Xin lỗi, đã có lỗi khi xử lý yêu cầu. Vui lòng thử lại sau ít phút."
-STALE_BUTTON = "Câu trả lời này đã cũ, vui lòng hỏi lại."
-UPLOAD_ADMIN_ONLY = "⛔ Chỉ quản trị viên của bot mới gửi được tệp bài báo để nạp vào kho tin."
-COUNT_HOW = "Hãy gõ một số từ 1 đến {most} sau lệnh, ví dụ: <code>{command} 10</code>"
+STALE_BUTTON = words.STALE_BUTTON.say()
 #: ``/latest`` without a number lists this many articles; with one, at most LATEST_MOST.
 LATEST_DEFAULT = 5
 LATEST_MOST = 20
 #: ``/feedback`` without a number lists this many 👎; with one, at most FEEDBACK_MOST.
 FEEDBACK_DEFAULT = 10
 FEEDBACK_MOST = 50
-ADD_HOW = "Hãy gửi kèm địa chỉ bài báo, ví dụ: <code>/add https://baohaiduong.vn/bai-viet.html</code>"
+
+
+def _language(update: Update) -> str | None:
+    """The sender's Telegram language code (English words for "en", Vietnamese otherwise)."""
+    user = update.effective_user
+    return user.language_code if user is not None else None
 
 
 # --- questions -----------------------------------------------------------------------
@@ -89,7 +89,7 @@ async def question(update: Update, context: Context) -> None:
     text = question_in(message, bot_username=context.bot.username, bot_id=context.bot.id)
     if text is None:
         if message.chat.type == ChatType.PRIVATE:
-            await message.reply_text(UNKNOWN_COMMAND)
+            await message.reply_text(words.UNKNOWN_COMMAND.say())
         return
     await _answer(message, context, text)
 
@@ -97,32 +97,27 @@ async def question(update: Update, context: Context) -> None:
 async def not_text(update: Update, context: Context) -> None:
     """A sticker, photo, voice message... in a private chat: say what the bot can read."""
     if update.effective_message is not None:
-        await update.effective_message.reply_text(NOT_TEXT)
+        await update.effective_message.reply_text(words.NOT_TEXT.say())
 
 
 async def unknown_command(update: Update, context: Context) -> None:
     if update.effective_message is not None:
-        await update.effective_message.reply_text(UNKNOWN_COMMAND)
+        await update.effective_message.reply_text(words.UNKNOWN_COMMAND.say())
 
 
 async def _answer(message: Message, context: Context, text: str) -> None:
     deps = get_deps(context)
     user_id = message.from_user.id if message.from_user else message.chat.id
     if not any(ch.isalnum() for ch in text):  # "", "???", only emoji: nothing to search for
-        await message.reply_text(ASK_HOW)
+        await message.reply_text(words.ASK_HOW.say())
         return
     if len(text) > deps.config.max_question_chars:
-        await message.reply_text(
-            f"Câu hỏi dài {len(text)} ký tự; hãy hỏi ngắn gọn hơn, "
-            f"dưới {deps.config.max_question_chars} ký tự, để tìm được câu trả lời chính xác."
-        )
+        await message.reply_text(words.QUESTION_TOO_LONG.say(length=len(text), most=deps.config.max_question_chars))
         return
     decision = deps.limiter.check(user_id)
     if not decision.allowed:
         if decision.first_refusal:
-            await message.reply_text(
-                f"Bạn đang hỏi hơi nhanh; vui lòng đợi khoảng {int(decision.retry_after_s) + 1} giây rồi hỏi tiếp."
-            )
+            await message.reply_text(words.TOO_FAST.say(seconds=int(decision.retry_after_s) + 1))
         return
     async with typing(context.bot, message.chat.id):
         answer = await deps.engine.ask(text, limit=deps.config.answer_sentences)
@@ -223,6 +218,13 @@ async def full_source(update: Update, context: Context) -> None:
     await reply_html(pressed.message, format_full_sources(page.question, list(paragraphs.values())))
 
 
+async def opening(update: Update, context: Context) -> None:
+    """Button "Nội dung chính" under a notification: the article's opening sentences, quoted."""
+    pressed = await _opened_page(update, context)
+    if pressed is not None:
+        await reply_html(pressed.message, format_opening(pressed.page.citations))
+
+
 async def more_results(update: Update, context: Context) -> None:
     """Button "Thêm kết quả": the next answers to the same question."""
     pressed = await _opened_page(update, context)
@@ -250,7 +252,7 @@ async def feedback(update: Update, context: Context) -> None:
     liked = parsed is not None and parsed[0] == Action.LIKE
     if not await _record_vote(update, context, pressed, liked=liked):
         return
-    await _acknowledge(update, "Cảm ơn bạn đã góp ý! 👍" if liked else "Cảm ơn bạn, chúng tôi sẽ cải thiện. 👎")
+    await _acknowledge(update, (words.THANKS_LIKE if liked else words.THANKS_DISLIKE).say())
     if not liked:
         await reply_html(pressed.message, ASK_WHY_DISLIKED, reason_keyboard(pressed.page_id))
 
@@ -266,7 +268,7 @@ async def feedback_reason(update: Update, context: Context) -> None:
         return
     if not await _record_vote(update, context, pressed, liked=False, reason=reason):
         return
-    await _acknowledge(update, "Đã ghi nhận, cảm ơn bạn!")
+    await _acknowledge(update, words.THANKS_REASON.say())
     with contextlib.suppress(TelegramError):  # the reason is stored; the edit is a courtesy
         await pressed.message.edit_text(format_reason_noted(reason), reply_markup=None)
 
@@ -381,7 +383,7 @@ async def _count_argument(message: Message, default: int, most: int, command: st
     if not argument:
         return default
     if not argument.isdecimal() or int(argument) < 1:
-        await reply_html(message, COUNT_HOW.format(most=most, command=command))
+        await reply_html(message, words.COUNT_HOW.say(most=most, command=command))
         return None
     return int(argument)
 
@@ -392,7 +394,7 @@ async def _refuse_non_admin(update: Update, context: Context) -> bool:
     if get_deps(context).is_admin(user.id if user else None):
         return False
     if update.effective_message is not None:
-        await update.effective_message.reply_text(ADMIN_ONLY)
+        await update.effective_message.reply_text(words.ADMIN_ONLY.say(_language(update)))
     _LOGGER.info("Refused admin command from user %s", user.id if user else None)
     return True
 
@@ -405,10 +407,7 @@ async def reindex(update: Update, context: Context) -> None:
     deps = get_deps(context)
     run = deps.reindex.try_start(user_id=user.id, chat_id=message.chat.id)
     if run is None:
-        await message.reply_text(
-            "Đang có một lần lập chỉ mục lại chạy rồi; vui lòng đợi nó xong. "
-            f"{deps.reindex.status_line() or ''}".strip()
-        )
+        await message.reply_text(words.REINDEX_RUNNING.say(progress=deps.reindex.status_line() or "").strip())
         return
     progress_message = await message.reply_text(format_progress(None, 0, 0))
     announce = functools.partial(deps.notifier.index_changed, context.bot)  # articles put in the folder by hand
@@ -449,7 +448,7 @@ async def add(update: Update, context: Context) -> None:
         return
     url = command_argument(message)
     if not url:
-        await reply_html(message, ADD_HOW)
+        await reply_html(message, words.ADD_HOW.say())
         return
     try:
         async with typing(context.bot, message.chat.id):
@@ -462,9 +461,9 @@ async def add(update: Update, context: Context) -> None:
                 allowed_hosts=deps.config.fetch_allowed_hosts,
             )
     except UploadRefused as exc:
-        await message.reply_text(str(exc))
+        await message.reply_text(exc.say(_language(update)))
         return
-    await reply_html(message, format_ingest_result(url, result))
+    await reply_html(message, format_ingest_result(url, result, _language(update)))
 
 
 async def document(update: Update, context: Context) -> None:
@@ -473,17 +472,17 @@ async def document(update: Update, context: Context) -> None:
     if message is None or message.document is None:
         return
     if not get_deps(context).is_admin(user.id if user else None):
-        await message.reply_text(UPLOAD_ADMIN_ONLY)
+        await message.reply_text(words.UPLOAD_ADMIN_ONLY.say(_language(update)))
         _LOGGER.info("Refused a document from user %s", user.id if user else None)
         return
-    name = message.document.file_name or "tệp"
+    name = message.document.file_name or words.UPLOAD_DEFAULT_NAME.say()
     try:
         async with typing(context.bot, message.chat.id):
             result = await add_document(get_deps(context), context.bot, message.document)
     except UploadRefused as exc:
-        await message.reply_text(f"⚠️ {exc}")
+        await message.reply_text(f"⚠️ {exc.say(_language(update))}")
         return
-    await reply_html(message, format_ingest_result(name, result))
+    await reply_html(message, format_ingest_result(name, result, _language(update)))
 
 
 # --- errors --------------------------------------------------------------------------
@@ -498,4 +497,4 @@ async def on_error(update: object, context: Context) -> None:
     await _acknowledge(update)  # stop the button's spinner, if not done yet
     if update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            await update.effective_message.reply_text(SOMETHING_WENT_WRONG)
+            await update.effective_message.reply_text(words.SOMETHING_WENT_WRONG.say())

@@ -42,6 +42,7 @@ from bot.addressing import clean_question
 from bot.deps import BotDeps, get_deps
 from bot.format import format_answer
 from bot.inline_cache import CACHE_S, InlineAnswer, InlineAnswerCache
+from markup import catalogue as words
 from markup.html import format_date, shorten, split_html
 from retrieval.models import Answer, Citation
 from retrieval.vietnamese.text import nfc
@@ -57,13 +58,12 @@ MIN_QUERY_CHARS = 4
 MAX_RESULTS = 5
 #: ``/start`` payload that opens an inline answer in the private chat: ``a_<page id>``.
 OPEN_PREFIX = "a_"
-TYPE_A_QUESTION = "✍️ Gõ câu hỏi sau tên bot, ví dụ: Hải Dương hợp tác gì?"
-TOO_FAST = "⏳ Bạn đang hỏi hơi nhanh; đợi khoảng {seconds} giây"
-TOO_LONG = "Câu hỏi dài quá; hãy hỏi ngắn gọn hơn"
-NOT_FOUND = "Chưa tìm thấy câu trả lời có căn cứ; mở bot để xem gợi ý"
-UNAVAILABLE = "⚠️ Chưa trả lời được lúc này; mở bot để hỏi"
-READ_ARTICLE = "📰 Đọc bài báo"
-OPEN_IN_BOT = "💬 Xem thêm trong bot"
+TYPE_A_QUESTION = words.INLINE_TYPE_A_QUESTION.say()
+TOO_LONG = words.INLINE_TOO_LONG.say()
+NOT_FOUND = words.INLINE_NOT_FOUND.say()
+UNAVAILABLE = words.INLINE_UNAVAILABLE.say()
+READ_ARTICLE = words.BUTTON_READ_ARTICLE.say()
+OPEN_IN_BOT = words.BUTTON_OPEN_IN_BOT.say()
 
 
 async def inline_query(update: Update, context: Context) -> None:
@@ -95,7 +95,7 @@ async def _answer_for(deps: BotDeps, text: str, user_id: int, bot_username: str)
         return await asyncio.shield(cached)
     decision = deps.limiter.check(user_id)
     if not decision.allowed:
-        return InlineAnswer(hint=TOO_FAST.format(seconds=int(decision.retry_after_s) + 1))
+        return InlineAnswer(hint=words.INLINE_TOO_FAST.say(seconds=int(decision.retry_after_s) + 1))
     pending: asyncio.Future[InlineAnswer] = asyncio.get_running_loop().create_future()
     cache.put(text, pending)
     answer = InlineAnswer(hint=UNAVAILABLE)

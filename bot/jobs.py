@@ -21,6 +21,7 @@ from telegram.ext import ContextTypes
 
 from bot.deps import BotDeps, get_deps
 from bot.replicas import holds
+from markup import catalogue as words
 from news_pipeline.watch import CorpusWatcher
 from retrieval.articles.corpus import article_path
 from storage.leases import CORPUS_WATCH, FEED_POLL, OUTBOX_SENDER
@@ -75,7 +76,7 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
         return  # nothing new, or a file is still being written: all of it at the next look
     try:
         result = await deps.ingestion.ingest_paths(
-            [*change.to_import, *change.articles], activity="thư mục bài", announce=False
+            [*change.to_import, *change.articles], activity=words.ACTIVITY_FOLDER.say(), announce=False
         )
     except Exception as exc:
         # Typically a broken .md file in the folder; fixing it is a change, which retries.
@@ -108,6 +109,6 @@ async def poll_feeds(context: Context) -> None:
     if deps.feeds is None or not holds(deps, FEED_POLL):
         return
     summary = await deps.feeds.poll(
-        lambda articles: deps.ingestion.ingest_articles(articles, activity="tin từ nguồn RSS/Atom")
+        lambda articles: deps.ingestion.ingest_articles(articles, activity=words.ACTIVITY_FEEDS.say())
     )
     _LOGGER.info("Polled %s feeds: %s articles added, %s feeds failed", summary.feeds, summary.added, summary.failed)

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from markup import catalogue as words
 from storage.records import FeedbackReason
 
 
@@ -24,6 +25,7 @@ class Action(StrEnum):
     LIKE = "up"  # 👍
     DISLIKE = "down"  # 👎
     REASON = "why"  # why 👎: one of storage.records.FeedbackReason
+    OPENING = "lead"  # under a notification: the article's opening sentences
 
 
 def callback_data(action: Action, page_id: str, detail: str = "") -> str:
@@ -50,8 +52,8 @@ def reason_in(data: str) -> FeedbackReason | None:
         return None
 
 
-FULL_SOURCE = "📄 Nguồn đầy đủ"
-MORE = "➕ Thêm kết quả"
+FULL_SOURCE = words.BUTTON_FULL_SOURCE.say()
+MORE = words.BUTTON_MORE.say()
 
 
 def answer_keyboard(page_id: str, *, more: bool) -> InlineKeyboardMarkup:
@@ -68,9 +70,9 @@ def answer_keyboard(page_id: str, *, more: bool) -> InlineKeyboardMarkup:
 
 #: The reason buttons, in the order shown; the words admins read back in /feedback.
 REASON_BUTTONS = {
-    FeedbackReason.WRONG_QUOTE: "Sai trích dẫn",
-    FeedbackReason.NOT_ANSWERED: "Không trả lời câu hỏi",
-    FeedbackReason.OUTDATED: "Thông tin cũ",
+    FeedbackReason.WRONG_QUOTE: words.REASON_WRONG_QUOTE.say(),
+    FeedbackReason.NOT_ANSWERED: words.REASON_NOT_ANSWERED.say(),
+    FeedbackReason.OUTDATED: words.REASON_OUTDATED.say(),
 }
 
 

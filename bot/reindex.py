@@ -9,7 +9,8 @@ each other and for a running reindex, and ``/reindex`` is refused while one runs
 
 The rebuild runs in a thread of its own (see :class:`~bot.engine_client.EngineClient`),
 so questions keep being answered from the old index until the engine swaps the new one in.
-Progress is shown by editing one message, at most every ``progress_interval_s``.
+Progress is shown by editing one message, at most every ``progress_interval_s``; that
+message is edited into the result at the end (a new message only when the edit fails).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from telegram.error import TelegramError
 
 from bot.engine_client import EngineClient
 from bot.format import format_duration, format_progress, format_reindex_done
+from markup import catalogue as words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,7 +81,7 @@ class ReindexCoordinator:
 
     def launch(self, work: Coroutine[Any, Any, None]) -> None:
         async def exclusively() -> None:
-            async with self.exclusive("lập chỉ mục lại"):
+            async with self.exclusive(words.ACTIVITY_REINDEX.say()):
                 await work
 
         self._task = asyncio.create_task(exclusively(), name="hoptac-reindex")
@@ -112,15 +114,20 @@ class ReindexCoordinator:
     def status_line(self) -> str | None:
         run = self.current
         if run is not None:
-            return f"Đang lập chỉ mục lại ({format_duration(run.elapsed_s)})."
+            return words.REINDEX_STATUS.say(elapsed=format_duration(run.elapsed_s))
         if self.activity is not None:
-            return f"Đang nạp bài mới ({self.activity})."
+            return words.CHANGE_STATUS.say(activity=self.activity)
         return None
 
 
-async def _show(progress_message: Message, text: str) -> None:
-    with contextlib.suppress(TelegramError):  # "message is not modified" and the like
+async def _show(progress_message: Message, text: str) -> bool:
+    """Edit the progress message to ``text``; False when Telegram refused the edit."""
+    try:
         await progress_message.edit_text(text, parse_mode=ParseMode.HTML)
+    except TelegramError as exc:  # "message is not modified", a deleted message and the like
+        _LOGGER.info("Could not edit the reindex message: %s", exc)
+        return False
+    return True
 
 
 async def run_reindex(
@@ -131,7 +138,8 @@ async def run_reindex(
     interval_s: float,
     after: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
-    """Rebuild, keep ``progress_message`` current, then send the result to the admin.
+    """Rebuild, keep ``progress_message`` current, then edit it into the result (sent as a
+    new message only when the edit fails, so the admin hears of the result once).
 
     ``after`` runs once the new index is in, before the admin hears of it (the bot uses it
     to announce articles that the rebuild brought in)."""
@@ -150,10 +158,7 @@ async def run_reindex(
         status = rebuild.result()
     except Exception as exc:
         _LOGGER.exception("Reindex started by user %s failed", run.user_id)
-        await _show(progress_message, "❌ Lập chỉ mục lại thất bại.")
-        text = (
-            f"❌ Lập chỉ mục lại thất bại ({type(exc).__name__}); chỉ mục cũ vẫn được dùng. Chi tiết trong log của bot."
-        )
+        text = words.REINDEX_FAILED.say(error=type(exc).__name__)
     else:
         _LOGGER.info("Reindex done in %.1f s: %s articles", run.elapsed_s, status.articles)
         if after is not None:
@@ -161,6 +166,6 @@ async def run_reindex(
                 await after()
             except Exception:
                 _LOGGER.exception("After the reindex")
-        await _show(progress_message, "✅ Lập chỉ mục lại xong.")
         text = format_reindex_done(status, run.elapsed_s)
-    await bot.send_message(run.chat_id, text, parse_mode=ParseMode.HTML)
+    if not await _show(progress_message, text):
+        await bot.send_message(run.chat_id, text, parse_mode=ParseMode.HTML)

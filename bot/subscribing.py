@@ -24,6 +24,7 @@ from bot.addressing import command_argument
 from bot.deps import get_deps
 from bot.permissions import may_manage_notifications
 from bot.sending import reply_html
+from markup import catalogue as words
 from markup.html import escape
 from notifications.subscription_filters import FilterRequest, describe, read_filter
 from retrieval.vietnamese.text import fold, nfc
@@ -35,27 +36,20 @@ Context = ContextTypes.DEFAULT_TYPE
 
 #: Most filters one chat may hold.
 MAX_FILTERS = 20
-NOT_GROUP_ADMIN = "⛔ Chỉ quản trị viên của nhóm mới bật hoặc tắt được thông báo bài mới cho nhóm."
-HOW = (
-    "Đăng ký nhận thông báo bài mới:\n"
-    "• <code>/subscribe</code>: mọi bài mới\n"
-    "• <code>/subscribe Hải Phòng</code>: bài về một tỉnh, thành phố (theo địa giới từ 1/7/2025, "
-    "gồm cả các tỉnh, huyện đã nhập vào; gõ không dấu cũng được)\n"
-    "• <code>/subscribe du lịch</code>: bài có từ khóa đó"
-)
-TOO_LONG = "Từ khóa dài quá; hãy dùng một từ hoặc cụm từ ngắn (dưới 60 ký tự).\n\n" + HOW
-TOO_MANY = f"Nơi này đã có {MAX_FILTERS} đăng ký; hãy bỏ bớt (xem /subscriptions) rồi thêm."
+HOW = words.SUBSCRIBE_HOW.say()
+TOO_LONG = words.SUBSCRIBE_TOO_LONG.say() + "\n\n" + HOW
+TOO_MANY = words.SUBSCRIBE_TOO_MANY.say(most=MAX_FILTERS)
 #: What ``/unsubscribe`` takes to remove every filter at once (folded words).
-_ALL_WORDS = ("tat ca", "")
+_ALL_WORDS = (fold(words.ALL_WORDS.say()), "")
 
 
 def _where(message: Message) -> str:
-    return "cuộc trò chuyện này" if message.chat.type == ChatType.PRIVATE else "nhóm này"
+    return (words.HERE_PRIVATE if message.chat.type == ChatType.PRIVATE else words.HERE_GROUP).say()
 
 
 def _argument_for(what: SubscriptionFilter) -> str:
     """What to type after /unsubscribe to remove ``what``."""
-    return what.value if what.kind is not FilterKind.EVERYTHING else "mọi bài"
+    return what.value if what.kind is not FilterKind.EVERYTHING else words.EVERY_ARTICLE.say()
 
 
 def _removal_hint(what: SubscriptionFilter) -> str:
@@ -91,22 +85,21 @@ def _subscribed_text(message: Message, request: FilterRequest, added: bool, held
     where, what = _where(message), request.filter
     if what == EVERYTHING:
         if added:
-            return (
-                f"🔔 Đã bật thông báo: {where} sẽ nhận tin mỗi khi có bài mới được đưa vào kho tin. Tắt: /unsubscribe"
-            )
-        return f"🔔 {where.capitalize()} đã đăng ký nhận thông báo bài mới rồi. Tắt: /unsubscribe"
+            return words.SUBSCRIBED_ALL.say(where=where)
+        return words.ALREADY_SUBSCRIBED_ALL.say(where=where.capitalize())
     lines = []
     if request.named is not None:
         named = request.named
-        lines.append(f"ℹ️ {escape(named.kind.capitalize())} {escape(named.name)} nay thuộc {escape(named.now)}.")
+        kind, name, now = escape(named.kind.capitalize()), escape(named.name), escape(named.now)
+        lines.append(words.UNIT_NOW_IN.say(kind=kind, name=name, now=now))
     label = escape(describe(what))
     if added:
-        lines.append(f"🔔 Đã bật thông báo: {where} sẽ nhận tin khi có bài mới về {label}.")
+        lines.append(words.SUBSCRIBED_TO.say(where=where, label=label))
         if EVERYTHING in held:
-            lines.append(f"Nơi này vẫn nhận mọi bài mới; chỉ nhận theo đăng ký riêng: {_removal_hint(EVERYTHING)}")
+            lines.append(words.STILL_EVERYTHING.say(removal=_removal_hint(EVERYTHING)))
     else:
-        lines.append(f"🔔 {where.capitalize()} đã đăng ký nhận tin về {label} rồi.")
-    lines.append(f"Các đăng ký: /subscriptions · Bỏ: {_removal_hint(what)}")
+        lines.append(words.ALREADY_SUBSCRIBED_TO.say(where=where.capitalize(), label=label))
+    lines.append(words.SUBSCRIPTIONS_FOOTER.say(removal=_removal_hint(what)))
     return "\n".join(lines)
 
 
@@ -117,11 +110,11 @@ async def subscriptions(update: Update, context: Context) -> None:
         return
     held = await asyncio.to_thread(get_deps(context).subscriptions.filters, message.chat.id)
     if not held:
-        await reply_html(message, f"Nơi này chưa đăng ký nhận thông báo bài mới.\n\n{HOW}")
+        await reply_html(message, f"{words.NO_SUBSCRIPTIONS.say()}\n\n{HOW}")
         return
-    lines = [f"🔔 {_where(message).capitalize()} nhận thông báo khi có bài mới về:"]
-    lines += [f"• {escape(describe(what))} (bỏ: {_removal_hint(what)})" for what in held]
-    lines.append("\nBỏ hết: /unsubscribe · Thêm: /subscribe và tên tỉnh, thành phố hoặc từ khóa")
+    lines = [words.SUBSCRIPTIONS_HEADER.say(where=_where(message).capitalize())]
+    lines += [words.SUBSCRIPTION_LINE.say(label=escape(describe(what)), removal=_removal_hint(what)) for what in held]
+    lines.append(words.SUBSCRIPTIONS_HOW.say())
     await reply_html(message, "\n".join(lines))
 
 
@@ -133,7 +126,7 @@ async def unsubscribe(update: Update, context: Context) -> None:
     argument = nfc(command_argument(message))
     request = None if fold(argument) in _ALL_WORDS else read_filter(argument)
     if argument and fold(argument) not in _ALL_WORDS and request is None:
-        await reply_html(message, "Không có đăng ký nào như vậy. Xem các đăng ký: /subscriptions")
+        await reply_html(message, words.NO_SUCH_SUBSCRIPTION.say())
         return
     if not await _may_manage(message, context):
         return
@@ -142,32 +135,26 @@ async def unsubscribe(update: Update, context: Context) -> None:
     if request is None:
         removed = await asyncio.to_thread(deps.subscriptions.remove, chat_id)
         await asyncio.to_thread(deps.outbox.drop_chat, chat_id, "unsubscribed")
-        if removed:
-            text = "🔕 Đã tắt thông báo bài mới. Bật lại: /subscribe"
-        else:
-            text = "Nơi này chưa đăng ký nhận thông báo. Bật: /subscribe"
-        await reply_html(message, text)
+        await reply_html(message, (words.UNSUBSCRIBED_ALL if removed else words.NOT_SUBSCRIBED).say())
         return
     what = request.filter
     removed = await asyncio.to_thread(deps.subscriptions.remove_filter, chat_id, what)
     label = escape(describe(what))
     if not removed:
-        await reply_html(message, f"Nơi này chưa đăng ký nhận tin về {label}. Xem các đăng ký: /subscriptions")
+        await reply_html(message, words.NOT_SUBSCRIBED_TO.say(label=label))
         return
     if await asyncio.to_thread(deps.subscriptions.is_subscribed, chat_id):
-        await reply_html(message, f"🔕 Đã bỏ đăng ký {label}. Các đăng ký còn lại: /subscriptions")
+        await reply_html(message, words.UNSUBSCRIBED_FROM.say(label=label))
         return
     await asyncio.to_thread(deps.outbox.drop_chat, chat_id, "unsubscribed")
-    await reply_html(
-        message, f"🔕 Đã bỏ đăng ký {label}; nơi này không còn nhận thông báo bài mới. Bật lại: /subscribe"
-    )
+    await reply_html(message, words.UNSUBSCRIBED_LAST.say(label=label))
 
 
 async def _may_manage(message: Message, context: Context) -> bool:
     """True when the sender may switch notifications here; otherwise says why not."""
     if await may_manage_notifications(context.bot, message, get_deps(context).config.admin_ids):
         return True
-    await message.reply_text(NOT_GROUP_ADMIN)
+    await message.reply_text(words.NOT_GROUP_ADMIN.say())
     user = message.from_user
     _LOGGER.info("Refused a subscription change by user %s in chat %s", user.id if user else None, message.chat.id)
     return False

@@ -63,6 +63,9 @@ class DatabaseEngine:
     def latest_articles(self, n: int = 5) -> list[Article]:
         return self.inner.latest_articles(n)
 
+    def article(self, article_id: str) -> Article:
+        return self.inner.article(article_id)
+
     def embedder(self) -> Any:
         return self.inner.embedder()
 

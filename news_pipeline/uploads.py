@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from markup import catalogue as words
 from news_pipeline.fetch import FetchError, fetch_article, web_client
 from news_pipeline.ingestion import Ingestion, IngestResult
 from retrieval.articles.importers import SUPPORTED_SUFFIXES
@@ -30,7 +31,15 @@ _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 class UploadRefused(Exception):
-    """A page or document that is not ingested; ``str()`` is one Vietnamese sentence for the admin."""
+    """A page or document that is not ingested: what to tell the admin, from
+    :mod:`markup.catalogue`; ``str()`` is the Vietnamese sentence, :meth:`say` any language."""
+
+    def __init__(self, what: words.Words, **fields: object) -> None:
+        super().__init__(what.say(**fields))
+        self.what, self.fields = what, fields
+
+    def say(self, language: str | None = None) -> str:
+        return self.what.say(language, **self.fields)
 
 
 def megabytes(size: int) -> str:
@@ -40,7 +49,7 @@ def megabytes(size: int) -> str:
 def check_url(text: str) -> str:
     url = text.strip()
     if not _URL.match(url):
-        raise UploadRefused("Địa chỉ phải bắt đầu bằng http:// hoặc https://, ví dụ: /add https://baohaiduong.vn/...")
+        raise UploadRefused(words.ADDRESS_HOW)
     return url
 
 
@@ -62,7 +71,7 @@ async def add_page(
     try:
         article = await fetch_page(url, timeout_s=timeout_s, max_bytes=max_bytes, allowed_hosts=allowed_hosts)
     except FetchError as exc:
-        return IngestResult(failures=[(url, str(exc))])
+        return IngestResult(failures=[(url, words.FETCH_FAILED.say(reason=str(exc)))])
     return await ingestion.ingest_articles([article], activity="/add")
 
 
@@ -76,7 +85,7 @@ def check_file_name(name: str) -> str:
     """``name`` if a file of that name may be ingested; :class:`UploadRefused` otherwise."""
     if not name.lower().endswith(DOCUMENT_SUFFIXES):
         kinds = ", ".join(sorted({s for s in DOCUMENT_SUFFIXES if s.count(".") == 1}))
-        raise UploadRefused(f"Không đọc được loại tệp này. Hãy gửi tệp {kinds} (hoặc .jsonl.gz).")
+        raise UploadRefused(words.UNSUPPORTED_FILE, kinds=kinds)
     return name
 
 
@@ -87,7 +96,7 @@ async def add_file(ingestion: Ingestion, name: str, data: bytes) -> IngestResult
     try:
         path = staging / _safe_name(name)
         path.write_bytes(data)
-        result = await ingestion.ingest_paths([path], activity="tệp tải lên")
+        result = await ingestion.ingest_paths([path], activity=words.ACTIVITY_UPLOAD.say())
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     # Failures name the staged file; the admin knows it by its own name.

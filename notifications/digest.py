@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from markup.html import MESSAGE_LIMIT, escape, format_date, link, shorten, split_html, utf16_len
+from markup import catalogue as words
+from markup.html import MESSAGE_LIMIT, escape, format_date, link, split_html, utf16_len
 from retrieval.articles.sentences import split_sentences
 from retrieval.models import Article, Sentence
 from storage.records import Notice
@@ -28,18 +29,27 @@ LEAD_MIN_CHARS = 120
 LEAD_MAX_CHARS = 450
 #: Fewer words than this before the first sentence is a date line or a byline, not the lead.
 LEAD_MIN_WORDS = 6
+#: The opening (the "Nội dung chính" button under a notification): at most this many
+#: sentences of the first paragraph, and no more characters than OPENING_MAX_CHARS.
+OPENING_MAX_SENTENCES = 4
+OPENING_MAX_CHARS = 900
 #: Most articles listed in one digest; a bulk import's others are counted, not listed.
 DIGEST_MAX_ARTICLES = 30
 
 
-def lead_of(article: Article) -> str:
-    """The first sentence, or the first two when the first is short; verbatim. Captions,
-    the title repeated and lines of a few words before the first sentence (a date line,
-    a byline, a place name) are skipped."""
-    sentences = split_sentences(article)
-    prose = [s for s in sentences if not s.is_caption and s.text != article.title]
+def _prose(article: Article) -> list[Sentence]:
+    """The article's sentences from its first real one: captions, the title repeated and
+    lines of a few words before the first sentence (a date line, a byline, a place name)
+    are skipped."""
+    prose = [s for s in split_sentences(article) if not s.is_caption and s.text != article.title]
     while len(prose) > 1 and len(prose[0].text.split()) < LEAD_MIN_WORDS:
         prose.pop(0)
+    return prose
+
+
+def lead_of(article: Article) -> str:
+    """The first sentence, or the first two when the first is short; verbatim (see :func:`_prose`)."""
+    prose = _prose(article)
     chosen: list[Sentence] = []
     for sentence in prose:
         if chosen and (sentence.end - chosen[0].start > LEAD_MAX_CHARS or sentence.paragraph != chosen[0].paragraph):
@@ -50,6 +60,22 @@ def lead_of(article: Article) -> str:
     if not chosen:
         return ""
     return article.text[chosen[0].start : chosen[-1].end]
+
+
+def opening_of(article: Article) -> tuple[int, int] | None:
+    """Where the article's opening lies in its text, ``(start, end)``: the first paragraph's
+    sentences (its sapo, usually), whole, up to :data:`OPENING_MAX_SENTENCES` and
+    :data:`OPENING_MAX_CHARS`; None for an article without prose."""
+    prose = _prose(article)
+    if not prose:
+        return None
+    first = prose[0]
+    end = first.end
+    for sentence in prose[1:OPENING_MAX_SENTENCES]:
+        if sentence.paragraph != first.paragraph or sentence.end - first.start > OPENING_MAX_CHARS:
+            break
+        end = sentence.end
+    return first.start, end
 
 
 def notice_for(article: Article) -> Notice:
@@ -64,12 +90,6 @@ def notice_for(article: Article) -> Notice:
     )
 
 
-def ask_hint(notice: Notice) -> str:
-    """A question the reader can send as it is."""
-    question = f"Nội dung chính của “{shorten(notice.title, 90)}” là gì?"
-    return f"💬 Hỏi: <code>/ask {escape(question)}</code>"
-
-
 def _article_block(notice: Notice, number: int | None) -> str:
     title = f"<b>{link(notice.title, notice.url)}</b>"
     lines = [f"{number}. {title}" if number is not None else title]
@@ -79,13 +99,14 @@ def _article_block(notice: Notice, number: int | None) -> str:
     if notice.lead:
         lines.append(f"«{escape(notice.lead)}»")
     if notice.summary_only:
-        lines.append("<i>(chỉ có phần tóm tắt của nguồn tin; chưa lấy được toàn văn)</i>")
+        lines.append(words.NOTICE_SUMMARY_ONLY.say())
     return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class DigestMessage:
-    """What to send for ``article_ids``: usually one text; more only for an enormous article."""
+    """What to send for ``article_ids``: usually one text; more only for an enormous article.
+    The front end's buttons for its articles go under its last text (:mod:`notifications.sending`)."""
 
     texts: tuple[str, ...]
     article_ids: tuple[str, ...]
@@ -105,7 +126,7 @@ def digest_messages(notices: Sequence[Notice], limit: int = MESSAGE_LIMIT) -> li
     messages = _digest(listed, len(notices), limit)
     if rest:
         last = messages[-1]
-        more = f"… và {len(rest)} bài mới khác; xem các bài mới nhất bằng /sources."
+        more = words.NOTICE_MORE.say(count=len(rest))
         texts = (*last.texts[:-1], *split_html(f"{last.texts[-1]}\n\n{more}", limit))
         messages[-1] = DigestMessage(texts, (*last.article_ids, *(n.article_id for n in rest)))
     return messages
@@ -114,25 +135,24 @@ def digest_messages(notices: Sequence[Notice], limit: int = MESSAGE_LIMIT) -> li
 def _digest(notices: Sequence[Notice], total: int, limit: int) -> list[DigestMessage]:
     if len(notices) == 1:
         notice = notices[0]
-        text = f"🆕 <b>Bài mới trong kho tin</b>\n\n{_article_block(notice, None)}\n\n{ask_hint(notice)}"
+        text = f"{words.NOTICE_ONE.say()}\n\n{_article_block(notice, None)}"
         return [DigestMessage(tuple(split_html(text, limit)), (notice.article_id,))]
     messages: list[DigestMessage] = []
     blocks: list[str] = []
     ids: list[str] = []
 
-    def compose(header: str, body: Sequence[str], hint_for: Notice) -> str:
-        return "\n\n".join([header, *body, ask_hint(hint_for)])
+    def compose(header: str, body: Sequence[str]) -> str:
+        return "\n\n".join([header, *body])
 
-    header = f"🆕 <b>{total} bài mới trong kho tin</b>"
-    first = 0
+    header = words.NOTICE_MANY.say(count=total)
     for number, notice in enumerate(notices, 1):
         block = _article_block(notice, number)
-        if blocks and utf16_len(compose(header, [*blocks, block], notices[first])) > limit:
-            full = compose(header, blocks, notices[first])
+        if blocks and utf16_len(compose(header, [*blocks, block])) > limit:
+            full = compose(header, blocks)
             messages.append(DigestMessage(tuple(split_html(full, limit)), tuple(ids)))
-            header, blocks, ids, first = "🆕 <b>Bài mới (tiếp)</b>", [], [], number - 1
+            header, blocks, ids = words.NOTICE_CONTINUED.say(), [], []
         blocks.append(block)
         ids.append(notice.article_id)
-    text = compose(header, blocks, notices[first])
+    text = compose(header, blocks)
     messages.append(DigestMessage(tuple(split_html(text, limit)), tuple(ids)))
     return messages

@@ -30,15 +30,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from notifications.digest import DigestMessage, digest_messages, notice_for
-from notifications.sending import FailureKind, FailureReader, Sender
+from notifications.sending import ButtonMaker, FailureKind, FailureReader, Sender
 from notifications.subscription_filters import audience_of
 from retrieval.engine import IndexStatus
 from retrieval.models import Article
 from storage.interfaces import OutboxStore, SubscriptionStore
-from storage.records import PendingNotice
+from storage.records import Notice, PendingNotice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,11 +79,13 @@ class Notifier:
         subscriptions: SubscriptionStore,
         engine: ServedArticles,
         read_failure: FailureReader,
+        buttons: ButtonMaker | None = None,
     ) -> None:
         self.outbox = outbox
         self.subscriptions = subscriptions
         self.engine = engine
         self.read_failure = read_failure
+        self.buttons = buttons
         self._seen_version: str | None = None
         self._checking = asyncio.Lock()
         self._sending = asyncio.Lock()
@@ -167,13 +169,14 @@ class Notifier:
             _LOGGER.warning("Could not give back the notifications of chat %s: %s", chat_id, exc)
 
     async def _deliver_to(self, sender: Sender, chat_id: int, items: list[PendingNotice]) -> int:
-        messages = digest_messages([item.notice for item in items])
+        notices = {item.notice.article_id: item.notice for item in items}
+        messages = digest_messages(list(notices.values()))
         attempts = max(item.attempts for item in items)
         delivered = 0
         for index, message in enumerate(messages):
             unsent = [a for m in messages[index:] for a in m.article_ids]
             try:
-                await self._send(sender, chat_id, message)
+                await self._send(sender, chat_id, message, [notices[a] for a in message.article_ids if a in notices])
             except Exception as exc:
                 failure = self.read_failure(exc)
                 if failure is None:
@@ -203,10 +206,24 @@ class Notifier:
         _LOGGER.info("Notified chat %s of %s new articles", chat_id, delivered)
         return delivered
 
-    @staticmethod
-    async def _send(sender: Sender, chat_id: int, message: DigestMessage) -> None:
-        for text in message.texts:
-            await sender.send_message(chat_id, text)
+    async def _send(self, sender: Sender, chat_id: int, message: DigestMessage, notices: list[Notice]) -> None:
+        markup = await self._buttons_for(notices)
+        for number, text in enumerate(message.texts, 1):
+            if markup is not None and number == len(message.texts):  # the buttons go under the last part
+                await sender.send_message(chat_id, text, reply_markup=markup)
+            else:
+                await sender.send_message(chat_id, text)
+
+    async def _buttons_for(self, notices: list[Notice]) -> Any:
+        """The front end's buttons for these notices; None without (or when making them failed:
+        the notification still goes)."""
+        if self.buttons is None or not notices:
+            return None
+        try:
+            return await self.buttons(notices)
+        except Exception:
+            _LOGGER.exception("Could not make the buttons of a notification; sending it without")
+            return None
 
     async def _defer(self, chat_id: int, article_ids: list[str], delay_s: float, error: BaseException) -> None:
         _LOGGER.warning("Notification for chat %s not sent (%s); next try in %.0f s", chat_id, error, delay_s)

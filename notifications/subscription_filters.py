@@ -21,6 +21,7 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from markup import catalogue as words
 from retrieval.models import Article
 from retrieval.vietnamese.admin_units import Province, admin_map, words_of
 from retrieval.vietnamese.text import fold, has_diacritics
@@ -67,10 +68,10 @@ def describe(what: SubscriptionFilter) -> str:
         others = [names.provinces[p] for p in names.predecessors.get(what.value, []) if p != what.value]
         if not others:
             return unit.now
-        return f"{unit.now} (gồm cả {', '.join(f'{p.kind} {p.name}' for p in others)} cũ)"
+        return words.PLACE_WITH_FORMER.say(place=unit.now, former=", ".join(f"{p.kind} {p.name}" for p in others))
     if what.kind is FilterKind.KEYWORD:
-        return f"chủ đề “{what.value}”"
-    return "mọi bài mới"
+        return words.TOPIC.say(keyword=what.value)
+    return words.EVERY_NEW_ARTICLE.say()
 
 
 class ArticleSubjects:

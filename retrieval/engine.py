@@ -152,6 +152,9 @@ class Engine(Protocol):
     def latest_articles(self, n: int = 5) -> list[Article]:
         """The ``n`` newest searchable articles, newest first."""
 
+    def article(self, article_id: str) -> Article:
+        """One searchable article, text included; KeyError for an unknown id."""
+
 
 # -- a shared search engine, filled article by article ----------------------------------------
 

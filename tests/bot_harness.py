@@ -175,6 +175,12 @@ class FakeEngine:
         oldest = datetime.min.replace(tzinfo=UTC)
         return sorted(self.catalogue, key=lambda a: (a.published or oldest, a.id), reverse=True)[:n]
 
+    def article(self, article_id: str) -> Article:
+        for article in self.latest_articles(len(self.catalogue) + 1000):  # a subclass may hold more
+            if article.id == article_id:
+                return article
+        raise KeyError(article_id)
+
 
 def make_settings(api_url: str, data_dir: Path, **overrides: Any) -> Settings:
     """Settings for a test bot; the corpus folder is watched only when a test asks to."""

@@ -62,6 +62,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         raise UserError("-k must be at least 1")
     engine = open_engine(settings)
     questions = [args.question] if args.question is not None else _questions(args.questions)
+    article_count = engine.status().articles
     failed = 0
     for question in questions:
         try:
@@ -78,7 +79,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         else:
             if args.questions is not None:
                 print(f"? {answer.question}")
-            print_answer(answer)
+            print_answer(answer, article_count)
             if args.questions is not None:
                 print()
     return 1 if failed else 0

@@ -63,7 +63,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"Index: {status.articles} articles, {status.passages} passages ({settings.data_dir}).")
     for question in EXAMPLE_QUESTIONS:
         print(f"\n? {question}")
-        print_answer(engine.ask(question))
+        print_answer(engine.ask(question), status.articles)
     print(
         "\nNo Telegram token configured (HOPTAC_TELEGRAM_TOKEN), so the bot was not started. "
         'Ask your own questions with: hoptac ask "...", or chat with the bot offline: hoptac try'

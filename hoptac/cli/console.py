@@ -107,10 +107,14 @@ def _date(published: str | None) -> str:
     return datetime.fromisoformat(published).strftime("%d/%m/%Y")
 
 
-def print_answer(answer: Any) -> None:
-    """An answer for people: each quote after its mark, then its notes, title, source and date."""
+def print_answer(answer: Any, article_count: int | None = None) -> None:
+    """An answer for people: each quote after its mark, then its notes, title, source and date;
+    not found, the bot's own words (:func:`markup.catalogue.not_found`, ``article_count``
+    articles searched)."""
     if not answer.found:
-        print(answer.answer)
+        from markup.catalogue import not_found
+
+        print(not_found(article_count))
         return
     if answer.confidence == "low":
         from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE

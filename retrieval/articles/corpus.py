@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 import yaml
 
+from retrieval.articles.problems import ArticleProblem, Reason
 from retrieval.models import Article, Paragraph
 from retrieval.vietnamese.text import nfc, slugify
 
@@ -116,18 +117,20 @@ def _check_writable(article: Article) -> None:
     """Refuse articles that could not be read back identically (see module docstring)."""
     origin = article.id or "<article without id>"
     if not article.id.strip():
-        raise ArticleFormatError(origin, "missing id")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.MISSING_FIELD, "missing id", "id"))
     if not article.title.strip():
-        raise ArticleFormatError(origin, "missing title")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.MISSING_FIELD, "missing title", "title"))
     if not article.text.strip():
-        raise ArticleFormatError(origin, "empty body")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.EMPTY_BODY, "empty body"))
     if "\r" in article.text:
-        raise ArticleFormatError(origin, "body contains carriage returns; use \\n line ends")
+        raise ArticleFormatError(
+            origin, Reason(ArticleProblem.LINE_ENDS, "body contains carriage returns; use \\n line ends")
+        )
     if article.published is not None and article.published.utcoffset() is None:
-        raise ArticleFormatError(origin, "published has no timezone")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.NO_TIMEZONE, "published has no timezone"))
     strings = [article.id, article.title, article.source, article.text, article.url or "", article.sapo or ""]
     if any(nfc(s) != s for s in [*strings, *article.tags]):
-        raise ArticleFormatError(origin, "text is not NFC-normalised")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.NOT_NFC, "text is not NFC-normalised"))
 
 
 def article_to_markdown(article: Article) -> str:
@@ -163,7 +166,10 @@ def content_hash(article: Article) -> str:
 def _split_front_matter(text: str, origin: str) -> tuple[str, str]:
     """(YAML text, body) per the module docstring; only ``\\n`` counts as a line break."""
     if not text.startswith(_DELIMITER + "\n"):
-        raise ArticleFormatError(origin, "missing front matter (the file must start with a '---' line)")
+        raise ArticleFormatError(
+            origin,
+            Reason(ArticleProblem.NO_FRONT_MATTER, "missing front matter (the file must start with a '---' line)"),
+        )
     rest = text[len(_DELIMITER) + 1 :]
     if rest.startswith(_DELIMITER + "\n") or rest == _DELIMITER:
         close, after = 0, len(_DELIMITER)
@@ -172,7 +178,9 @@ def _split_front_matter(text: str, origin: str) -> tuple[str, str]:
         if close < 0 and rest.endswith(f"\n{_DELIMITER}"):
             close = len(rest) - len(_DELIMITER) - 1  # closed, but nothing after it
         if close < 0:
-            raise ArticleFormatError(origin, "front matter is not closed by a '---' line")
+            raise ArticleFormatError(
+                origin, Reason(ArticleProblem.FRONT_MATTER_NOT_CLOSED, "front matter is not closed by a '---' line")
+            )
         close, after = close + 1, close + 1 + len(_DELIMITER)
     front, body = rest[:close], rest[after + 1 :]
     # The one blank line after the closing delimiter is part of the format, not the body;
@@ -203,11 +211,18 @@ def _load_yaml(front: str, origin: str) -> dict[str, Any]:
     try:
         meta = yaml.load(front, Loader=_FrontMatterLoader)  # a SafeLoader: no arbitrary objects
     except (yaml.YAMLError, ValueError, TypeError) as exc:
-        raise ArticleFormatError(origin, "bad YAML front matter: " + " ".join(str(exc).split())) from None
+        # Where the broken construct starts (an unclosed "[" is fixed there), else where it broke.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else None  # the file's line: after the first "---"
+        detail = getattr(exc, "problem", None) or str(exc)
+        reason = Reason(ArticleProblem.BAD_YAML, f"bad YAML front matter: {exc}", detail, line)
+        raise ArticleFormatError(origin, reason) from None
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
-        raise ArticleFormatError(origin, "front matter is not a mapping")
+        raise ArticleFormatError(
+            origin, Reason(ArticleProblem.FRONT_MATTER_NOT_MAPPING, "front matter is not a mapping")
+        )
     return meta
 
 
@@ -217,7 +232,7 @@ def _required_text(meta: dict[str, Any], key: str, origin: str) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str) or not value.strip():
-        raise ArticleFormatError(origin, f"missing {key}")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.MISSING_FIELD, f"missing {key}", key))
     return nfc(value)
 
 
@@ -226,7 +241,7 @@ def _optional_text(meta: dict[str, Any], key: str, origin: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ArticleFormatError(origin, f"{key} must be a string")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.FIELD_NOT_TEXT, f"{key} must be a string", key))
     return nfc(value)
 
 
@@ -255,7 +270,7 @@ def _tags(meta: dict[str, Any], origin: str) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(t, str | int | float) for t in value):
-        raise ArticleFormatError(origin, "tags must be a list of strings")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.TAGS_NOT_LIST, "tags must be a list of strings"))
     return tuple(nfc(str(t)) for t in value)
 
 
@@ -274,9 +289,11 @@ def article_from_markdown(text: str, origin: str) -> Article:
     try:
         published = parse_published(meta.get("published"))
     except ValueError:
-        raise ArticleFormatError(origin, f"bad published date: {meta.get('published')!r}") from None
+        shown = repr(meta.get("published"))
+        reason = Reason(ArticleProblem.BAD_DATE, f"bad published date: {shown}", shown)
+        raise ArticleFormatError(origin, reason) from None
     if not body.strip():
-        raise ArticleFormatError(origin, "empty body")
+        raise ArticleFormatError(origin, Reason(ArticleProblem.EMPTY_BODY, "empty body"))
     return Article(
         id=article_id,
         title=title,

@@ -42,6 +42,7 @@ from retrieval.articles.corpus import (
     join_paragraphs,
     parse_published,
 )
+from retrieval.articles.problems import ArticleProblem, Reason
 from retrieval.models import Article
 from retrieval.vietnamese.text import fold, nfc, slugify
 
@@ -59,7 +60,12 @@ class ImportResult:
 
 
 class ImportFailure(Exception):
-    """Raised inside the importers for bad input; ``import_path`` turns it into a failure."""
+    """Raised inside the importers for bad input; ``import_path`` turns it into a failure
+    whose reason is ``reason`` (a :class:`~retrieval.articles.problems.Reason` saying its kind)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 # --------------------------------------------------------------------------- shared helpers
@@ -67,7 +73,10 @@ class ImportFailure(Exception):
 
 def _one_line(text: str, limit: int = 300) -> str:
     line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
+    line = line if len(line) <= limit else line[: limit - 1] + "…"
+    if isinstance(text, Reason):  # keep saying which problem it is
+        return Reason(text.problem, line, text.detail, text.line)
+    return line
 
 
 #: Byte-order marks that say a file is UTF-16 or UTF-32 (UTF-32's first: FF FE 00 00 starts with UTF-16's FF FE).
@@ -101,13 +110,15 @@ def _decode(data: bytes) -> str:
     text = _wide_text(data)
     if text is None:
         if b"\x00" in data:
-            raise ImportFailure("binary file (contains NUL bytes), not text")
+            raise ImportFailure(Reason(ArticleProblem.BINARY, "binary file (contains NUL bytes), not text"))
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ImportFailure(f"not UTF-8 text (bad byte at offset {exc.start})") from None
+            raise ImportFailure(
+                Reason(ArticleProblem.NOT_UTF8, f"not UTF-8 text (bad byte at offset {exc.start})")
+            ) from None
     if not text.strip():
-        raise ImportFailure("empty file")
+        raise ImportFailure(Reason(ArticleProblem.EMPTY_FILE, "empty file"))
     return nfc(text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
@@ -116,7 +127,14 @@ def _megabytes(size: int) -> str:
 
 
 def _too_large(size: int, max_bytes: int) -> str:
-    return f"too large ({_megabytes(size)}; the limit is {_megabytes(max_bytes)}, setting ingest_max_bytes)"
+    text = f"too large ({_megabytes(size)}; the limit is {_megabytes(max_bytes)}, setting ingest_max_bytes)"
+    return Reason(ArticleProblem.TOO_LARGE, text, f"{_megabytes(size)} > {_megabytes(max_bytes)}")
+
+
+def duplicate_reason(article_id: str) -> Reason:
+    """The failure of an article whose id came earlier in the same import."""
+    text = f"duplicate id {article_id!r} in this import; first one kept"
+    return Reason(ArticleProblem.DUPLICATE_ID, text, article_id)
 
 
 def _single_line(text: str) -> str:
@@ -290,7 +308,7 @@ def _crawled_page(text: str) -> Article:
         parts.append((line, is_caption(line)))
     body = join_paragraphs(parts)
     if not body:
-        raise ImportFailure("no body text after the title and date")
+        raise ImportFailure(Reason(ArticleProblem.NO_ARTICLE_TEXT, "no body text after the title and date"))
     return Article(
         id=make_article_id(published, title),
         title=title,
@@ -305,7 +323,8 @@ def _crawled_page(text: str) -> Article:
 def _plain_text(lines: list[str]) -> Article:
     """Fallback for text without a recognisable page header: first line is the title."""
     if len(lines) < 2:
-        raise ImportFailure("no body text after the title line (plain text needs a title line and a body)")
+        text = "no body text after the title line (plain text needs a title line and a body)"
+        raise ImportFailure(Reason(ArticleProblem.NO_ARTICLE_TEXT, text))
     title = _single_line(lines[0])
     return Article(
         id=make_article_id(None, title),
@@ -387,7 +406,7 @@ def _import_html_text(html: str | bytes, path: Path) -> ImportResult:
     paragraphs = _body_lines(nfc(text))
     # trafilatura falls back to any text at all (a menu, a cookie notice): that is no article.
     if sum(len(p.split()) for p in paragraphs) < _MIN_HTML_WORDS:
-        raise ImportFailure("no article text found in the HTML page")
+        raise ImportFailure(Reason(ArticleProblem.NO_ARTICLE_TEXT, "no article text found in the HTML page"))
     title = _single_line(nfc(getattr(doc, "title", None) or ""))
     if paragraphs[0] == title and len(paragraphs) > 1:
         paragraphs = paragraphs[1:]  # the page's <h1>, already the title
@@ -412,7 +431,7 @@ def _import_html_text(html: str | bytes, path: Path) -> ImportResult:
 def _import_html(path: Path) -> ImportResult:
     data = path.read_bytes()
     if not data.strip():
-        raise ImportFailure("empty file")
+        raise ImportFailure(Reason(ArticleProblem.EMPTY_FILE, "empty file"))
     wide = _wide_text(data)
     try:
         html: str | bytes = nfc(wide if wide is not None else data.decode("utf-8-sig"))
@@ -430,17 +449,17 @@ def _record_text(record: dict[str, Any], key: str, required: bool) -> str | None
         value = str(value)
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
-            raise ImportFailure(f"missing {key}")
+            raise ImportFailure(Reason(ArticleProblem.MISSING_FIELD, f"missing {key}", key))
         return None
     if not isinstance(value, str):
-        raise ImportFailure(f"{key} must be a string")
+        raise ImportFailure(Reason(ArticleProblem.FIELD_NOT_TEXT, f"{key} must be a string", key))
     return nfc(value)
 
 
 def _record_tags(record: dict[str, Any]) -> tuple[str, ...]:
     tags = record.get("tags") or []
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        raise ImportFailure("tags must be a list of strings")
+        raise ImportFailure(Reason(ArticleProblem.TAGS_NOT_LIST, "tags must be a list of strings"))
     return tuple(_single_line(nfc(t)) for t in tags if t.strip())
 
 
@@ -452,18 +471,21 @@ def article_from_record(record: object) -> Article:
     it may be empty only when there is a sapo.
     """
     if not isinstance(record, dict):
-        raise ImportFailure("not a JSON object")
+        raise ImportFailure(Reason(ArticleProblem.NOT_JSON_OBJECT, "not a JSON object"))
     article_id = _single_line(_record_text(record, "id", True) or "")
     title = _single_line(_record_text(record, "title", True) or "")
     if not isinstance(record.get("body"), str):
-        raise ImportFailure("missing body" if record.get("body") is None else "body must be a string")
+        if record.get("body") is None:
+            raise ImportFailure(Reason(ArticleProblem.MISSING_FIELD, "missing body", "body"))
+        raise ImportFailure(Reason(ArticleProblem.FIELD_NOT_TEXT, "body must be a string", "body"))
     sapo_text = _record_text(record, "sapo", False)
     # An empty body with a sapo is still an article (the aggregator dump has ~1% of these).
     body = _record_text(record, "body", not sapo_text) or ""
     try:
         published = parse_published(record.get("published"))
     except (ValueError, TypeError):
-        raise ImportFailure(f"bad published date: {record.get('published')!r}") from None
+        shown = repr(record.get("published"))
+        raise ImportFailure(Reason(ArticleProblem.BAD_DATE, f"bad published date: {shown}", shown)) from None
     sapo_lines = _body_lines(sapo_text or "")
     body_lines = _body_lines(body)
     if sapo_lines and body_lines[: len(sapo_lines)] == sapo_lines:
@@ -502,16 +524,20 @@ def _import_jsonl(path: Path, max_line_bytes: int = 0) -> ImportResult:
                 record = json.loads(raw.decode("utf-8-sig"))
                 result.articles.append(article_from_record(record))
             except UnicodeDecodeError:
-                result.failures.append((f"{path}:{number}", "not UTF-8 text"))
+                result.failures.append((f"{path}:{number}", Reason(ArticleProblem.NOT_UTF8, "not UTF-8 text")))
             except json.JSONDecodeError as exc:
-                result.failures.append((f"{path}:{number}", f"invalid JSON: {exc.msg} (column {exc.colno})"))
+                detail = f"{exc.msg} (column {exc.colno})"
+                result.failures.append(
+                    (f"{path}:{number}", Reason(ArticleProblem.BAD_JSON, f"invalid JSON: {detail}", detail))
+                )
             except ImportFailure as exc:
-                result.failures.append((f"{path}:{number}", _one_line(str(exc))))
+                result.failures.append((f"{path}:{number}", _one_line(exc.reason)))
     except (OSError, EOFError, zlib.error) as exc:
         # A truncated or corrupt gzip: keep the lines read before the damage.
-        result.failures.append((str(path), f"cannot read: {_one_line(str(exc))}"))
+        detail = _one_line(str(exc))
+        result.failures.append((str(path), Reason(ArticleProblem.UNREADABLE, f"cannot read: {detail}", detail)))
     if not result.articles and not result.failures:
-        result.failures.append((str(path), "empty file"))
+        result.failures.append((str(path), Reason(ArticleProblem.EMPTY_FILE, "empty file")))
     return result
 
 
@@ -557,7 +583,7 @@ def import_file(path: Path, max_bytes: int = 0) -> ImportResult:
             return ImportResult(failures=[(str(path), _too_large(size, max_bytes))])
         return importer(path)
     except ImportFailure as exc:
-        return ImportResult(failures=[(str(path), _one_line(str(exc)))])
+        return ImportResult(failures=[(str(path), _one_line(exc.reason))])
     except Exception as exc:  # a parser bug or I/O error must not stop a whole ingest
         return ImportResult(failures=[(str(path), _one_line(f"{type(exc).__name__}: {exc}"))])
 
@@ -590,7 +616,7 @@ def import_path(path: Path, max_bytes: int = 0) -> ImportResult:
         result.failures.extend(imported.failures)
         for article in imported.articles:
             if article.id in seen:
-                result.failures.append((str(file), f"duplicate id {article.id!r} in this import; first one kept"))
+                result.failures.append((str(file), duplicate_reason(article.id)))
                 continue
             seen.add(article.id)
             result.articles.append(article)

@@ -32,7 +32,7 @@ from retrieval.articles.corpus import (
     paragraphs,
     write_atomically,
 )
-from retrieval.articles.importers import import_path
+from retrieval.articles.importers import duplicate_reason, import_path
 from retrieval.crash_points import crash_point
 from retrieval.engine import (
     ArticleChange,
@@ -73,8 +73,7 @@ def import_files(
             report.failures.extend(IngestFailure(p, reason) for p, reason in result.failures)
             for article in result.articles:
                 if article.id in imported:
-                    reason = f"duplicate id {article.id!r} in this import; first one kept"
-                    report.failures.append(IngestFailure(str(path), reason))
+                    report.failures.append(IngestFailure(str(path), duplicate_reason(article.id)))
                     continue
                 imported[article.id] = article
         if progress:

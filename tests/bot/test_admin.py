@@ -31,7 +31,7 @@ async def test_non_admin_reindex_is_refused_and_nothing_happens(bot: BotHarness)
 
 async def test_admin_reindex_runs_in_the_background_while_questions_are_answered(bot: BotHarness) -> None:
     started = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
-    assert "Đang lập chỉ mục lại" in started["text"]
+    assert "Đang cập nhật lại kho bài" in started["text"]
     assert await asyncio.to_thread(bot.engine.reindex_started.wait, WAIT_S)
 
     progress = await bot.api.next_call("editMessageText", PRIVATE_ADMIN.id, WAIT_S)
@@ -44,12 +44,44 @@ async def test_admin_reindex_runs_in_the_background_while_questions_are_answered
     assert bot.engine.reindex_calls == 1
 
     bot.engine.reindex_gate.set()
-    done = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+    done = await _final_edit(bot)
     after = await bot.ask_private(LAN, PRIVATE_LAN, QUESTION)
 
-    assert "Đã lập chỉ mục lại" in done["text"] and "1 bài" in done["text"]
+    assert "Đã cập nhật lại kho bài" in done["text"] and "1 bài" in done["text"]
     assert f"[1] «{PLANNING}»" in after["text"]  # the new index
     assert bot.deps.reindex.current is None
+
+
+async def _final_edit(bot: BotHarness) -> dict[str, Any]:
+    """The edit that turns the reindex's progress message into its result (✅ or ❌)."""
+    while True:
+        edit = await bot.api.next_call("editMessageText", PRIVATE_ADMIN.id, WAIT_S)
+        if edit.params["text"].startswith(("✅", "❌")):
+            return edit.params
+
+
+async def test_reindex_confirms_once_by_editing_its_progress_message(bot: BotHarness) -> None:
+    started = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
+    bot.engine.reindex_gate.set()
+    done = await _final_edit(bot)
+    await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")  # a round trip: anything the reindex sent is in by now
+
+    assert done["message_id"] == started["message_id"] and "Đã cập nhật lại kho bài" in done["text"]
+    sent = [call.params["text"] for call in bot.api.calls_to("sendMessage", PRIVATE_ADMIN.id)]
+    assert len(sent) == 2 and sent[0].startswith("⏳") and sent[1].startswith("📊")  # /reindex's, /status's
+    assert "lập chỉ mục" not in done["text"] + sent[0]
+
+
+async def test_reindex_sends_its_result_once_when_the_edit_fails(bot: BotHarness) -> None:
+    bot.api.fail_next("editMessageText", times=100, status=400)  # e.g. the admin deleted the message
+    await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
+    bot.engine.reindex_gate.set()
+    done = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+    await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/status")
+
+    assert "Đã cập nhật lại kho bài" in done["text"]
+    assert len(bot.api.calls_to("sendMessage", PRIVATE_ADMIN.id)) == 3  # /reindex's, the result, /status's
+    assert bot.api.calls_to("editMessageText", PRIVATE_ADMIN.id) == []
 
 
 async def test_a_failed_reindex_is_reported_and_the_old_index_kept(bot: BotHarness) -> None:
@@ -57,10 +89,10 @@ async def test_a_failed_reindex_is_reported_and_the_old_index_kept(bot: BotHarne
     bot.engine.reindex_gate.set()
 
     await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/reindex")
-    failed = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+    failed = await _final_edit(bot)
     after = await bot.ask_private(LAN, PRIVATE_LAN, QUESTION)
 
-    assert "thất bại (OSError)" in failed["text"] and "chỉ mục cũ vẫn được dùng" in failed["text"]
+    assert "không thành công (OSError)" in failed["text"] and "kho bài cũ" in failed["text"]
     assert "/var/lib" not in failed["text"]
     assert f"[1] «{MOU}»" in after["text"]
     assert bot.deps.reindex.current is None
@@ -95,7 +127,7 @@ async def test_menus_are_set_per_scope_in_vietnamese_and_english(bot: BotHarness
     assert bot.api.menu(private)["latest"] == "Các bài mới nhất (/latest 10: 10 bài)"
     assert bot.api.menu(private, "en")["latest"] == "The newest articles (/latest 10: ten)"
     assert bot.api.menu(admin)["feedback"] == "Các góp ý 👎 gần đây (quản trị)"
-    assert bot.api.menu(admin, "en")["reindex"] == "Rebuild the search index (admin)"
+    assert bot.api.menu(admin, "en")["reindex"] == "Rebuild the news archive's search (admin)"
 
 
 async def test_start_and_help_explain_in_vietnamese_with_examples_from_the_corpus(bot: BotHarness) -> None:

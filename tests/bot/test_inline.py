@@ -94,5 +94,5 @@ async def test_an_empty_or_short_query_gets_a_hint_and_no_results(bot: BotHarnes
         }
     not_found = await bot.api.inline_answer(bot.api.send_inline_query(LAN, f"Có gì trên {NOT_IN_CORPUS}?"))
 
-    assert not_found["results"] == [] and "Chưa tìm thấy" in not_found["button"]["text"]
+    assert not_found["results"] == [] and "Không tìm thấy" in not_found["button"]["text"]
     assert [q for q, _, _ in bot.engine.asked] == [f"Có gì trên {NOT_IN_CORPUS}?"]

@@ -156,8 +156,8 @@ async def test_not_found_is_short_honest_and_hints_at_the_corpus(bot: BotHarness
     reply = await bot.ask_private(LAN, PRIVATE_LAN, f"Hải Dương có hợp tác với {NOT_IN_CORPUS} không?")
 
     text = reply["text"]
-    assert "Chưa tìm thấy câu trả lời" in text
-    assert "trong 1 bài báo đã lập chỉ mục" in text
+    assert "Không tìm thấy câu trả lời trong các bài báo hiện có (1 bài)." in text
+    assert "lập chỉ mục" not in text
     assert ARTICLE.title in text
     assert "reply_markup" not in reply
     assert len(text) < 600

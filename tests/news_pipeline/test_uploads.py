@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -50,7 +51,8 @@ async def test_an_add_that_cannot_be_fetched_says_why(newsroom: Newsroom, site: 
         not_a_url = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/add baohaiduong.vn")
         nothing = await bot.ask_private(ADMIN, PRIVATE_ADMIN, "/add")
 
-    assert "❌ lỗi" in missing["text"] and "HTTP 404" in missing["text"]
+    assert "❌ " in missing["text"] and "Không lấy được bài từ địa chỉ này" in missing["text"]
+    assert "HTTP 404" in missing["text"] and "1 lỗi" in missing["text"]
     assert "http:// hoặc https://" in not_a_url["text"]
     assert "/add https://" in nothing["text"]
 
@@ -87,7 +89,8 @@ async def test_an_admin_upload_is_ingested_with_a_result_per_article(newsroom: N
     text = result["text"]
     assert f"🆕 mới: {LOGISTICS['title']} ({LOGISTICS['id']})" in text
     assert f"🆕 mới: {TOURISM['title']} ({TOURISM['id']})" in text
-    assert "❌ lỗi: tin-tuan-nay.jsonl:3: missing body" in text
+    assert "❌ tin-tuan-nay.jsonl:3: Bài thiếu trường bắt buộc body. Thêm vào rồi gửi lại." in text
+    assert "missing body" not in text
     assert "Tổng: 2 mới, 0 cập nhật, 0 không đổi, 1 lỗi." in text
     assert "/tmp" not in text and "incoming" not in text
     assert digest["text"].startswith("🆕 2 bài mới")
@@ -115,3 +118,21 @@ async def test_uploads_of_the_wrong_kind_or_by_non_admins_are_refused(newsroom: 
     assert "Không đọc được loại tệp này" in wrong_kind["text"] and ".jsonl" in wrong_kind["text"]
     assert "Chỉ quản trị viên của bot mới gửi được tệp" in not_admin["text"]
     assert newsroom.api.calls_to("getFile") == []
+
+
+async def test_an_upload_with_bad_front_matter_says_what_to_fix_in_vietnamese_or_english(newsroom: Newsroom) -> None:
+    broken = "---\nid: bai-loi\ntitle: [Hải Dương, Bắc Giang\n---\n\nNội dung bài.\n".encode()
+    english_admin = replace(ADMIN, language_code="en")
+    async with newsroom.running() as bot:
+        bot.api.send_document(PRIVATE_ADMIN, ADMIN, "bai-loi.md", broken)
+        vietnamese = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+        bot.api.send_document(PRIVATE_ADMIN, english_admin, "bai-loi.md", broken)
+        english = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+
+    text = vietnamese["text"]  # the fake Bot API parsed it with the strict HTML checker
+    assert "❌ bai-loi.md: Phần đầu bài (front matter) viết sai cú pháp YAML ở dòng 3." in text
+    assert "rồi gửi lại" in text and "(chi tiết: " in text
+    assert "bad YAML" not in text and "<unicode string>" not in text
+    assert "❌ bai-loi.md: The front matter is not valid YAML at line 3." in english["text"]
+    assert "In all: 0 new, 0 updated, 0 unchanged, 1 failed." in english["text"]
+    assert "Tổng: 0 mới, 0 cập nhật, 0 không đổi, 1 lỗi." in text

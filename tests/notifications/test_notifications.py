@@ -16,6 +16,7 @@ import pytest
 import bot.app
 import notifications.notifier
 from bot.delivery import RetryingRateLimiter
+from bot.testing.fake_bot_api import buttons
 from notifications.notifier import Notifier
 from tests.bot_harness import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_BINH, WAIT_S, BotHarness
 from tests.newsroom import (
@@ -59,7 +60,8 @@ async def test_an_article_ingested_by_another_process_is_announced_in_each_subsc
             text = notice["text"]
             assert "Bài mới trong kho tin" in text
             assert f"{LOGISTICS['title']}\nBáo Bắc Ninh, 20/05/2024\n«{LOGISTICS_LEAD}»" in text
-            assert f"/ask Nội dung chính của “{LOGISTICS['title']}” là gì?" in text
+            assert "/ask" not in text  # the button says it better than a question would
+            assert buttons(notice) == {"📰 Nội dung chính": buttons(notices[0])["📰 Nội dung chính"]}
         links = [e for e in notices[0]["entities"] if e["type"] == "text_link"]
         assert links[0]["url"] == LOGISTICS["url"]
 
@@ -70,6 +72,26 @@ async def test_an_article_ingested_by_another_process_is_announced_in_each_subsc
 
         await nothing_more_is_sent(bot)
         assert len(sent_to(bot.api, GROUP_2.id)) == 2  # "/subscribe" answered, one notification
+
+
+async def test_a_notifications_button_answers_with_the_articles_opening_quoted_and_cited(newsroom: Newsroom) -> None:
+    async with newsroom.running(**FAST) as bot:
+        await subscribe(bot, GROUP, LAN)
+        await asyncio.to_thread(newsroom.ingest_elsewhere, LOGISTICS)
+        notice = await bot.api.next_message(GROUP.id, WAIT_S)
+
+        bot.api.press_button(BINH, notice, "📰 Nội dung chính")
+        opening = await bot.api.next_message(GROUP.id, WAIT_S)
+        searched = bot.deps.metrics.registry.get_sample_value("hoptac_questions_total")
+
+    # Sent through the fake Bot API, so it passed the strict Telegram HTML checker.
+    text = opening["text"]
+    assert text.startswith("📰 Phần mở đầu của bài\n\n")
+    assert f"«{LOGISTICS_LEAD}»\n— {LOGISTICS['title']}, Báo Bắc Ninh, 20/05/2024" in text
+    links = [e["url"] for e in opening["entities"] if e["type"] == "text_link"]
+    assert links == [LOGISTICS["url"]]
+    assert "reply_markup" not in opening
+    assert searched == 0  # the opening itself, not a search
 
 
 async def test_the_articles_indexed_before_notifications_began_are_never_announced(newsroom: Newsroom) -> None:
