@@ -84,7 +84,9 @@ async def test_an_upload_is_announced_once_to_the_subscribed_group(sandbox: Sand
     after_upload = "\n".join(shown[shown.index("Bạn:  📎 du-lich.jsonl") :])
     assert TOURISM["title"] in after_upload
     reindexed = shown[shown.index("Bạn:  /reindex") + 1 : shown.index("Bạn:  /status")]
-    assert reindexed[-1].startswith("Bot:  ✅") and "2 bài" in reindexed[-1]  # the step waited for the rebuild
+    # the step waited for the rebuild; the progress message is edited into the result (one message)
+    assert [line for line in reindexed if line.startswith("Bot:")] == [reindexed[0]], reindexed  # one message sent
+    assert reindexed[-1].startswith("Bot ✏️: ✅") and "2 bài" in reindexed[-1]  # then edited into the result
     assert len(list(sandbox.corpus_dir.glob("*.md"))) == 2
     assert sorted(p.name for p in CORPUS.iterdir()) == sorted(
         p.name for p in (sandbox.root.parent / "real" / "corpus").iterdir()
