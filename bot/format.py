@@ -33,6 +33,13 @@ FEEDBACK_QUOTE_CHARS = 300
 
 ASK_WHY_DISLIKED = "👎 Cảm ơn bạn đã góp ý. Câu trả lời chưa tốt vì sao? (không bắt buộc)"
 
+#: Above a further page's quotes that score below the answer's first ones (``Citation.less_related``).
+LESS_RELATED_HEADING = "Ít liên quan hơn:"
+LESS_RELATED_HEADING_EN = "Less related:"
+#: After a quote that is a photo caption (``Citation.is_caption``).
+CAPTION_MARK = "(chú thích ảnh)"
+CAPTION_MARK_EN = "(photo caption)"
+
 
 def format_timestamp(iso: str) -> str:
     """ISO 8601 -> ``dd/mm/yyyy HH:MM UTC``; unparseable text is returned as it is."""
@@ -57,12 +64,14 @@ def question_header(question: str) -> str:
 
 
 def _citation_block(number: int, citation: Citation, related: bool = False) -> str:
-    caption = " <i>(chú thích ảnh)</i>" if citation.is_caption else ""
+    """A quote, marked when it is a photo caption; its units' notes on one line under it
+    ("Bắc Giang nay thuộc tỉnh Bắc Ninh; …"); then its source."""
+    caption = f" <i>{escape(CAPTION_MARK)}</i>" if citation.is_caption else ""
     where = source_line(citation.title, citation.url, citation.source, citation.published)
-    notes = f"\n<i>({escape('; '.join(citation.unit_notes))})</i>" if citation.unit_notes else ""
-    if related:  # only related: plain number, the sentence in italics, no «»
-        return f"[{number}] <i>{escape(citation.sentence)}</i>{notes}\n— {where}{caption}"
-    return f"<b>[{number}]</b> «{escape(citation.sentence)}»{notes}\n<i>— {where}</i>{caption}"
+    notes = f"\n<i>{escape('; '.join(citation.unit_notes))}</i>" if citation.unit_notes else ""
+    if related or citation.less_related:  # only related: plain number, the sentence in italics, no «»
+        return f"[{number}] <i>{escape(citation.sentence)}</i>{caption}{notes}\n— {where}"
+    return f"<b>[{number}]</b> «{escape(citation.sentence)}»{caption}{notes}\n<i>— {where}</i>"
 
 
 def _adds_to_quotes(answer: Answer) -> bool:
@@ -79,14 +88,21 @@ def format_answer(answer: Answer, first_number: int = 1) -> str:
     """A found answer: the question, :data:`LOW_CONFIDENCE_MESSAGE` when the engine is not
     sure (its quotes then in italics, without «»), the engine's short answer when it adds
     something the quotes do not already say, then each cited sentence verbatim, numbered from
-    ``first_number``, followed by its article title (linked), source and date."""
+    ``first_number``, followed by its article title (linked), source and date; the quotes
+    less related than the answer's first ones (on "more results" pages) after
+    :data:`LESS_RELATED_HEADING`, in italics."""
     blocks = [question_header(answer.question)]
     related = answer.confidence == "low"
     if related:
         blocks.append(LOW_CONFIDENCE_MESSAGE)
     if _adds_to_quotes(answer):
         blocks.append(escape(answer.answer.strip()))
-    blocks += [_citation_block(first_number + i, c, related) for i, c in enumerate(answer.citations)]
+    headed = False
+    for i, c in enumerate(answer.citations):
+        if c.less_related and not headed:
+            blocks.append(escape(LESS_RELATED_HEADING))
+            headed = True
+        blocks.append(_citation_block(first_number + i, c, related))
     return "\n\n".join(blocks)
 
 
