@@ -434,10 +434,12 @@ def compose_answer(
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
     form = analyzer.query_form(question)
     if not candidates:
-        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, more_quotes=False)
     evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)
     if not is_found(candidates[0], baseline, form, weights):
-        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector())
+        return Answer(
+            question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector(), more_quotes=False
+        )
     first = candidates[0]
     recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
 
