@@ -438,7 +438,13 @@ def compose_answer(
     evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)
     if not is_found(candidates[0], baseline, form, weights):
         return Answer(
-            question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector(), more_quotes=False
+            question,
+            False,
+            NOT_FOUND_MESSAGE,
+            (),
+            ranked_articles=articles,
+            evidence=evidence.vector(),
+            more_quotes=False,
         )
     first = candidates[0]
     recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)

@@ -173,11 +173,8 @@ class AdminMap:
         for d in districts:
             for district_key in d.keys:
                 grouped.setdefault(district_key, []).append(d)
-        # (Kept, it names no wards: which of the two districts' they are is not known.)
         self._districts = {
-            key: group[0] if len({(d.province, d.own_key) for d in group}) == 1 else dataclasses.replace(group[0], wards=())
-            for key, group in grouped.items()
-            if len({d.successor for d in group}) == 1
+            key: _one_of(group) for key, group in grouped.items() if len({d.successor for d in group}) == 1
         }
         self._longest = max((len(k) for k in self._province_words), default=1)
         self._longest_district = max((len(words_of(d.name)) for d in districts), default=1) + 1
@@ -331,6 +328,14 @@ class AdminMap:
             if district is not None:
                 return district, i + n
         return None
+
+
+def _one_of(group: Sequence[District]) -> District:
+    """The district a key names: of two that used it (in provinces now one), either, but
+    naming no wards, since whose they would be is not known."""
+    if len({(d.province, d.own_key) for d in group}) == 1:
+        return group[0]
+    return dataclasses.replace(group[0], wards=())
 
 
 def _kind(full_name: str, short_name: str) -> str:

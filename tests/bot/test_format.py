@@ -123,7 +123,9 @@ def test_a_low_confidence_answer_says_so_and_shows_its_quotes_differently() -> N
 def test_weaker_quotes_come_under_their_heading_captions_are_marked_and_notes_are_one_line(
     seed_article: Article,
 ) -> None:
-    caption = "Đồng chí Nguyễn Mạnh Hiển, Ủy viên Trung ương Đảng, Bí thư Tỉnh uỷ, Chủ tịch HĐND tỉnh phát biểu tại hội nghị"
+    caption = (
+        "Đồng chí Nguyễn Mạnh Hiển, Ủy viên Trung ương Đảng, Bí thư Tỉnh uỷ, Chủ tịch HĐND tỉnh phát biểu tại hội nghị"
+    )
     start = seed_article.text.index(caption)
     assert seed_article.text[start - 2 : start] == "> "  # a photo caption of the seed article
     quoted = Citation.quoting(seed_article, caption, start, start + len(caption), 1.0, is_caption=True)

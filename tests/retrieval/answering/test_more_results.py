@@ -6,6 +6,7 @@ import pytest
 
 from retrieval.local.engine import LocalEngine
 from retrieval.models import Citation
+
 pytestmark = pytest.mark.model
 
 LIMIT = 3

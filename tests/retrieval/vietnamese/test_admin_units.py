@@ -152,4 +152,3 @@ def test_an_abolished_district_gets_its_note_also_where_its_province_kept_its_na
     for sentence in (CUA_LO, NGHI_XUAN, TAM_DIEP):
         assert unit_notes(sentence, REFORM_DATE) == ()
         assert all("(" not in note for note in unit_notes(sentence, before))  # one plain line each
-
