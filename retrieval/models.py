@@ -93,8 +93,9 @@ class Citation:
     #: abolished unit the sentence itself names, with what it is now ("Hải Dương nay thuộc TP
     #: Hải Phòng"). Shown beside the quote, never inside it: the sentence stays an exact slice.
     unit_notes: tuple[str, ...] = ()
-    #: A further page's quote that scores below the follow-up margin of the answer's first
-    #: quote: accepted by the found decision, but less related than the first page's quotes.
+    #: A further page's quote the answer itself left out (it scores below the follow-up margin
+    #: of the first quote, or is another article's that did not earn its place): accepted by
+    #: the found decision, but less related than the answer's quotes.
     less_related: bool = False
 
     @classmethod

@@ -461,15 +461,16 @@ def compose_answer(
         and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights, places))
     ]
     first_page = _newest_first([first, *further])
-    # Further pages go on with the sentences the found decision accepts on their own: the
-    # close ones newest first, then the less related ones (below the margin) in score order.
-    shown = {c.row for c in first_page}
-    rest = [c for c in candidates if c.row not in shown and is_found(c, baseline, form, weights)]
+    # Further pages go on with the sentences the found decision accepts on their own, all less
+    # related than the first page's (below the margin, or another article's that did not earn
+    # its place): the close ones newest first, then the others in score order.
+    first_rows = {c.row for c in first_page}
+    rest = [c for c in candidates if c.row not in first_rows and is_found(c, baseline, form, weights)]
     ordered = first_page + _newest_first([c for c in rest if is_close(c)]) + [c for c in rest if not is_close(c)]
     chosen = (first_page if offset == 0 else ordered)[offset : offset + limit]
     if not chosen:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, more_quotes=False)
-    citations = tuple(citation_for(index, c, less_related=not is_close(c)) for c in chosen)
+    citations = tuple(citation_for(index, c, less_related=c.row not in first_rows) for c in chosen)
     text = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(citations, start=1))
     return Answer(
         question,

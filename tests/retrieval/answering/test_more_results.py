@@ -52,7 +52,8 @@ def test_pages_go_on_without_repeats_the_weaker_last_and_say_when_none_is_left(
     weaker = [c.less_related for c in later]
     assert weaker == sorted(weaker)  # the close ones first, then the less related
     for citation in (c for c in later if c.less_related):
-        assert citation.score < min(c.score for c in first_page)  # below the answer's own quotes
+        # below the answer's own quotes, or another article's left out of the answer
+        assert citation.score < min(c.score for c in first_page) or citation.article_id != first_page[0].article_id
 
 
 def test_a_sentence_the_found_decision_refuses_is_never_a_further_quote(real_engine: LocalEngine) -> None:
