@@ -59,12 +59,14 @@ def question_header(question: str) -> str:
 
 
 def _citation_block(number: int, citation: Citation, related: bool = False) -> str:
-    caption = f" <i>{words.CAPTION.say()}</i>" if citation.is_caption else ""
+    """A quote, marked when it is a photo caption; its units' notes on one line under it
+    ("Bắc Giang nay thuộc tỉnh Bắc Ninh; …"); then its source."""
+    caption = f" <i>{escape(words.CAPTION.say())}</i>" if citation.is_caption else ""
     where = source_line(citation.title, citation.url, citation.source, citation.published)
-    notes = f"\n<i>({escape('; '.join(citation.unit_notes))})</i>" if citation.unit_notes else ""
-    if related:  # only related: plain number, the sentence in italics, no «»
-        return f"[{number}] <i>{escape(citation.sentence)}</i>{notes}\n— {where}{caption}"
-    return f"<b>[{number}]</b> «{escape(citation.sentence)}»{notes}\n<i>— {where}</i>{caption}"
+    notes = f"\n<i>{escape('; '.join(citation.unit_notes))}</i>" if citation.unit_notes else ""
+    if related or citation.less_related:  # only related: plain number, the sentence in italics, no «»
+        return f"[{number}] <i>{escape(citation.sentence)}</i>{caption}{notes}\n— {where}"
+    return f"<b>[{number}]</b> «{escape(citation.sentence)}»{caption}{notes}\n<i>— {where}</i>"
 
 
 def _adds_to_quotes(answer: Answer) -> bool:
@@ -81,14 +83,21 @@ def format_answer(answer: Answer, first_number: int = 1) -> str:
     """A found answer: the question, :data:`LOW_CONFIDENCE_MESSAGE` when the engine is not
     sure (its quotes then in italics, without «»), the engine's short answer when it adds
     something the quotes do not already say, then each cited sentence verbatim, numbered from
-    ``first_number``, followed by its article title (linked), source and date."""
+    ``first_number``, followed by its article title (linked), source and date; the quotes
+    less related than the answer's first ones (on "more results" pages) after
+    :data:`markup.catalogue.LESS_RELATED`, in italics."""
     blocks = [question_header(answer.question)]
     related = answer.confidence == "low"
     if related:
         blocks.append(LOW_CONFIDENCE_MESSAGE)
     if _adds_to_quotes(answer):
         blocks.append(escape(answer.answer.strip()))
-    blocks += [_citation_block(first_number + i, c, related) for i, c in enumerate(answer.citations)]
+    headed = False
+    for i, c in enumerate(answer.citations):
+        if c.less_related and not headed:
+            blocks.append(escape(words.LESS_RELATED.say()))
+            headed = True
+        blocks.append(_citation_block(first_number + i, c, related))
     return "\n\n".join(blocks)
 
 

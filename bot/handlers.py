@@ -150,9 +150,12 @@ async def _send_answer_page(message: Message, deps: BotDeps, answer: Answer, off
         _LOGGER.warning("Answering without buttons: %s", exc)
         await reply_html(message, format_answer(answer, first_number=offset + 1))
         return
-    # The engine may keep back weaker sentences on the first page, so "more" is always
-    # offered there; a later page that came back short was the last one.
-    more = offset == 0 or len(answer.citations) >= deps.config.answer_sentences
+    # The engine says whether quotes it accepts are left; one that does not say may keep
+    # back weaker sentences on the first page, so "more" is offered there, and a later
+    # page that came back short was the last one.
+    more = answer.more_quotes
+    if more is None:
+        more = offset == 0 or len(answer.citations) >= deps.config.answer_sentences
     keyboard = answer_keyboard(page_id, more=more)
     await reply_html(message, format_answer(answer, first_number=offset + 1), keyboard)
 

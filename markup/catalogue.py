@@ -89,7 +89,10 @@ def not_found(article_count: int | None, language: str | None = None) -> str:
 NOT_FOUND_EXAMPLES = Words("Kho tin gồm các bài như:\n{titles}")
 NOT_FOUND_HINT = Words("Gợi ý: hỏi cụ thể hơn — nêu tên địa phương, dự án hoặc lĩnh vực hợp tác.")
 NO_MORE = Words("Không còn kết quả nào khác cho câu hỏi này.")
-CAPTION = Words("(chú thích ảnh)")
+#: After a quote that is a photo caption (``Citation.is_caption``).
+CAPTION = Words("(chú thích ảnh)", "(photo caption)")
+#: Above a further page's quotes that score below the answer's first ones (``Citation.less_related``).
+LESS_RELATED = Words("Ít liên quan hơn:", "Less related:")
 
 # --- buttons and feedback --------------------------------------------------------------------
 

@@ -90,9 +90,13 @@ class Citation:
     score: float
     is_caption: bool = False
     #: For an article published before the 2025 administrative reform: each merged or
-    #: abolished unit the sentence names, with what it is now ("Hải Dương (nay thuộc TP Hải
-    #: Phòng)"). Shown beside the quote, never inside it: the sentence stays an exact slice.
+    #: abolished unit the sentence itself names, with what it is now ("Hải Dương nay thuộc TP
+    #: Hải Phòng"). Shown beside the quote, never inside it: the sentence stays an exact slice.
     unit_notes: tuple[str, ...] = ()
+    #: A further page's quote the answer itself left out (it scores below the follow-up margin
+    #: of the first quote, or is another article's that did not earn its place): accepted by
+    #: the found decision, but less related than the answer's quotes.
+    less_related: bool = False
 
     @classmethod
     def quoting(
@@ -105,6 +109,7 @@ class Citation:
         *,
         is_caption: bool = False,
         unit_notes: tuple[str, ...] = (),
+        less_related: bool = False,
     ) -> Citation:
         """``sentence`` (``article.text[start:end]``) quoted with what a reader checks it
         against: its article's id, title, date, source and link."""
@@ -120,6 +125,7 @@ class Citation:
             score=score,
             is_caption=is_caption,
             unit_notes=unit_notes,
+            less_related=less_related,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -153,6 +159,9 @@ class Answer:
     ranked_articles: tuple[str, ...] = field(default=(), compare=False, repr=False)
     #: The confidence's evidence (retrieval/answering/confidence.py ``Evidence.vector()``), when found.
     evidence: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: Whether quotes the found decision accepts are left after these ("more results");
+    #: None where the engine does not say.
+    more_quotes: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

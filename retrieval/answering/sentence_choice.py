@@ -314,7 +314,8 @@ def _newest_first(candidates: list[_Candidate]) -> list[_Candidate]:
     return sorted(candidates, key=key, reverse=True)
 
 
-def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
+def citation_for(index: SearchIndex, candidate: _Candidate, less_related: bool = False) -> Citation:
+    """``candidate`` quoted, with the notes on the units its own sentence names."""
     sentence = index.sentence(candidate.row)
     article = index.article_of_sentence(candidate.row)
     return Citation.quoting(
@@ -324,8 +325,8 @@ def citation_for(index: SearchIndex, candidate: _Candidate) -> Citation:
         sentence.end,
         candidate.score,
         is_caption=sentence.is_caption,
-        # The units the quote or its article's title (shown under the quote) name.
-        unit_notes=unit_notes(f"{sentence.text}\n{article.title}", article.published),
+        less_related=less_related,
+        unit_notes=unit_notes(sentence.text, article.published),
     )
 
 
@@ -419,7 +420,11 @@ def compose_answer(
     articles come newest first (when articles disagree, the newer one leads; each citation
     carries its date). ``prefer_recent`` (the question asked for the latest news) also lets
     sentences a little further below the best compete, newest first. Further pages ("more
-    results") go on past the close ones, in score order."""
+    results", ``offset`` past the first page) go on after the first page's quotes with the
+    other sentences the found decision accepts on their own (:func:`is_found`): the close ones
+    newest first, then those below the follow-up margin in score order, each citation of
+    these marked ``less_related``; a sentence the found decision would not accept is never
+    quoted. ``Answer.more_quotes`` says whether any are left after the page."""
     weights = weights_for(index, selection)
     candidates = rank_sentences(index, analyzer, question, query, ranked, weights, selection)
     places = analyzer.related_places(question)
@@ -429,10 +434,18 @@ def compose_answer(
     articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
     form = analyzer.query_form(question)
     if not candidates:
-        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, more_quotes=False)
     evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)
     if not is_found(candidates[0], baseline, form, weights):
-        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, evidence=evidence.vector())
+        return Answer(
+            question,
+            False,
+            NOT_FOUND_MESSAGE,
+            (),
+            ranked_articles=articles,
+            evidence=evidence.vector(),
+            more_quotes=False,
+        )
     first = candidates[0]
     recent_margin = weights.follow_up_margin * (RECENT_MARGIN_FACTOR if prefer_recent else 1.0)
 
@@ -441,21 +454,23 @@ def compose_answer(
         margin = recent_margin if _newer(c.published, first.published) else weights.follow_up_margin
         return c.score >= first.score - margin
 
-    if offset > 0:
-        close = [c for c in candidates if is_close(c)]
-        ordered = _newest_first(close) + [c for c in candidates if not is_close(c)]
-    else:
-        further = [
-            c
-            for c in candidates[1:]
-            if is_close(c)
-            and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights, places))
-        ]
-        ordered = _newest_first([first, *further])
-    chosen = ordered[offset : offset + limit]
+    further = [
+        c
+        for c in candidates[1:]
+        if is_close(c)
+        and (not earned_quotes or earns_place(index, analyzer, question, first, c, baseline, form, weights, places))
+    ]
+    first_page = _newest_first([first, *further])
+    # Further pages go on with the sentences the found decision accepts on their own, all less
+    # related than the first page's (below the margin, or another article's that did not earn
+    # its place): the close ones newest first, then the others in score order.
+    first_rows = {c.row for c in first_page}
+    rest = [c for c in candidates if c.row not in first_rows and is_found(c, baseline, form, weights)]
+    ordered = first_page + _newest_first([c for c in rest if is_close(c)]) + [c for c in rest if not is_close(c)]
+    chosen = (first_page if offset == 0 else ordered)[offset : offset + limit]
     if not chosen:
-        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles)
-    citations = tuple(citation_for(index, c) for c in chosen)
+        return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, more_quotes=False)
+    citations = tuple(citation_for(index, c, less_related=c.row not in first_rows) for c in chosen)
     text = "\n".join(f"[{i}] {c.sentence}" for i, c in enumerate(citations, start=1))
     return Answer(
         question,
@@ -465,4 +480,5 @@ def compose_answer(
         confidence=confidence_of(evidence),
         ranked_articles=articles,
         evidence=evidence.vector(),
+        more_quotes=len(ordered) > offset + len(chosen),
     )

@@ -8,17 +8,23 @@ table, and its converter for each old province's 2025 successor), never typed by
     names = admin_map()
     names.related_names(("hải", "phòng"))       # [("hải", "dương")]: its predecessor
     names.mentions("... huyện Yên Dũng (Bắc Giang) và TP Chí Linh (Hải Dương) ...")
-    unit_notes(sentence, published)            # ("huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)", ...)
+    unit_notes(sentence, published)            # ("huyện Yên Dũng nay thuộc tỉnh Bắc Ninh", ...)
 
 In news text a province-level reading wins: the package reads "Hải Dương" alone as the 2025
 ward Phường Hải Dương; here a bare name is the old province, and only "phường"/"xã" before a
 name makes it something else (which is then left alone). District names are recognised only
 with their type before them ("huyện Yên Dũng", "TP Chí Linh"): bare, too many are also
 ordinary words or people's names.
+
+Every district-level unit was abolished in 2025, so each one named gets a note, also where
+its province kept its name; where the package's converter shows few 2025 wards and communes
+taking in its area, the note names them ("TP Tam Điệp nay thuộc tỉnh Ninh Bình: các phường
+Tam Điệp, Trung Sơn, Yên Sơn, Yên Thắng").
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import re
@@ -58,6 +64,9 @@ _FALSE_FRIENDS: tuple[Words, ...] = (("thái", "bình", "dương"),)
 _SHORT_TYPE = {"thành phố": "TP", "tỉnh": "tỉnh", "huyện": "huyện", "quận": "quận", "thị xã": "thị xã"}
 #: How the package's district keywords ("huyenyendung") start, by district type.
 _KEY_PREFIX = {"huyện": "huyen", "quận": "quan", "thị xã": "thixa", "thành phố": "thanhpho"}
+#: A district's note names the 2025 wards and communes that took in its area when there are
+#: at most this many; otherwise only its 2025 province.
+WARDS_NAMED = 5
 
 
 def words_of(text: str) -> list[str]:
@@ -95,6 +104,10 @@ class District:
     #: The package's keys for it: its type and name folded and joined ("thanhphochilinh"), and
     #: those of districts merged into it before 2025 ("huyenyendung" for TP Bắc Giang).
     keys: tuple[str, ...] = ()
+    own_key: str = ""
+    #: The 2025 wards and communes its area now lies in, as (type, name) pairs
+    #: (("phường", "Tam Điệp"), ...); empty where they are more than :data:`WARDS_NAMED`.
+    wards: tuple[tuple[str, str], ...] = ()
 
     @property
     def now(self) -> str:
@@ -112,9 +125,24 @@ class Mention:
     kind: str  # the type it was named with ("huyện"), or "" where bare
 
     def note(self) -> str:
-        """What the unit is now, e.g. "Hải Dương (nay thuộc TP Hải Phòng)"."""
-        name = self.unit.name if isinstance(self.unit, Province) else f"{_SHORT_TYPE[self.kind]} {self.name}"
-        return f"{name} (nay thuộc {self.unit.now})"
+        """What the unit is now, on one line: "Hải Dương nay thuộc TP Hải Phòng", "TP Tam Điệp
+        nay thuộc tỉnh Ninh Bình: các phường Tam Điệp, …" (the wards only where the name
+        written is the district's own, not that of one merged into it before 2025)."""
+        if isinstance(self.unit, Province):
+            return f"{self.unit.name} nay thuộc {self.unit.now}"
+        key = _KEY_PREFIX[self.kind] + "".join(fold(w) for w in words_of(self.name))
+        wards = self.unit.wards if key == self.unit.own_key else ()
+        where = f"{self.unit.now}: {_listed(wards)}" if wards else self.unit.now
+        return f"{_SHORT_TYPE[self.kind]} {self.name} nay thuộc {where}"
+
+
+def _listed(wards: Sequence[tuple[str, str]]) -> str:
+    """(("phường", "A"), ("phường", "B"), ("xã", "C")) -> "các phường A, B và xã C"."""
+    parts = []
+    for kind in dict.fromkeys(kind for kind, _ in wards):
+        names = [name for k, name in wards if k == kind]
+        parts.append(f"{kind} {names[0]}" if len(names) == 1 else f"các {kind} {', '.join(names)}")
+    return " và ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -145,7 +173,9 @@ class AdminMap:
         for d in districts:
             for district_key in d.keys:
                 grouped.setdefault(district_key, []).append(d)
-        self._districts = {key: group[0] for key, group in grouped.items() if len({d.successor for d in group}) == 1}
+        self._districts = {
+            key: _one_of(group) for key, group in grouped.items() if len({d.successor for d in group}) == 1
+        }
         self._longest = max((len(k) for k in self._province_words), default=1)
         self._longest_district = max((len(words_of(d.name)) for d in districts), default=1) + 1
 
@@ -300,6 +330,14 @@ class AdminMap:
         return None
 
 
+def _one_of(group: Sequence[District]) -> District:
+    """The district a key names: of two that used it (in provinces now one), either, but
+    naming no wards, since whose they would be is not known."""
+    if len({(d.province, d.own_key) for d in group}) == 1:
+        return group[0]
+    return dataclasses.replace(group[0], wards=())
+
+
 def _kind(full_name: str, short_name: str) -> str:
     """The unit type of a full name: ("Tỉnh Hải Dương", "Hải Dương") -> "tỉnh"."""
     return nfc(full_name.removesuffix(short_name)).strip().lower()
@@ -312,8 +350,10 @@ def admin_map() -> AdminMap:
     from vietnamadminunits.database import get_data
 
     rows = get_data(
-        ["province", "provinceShort", "district", "districtShort", "districtKeywords"], "admin_units_legacy"
+        ["province", "provinceShort", "provinceKey", "district", "districtShort", "districtKey", "districtKeywords"],
+        "admin_units_legacy",
     )
+    wards = _wards_by_district()
     provinces: dict[str, Province] = {}
     for full, short in sorted({(nfc(r["province"]), nfc(r["provinceShort"])) for r in rows}):
         new = convert_address(full)
@@ -335,25 +375,58 @@ def admin_map() -> AdminMap:
                 successor=province.successor,
                 successor_kind=province.successor_kind,
                 keys=tuple(k for k in keywords if k.startswith(tuple(_KEY_PREFIX.values()))),
+                own_key=r["districtKey"],
+                wards=wards.get((r["provinceKey"], r["districtKey"]), ()),
             )
         )
     return AdminMap(list(provinces.values()), districts)
 
 
+_WARD_TYPES = ("phường", "xã", "đặc khu")
+
+
+def _wards_by_district() -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+    """(pre-2025 province key, district key) -> the 2025 wards and communes that took in its
+    old wards and communes, from the package's 2025 converter (every one of them, also those
+    an old ward was divided among); none where more than :data:`WARDS_NAMED`."""
+    from vietnamadminunits.converter.converter_2025 import converter_data
+    from vietnamadminunits.database import get_data
+
+    names = {
+        (r["provinceKey"], r["wardKey"]): (nfc(r["wardType"]).lower(), nfc(r["wardShort"]))
+        for r in get_data(["provinceKey", "wardKey", "wardType", "wardShort"], "admin_units")
+    }
+    taken: dict[tuple[str, str], set[tuple[str, str]]] = {}
+
+    def add(old: str, new_province: str, new_ward: str) -> None:
+        old_province, old_district, _ = old.split("_", 2)
+        if (new_province, new_ward) in names:
+            taken.setdefault((old_province, old_district), set()).add(names[new_province, new_ward])
+
+    for new_province, new_wards in converter_data["DICT_PROVINCE_WARD_NO_DIVIDED"].items():
+        for new_ward, olds in new_wards.items():
+            for old in olds:
+                add(old, new_province, new_ward)
+    for new_province, divided in converter_data["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for old, parts in divided.items():
+            for part in parts:
+                add(old, new_province, part["newWardKey"])
+    order = {kind: i for i, kind in enumerate(_WARD_TYPES)}
+    return {
+        district: tuple(sorted(units, key=lambda unit: (order.get(unit[0], len(order)), fold(unit[1]))))
+        for district, units in taken.items()
+        if len(units) <= WARDS_NAMED
+    }
+
+
 def unit_notes(text: str, published: datetime | None) -> tuple[str, ...]:
-    """For a sentence of an article published before the 2025 reform: each merged or abolished
-    unit it names, once, with what it is now ("Hải Dương (nay thuộc TP Hải Phòng)")."""
+    """For a sentence of an article published before the 2025 reform: each merged province
+    and each (abolished) district-level unit it names, once, with what it is now ("Hải Dương
+    nay thuộc TP Hải Phòng")."""
     if published is None:
         return ()
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
     if published >= REFORM_DATE:
         return ()
-    notes = [mention.note() for mention in admin_map().mentions(text) if _worth_a_note(mention.unit)]
-    return tuple(dict.fromkeys(notes))
-
-
-def _worth_a_note(unit: Province | District) -> bool:
-    # A district of a province that kept its name ("TP Ninh Bình", "quận Hoàn Kiếm") is
-    # still where every reader looks for it: a note would only repeat the province.
-    return isinstance(unit, Province) or unit.province != unit.successor
+    return tuple(dict.fromkeys(mention.note() for mention in admin_map().mentions(text)))

@@ -8,8 +8,9 @@ import pytest
 
 from bot.format import format_answer
 from bot.testing.telegram_html import EntityParseError, parse_html
+from markup.catalogue import CAPTION, LESS_RELATED
 from markup.html import MESSAGE_LIMIT, format_date, split_html, utf16_len
-from retrieval.models import Answer, Citation
+from retrieval.models import Answer, Article, Citation
 from tests.bot_harness import ARTICLE, MOU, TRANSPORT, article_sentences, citation
 
 
@@ -118,3 +119,32 @@ def test_a_low_confidence_answer_says_so_and_shows_its_quotes_differently() -> N
 
     assert MOU in italic(related_text, related_entities)
     assert MOU not in italic(sure_text, sure_entities)
+
+
+def test_weaker_quotes_come_under_their_heading_captions_are_marked_and_notes_are_one_line(
+    seed_article: Article,
+) -> None:
+    caption = (
+        "Đồng chí Nguyễn Mạnh Hiển, Ủy viên Trung ương Đảng, Bí thư Tỉnh uỷ, Chủ tịch HĐND tỉnh phát biểu tại hội nghị"
+    )
+    start = seed_article.text.index(caption)
+    assert seed_article.text[start - 2 : start] == "> "  # a photo caption of the seed article
+    quoted = Citation.quoting(seed_article, caption, start, start + len(caption), 1.0, is_caption=True)
+    page = Answer(
+        question="Ai phát biểu?",
+        found=True,
+        answer="",
+        citations=(
+            quoted,
+            replace(citation(MOU), less_related=True),
+            replace(citation(TRANSPORT), less_related=True, unit_notes=("Hải Dương nay thuộc TP Hải Phòng",)),
+        ),
+    )
+
+    text, _ = parse_html(format_answer(page, first_number=4))
+
+    assert f"[4] «{caption}» {CAPTION.say()}\n— " in text
+    assert text.count(LESS_RELATED.say()) == 1
+    assert text.index(f"[4] «{caption}»") < text.index(LESS_RELATED.say()) < text.index(f"[5] {MOU}\n— ")
+    assert f"[6] {TRANSPORT}\nHải Dương nay thuộc TP Hải Phòng\n— " in text
+    assert LESS_RELATED.say() not in format_answer(replace(page, citations=page.citations[:1]))

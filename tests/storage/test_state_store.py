@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -356,7 +357,8 @@ def test_feed_state_keeps_validators_polls_and_items(store: StateStore) -> None:
 
 
 def test_an_answer_page_survives_a_restart_with_its_citations_intact(open_store: OpenStore) -> None:
-    page = AnswerPage("cầu Đồng Việt ở đâu?", chat_id=SUPERGROUP, user_id=7, offset=3, citations=(CITATION,))
+    marked = replace(CITATION, is_caption=True, less_related=True, unit_notes=("Bắc Giang nay thuộc tỉnh Bắc Ninh",))
+    page = AnswerPage("cầu Đồng Việt ở đâu?", chat_id=SUPERGROUP, user_id=7, offset=3, citations=(CITATION, marked))
     first = open_store()
     page_id = first.answer_pages.add(page)
     first.close()

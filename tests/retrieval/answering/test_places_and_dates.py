@@ -66,24 +66,30 @@ def test_the_2025_names_find_the_2019_memorandum(real_engine: LocalEngine, quest
     first = answer.citations[0]
     assert "ký kết biên bản ghi nhớ hợp tác" in first.sentence  # the memorandum itself
     assert answer.confidence == "high"
-    assert "Hải Dương (nay thuộc TP Hải Phòng)" in first.unit_notes
-    assert "Bắc Giang (nay thuộc tỉnh Bắc Ninh)" in first.unit_notes
+    assert first.unit_notes == ()  # "2 địa phương": the sentence names neither province
     _exact(real_engine, answer)
     for citation in answer.citations:
         assert "nay thuộc" not in citation.sentence  # the note is beside the quote, never in it
         assert citation.to_json()["unit_notes"] == list(citation.unit_notes)
 
 
+#: The sentence of the seed article that names the most units of the old map.
+BRIDGE_NOTES = (
+    "Bắc Giang nay thuộc tỉnh Bắc Ninh; huyện Yên Dũng nay thuộc tỉnh Bắc Ninh; "
+    "TP Chí Linh nay thuộc TP Hải Phòng; Hải Dương nay thuộc TP Hải Phòng"
+)
+
+
 def test_the_notes_are_shown_in_the_cli_and_the_bot(
     real_engine: LocalEngine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answer = real_engine.ask("Hải Phòng và Bắc Ninh đã ký kết hợp tác những gì?")
+    answer = real_engine.ask("Hai tỉnh sẽ phối hợp xây dựng những dự án nào?")
     print_answer(answer)
     printed = capsys.readouterr().out
-    assert "(Hải Dương (nay thuộc TP Hải Phòng); Bắc Giang (nay thuộc tỉnh Bắc Ninh))" in printed
+    assert f"    ({BRIDGE_NOTES})\n" in printed
     assert "05/10/2019" in printed
     message = format_answer(answer)
-    assert "Hải Dương (nay thuộc TP Hải Phòng)" in message
+    assert f"\n<i>{BRIDGE_NOTES}</i>\n" in message  # one line, no nested brackets
     quoted = escape(next(c for c in answer.citations if c.unit_notes).sentence)
     assert message.index("nay thuộc") > message.index(quoted) + len(quoted)  # under the quote, outside it
 
@@ -91,9 +97,18 @@ def test_the_notes_are_shown_in_the_cli_and_the_bot(
 def test_a_district_of_the_old_map_gets_its_note(real_engine: LocalEngine) -> None:
     answer = real_engine.ask("Cầu Đồng Việt bắc qua sông nào?")
     notes = [n for c in answer.citations for n in c.unit_notes]
-    assert "huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)" in notes
-    assert "TP Chí Linh (nay thuộc TP Hải Phòng)" in notes
+    assert "huyện Yên Dũng nay thuộc tỉnh Bắc Ninh" in notes
+    assert "TP Chí Linh nay thuộc TP Hải Phòng" in notes
     assert not any("Thái Bình" in n for n in notes)  # sông Thái Bình is the river
+
+
+def test_only_the_units_a_quote_names_get_notes(real_engine: LocalEngine) -> None:
+    article = real_engine.article(SEED_ID)
+    assert "Hải Dương" in article.title and "Bắc Giang" in article.title  # the title names both
+    for offset in range(3):
+        for citation in real_engine.ask("Ai phát biểu tại hội nghị?", offset=offset).citations:
+            named = [name for name in ("Hải Dương", "Bắc Giang") if name in citation.sentence]
+            assert [note.split(" nay thuộc ")[0] for note in citation.unit_notes] == named, citation.sentence
 
 
 def _years(answer: Answer) -> list[str]:

@@ -89,29 +89,29 @@ def test_mentions_in_news_text_province_context_wins() -> None:
     )
     found = [(text[m.start : m.end], m.note()) for m in admin_map().mentions(text)]
     assert found == [
-        ("huyện Yên Dũng", "huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)"),  # merged into TP Bắc Giang before 2025
-        ("Bắc Giang", "Bắc Giang (nay thuộc tỉnh Bắc Ninh)"),
-        ("TP Chí Linh", "TP Chí Linh (nay thuộc TP Hải Phòng)"),
-        ("Hải Dương", "Hải Dương (nay thuộc TP Hải Phòng)"),
-        ("Hải Dương", "Hải Dương (nay thuộc TP Hải Phòng)"),
-        ("tỉnh Thái Bình", "Thái Bình (nay thuộc tỉnh Hưng Yên)"),  # "sông Thái Bình" is the river
-        ("thị xã Kinh Môn", "thị xã Kinh Môn (nay thuộc TP Hải Phòng)"),
+        ("huyện Yên Dũng", "huyện Yên Dũng nay thuộc tỉnh Bắc Ninh"),  # merged into TP Bắc Giang before 2025
+        ("Bắc Giang", "Bắc Giang nay thuộc tỉnh Bắc Ninh"),
+        ("TP Chí Linh", "TP Chí Linh nay thuộc TP Hải Phòng"),
+        ("Hải Dương", "Hải Dương nay thuộc TP Hải Phòng"),
+        ("Hải Dương", "Hải Dương nay thuộc TP Hải Phòng"),
+        ("tỉnh Thái Bình", "Thái Bình nay thuộc tỉnh Hưng Yên"),  # "sông Thái Bình" is the river
+        ("thị xã Kinh Môn", "thị xã Kinh Môn nay thuộc TP Hải Phòng"),
     ]
 
 
 def test_the_ward_name_trap() -> None:
     # The package reads "Hải Dương" alone as the 2025 ward Phường Hải Dương; in news text a
     # bare name is the province, and "phường Hải Dương" is the ward (a 2025 unit: no note).
-    assert [m.note() for m in admin_map().mentions("Hải Dương")] == ["Hải Dương (nay thuộc TP Hải Phòng)"]
+    assert [m.note() for m in admin_map().mentions("Hải Dương")] == ["Hải Dương nay thuộc TP Hải Phòng"]
     assert admin_map().mentions("phường Hải Dương, TP Hải Phòng") == []
-    assert [m.note() for m in admin_map().mentions("TP Hải Dương")] == ["TP Hải Dương (nay thuộc TP Hải Phòng)"]
+    assert [m.note() for m in admin_map().mentions("TP Hải Dương")] == ["TP Hải Dương nay thuộc TP Hải Phòng"]
 
 
 def test_notes_only_for_articles_from_before_the_reform() -> None:
     sentence = "Hải Dương và Bắc Giang sẽ đẩy mạnh hoạt động trao đổi; Hải Dương cũng vậy."
     assert unit_notes(sentence, BEFORE) == (
-        "Hải Dương (nay thuộc TP Hải Phòng)",
-        "Bắc Giang (nay thuộc tỉnh Bắc Ninh)",
+        "Hải Dương nay thuộc TP Hải Phòng",
+        "Bắc Giang nay thuộc tỉnh Bắc Ninh",
     )
     assert unit_notes(sentence, REFORM_DATE) == ()
     assert unit_notes(sentence, None) == ()
@@ -120,11 +120,35 @@ def test_notes_only_for_articles_from_before_the_reform() -> None:
     assert unit_notes("Hải Dương", REFORM_DATE - timedelta(seconds=1)) and REFORM_DATE.tzinfo is UTC
 
 
-def test_a_district_of_a_province_that_kept_its_name_gets_no_note() -> None:
-    from datetime import UTC, datetime
+#: Real sentences of news-vi (Báo Mới, 2017) naming district-level units abolished in 2025
+#: in provinces that kept their names.
+CUA_LO = (
+    "Trưa nay, mạng xã hội chia sẻ thông tin về vụ việc một phụ nữ có hành vi bắt cóc trẻ em "
+    "tại thị xã Cửa Lò (Nghệ An)."
+)
+NGHI_XUAN = (
+    "Đến ngày 14-5, Toàn trở về nhà lấy xe máy ra bãi biển Xuân Thành (huyện Nghi Xuân, Hà Tĩnh) "
+    "chở bạn gái sang TP Vinh dạo phố và dùng ma túy đá."
+)
+TAM_DIEP = "Anh ta bỏ trốn về TP Tam Điệp (Ninh Bình) lập công ty vệ sĩ và đứng danh giám đốc."
 
-    from retrieval.vietnamese.admin_units import unit_notes
 
-    before = datetime(2019, 3, 12, tzinfo=UTC)
-    assert unit_notes("Sáng 12.3, tại TP Ninh Bình, hai tỉnh ký kết chương trình hợp tác.", before) == ()
-    assert unit_notes("Dự án cầu qua huyện Yên Dũng.", before) == ("huyện Yên Dũng (nay thuộc tỉnh Bắc Ninh)",)
+def test_an_abolished_district_gets_its_note_also_where_its_province_kept_its_name() -> None:
+    before = datetime(2017, 6, 13, tzinfo=UTC)
+    # Cửa Lò was merged into TP Vinh in April 2025: only its province is named.
+    assert unit_notes(CUA_LO, before) == ("thị xã Cửa Lò nay thuộc tỉnh Nghệ An",)
+    # Few 2025 wards and communes took in Nghi Xuân and Tam Điệp: the package's converter names them.
+    assert unit_notes(NGHI_XUAN, before) == (
+        "huyện Nghi Xuân nay thuộc tỉnh Hà Tĩnh: phường Bắc Hồng Lĩnh và các xã Cổ Đạm, Đan Hải, Nghi Xuân, Tiên Điền",
+        "TP Vinh nay thuộc tỉnh Nghệ An",
+    )
+    assert unit_notes(TAM_DIEP, before) == (
+        "TP Tam Điệp nay thuộc tỉnh Ninh Bình: các phường Tam Điệp, Trung Sơn, Yên Sơn, Yên Thắng",
+    )
+    assert unit_notes("Sáng 12.3, tại TP Ninh Bình, hai tỉnh ký kết chương trình hợp tác.", before) == (
+        "TP Ninh Bình nay thuộc tỉnh Ninh Bình",
+    )
+    assert unit_notes("Dự án cầu qua huyện Yên Dũng.", before) == ("huyện Yên Dũng nay thuộc tỉnh Bắc Ninh",)
+    for sentence in (CUA_LO, NGHI_XUAN, TAM_DIEP):
+        assert unit_notes(sentence, REFORM_DATE) == ()
+        assert all("(" not in note for note in unit_notes(sentence, before))  # one plain line each
