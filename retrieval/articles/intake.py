@@ -95,7 +95,12 @@ def remove_stale_backups(folder: Path) -> list[Path]:
     before it could commit or roll back: the file it wrote has been taken in since, so its
     backup is of no use); returns what was removed. A live process's backups are kept."""
     removed: list[Path] = []
-    for backup in folder.glob(".*.undo") if folder.is_dir() else ():
+    try:
+        with os.scandir(folder) as entries:  # names only: no file of the corpus is opened
+            backups = [folder / e.name for e in entries if e.name.startswith(".") and e.name.endswith(".undo")]
+    except OSError:
+        return removed
+    for backup in backups:
         pid = backup.name.removesuffix(".undo").rpartition(".")[2]
         if not pid.isdigit() or _process_alive(int(pid)):
             continue

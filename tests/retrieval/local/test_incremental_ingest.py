@@ -15,9 +15,11 @@ import pytest
 from hoptac.settings import Settings
 from retrieval.articles.corpus import article_path, article_to_markdown, read_corpus, save_article
 from retrieval.articles.importers import article_from_record
+from retrieval.articles.intake import CorpusWrites
 from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError, IndexWriteError
 from retrieval.local import engine as engine_module
 from retrieval.local import index as index_module
+from retrieval.local.corpus_state import CorpusStateStore
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import IndexStore, corpus_fingerprint
@@ -380,13 +382,36 @@ def test_an_ingest_whose_index_cannot_be_written_leaves_the_corpus_folder_as_it_
     assert engine.status().version == version
 
 
+class _Killed(BaseException):
+    pass
+
+
+def _killed_after_writing(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: dict[str, str]
+) -> None:
+    """An ingest of ``record`` by another process, killed once it wrote the article file: nothing
+    undone (the test_faults tests send a real SIGKILL at the same point, in a child process)."""
+
+    def kill(point: str) -> None:
+        if point == "after-corpus-write":
+            raise _Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_module, "crash_point", kill)
+        patched.setattr(CorpusWrites, "roll_back", lambda self: None)  # the two undo steps of an ingest
+        patched.setattr(CorpusStateStore, "forget_pending", lambda self, names: None)
+        with pytest.raises(_Killed):
+            _engine(settings).ingest([_jsonl(tmp_path / "killed.jsonl", record)])
+
+
 def test_an_article_left_in_the_folder_by_a_killed_ingest_is_reported_new_once(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A killed ingest (kill -9: nothing to undo) can leave its file behind; the next ingest
     makes it searchable and reports it "new", whichever files it was given; then never again."""
     engine = _base_and_a_delta(settings, tmp_path)
-    save_article(settings.corpus_dir, article_from_record(TEA))  # what the killed ingest left
+    _killed_after_writing(settings, tmp_path, monkeypatch, TEA)
+    assert article_path(settings.corpus_dir, TEA["id"]).exists()
 
     report = engine.ingest([_jsonl(tmp_path / "small.jsonl", HIGHWAY)])
 
@@ -443,14 +468,16 @@ def test_a_second_file_of_one_id_is_reported_with_both_names_and_blocks_nothing(
     seed = next(settings.corpus_dir.glob("*.md"))
     shutil.copy(seed, settings.corpus_dir / "zz-copy.md")
 
-    report = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    named = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])  # reads no other file: the copy unseen
+    assert named.changes == {"tn-2024-03": "new"} and named.ok
+    report = engine.ingest([_jsonl(tmp_path / "bridge.jsonl", BRIDGE)], whole_folder=True)  # as the watcher
 
-    assert report.changes == {"tn-2024-03": "new"}
+    assert report.changes == {"bg-2024-01": "new"}
     assert [(f.path, f.reason) for f in report.failures] == [
         (str(settings.corpus_dir / "zz-copy.md"), f"duplicate id {seed.stem!r}, already in {seed.name}: "
          "remove one of the two files")
     ]  # fmt: skip
-    assert engine.status().articles == 2
+    assert engine.status().articles == 3
     with pytest.raises(CorpusError, match=r"zz-copy\.md: duplicate id .* remove one of the two files"):
         engine.reindex()  # a rebuild asked for by hand: the folder first
 
@@ -478,7 +505,9 @@ def test_files_added_changed_or_deleted_in_the_folder_by_hand_are_taken_in(
     bridge_file.write_text(bridge_file.read_text("utf-8").replace("1.200 tỷ", "1.500 tỷ"), "utf-8")
     article_path(folder, "tn-2024-03").unlink()
 
-    engine.ingest([dropped])  # named, as the watched folder does: taken in where it lies, not saved twice
+    # As the watched folder does: the new file named (taken in where it lies, not saved twice),
+    # and the whole folder walked, so the hand edits of other files are taken in too.
+    engine.ingest([dropped], whole_folder=True)
 
     assert not article_path(folder, "hn-2024-05").exists()
     assert sorted(engine.index.article_index) == sorted(a.id for a in read_corpus(folder).articles)
@@ -500,7 +529,7 @@ def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    (settings.engine_config().index_root / "corpus-state.npz").unlink()
+    (settings.engine_config().index_root / "corpus-state.sqlite3").unlink()
     version = engine.status().version
     _no_full_rebuild(monkeypatch)
     engine.ingest([])
