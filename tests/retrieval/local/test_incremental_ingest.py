@@ -26,6 +26,7 @@ from retrieval.local.index import IndexStore, corpus_fingerprint
 from retrieval.local.postings import LexicalIndex, Postings
 from retrieval.vietnamese.analyzer import Analyzer
 from tests.conftest import HashingEmbedder
+from tests.file_opens import files_opened
 
 BRIDGE = {
     "id": "bg-2024-01",
@@ -565,6 +566,87 @@ def test_an_ingest_reads_only_the_corpus_files_that_changed(
     assert read == []  # the one new file was written from its import: not parsed again
     assert article_path(settings.corpus_dir, "hn-2024-05").exists()
     assert engine.status().articles == 5
+
+
+def _many_articles(n: int) -> list[dict[str, str]]:
+    return [
+        {**TEA, "id": f"tin-{i:04d}", "title": f"Bản tin số {i}", "body": f"Bản tin số {i}. " + TEA["body"]}
+        for i in range(n)
+    ]
+
+
+def test_an_ingest_of_one_file_reads_no_other_corpus_file(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: one new article into a large corpus folder opens only its own file; the
+    folder walk is the watcher's and `reindex`'s, and the corpus state changes by rows."""
+    engine = _engine(settings)
+    engine.ingest([_jsonl(tmp_path / "many.jsonl", *_many_articles(400))])
+    engine.ingest([_jsonl(tmp_path / "one-more.jsonl", BRIDGE)])  # a delta, then a named ingest over it
+    in_folder = sorted(p.name for p in settings.corpus_dir.glob("*.md"))
+    assert len(in_folder) == 402  # with the repository's own article
+    _no_full_rebuild(monkeypatch)
+    new_file = article_path(settings.corpus_dir, LOGISTICS["id"]).name
+
+    with files_opened(settings.corpus_dir) as opened:
+        report = engine.ingest([_jsonl(tmp_path / "new.jsonl", LOGISTICS)])
+
+    assert report.changes == {LOGISTICS["id"]: "new"} and report.ok
+    assert new_file in opened  # written (through a hidden temporary file), then hashed for the state
+    assert [name for name in opened if name != new_file and not name.startswith(f".{new_file}.")] == []
+    manifest = IndexStore(settings.engine_config().index_root).read_manifest()
+    assert len(manifest.delta) == 2 and manifest.articles == len(in_folder) + 1
+    assert _ranked(engine, "trung tâm logistics trên sông Đáy công suất")[0][0] == LOGISTICS["id"]  # searchable
+
+    # A changed article: only its own file is read (to compare) and written.
+    changed = {**_many_articles(400)[7], "body": "Bản tin số 7 được sửa: vùng chè mở rộng lên 900 ha."}
+    with files_opened(settings.corpus_dir) as opened:
+        report = engine.ingest([_jsonl(tmp_path / "changed.jsonl", changed)])
+    assert report.changes == {"tin-0007": "updated"}
+    assert {name for name in opened if not name.startswith(".")} == {"tin-0007.md"}
+
+    # The state is what a walk of the folder finds: a walk reads nothing more and changes nothing.
+    read = _count_parsed_files(monkeypatch)
+    version = engine.status().version
+    assert engine.ingest([]).changes == {}
+    assert read == [] and engine.status().version == version
+    assert sorted(engine.index.article_index) == sorted(a.id for a in read_corpus(settings.corpus_dir).articles)
+
+
+def test_a_corpus_state_of_the_previous_format_is_taken_in_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``corpus-state.npz`` (flat arrays, rewritten whole at every ingest) becomes the table:
+    no file is read again for it, and the old file is removed."""
+    engine = _engine(settings)
+    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE, TEA)])
+    long_ago = 1_600_000_000
+    for path in settings.corpus_dir.glob("*.md"):
+        os.utime(path, (long_ago, long_ago))  # settled files
+    engine.reindex()
+    root = settings.engine_config().index_root
+    state = CorpusStateStore(root).everything(engine.status().version)
+    assert state is not None and len(state.files) == 3
+    names = list(state.files)
+    records = list(state.files.values())
+    np.savez(
+        root / "corpus-state.npz",
+        version=np.frombuffer(state.version.encode(), dtype=np.uint8),
+        scanned_ns=np.int64(max(r.seen_ns for r in records)),
+        names=np.frombuffer("\x00".join(names).encode(), dtype=np.uint8),
+        ids=np.frombuffer("\x00".join(r.article_id for r in records).encode(), dtype=np.uint8),
+        stamps=np.array([r.stamp for r in records], dtype=np.int64),
+        digests=np.array([np.frombuffer(r.digest, dtype=np.uint8) for r in records]),
+    )
+    for suffix in ("", "-wal", "-shm"):
+        (root / f"corpus-state.sqlite3{suffix}").unlink(missing_ok=True)
+    read = _count_parsed_files(monkeypatch)
+
+    fresh = _engine(settings)
+    assert fresh.ingest([]).changes == {}  # a walk, against the imported state
+    assert read == []
+    assert not (root / "corpus-state.npz").exists()
+    assert CorpusStateStore(root).everything(fresh.status().version) == state
 
 
 def test_files_written_just_before_the_last_scan_are_parsed_again_only_if_their_bytes_changed(
