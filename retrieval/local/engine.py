@@ -7,12 +7,15 @@
 All methods are thread-safe for readers: ``ask`` may run in worker threads while
 ``reindex``/``ingest`` build a new index beside the old one and swap it in at the end.
 
-``ingest`` is incremental: it compares the corpus folder with what the current index was
-read from (``corpus-state.npz`` beside the index: each file's size, modification time and
-inode, and its article id), reads only the files that are new or changed, and adds the
-new or changed articles as a delta segment (see retrieval/local/index.py), dropping deleted
-ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
-has grown past its limits.
+``ingest`` is incremental: it compares corpus files with what the current index was read
+from (the corpus state beside the index, retrieval/local/corpus_state.py: each file's size,
+modification time and inode, its article id and digest), reads only the files that are new
+or changed, and adds the new or changed articles as a delta segment (see
+retrieval/local/index.py); the index is rebuilt in full only when there is none, it is
+unusable, or the delta has grown past its limits. An ingest of named files compares only
+their articles (and the files holding their ids): no walk of the folder, a few rows of the
+state changed. The walk that also takes in hand edits and deletions is for ``reindex``, an
+ingest without files, and the watcher (``whole_folder``).
 """
 
 from __future__ import annotations
@@ -367,7 +370,7 @@ class LocalEngine:
             self._lose_state(exc)
             pending = {}
             scan = self._scan_corpus(None, empty_ok=bool(imported))
-        scan.settled = set(pending) if scan.whole else set(pending) & (set(scan.files) | set(scan.known or {}))
+        scan.settled = set(pending)  # each journaled file has been looked at
         return scan
 
     def _lose_state(self, exc: Exception) -> None:
