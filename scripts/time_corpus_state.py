@@ -6,9 +6,10 @@ Fills a temporary corpus folder with ``--files`` small article files and records
 corpus state (``retrieval/local/corpus_state.py``), as a build would; then times, several
 times, what an ingest of one named new article does outside the model and the index: the
 state's look-ups (version, journal, holders of the id, the records of the files looked at),
-the journal entry, the sweep for backups of killed ingests (names only), and the row
-written after. Then, for comparison, the walk that ``reindex``, the watcher and an ingest
-without files do (every file stat'ed, every row read). Development tool: nothing is kept.
+the journal entry, the look for backups of killed ingests (those of journaled files), the
+article written, and its row. Then, for comparison, the walk that ``reindex``, the watcher
+and an ingest without files do (every file stat'ed, every row read, the folder's names swept
+for backups). Development tool: nothing is kept.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def main() -> int:
             store.records(names)
             store.holders([])
             store.add_pending([path.name])
-            remove_stale_backups(folder)
+            remove_stale_backups(folder, pending)  # those of the journal, as an ingest of named files
             path.write_bytes(f"---\nid: {article_id}\ntitle: Bài mới\n---\n\nNội dung.\n".encode())  # the article
             written = FileRecord(stamp_of(path.stat()), article_id, file_digest(path.read_bytes()), time.time_ns())
             store.record(f"v{run + 1}", {path.name: written}, settled=[path.name])
@@ -66,6 +67,7 @@ def main() -> int:
             started = time.perf_counter()
             folder_stamps(folder)
             store.everything(f"v{run + 1}")
+            remove_stale_backups(folder)
             walks.append(time.perf_counter() - started)
         store.close()
         print(f"one named article: median {statistics.median(named) * 1000:.1f} ms (min {min(named) * 1000:.1f})")

@@ -221,10 +221,11 @@ class CorpusStateStore:
 
     # -- writing -------------------------------------------------------------------------
 
-    def add_pending(self, names: Iterable[str]) -> None:
-        """Journal the files this process is about to write (committed before it writes them)."""
+    def add_pending(self, names: Iterable[str], pid: int | None = None) -> None:
+        """Journal the files process ``pid`` (this one) is about to write (committed before it writes them)."""
+        pid = os.getpid() if pid is None else pid
         with self._using() as db, _transaction(db):
-            db.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?)", [(n, os.getpid()) for n in names])
+            db.executemany("INSERT OR REPLACE INTO pending VALUES (?, ?)", [(n, pid) for n in names])
 
     def forget_pending(self, names: Iterable[str]) -> None:
         with self._using() as db, _transaction(db):

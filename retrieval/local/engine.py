@@ -95,6 +95,7 @@ class _CorpusScan:
     whole: bool = True  # every article file of the folder is in ``files``
     #: What the corpus state recorded for the files looked at (for a walk: every file); None: nothing usable.
     known: dict[str, FileRecord] | None = None
+    pending: dict[str, int] = field(default_factory=dict)  # journaled by earlier ingests: name -> pid
     settled: set[str] = field(default_factory=set)  # journaled names this ingest takes care of
 
     def holders(self) -> dict[str, str]:
@@ -370,6 +371,7 @@ class LocalEngine:
             self._lose_state(exc)
             pending = {}
             scan = self._scan_corpus(None, empty_ok=bool(imported))
+        scan.pending = pending
         scan.settled = set(pending)  # each journaled file has been looked at
         return scan
 
@@ -493,7 +495,9 @@ class LocalEngine:
             scan = self._scan_for_ingest(index, paths, imported, walk=whole_folder or not paths)
             report.failures.extend(scan.failures(config.corpus_dir))
             before = self.store.current_version()
-            writes = CorpusWrites(config.corpus_dir)
+            # Backups are left only by killed ingests, of files they journaled: a walk sweeps the
+            # whole folder for them, an ingest of named files looks for those of the journal.
+            writes = CorpusWrites(config.corpus_dir, None if scan.whole else scan.pending)
             held = scan.holders()
             journal = sorted({held.get(a.id) or article_path(config.corpus_dir, a.id).name for a in imported})
             self._journal(journal)
