@@ -24,7 +24,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -395,13 +395,23 @@ class LocalEngine:
         except StateUnavailable as exc:
             self._lose_state(exc)
 
+    @contextlib.contextmanager
+    def _changing(self, wait: bool = True) -> Iterator[None]:
+        """The index's writer lock, with the corpus state opened for this change only (another
+        process may replace its file between two changes)."""
+        with self.store.writer_lock(wait=wait):
+            self._state_lost = False
+            try:
+                yield
+            finally:
+                self._state.close()
+
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
         """Rebuild from the corpus folder beside the old index and swap it in atomically."""
         if not self._build_lock.acquire(blocking=wait):
             raise IndexBusyError("a reindex is already running")
         try:
-            with self.store.writer_lock(wait=wait):
-                self._state_lost = False
+            with self._changing(wait):
                 scan = self._scan_corpus(None)
                 if scan.duplicates:  # a full rebuild is asked for by hand: the folder first
                     name = min(scan.duplicates)
@@ -489,8 +499,7 @@ class LocalEngine:
         of one id in the folder is a failure of its own; the rest go in."""
         config = self.config
         imported, report = import_files(paths, config.corpus_dir, max_bytes=config.ingest_max_bytes, progress=progress)
-        with self._build_lock, self.store.writer_lock():
-            self._state_lost = False
+        with self._build_lock, self._changing():
             index = self._current_index()
             scan = self._scan_for_ingest(index, paths, imported, walk=whole_folder or not paths)
             report.failures.extend(scan.failures(config.corpus_dir))
