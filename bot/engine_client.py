@@ -73,10 +73,13 @@ class EngineClient:
         atomically, so an abandoned rebuild leaves the old index in place)."""
         return await self._in_own_thread(self.engine.reindex, progress)
 
-    async def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    async def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
         """Import files into the corpus folder and update the index, in a thread of its own
         like :meth:`reindex` (ingesting rebuilds the index when the corpus changed)."""
-        return await self._in_own_thread(self.engine.ingest, list(paths), progress)
+        ingest = functools.partial(self.engine.ingest, whole_folder=whole_folder)
+        return await self._in_own_thread(ingest, list(paths), progress)
 
     async def _in_own_thread(self, function: Callable[..., T], *args: object) -> T:
         loop = asyncio.get_running_loop()

@@ -76,7 +76,10 @@ async def _ingest_folder_changes(deps: BotDeps, context: Context, watcher: Corpu
         return  # nothing new, or a file is still being written: all of it at the next look
     try:
         result = await deps.ingestion.ingest_paths(
-            [*change.to_import, *change.articles], activity=words.ACTIVITY_FOLDER.say(), announce=False
+            [*change.to_import, *change.articles],
+            activity=words.ACTIVITY_FOLDER.say(),
+            announce=False,
+            whole_folder=True,
         )
     except Exception as exc:
         # Typically a broken .md file in the folder; fixing it is a change, which retries.

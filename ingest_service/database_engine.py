@@ -87,9 +87,12 @@ class DatabaseEngine:
             return SearchEngineTarget(self.inner.milvus, store, owns_indexer=False)
         return LocalIndexTarget(self.inner, store)
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
         """Store the articles of ``paths`` in PostgreSQL, then work the ingest queue until they
-        are all searchable (or their jobs failed)."""
+        are all searchable (or their jobs failed). ``whole_folder`` changes nothing: the corpus
+        folder is only an import source here, and only the files named get in."""
         store = ArticleStore(self.db)
         stored = store_articles(store, paths, max_bytes=self.inner.config.ingest_max_bytes)
         queue = IngestQueue(self.db)

@@ -47,7 +47,7 @@ class IngestResult:
 class IngestingEngine(Protocol):
     """The part of the engine ingestion uses (awaited; the engine runs off the event loop)."""
 
-    async def ingest(self, paths: Sequence[Path]) -> IngestReport: ...
+    async def ingest(self, paths: Sequence[Path], *, whole_folder: bool = False) -> IngestReport: ...
 
 
 #: One change of the index at a time: ``async with exclusive("tệp tải lên"): ...``.
@@ -70,15 +70,18 @@ class Ingestion:
         self.incoming_dir = incoming_dir
         self._announce = announce
 
-    async def ingest_paths(self, paths: Sequence[Path], activity: str, *, announce: bool = True) -> IngestResult:
+    async def ingest_paths(
+        self, paths: Sequence[Path], activity: str, *, announce: bool = True, whole_folder: bool = False
+    ) -> IngestResult:
         """Ingest files (any format ``hoptac ingest`` reads), then (unless ``announce`` is
         False: call :meth:`announce_new_articles` when ready) announce what is new.
 
-        With no paths it still brings the index up to date with the corpus folder.
-        Raises :class:`retrieval.engine.CorpusError` when the corpus folder holds a broken file.
+        Only the articles of ``paths`` are compared with the index; with no paths, or with
+        ``whole_folder`` (the watcher), the index is brought up to date with the whole corpus
+        folder. Raises :class:`retrieval.engine.CorpusError` when a corpus file it reads is broken.
         """
         async with self.exclusive(activity):
-            report = await self.engine.ingest(paths)
+            report = await self.engine.ingest(paths, whole_folder=whole_folder)
         result = IngestResult(
             changes=dict(report.changes),
             failures=[(f.path, f.reason) for f in report.failures],

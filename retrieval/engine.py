@@ -139,8 +139,12 @@ class Engine(Protocol):
     def reindex(self, progress: Progress | None = None) -> IndexStatus:
         """Rebuild from every article and swap the result in atomically."""
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Take the articles in ``paths`` (files or folders) into the corpus and make them searchable."""
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
+        """Take the articles in ``paths`` (files or folders) into the corpus and make them
+        searchable. Only those are compared with the index, unless ``whole_folder`` (or no
+        ``paths``): then also what was added, changed or deleted in the corpus folder by hand."""
 
     def status(self, verify: bool = False) -> IndexStatus:
         """What is served; with ``verify``, after every file's checksum has been read

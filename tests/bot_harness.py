@@ -146,7 +146,7 @@ class FakeEngine:
         self.generation += 1
         return self.status()
 
-    def ingest(self, paths: Any, progress: Progress | None = None) -> IngestReport:
+    def ingest(self, paths: Any, progress: Progress | None = None, *, whole_folder: bool = False) -> IngestReport:
         self.ingested.append([Path(p) for p in paths])
         return IngestReport()
 

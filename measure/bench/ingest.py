@@ -27,7 +27,17 @@ from hoptac.settings import Settings
 from measure.bench.corpus import import_lines
 from measure.bench.workspace import open_engine, timed_ingest
 from retrieval.embedding.embedder import Embedder, EmbeddingCache
+from retrieval.local.corpus_state import STATE_FILE
 from retrieval.models import Article
+
+
+def _link_unless_updated(source: str, target: str) -> None:
+    """Hard-link an index file (written once, never changed), but copy the corpus state, which an
+    ingest updates in place: a link would let the copy's ingest change the original's."""
+    if Path(source).name.startswith(STATE_FILE):
+        shutil.copy2(source, target)
+    else:
+        os.link(source, target)
 
 
 def measure_incremental_ingest(base: Settings, folder: Path, embedder: Embedder, line: str) -> dict[str, Any]:
@@ -36,7 +46,7 @@ def measure_incremental_ingest(base: Settings, folder: Path, embedder: Embedder,
     shutil.rmtree(copy, ignore_errors=True)
     try:
         shutil.copytree(folder / "corpus", copy / "corpus", copy_function=os.link)
-        shutil.copytree(folder / "data" / "index", copy / "data" / "index", copy_function=os.link)
+        shutil.copytree(folder / "data" / "index", copy / "data" / "index", copy_function=_link_unless_updated)
         engine = open_engine(base, copy, embedder)
         passages_before = engine.index.manifest.passages
         record = json.loads(line)

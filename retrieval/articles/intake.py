@@ -89,17 +89,27 @@ def _in_folder(path: Path, folder: Path) -> bool:
         return False
 
 
-def remove_stale_backups(folder: Path) -> list[Path]:
+def remove_stale_backups(folder: Path, journaled: Mapping[str, int] | None = None) -> list[Path]:
     """Remove the ``.<file>.<pid>.undo`` backups of ingests whose process is gone (killed
     before it could commit or roll back: the file it wrote has been taken in since, so its
-    backup is of no use); returns what was removed. A live process's backups are kept."""
+    backup is of no use); returns what was removed. A live process's backups are kept.
+    ``journaled`` (file name -> the pid of the ingest that was to write it): only the backups
+    those ingests could have left are looked for, not every name in the folder."""
     removed: list[Path] = []
-    for backup in folder.glob(".*.undo") if folder.is_dir() else ():
+    if journaled is not None:
+        backups = [folder / f".{name}.{pid}.undo" for name, pid in sorted(journaled.items())]
+    else:
+        try:
+            with os.scandir(folder) as entries:  # names only: no file of the corpus is opened
+                backups = [folder / e.name for e in entries if e.name.startswith(".") and e.name.endswith(".undo")]
+        except OSError:
+            return removed
+    for backup in backups:
         pid = backup.name.removesuffix(".undo").rpartition(".")[2]
         if not pid.isdigit() or _process_alive(int(pid)):
             continue
         with contextlib.suppress(OSError):
-            backup.unlink()
+            backup.unlink()  # FileNotFoundError for a journaled file that was new, or never written
             removed.append(backup)
     return removed
 
@@ -119,11 +129,12 @@ class CorpusWrites:
     (the folder exactly as it was: replaced files come back with their inode and stamp) unless
     :meth:`commit` came first. A process killed outright leaves the written files, which the
     next ingest takes in (and reports as new), and hidden ``.*.undo`` copies, which scans skip
-    and the next ingest removes (:func:`remove_stale_backups`)."""
+    and the next ingest removes (:func:`remove_stale_backups`: all of them, or those of the
+    ``journaled`` files)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, journaled: Mapping[str, int] | None = None) -> None:
         self.folder = folder
-        remove_stale_backups(folder)
+        remove_stale_backups(folder, journaled)
         self.written: dict[str, Article] = {}  # file name -> the article written into it
         self._undo: list[tuple[Path, Path | None]] = []  # (file, its previous version or None: a new file)
 

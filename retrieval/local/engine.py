@@ -7,19 +7,24 @@
 All methods are thread-safe for readers: ``ask`` may run in worker threads while
 ``reindex``/``ingest`` build a new index beside the old one and swap it in at the end.
 
-``ingest`` is incremental: it compares the corpus folder with what the current index was
-read from (``corpus-state.npz`` beside the index: each file's size, modification time and
-inode, and its article id), reads only the files that are new or changed, and adds the
-new or changed articles as a delta segment (see retrieval/local/index.py), dropping deleted
-ones; the index is rebuilt in full only when there is none, it is unusable, or the delta
-has grown past its limits.
+``ingest`` is incremental: it compares corpus files with what the current index was read
+from (the corpus state beside the index, retrieval/local/corpus_state.py: each file's size,
+modification time and inode, its article id and digest), reads only the files that are new
+or changed, and adds the new or changed articles as a delta segment (see
+retrieval/local/index.py); the index is rebuilt in full only when there is none, it is
+unusable, or the delta has grown past its limits. An ingest of named files compares only
+their articles (and the files holding their ids): no walk of the folder, a few rows of the
+state changed. The walk that also takes in hand edits and deletions is for ``reindex``, an
+ingest without files, and the watcher (``whole_folder``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -30,7 +35,13 @@ from retrieval.answering.background import Background
 from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
 from retrieval.answering.sentence_choice import Selection
-from retrieval.articles.corpus import ArticleFormatError, article_from_markdown, duplicate_reason, keep_one_per_id
+from retrieval.articles.corpus import (
+    ArticleFormatError,
+    article_from_markdown,
+    article_path,
+    duplicate_reason,
+    keep_one_per_id,
+)
 from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.config import EngineConfig
 from retrieval.crash_points import crash_point
@@ -46,7 +57,17 @@ from retrieval.engine import (
     IngestReport,
     Progress,
 )
-from retrieval.local.corpus_state import CorpusState, FileRecord, file_digest, folder_stamps, read_state, write_state
+from retrieval.local.corpus_state import (
+    UNREADABLE,
+    CorpusState,
+    CorpusStateStore,
+    FileRecord,
+    Stamp,
+    StateUnavailable,
+    file_digest,
+    folder_stamps,
+    stamp_of,
+)
 from retrieval.local.index import (
     IndexBackend,
     IndexStore,
@@ -64,10 +85,18 @@ from retrieval.vietnamese.text import nfc
 
 @dataclass
 class _CorpusScan:
+    """The article files an ingest looked at: the whole folder (a walk), or only the files
+    named, holding the imported articles' ids, or journaled by a killed ingest."""
+
     scanned_ns: int
-    files: dict[str, FileRecord]  # every article file now: stamp, article id, digest of its bytes
+    files: dict[str, FileRecord]  # each file looked at that is an article now: stamp, id, digest
     read: dict[str, Article]  # the files parsed in this scan (new, changed or not known to be unchanged)
     duplicates: dict[str, str] = field(default_factory=dict)  # file left out -> why (the id's other file)
+    whole: bool = True  # every article file of the folder is in ``files``
+    #: What the corpus state recorded for the files looked at (for a walk: every file); None: nothing usable.
+    known: dict[str, FileRecord] | None = None
+    pending: dict[str, int] = field(default_factory=dict)  # journaled by earlier ingests: name -> pid
+    settled: set[str] = field(default_factory=set)  # journaled names this ingest takes care of
 
     def holders(self) -> dict[str, str]:
         """Article id -> the file that holds it."""
@@ -77,13 +106,33 @@ class _CorpusScan:
         """Take in the files an ingest has just written, as a scan would have found them."""
         for name, article in written.items():
             path = folder / name
-            info = path.stat()
-            stamp = (info.st_size, info.st_mtime_ns, info.st_ino)
-            self.files[name] = FileRecord(stamp, article.id, file_digest(path.read_bytes()))
+            seen_ns = time.time_ns()
+            stamp = stamp_of(path.stat())
+            self.files[name] = FileRecord(stamp, article.id, file_digest(path.read_bytes()), seen_ns)
             self.read[name] = article
+
+    def changed_records(self) -> dict[str, FileRecord]:
+        """The files whose record differs from the recorded one."""
+        known = self.known or {}
+        return {name: record for name, record in self.files.items() if known.get(name) != record}
+
+    def gone(self) -> list[str]:
+        """Recorded files that are no article now (deleted, or a duplicate left out)."""
+        return [name for name in self.known or {} if name not in self.files]
 
     def failures(self, folder: Path) -> list[IngestFailure]:
         return [IngestFailure(str(folder / name), reason) for name, reason in sorted(self.duplicates.items())]
+
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _in_corpus(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is an article file directly in the corpus ``folder`` (taken in where it lies)."""
+    try:
+        return path.suffix == ".md" and not path.name.startswith(".") and path.resolve().parent == folder.resolve()
+    except OSError:
+        return False
 
 
 def _same_article(a: Article, b: Article) -> bool:
@@ -105,6 +154,8 @@ class LocalEngine:
         self._background: Background | None = None
         self._build_lock = threading.Lock()
         self._dated: tuple[str, bool] | None = None  # index version, whether any article is dated
+        self._state = CorpusStateStore(self.store.root)  # what the served version was read from
+        self._state_lost = False  # the state was dropped during this change of the index
 
     @classmethod
     def open(
@@ -203,39 +254,87 @@ class LocalEngine:
     # -- changing the corpus ---------------------------------------------------------------
 
     def _scan_corpus(self, known: CorpusState | None, empty_ok: bool = False) -> _CorpusScan:
-        """The corpus folder now, parsing only the files whose stamp (or, for a racy one,
-        whose bytes) differ from ``known`` (all of them without ``known``). Raises
+        """The corpus folder now (a walk), parsing only the files whose stamp (or, for a racy
+        one, whose bytes) differ from ``known`` (all of them without ``known``). Raises
         CorpusError, like ``read_corpus`` failures, for a file that cannot be read, or an
         empty folder (unless ``empty_ok``). Two files of one id are no error: the scan keeps
         one (:func:`keep_one_per_id`) and lists the other in ``duplicates``."""
         folder = self.config.corpus_dir
         if not folder.is_dir():
             if empty_ok:
-                return _CorpusScan(time.time_ns(), {}, {})
+                return _CorpusScan(time.time_ns(), {}, {}, known=known.files if known else None)
             raise CorpusError(f"the corpus folder {folder} does not exist (setting corpus_dir)")
         scanned_ns = time.time_ns()
         stamps = folder_stamps(folder)
+        recorded = known.files if known else {}
+        records, read = self._read_changed(stamps, recorded, scanned_ns)
+        _, dropped = keep_one_per_id({name: record.article_id for name, record in records.items()})
+        files = {name: records[name] for name in sorted(records) if name not in dropped}
+        duplicates = {name: duplicate_reason(records[name].article_id, other) for name, other in dropped.items()}
+        for name in dropped:
+            read.pop(name, None)
+        if not files and not empty_ok:
+            raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
+        return _CorpusScan(scanned_ns, files, read, duplicates, known=known.files if known else None)
+
+    def _look_at(self, names: set[str]) -> _CorpusScan:
+        """Only the article files ``names`` (those that exist), compared with their recorded
+        state: no walk of the folder. The other recorded files of the ids they hold are looked
+        at too: of two files of one id the one named for it counts, as in a walk."""
+        scanned_ns = time.time_ns()
+        recorded = self._state.records(names)
+        records, read = self._read_changed(self._stamps(names), recorded, scanned_ns)
+        holders = self._state.holders(record.article_id for record in records.values())
+        others = {name for files in holders.values() for name in files} - names
+        if others:
+            recorded |= self._state.records(others)
+            more, more_read = self._read_changed(self._stamps(others), recorded, scanned_ns)
+            records |= more
+            read |= more_read
+        _, dropped = keep_one_per_id({name: record.article_id for name, record in records.items()})
+        files = {name: records[name] for name in sorted(records) if name not in dropped}
+        duplicates = {name: duplicate_reason(records[name].article_id, other) for name, other in dropped.items()}
+        for name in dropped:
+            read.pop(name, None)
+        return _CorpusScan(scanned_ns, files, read, duplicates, whole=False, known=recorded)
+
+    def _stamps(self, names: Iterable[str]) -> dict[str, Stamp]:
+        """The stamps of the files among ``names`` that exist in the corpus folder."""
+        stamps: dict[str, Stamp] = {}
+        for name in sorted(names):
+            try:
+                stamps[name] = stamp_of((self.config.corpus_dir / name).stat())
+            except FileNotFoundError:
+                continue
+            except OSError:
+                stamps[name] = UNREADABLE
+        return stamps
+
+    def _read_changed(
+        self, stamps: dict[str, Stamp], recorded: dict[str, FileRecord], scanned_ns: int
+    ) -> tuple[dict[str, FileRecord], dict[str, Article]]:
+        """Each file of ``stamps``: its record (the recorded one when unchanged) and, for those
+        that had to be parsed, the article. Raises CorpusError naming the first unreadable file."""
+        folder = self.config.corpus_dir
         failures: dict[str, str] = {}
         read: dict[str, Article] = {}
         records: dict[str, FileRecord] = {}
-        names = sorted(stamps)
-        for name in names:
+        for name in sorted(stamps):
             stamp = stamps[name]
-            record = known.unchanged(name, stamp) if known else None
-            if record is not None:
+            record = recorded.get(name)
+            if record is not None and record.unchanged(stamp):
                 records[name] = record  # the very file the index was read from
                 continue
             path = folder / name
             try:
                 data = path.read_bytes()
                 digest = file_digest(data)
-                record = known.same_bytes(name, stamp, digest) if known else None
-                if record is not None:
-                    records[name] = record  # racy, but the same bytes
+                if record is not None and record.same_bytes(stamp, digest):
+                    records[name] = record._replace(seen_ns=scanned_ns)  # racy, but the same bytes
                     continue
                 # Decode bytes ourselves: read_text would also turn a lone "\r" into "\n" (as read_corpus).
                 read[name] = article_from_markdown(data.decode("utf-8"), str(path))
-                records[name] = FileRecord(stamp, read[name].id, digest)
+                records[name] = FileRecord(stamp, read[name].id, digest, scanned_ns)
             except ArticleFormatError as exc:
                 failures[name] = exc.reason
             except (OSError, UnicodeDecodeError) as exc:
@@ -246,29 +345,73 @@ class LocalEngine:
             raise CorpusError(
                 f"{folder / first}: {failures[first]}{more}; fix or remove it, the current index is unchanged"
             )
-        _, dropped = keep_one_per_id({name: record.article_id for name, record in records.items()})
-        files = {name: records[name] for name in names if name not in dropped}
-        duplicates = {name: duplicate_reason(records[name].article_id, other) for name, other in dropped.items()}
-        for name in dropped:
-            read.pop(name, None)
-        if not files and not empty_ok:
-            raise CorpusError(f"the corpus folder {folder} holds no articles: add some with `hoptac ingest PATH`")
-        return _CorpusScan(scanned_ns, files, read, duplicates)
+        return records, read
 
-    def _read_corpus_state(self, version: str) -> CorpusState | None:
-        """What ``version`` was read from; None when unknown (then every file is read again)."""
-        return read_state(self.store.root, version)
+    def _scan_for_ingest(
+        self, index: LoadedIndex | None, paths: Sequence[Path], imported: Sequence[Article], walk: bool
+    ) -> _CorpusScan:
+        """What an ingest compares with the served ``index``: with ``walk`` (or without a
+        usable corpus state) the whole folder; else only the corpus files named in ``paths``,
+        those holding (or named for) the ``imported`` ids, and those a killed ingest journaled."""
+        folder = self.config.corpus_dir
+        try:
+            recorded_version = self._state.version() if index is not None else None
+            pending = self._state.pending()
+            if index is None or recorded_version != index.manifest.version:
+                scan = self._scan_corpus(None, empty_ok=bool(imported))
+            elif walk:
+                scan = self._scan_corpus(self._state.everything(index.manifest.version), empty_ok=bool(imported))
+            else:
+                ids = [article.id for article in imported]
+                names = {Path(p).name for p in paths if _in_corpus(Path(p), folder)} | set(pending)
+                names |= {name for holders in self._state.holders(ids).values() for name in holders}
+                names |= {article_path(folder, article_id).name for article_id in ids}
+                scan = self._look_at(names)
+        except StateUnavailable as exc:
+            self._lose_state(exc)
+            pending = {}
+            scan = self._scan_corpus(None, empty_ok=bool(imported))
+        scan.pending = pending
+        scan.settled = set(pending)  # each journaled file has been looked at
+        return scan
+
+    def _lose_state(self, exc: Exception) -> None:
+        _LOGGER.warning("Corpus state %s dropped (the next ingest reads every file): %s", self._state.path, exc)
+        self._state.drop()
+        self._state_lost = True
 
     def _write_corpus_state(self, version: str, scan: _CorpusScan) -> None:
-        """Record what ``version`` was read from (only a cache, see retrieval/local/corpus_state.py)."""
-        write_state(self.store.root, CorpusState(version, scan.scanned_ns, scan.files))
+        """Record what ``version`` was read from (only a cache, see retrieval/local/corpus_state.py):
+        the files looked at, unless the state was lost during this ingest and this scan does not
+        cover the whole folder."""
+        whole = scan.whole and (scan.known is None or self._state_lost)
+        if self._state_lost and not whole:
+            return
+        try:
+            if whole:
+                self._state.record(version, scan.files, whole=True)
+            else:
+                self._state.record(version, scan.changed_records(), scan.gone(), scan.settled)
+        except StateUnavailable as exc:
+            self._lose_state(exc)
+
+    @contextlib.contextmanager
+    def _changing(self, wait: bool = True) -> Iterator[None]:
+        """The index's writer lock, with the corpus state opened for this change only (another
+        process may replace its file between two changes)."""
+        with self.store.writer_lock(wait=wait):
+            self._state_lost = False
+            try:
+                yield
+            finally:
+                self._state.close()
 
     def reindex(self, progress: Progress | None = None, wait: bool = True) -> IndexStatus:
         """Rebuild from the corpus folder beside the old index and swap it in atomically."""
         if not self._build_lock.acquire(blocking=wait):
             raise IndexBusyError("a reindex is already running")
         try:
-            with self.store.writer_lock(wait=wait):
+            with self._changing(wait):
                 scan = self._scan_corpus(None)
                 if scan.duplicates:  # a full rebuild is asked for by hand: the folder first
                     name = min(scan.duplicates)
@@ -314,8 +457,10 @@ class LocalEngine:
             if article.id not in index.article_index
             or not _same_article(index.articles[index.article_index[article.id]], article)
         ]
-        present = {record.article_id for record in scan.files.values()}
-        removed = [article_id for article_id in index.article_index if article_id not in present]
+        removed: list[str] = []
+        if scan.whole:  # a file gone is known only to a walk of the folder
+            present = {record.article_id for record in scan.files.values()}
+            removed = [article_id for article_id in index.article_index if article_id not in present]
         if not changed and not removed:
             self._write_corpus_state(index.manifest.version, scan)  # the stamps, refreshed
             return []
@@ -332,34 +477,46 @@ class LocalEngine:
         self._write_corpus_state(extended.manifest.version, scan)
         return changed
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
         """Import files/folders into the corpus folder and update the index.
 
         Unchanged articles are a no-op; new and changed ones are added beside the index
-        (a changed article's old passages are never returned again); files added, changed
-        or deleted in the corpus folder by hand are taken in too; only new text is embedded.
+        (a changed article's old passages are never returned again); only new text is embedded.
+        Only the articles of ``paths`` are compared with the index (and the corpus files they
+        name, or that hold their ids): no other corpus file is read. Without ``paths``, or
+        with ``whole_folder`` (the watcher), the whole folder is walked: files added, changed
+        or deleted in the corpus folder by hand are taken in too.
 
         The files are written into the folder (into the file holding the article's id, else
         one named for it) and undone unless the index holding them is swapped in: a failed or
-        interrupted ingest leaves the folder as it was. The report says what each article is
-        to the index served before: "new" for one that was not searchable, even when it was
-        in the folder already (left by a killed ingest) or no argument named it (dropped in).
-        A second file of one id in the folder is a failure of its own; the rest go in."""
+        interrupted ingest leaves the folder as it was. The files about to be written are
+        journaled first, so what a killed ingest left in the folder is taken in by the next
+        ingest, whatever it is given. The report says what each article is to the index
+        served before: "new" for one that was not searchable, even when it was in the folder
+        already (left by a killed ingest) or no argument named it (dropped in). A second file
+        of one id in the folder is a failure of its own; the rest go in."""
         config = self.config
         imported, report = import_files(paths, config.corpus_dir, max_bytes=config.ingest_max_bytes, progress=progress)
-        with self._build_lock, self.store.writer_lock():
+        with self._build_lock, self._changing():
             index = self._current_index()
-            known = self._read_corpus_state(index.manifest.version) if index is not None else None
-            scan = self._scan_corpus(known, empty_ok=bool(imported))
+            scan = self._scan_for_ingest(index, paths, imported, walk=whole_folder or not paths)
             report.failures.extend(scan.failures(config.corpus_dir))
             before = self.store.current_version()
-            writes = CorpusWrites(config.corpus_dir)
+            # Backups are left only by killed ingests, of files they journaled: a walk sweeps the
+            # whole folder for them, an ingest of named files looks for those of the journal.
+            writes = CorpusWrites(config.corpus_dir, None if scan.whole else scan.pending)
+            held = scan.holders()
+            journal = sorted({held.get(a.id) or article_path(config.corpus_dir, a.id).name for a in imported})
+            self._journal(journal)
+            scan.settled.update(journal)
             try:
                 crash_point("before-corpus-write")
-                writes.save_all(imported, scan.holders(), report, progress)
+                writes.save_all(imported, held, report, progress)
                 crash_point("after-corpus-write")
                 scan.wrote(config.corpus_dir, writes.written)
-                if not scan.files:
+                if scan.whole and not scan.files:
                     raise CorpusError(
                         f"the corpus folder {config.corpus_dir} holds no articles: add some with `hoptac ingest PATH`"
                     )
@@ -367,6 +524,7 @@ class LocalEngine:
             except BaseException:
                 if self.store.current_version() == before:  # not swapped in: nothing happened
                     writes.roll_back()
+                    self._unjournal(journal)
                     raise
                 writes.commit()  # the index holding them is served; what failed came after
                 raise
@@ -374,6 +532,21 @@ class LocalEngine:
         was_searchable = index.article_index.__contains__ if index is not None else None
         report_against_index(report, imported, was_searchable, put)
         return report
+
+    def _journal(self, names: Sequence[str]) -> None:
+        """Note the corpus files this ingest is about to write (see :meth:`ingest`). Without
+        a journal the state is dropped, so that the next ingest walks the folder instead."""
+        if names and not self._state_lost:
+            try:
+                self._state.add_pending(names)
+            except StateUnavailable as exc:
+                self._lose_state(exc)
+
+    def _unjournal(self, names: Sequence[str]) -> None:
+        """The folder is as it was: nothing of this ingest to look at later."""
+        if names and not self._state_lost:
+            with contextlib.suppress(StateUnavailable):  # else looked at once more by the next ingest
+                self._state.forget_pending(names)
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ Layout under ``<data_dir>/index/``::
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
                              (the same files but dense.faiss)
-    corpus-state.npz         which corpus files the current version was read from (engine.py)
+    corpus-state.sqlite3     which corpus files the current version was read from (corpus_state.py)
     .lock                    held by the one process building at a time
 
 A version is a base plus a delta. A full build (``hoptac reindex``, the first ingest, or a

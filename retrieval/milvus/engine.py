@@ -187,8 +187,11 @@ class MilvusEngine:
         self.milvus.remove(gone)
         return changed, gone
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Import files into the corpus folder, then bring Milvus in line with the folder. As
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
+        """Import files into the corpus folder, then bring Milvus in line with the whole folder
+        (whatever ``whole_folder`` says: Milvus is compared with every article). As
         :meth:`retrieval.local.engine.LocalEngine.ingest`: articles written where their ids
         live, undone when this fails, the report against what Milvus held before."""
         folder = self.config.corpus_dir

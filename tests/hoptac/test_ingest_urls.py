@@ -27,7 +27,9 @@ class ReadingEngine:
     def __init__(self) -> None:
         self.articles: dict[str, Any] = {}
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, *, whole_folder: bool = False
+    ) -> IngestReport:
         report = IngestReport()
         for path in paths:
             article = article_from_markdown(path.read_text("utf-8"), str(path))

@@ -11,6 +11,7 @@ import pytest
 from hoptac.settings import Settings
 from measure.bench import BenchConfig, format_report, make_questions, plot_report, run_bench
 from retrieval.articles.corpus import read_corpus
+from retrieval.local.corpus_state import CorpusStateStore
 from tests.conftest import CORPUS, HashingEmbedder
 
 
@@ -90,6 +91,9 @@ def test_bench_reports_every_measurement(tmp_path: Path) -> None:
         assert row["incremental_ingest"]["passages_added"] >= 1
         assert sum(row["index_bytes_by_component"].values()) == row["index_bytes"]
         assert row["pseudo_articles"] == row["pseudo_passages"] == 0  # the file has enough articles
+        # The new article went into a copy: the corpus state, updated in place, is not shared with it.
+        index_root = tmp_path / "bench" / str(row["size"]) / "data" / "index"
+        assert CorpusStateStore(index_root).version() == (index_root / "CURRENT").read_text("utf-8").strip()
     assert [row["askers"] for row in report["bot"]["askers"]] == [1, 2]
     assert all(row["lost"] == 0 and row["answered"] == row["questions"] for row in report["bot"]["askers"])
     assert report["ingest"]["passages"] >= 3 and report["ingest"]["ratio"] > 0

@@ -18,7 +18,10 @@ import notifications.notifier
 from bot.delivery import RetryingRateLimiter
 from bot.testing.fake_bot_api import buttons
 from notifications.notifier import Notifier
+from retrieval.articles.corpus import article_path
+from retrieval.local.index import IndexStore
 from tests.bot_harness import ADMIN, BINH, GROUP, LAN, PRIVATE_ADMIN, PRIVATE_BINH, WAIT_S, BotHarness
+from tests.file_opens import files_opened
 from tests.newsroom import (
     GROUP_2,
     LOGISTICS,
@@ -26,6 +29,7 @@ from tests.newsroom import (
     TEA,
     TOURISM,
     Newsroom,
+    jsonl,
     sent_to,
     subscribe,
 )
@@ -131,6 +135,36 @@ async def test_many_new_articles_at_once_become_one_digest_per_chat(newsroom: Ne
             assert f"{number}. {article['title']}" in digest
         await nothing_more_is_sent(bot)
         assert len(sent_to(bot.api, GROUP.id)) == 2
+
+
+async def test_one_uploaded_article_becomes_a_delta_searchable_at_once_and_announced_once(newsroom: Newsroom) -> None:
+    """Issue 25: an upload touches only its article (no other corpus file is opened) and the
+    index delta; the article is answered from at once and announced exactly once."""
+    many = [
+        {**TEA, "id": f"tin-{i:03d}", "title": f"Bản tin số {i}", "body": f"Bản tin số {i}. " + TEA["body"]}
+        for i in range(120)
+    ]
+    await asyncio.to_thread(newsroom.ingest_elsewhere, *many)  # before notifications began: never announced
+    store = IndexStore(newsroom.settings().engine_config().index_root)
+    deltas = len(store.read_manifest().delta)
+    async with newsroom.running(**FAST) as bot:
+        await subscribe(bot, GROUP, LAN)
+        with files_opened(newsroom.corpus_dir) as opened:
+            bot.api.send_document(PRIVATE_ADMIN, ADMIN, "logistics.jsonl", jsonl(LOGISTICS))
+            result = await bot.api.next_message(PRIVATE_ADMIN.id, WAIT_S)
+        notice = await bot.api.next_message(GROUP.id, WAIT_S)
+
+        assert "Tổng: 1 mới, 0 cập nhật, 0 không đổi, 0 lỗi." in result["text"]
+        own = article_path(newsroom.corpus_dir, LOGISTICS["id"]).name
+        assert own in opened and {name for name in opened if not name.startswith(".")} == {own}
+        assert len(store.read_manifest().delta) == deltas + 1  # one segment more: no rebuild
+        assert "Bài mới trong kho tin" in notice["text"] and LOGISTICS["title"] in notice["text"]
+        bot.api.send_text(GROUP, LAN, "/ask Trung tâm logistics tại cửa khẩu Hữu Nghị có vốn đầu tư bao nhiêu?")
+        answer = await bot.api.next_message(GROUP.id, WAIT_S)
+        assert "3.000 tỷ đồng" in answer["text"] and LOGISTICS["title"] in answer["text"]
+
+        await nothing_more_is_sent(bot)
+        assert len(sent_to(bot.api, GROUP.id)) == 3  # "/subscribe" answered, one notification, the answer
 
 
 async def test_articles_indexed_while_the_bot_was_down_are_announced_once_it_is_back(newsroom: Newsroom) -> None:

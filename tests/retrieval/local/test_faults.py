@@ -24,6 +24,7 @@ from retrieval.articles import intake
 from retrieval.articles.corpus import read_corpus
 from retrieval.crash_points import POINTS
 from retrieval.engine import CorpusError, IndexWriteError
+from retrieval.local.corpus_state import CorpusStateStore
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import IndexStore
 from tests.conftest import HashingEmbedder
@@ -275,13 +276,19 @@ def test_an_embedding_cache_that_cannot_be_written_only_costs_embedding_again(
 
 def test_the_backups_of_a_killed_ingest_are_removed_by_the_next_one(settings: Settings, tmp_path: Path) -> None:
     """A replaced article file's backup (``.<file>.<pid>.undo``) outlives an ingest killed before
-    it committed or rolled back; the next ingest removes it, never a live ingest's."""
+    it committed or rolled back; the next ingest removes it, never a live ingest's. Each ingest
+    journals the files it is about to write first, so the next ingest, even of named files that
+    walks no folder, knows which backups to look for."""
     engine = _engine(settings)
     engine.reindex()
     ended = subprocess.Popen(["true"])  # a process that has ended: no backup of its is in use
     ended.wait()
     stale = settings.corpus_dir / f".a.md.{ended.pid}.undo"
     live = settings.corpus_dir / f".b.md.{os.getpid()}.undo"
+    state = CorpusStateStore(settings.engine_config().index_root)
+    state.add_pending(["a.md"], pid=ended.pid)  # as the two ingests did before writing
+    state.add_pending(["b.md"])
+    state.close()
     stale.write_text("the previous version", "utf-8")
     live.write_text("an ingest still running", "utf-8")
 

@@ -15,15 +15,18 @@ import pytest
 from hoptac.settings import Settings
 from retrieval.articles.corpus import article_path, article_to_markdown, read_corpus, save_article
 from retrieval.articles.importers import article_from_record
+from retrieval.articles.intake import CorpusWrites
 from retrieval.engine import CorpusError, IndexCorruptError, IndexMismatchError, IndexWriteError
 from retrieval.local import engine as engine_module
 from retrieval.local import index as index_module
+from retrieval.local.corpus_state import CorpusStateStore
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import IndexStore, corpus_fingerprint
 from retrieval.local.postings import LexicalIndex, Postings
 from retrieval.vietnamese.analyzer import Analyzer
 from tests.conftest import HashingEmbedder
+from tests.file_opens import files_opened
 
 BRIDGE = {
     "id": "bg-2024-01",
@@ -380,13 +383,36 @@ def test_an_ingest_whose_index_cannot_be_written_leaves_the_corpus_folder_as_it_
     assert engine.status().version == version
 
 
+class _Killed(BaseException):
+    pass
+
+
+def _killed_after_writing(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, record: dict[str, str]
+) -> None:
+    """An ingest of ``record`` by another process, killed once it wrote the article file: nothing
+    undone (the test_faults tests send a real SIGKILL at the same point, in a child process)."""
+
+    def kill(point: str) -> None:
+        if point == "after-corpus-write":
+            raise _Killed
+
+    with monkeypatch.context() as patched:
+        patched.setattr(engine_module, "crash_point", kill)
+        patched.setattr(CorpusWrites, "roll_back", lambda self: None)  # the two undo steps of an ingest
+        patched.setattr(CorpusStateStore, "forget_pending", lambda self, names: None)
+        with pytest.raises(_Killed):
+            _engine(settings).ingest([_jsonl(tmp_path / "killed.jsonl", record)])
+
+
 def test_an_article_left_in_the_folder_by_a_killed_ingest_is_reported_new_once(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A killed ingest (kill -9: nothing to undo) can leave its file behind; the next ingest
     makes it searchable and reports it "new", whichever files it was given; then never again."""
     engine = _base_and_a_delta(settings, tmp_path)
-    save_article(settings.corpus_dir, article_from_record(TEA))  # what the killed ingest left
+    _killed_after_writing(settings, tmp_path, monkeypatch, TEA)
+    assert article_path(settings.corpus_dir, TEA["id"]).exists()
 
     report = engine.ingest([_jsonl(tmp_path / "small.jsonl", HIGHWAY)])
 
@@ -443,14 +469,16 @@ def test_a_second_file_of_one_id_is_reported_with_both_names_and_blocks_nothing(
     seed = next(settings.corpus_dir.glob("*.md"))
     shutil.copy(seed, settings.corpus_dir / "zz-copy.md")
 
-    report = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])
+    named = engine.ingest([_jsonl(tmp_path / "tea.jsonl", TEA)])  # reads no other file: the copy unseen
+    assert named.changes == {"tn-2024-03": "new"} and named.ok
+    report = engine.ingest([_jsonl(tmp_path / "bridge.jsonl", BRIDGE)], whole_folder=True)  # as the watcher
 
-    assert report.changes == {"tn-2024-03": "new"}
+    assert report.changes == {"bg-2024-01": "new"}
     assert [(f.path, f.reason) for f in report.failures] == [
         (str(settings.corpus_dir / "zz-copy.md"), f"duplicate id {seed.stem!r}, already in {seed.name}: "
          "remove one of the two files")
     ]  # fmt: skip
-    assert engine.status().articles == 2
+    assert engine.status().articles == 3
     with pytest.raises(CorpusError, match=r"zz-copy\.md: duplicate id .* remove one of the two files"):
         engine.reindex()  # a rebuild asked for by hand: the folder first
 
@@ -478,7 +506,9 @@ def test_files_added_changed_or_deleted_in_the_folder_by_hand_are_taken_in(
     bridge_file.write_text(bridge_file.read_text("utf-8").replace("1.200 tỷ", "1.500 tỷ"), "utf-8")
     article_path(folder, "tn-2024-03").unlink()
 
-    engine.ingest([dropped])  # named, as the watched folder does: taken in where it lies, not saved twice
+    # As the watched folder does: the new file named (taken in where it lies, not saved twice),
+    # and the whole folder walked, so the hand edits of other files are taken in too.
+    engine.ingest([dropped], whole_folder=True)
 
     assert not article_path(folder, "hn-2024-05").exists()
     assert sorted(engine.index.article_index) == sorted(a.id for a in read_corpus(folder).articles)
@@ -500,7 +530,7 @@ def test_a_lost_corpus_state_only_costs_a_full_read_of_the_folder(
 ) -> None:
     engine = _engine(settings)
     engine.reindex()
-    (settings.engine_config().index_root / "corpus-state.npz").unlink()
+    (settings.engine_config().index_root / "corpus-state.sqlite3").unlink()
     version = engine.status().version
     _no_full_rebuild(monkeypatch)
     engine.ingest([])
@@ -536,6 +566,87 @@ def test_an_ingest_reads_only_the_corpus_files_that_changed(
     assert read == []  # the one new file was written from its import: not parsed again
     assert article_path(settings.corpus_dir, "hn-2024-05").exists()
     assert engine.status().articles == 5
+
+
+def _many_articles(n: int) -> list[dict[str, str]]:
+    return [
+        {**TEA, "id": f"tin-{i:04d}", "title": f"Bản tin số {i}", "body": f"Bản tin số {i}. " + TEA["body"]}
+        for i in range(n)
+    ]
+
+
+def test_an_ingest_of_one_file_reads_no_other_corpus_file(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: one new article into a large corpus folder opens only its own file; the
+    folder walk is the watcher's and `reindex`'s, and the corpus state changes by rows."""
+    engine = _engine(settings)
+    engine.ingest([_jsonl(tmp_path / "many.jsonl", *_many_articles(400))])
+    engine.ingest([_jsonl(tmp_path / "one-more.jsonl", BRIDGE)])  # a delta, then a named ingest over it
+    in_folder = sorted(p.name for p in settings.corpus_dir.glob("*.md"))
+    assert len(in_folder) == 402  # with the repository's own article
+    _no_full_rebuild(monkeypatch)
+    new_file = article_path(settings.corpus_dir, LOGISTICS["id"]).name
+
+    with files_opened(settings.corpus_dir) as opened:
+        report = engine.ingest([_jsonl(tmp_path / "new.jsonl", LOGISTICS)])
+
+    assert report.changes == {LOGISTICS["id"]: "new"} and report.ok
+    assert new_file in opened  # written (through a hidden temporary file), then hashed for the state
+    assert [name for name in opened if name != new_file and not name.startswith(f".{new_file}.")] == []
+    manifest = IndexStore(settings.engine_config().index_root).read_manifest()
+    assert len(manifest.delta) == 2 and manifest.articles == len(in_folder) + 1
+    assert _ranked(engine, "trung tâm logistics trên sông Đáy công suất")[0][0] == LOGISTICS["id"]  # searchable
+
+    # A changed article: only its own file is read (to compare) and written.
+    changed = {**_many_articles(400)[7], "body": "Bản tin số 7 được sửa: vùng chè mở rộng lên 900 ha."}
+    with files_opened(settings.corpus_dir) as opened:
+        report = engine.ingest([_jsonl(tmp_path / "changed.jsonl", changed)])
+    assert report.changes == {"tin-0007": "updated"}
+    assert {name for name in opened if not name.startswith(".")} == {"tin-0007.md"}
+
+    # The state is what a walk of the folder finds: a walk reads nothing more and changes nothing.
+    read = _count_parsed_files(monkeypatch)
+    version = engine.status().version
+    assert engine.ingest([]).changes == {}
+    assert read == [] and engine.status().version == version
+    assert sorted(engine.index.article_index) == sorted(a.id for a in read_corpus(settings.corpus_dir).articles)
+
+
+def test_a_corpus_state_of_the_previous_format_is_taken_in_once(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``corpus-state.npz`` (flat arrays, rewritten whole at every ingest) becomes the table:
+    no file is read again for it, and the old file is removed."""
+    engine = _engine(settings)
+    engine.ingest([_jsonl(tmp_path / "a.jsonl", BRIDGE, TEA)])
+    long_ago = 1_600_000_000
+    for path in settings.corpus_dir.glob("*.md"):
+        os.utime(path, (long_ago, long_ago))  # settled files
+    engine.reindex()
+    root = settings.engine_config().index_root
+    state = CorpusStateStore(root).everything(engine.status().version)
+    assert state is not None and len(state.files) == 3
+    names = list(state.files)
+    records = list(state.files.values())
+    np.savez(
+        root / "corpus-state.npz",
+        version=np.frombuffer(state.version.encode(), dtype=np.uint8),
+        scanned_ns=np.int64(max(r.seen_ns for r in records)),
+        names=np.frombuffer("\x00".join(names).encode(), dtype=np.uint8),
+        ids=np.frombuffer("\x00".join(r.article_id for r in records).encode(), dtype=np.uint8),
+        stamps=np.array([r.stamp for r in records], dtype=np.int64),
+        digests=np.array([np.frombuffer(r.digest, dtype=np.uint8) for r in records]),
+    )
+    for suffix in ("", "-wal", "-shm"):
+        (root / f"corpus-state.sqlite3{suffix}").unlink(missing_ok=True)
+    read = _count_parsed_files(monkeypatch)
+
+    fresh = _engine(settings)
+    assert fresh.ingest([]).changes == {}  # a walk, against the imported state
+    assert read == []
+    assert not (root / "corpus-state.npz").exists()
+    assert CorpusStateStore(root).everything(fresh.status().version) == state
 
 
 def test_files_written_just_before_the_last_scan_are_parsed_again_only_if_their_bytes_changed(
