@@ -139,7 +139,9 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "score": round(self.score, 4),
+            "is_caption": self.is_caption,
             "unit_notes": list(self.unit_notes),
+            "less_related": self.less_related,
         }
 
 

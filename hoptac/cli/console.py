@@ -121,9 +121,11 @@ def print_answer(answer: Any, article_count: int | None = None) -> None:
 
         print(LOW_CONFIDENCE_MESSAGE)
     for number, citation in enumerate(answer.citations, start=1):
-        print(f"[{number}] {citation.sentence}")
+        from markup.catalogue import CAPTION
+
+        print(f"[{number}] {citation.sentence}" + (f" {CAPTION.say()}" if citation.is_caption else ""))
         if citation.unit_notes:
-            print(f"    ({'; '.join(citation.unit_notes)})")
+            print(f"    {'; '.join(citation.unit_notes)}")
         origin = ", ".join(x for x in (citation.source, _date(citation.published)) if x)
         print(f"    — {citation.title} ({origin})" + (f" {citation.url}" if citation.url else ""))
 

@@ -70,7 +70,9 @@ def test_the_2025_names_find_the_2019_memorandum(real_engine: LocalEngine, quest
     _exact(real_engine, answer)
     for citation in answer.citations:
         assert "nay thuộc" not in citation.sentence  # the note is beside the quote, never in it
-        assert citation.to_json()["unit_notes"] == list(citation.unit_notes)
+        shown = citation.to_json()
+        assert shown["unit_notes"] == list(citation.unit_notes)
+        assert (shown["is_caption"], shown["less_related"]) == (citation.is_caption, False)  # the answer's own quotes
 
 
 #: The sentence of the seed article that names the most units of the old map.
@@ -86,7 +88,7 @@ def test_the_notes_are_shown_in_the_cli_and_the_bot(
     answer = real_engine.ask("Hai tỉnh sẽ phối hợp xây dựng những dự án nào?")
     print_answer(answer)
     printed = capsys.readouterr().out
-    assert f"    ({BRIDGE_NOTES})\n" in printed
+    assert f"    {BRIDGE_NOTES}\n" in printed  # one line, as in the bot
     assert "05/10/2019" in printed
     message = format_answer(answer)
     assert f"\n<i>{BRIDGE_NOTES}</i>\n" in message  # one line, no nested brackets
