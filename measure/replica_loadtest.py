@@ -51,6 +51,8 @@ __all__ = ["ReplicaResult", "format_replica_results", "run_replica_benchmark"]
 
 WEBHOOK_HOST = "hoptac-loadtest.invalid"
 START_TIMEOUT_S = 300.0  # loading the model in N processes at once
+#: What each replica runs: ``python -m hoptac.cli bot`` (the tests run one without the model).
+REPLICA_ARGS: tuple[str, ...] = ("hoptac.cli", "bot")
 STOP_TIMEOUT_S = 60.0
 
 
@@ -152,8 +154,7 @@ async def _replicas(
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "hoptac.cli",
-                    "bot",
+                    *REPLICA_ARGS,
                     env={
                         **env,
                         "HOPTAC_REPLICA_NAME": f"loadtest-{number + 1}",
