@@ -88,7 +88,7 @@ def build_application(config: BotConfig, engine: Engine, state: StateStore) -> A
     )
     application.bot_data[SHUTDOWN_KEY] = shutdown
     application.bot_data[DEPS_KEY] = BotDeps.create(
-        config, EngineClient(engine, workers=config.workers), state, application.bot
+        config, EngineClient(engine, workers=config.workers, cut_off=shutdown.answers_cut_off), state, application.bot
     )
 
     new = filters.UpdateType.MESSAGE  # an edited message is re-answered only in private chats

@@ -16,7 +16,7 @@ import contextlib
 import functools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
@@ -31,11 +31,21 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class EngineClient:
-    """Awaitable engine calls. Close it to stop the worker threads."""
+class AnswerCutOff(RuntimeError):
+    """The replica is stopping and the answer could not be worked out in the time left."""
 
-    def __init__(self, engine: Engine, workers: int = 2) -> None:
+
+class EngineClient:
+    """Awaitable engine calls. Close it to stop the worker threads.
+
+    ``cut_off``, when given, returns once answers in flight must be given up (the bot is
+    stopping: :meth:`bot.shutdown.Shutdown.answers_cut_off`); an :meth:`ask` still waiting
+    then raises :class:`AnswerCutOff` (the worker thread is left to finish on its own).
+    """
+
+    def __init__(self, engine: Engine, workers: int = 2, cut_off: Callable[[], Awaitable[None]] | None = None) -> None:
         self.engine = engine
+        self._cut_off = cut_off
         #: Told of every first answer to a question and the seconds it took (the metrics).
         self.on_answer: Callable[[Answer, float], None] | None = None
         self._executor = ThreadPoolExecutor(max_workers=max(workers, 1), thread_name_prefix="hoptac-engine")
@@ -46,10 +56,25 @@ class EngineClient:
 
     async def ask(self, question: str, limit: int | None = None, offset: int = 0) -> Answer:
         started = time.perf_counter()
-        answer = await self._run(self.engine.ask, question, limit=limit, offset=offset)
+        answer = await self._until_cut_off(self._run(self.engine.ask, question, limit=limit, offset=offset))
         if self.on_answer is not None and offset == 0:
             self.on_answer(answer, time.perf_counter() - started)
         return answer
+
+    async def _until_cut_off(self, work: Awaitable[T]) -> T:
+        if self._cut_off is None:
+            return await work
+        answering = asyncio.ensure_future(work)
+        cut_off = asyncio.ensure_future(self._cut_off())
+        try:
+            await asyncio.wait({answering, cut_off}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            cut_off.cancel()
+            if not answering.done():
+                answering.cancel()
+        if not answering.done() or answering.cancelled():
+            raise AnswerCutOff("the replica is stopping: the answer was given up")
+        return answering.result()
 
     async def refresh(self) -> bool:
         return await self._run(self.engine.refresh)

@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot.addressing import command_argument, question_in
 from bot.deps import BotDeps, get_deps
 from bot.documents import add_document
+from bot.engine_client import AnswerCutOff
 from bot.format import (
     ASK_WHY_DISLIKED,
     SourceParagraph,
@@ -494,7 +495,10 @@ async def document(update: Update, context: Context) -> None:
 async def on_error(update: object, context: Context) -> None:
     """Log the failure with its update id; tell the user something went wrong, no details."""
     update_id = update.update_id if isinstance(update, Update) else None
-    _LOGGER.error("Update %s caused an error", update_id, exc_info=context.error)
+    if isinstance(context.error, AnswerCutOff):  # stopping, the search engine too slow or out of reach
+        _LOGGER.warning("Update %s: %s", update_id, context.error)
+    else:
+        _LOGGER.error("Update %s caused an error", update_id, exc_info=context.error)
     if not isinstance(update, Update) or isinstance(context.error, Forbidden):
         return
     await _acknowledge(update)  # stop the button's spinner, if not done yet

@@ -34,6 +34,8 @@ SETTING = "HOPTAC_SHUTDOWN_SECONDS"
 CLOSING_S = 2.0
 #: What cancelled tasks get to unwind once the time is up.
 UNWIND_S = 0.5
+#: Kept for sending the "try again" of an answer given up (at most a quarter of the time).
+REPLYING_S = 1.0
 
 
 class Shutdown:
@@ -43,12 +45,22 @@ class Shutdown:
         self.seconds = seconds
         self.began_at: float | None = None
         self.given_up: list[str] = []
+        self._began = asyncio.Event()
 
     def begin(self) -> None:
         """Start the clock (a second call changes nothing)."""
         if self.began_at is None:
             self.began_at = time.monotonic()
+            self._began.set()
             _LOGGER.info("Stopping: at most %g s (%s)", self.seconds, SETTING)
+
+    async def answers_cut_off(self) -> None:
+        """Return once an answer still being worked out must be given up: when stopping,
+        with only the time left to send the user a "try again" and to close (a search engine
+        out of reach would otherwise keep the answer, and the user's reply, past the stop)."""
+        await self._began.wait()
+        answering_s = self.seconds - _kept_for_closing(self) - min(REPLYING_S, self.seconds / 4)
+        await asyncio.sleep(max(0.0, answering_s - self.elapsed()))
 
     @property
     def stopping(self) -> bool:

@@ -9,6 +9,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from hoptac.cli.console import AddCommand, UserError, print_json, progress
 from hoptac.settings import Settings
@@ -237,6 +238,20 @@ def add_loadtest(add: AddCommand) -> None:
     )
     loadtest.add_argument("--askers", type=int, default=16, metavar="K", help="simultaneous users (default: 16)")
     loadtest.add_argument("--per-asker", type=int, default=10, metavar="N", help="questions per user (default: 10)")
+    loadtest.add_argument(
+        "--soak-minutes",
+        type=float,
+        metavar="M",
+        help="a soak run instead: one replica count (--replicas 3), questions at a steady --rate for M minutes; "
+        "reports per minute the questions asked, answered, failed and lost, p50/p95 and each replica's memory",
+    )
+    loadtest.add_argument(
+        "--rate", type=float, default=2.0, metavar="Q", help="soak: questions asked per second (default: 2)"
+    )
+    loadtest.add_argument(
+        "--window-seconds", type=float, default=60.0, metavar="S", help="soak: length of a window (default: 60)"
+    )
+    loadtest.add_argument("--plot", type=Path, metavar="PNG", help="soak: also draw memory, latency and errors here")
     loadtest.add_argument("--json", action="store_true", help="print the results as JSON")
     loadtest.set_defaults(func=cmd_loadtest)
 
@@ -244,6 +259,10 @@ def add_loadtest(add: AddCommand) -> None:
 def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     from measure.replica_loadtest import format_replica_results, run_replica_benchmark
 
+    if args.soak_minutes is not None:
+        return _soak(args, settings)
+    if args.plot is not None:
+        raise UserError("--plot draws a soak run: give --soak-minutes too")
     try:
         results = run_replica_benchmark(settings, args.replicas, args.askers, args.per_asker)
     except ValueError as exc:
@@ -253,6 +272,39 @@ def cmd_loadtest(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(format_replica_results(results))
     return 0
+
+
+def _soak(args: argparse.Namespace, settings: Settings) -> int:
+    from measure.soak import format_soak, plot_soak, run_soak
+
+    if len(args.replicas) != 1:
+        raise UserError(f"a soak runs one replica count, e.g. --replicas 3 (not {args.replicas})")
+
+    def show(window: Any) -> None:
+        print(
+            f"window {window.window + 1}: {window.asked} asked, {window.answered} answered, {window.failed} failed, "
+            f"{window.lost} lost, p95 {window.p95_ms:.0f} ms, memory {[round(mb) for mb in window.rss_mb]} MiB",
+            file=sys.stderr,
+        )
+
+    try:
+        result = run_soak(
+            settings,
+            args.replicas[0],
+            args.soak_minutes,
+            args.rate,
+            window_s=args.window_seconds,
+            progress=show,
+        )
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    if args.plot is not None:
+        plot_soak(result, args.plot)
+    if args.json:
+        print_json(result.to_json())
+    else:
+        print(format_soak(result))
+    return 0 if result.answered == result.asked else 1
 
 
 # -- train-selector ----------------------------------------------------------------------

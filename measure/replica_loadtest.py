@@ -51,6 +51,8 @@ __all__ = ["ReplicaResult", "format_replica_results", "run_replica_benchmark"]
 
 WEBHOOK_HOST = "hoptac-loadtest.invalid"
 START_TIMEOUT_S = 300.0  # loading the model in N processes at once
+#: What each replica runs: ``python -m hoptac.cli bot`` (the tests run one without the model).
+REPLICA_ARGS: tuple[str, ...] = ("hoptac.cli", "bot")
 STOP_TIMEOUT_S = 60.0
 
 
@@ -90,8 +92,11 @@ def free_ports(count: int) -> list[int]:
             probe.close()
 
 
-async def _wait_up(process: asyncio.subprocess.Process, name: str, timeout_s: float) -> None:
-    """Until the replica logs that it is up; its log lines are then drained in the background."""
+async def _wait_up(
+    process: asyncio.subprocess.Process, name: str, timeout_s: float, on_line: Callable[[str], None] | None = None
+) -> None:
+    """Until the replica logs that it is up; its log lines are then drained in the background
+    (each given to ``on_line``)."""
     assert process.stderr is not None
     lines: list[str] = []
 
@@ -108,14 +113,25 @@ async def _wait_up(process: asyncio.subprocess.Process, name: str, timeout_s: fl
 
     async def drain() -> None:
         assert process.stderr is not None
-        async for _ in process.stderr:
-            pass
+        async for raw in process.stderr:
+            if on_line is not None:
+                on_line(raw.decode("utf-8", "replace"))
 
     asyncio.get_running_loop().create_task(drain())
 
 
+@dataclass
+class _Running:
+    """The replicas of a run, up, behind their load balancer."""
+
+    balancer: LoadBalancer
+    processes: list[asyncio.subprocess.Process]
+
+
 @contextlib.asynccontextmanager
-async def _replicas(settings: Settings, api: FakeBotApi, count: int) -> AsyncIterator[LoadBalancer]:
+async def _replicas(
+    settings: Settings, api: FakeBotApi, count: int, on_line: Sequence[Callable[[str], None]] | None = None
+) -> AsyncIterator[_Running]:
     ports = free_ports(2 * count)
     env = {
         **os.environ,
@@ -138,8 +154,7 @@ async def _replicas(settings: Settings, api: FakeBotApi, count: int) -> AsyncIte
                 await asyncio.create_subprocess_exec(
                     sys.executable,
                     "-m",
-                    "hoptac.cli",
-                    "bot",
+                    *REPLICA_ARGS,
                     env={
                         **env,
                         "HOPTAC_REPLICA_NAME": f"loadtest-{number + 1}",
@@ -150,11 +165,16 @@ async def _replicas(settings: Settings, api: FakeBotApi, count: int) -> AsyncIte
                     stderr=asyncio.subprocess.PIPE,
                 )
             )
-        await asyncio.gather(*(_wait_up(p, f"loadtest-{n + 1}", START_TIMEOUT_S) for n, p in enumerate(processes)))
+        await asyncio.gather(
+            *(
+                _wait_up(p, f"loadtest-{n + 1}", START_TIMEOUT_S, on_line[n] if on_line else None)
+                for n, p in enumerate(processes)
+            )
+        )
         async with LoadBalancer(ports[0::2]) as balancer:
             api.route_webhook(WEBHOOK_HOST, balancer.port)
             await api._wait_until(lambda: len(api.calls_to("setWebhook")) >= count or None, START_TIMEOUT_S)
-            yield balancer
+            yield _Running(balancer, processes)
     finally:
         for process in processes:
             if process.returncode is None:

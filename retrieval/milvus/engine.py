@@ -94,6 +94,7 @@ class MilvusEngine:
         milvus = MilvusIndex.connect(search_url, prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
         engine = cls(config, milvus, embedder, source)
         admin_map()
+        milvus.drop_abandoned()  # what a build cut off left (Milvus stopped during a reindex)
         if build_if_missing and milvus.live_generation() is None:
             engine.reindex(progress, allow_empty=True)
         embedder.warm_up()
@@ -159,11 +160,16 @@ class MilvusEngine:
                 raise ValueError("there are no articles to index: add some with `hoptac ingest PATH`")
             average = self.milvus.average_length(articles)
             generation = self.milvus.new_generation()
-            for start in range(0, len(articles), WRITE_BATCH):
-                self.milvus.fill(generation, self.milvus.prepare(articles[start : start + WRITE_BATCH]), average)
-                if progress:
-                    progress("index", min(start + WRITE_BATCH, len(articles)), len(articles))
-            self.milvus.make_live(generation)
+            try:
+                for start in range(0, len(articles), WRITE_BATCH):
+                    self.milvus.fill(generation, self.milvus.prepare(articles[start : start + WRITE_BATCH]), average)
+                    if progress:
+                        progress("index", min(start + WRITE_BATCH, len(articles)), len(articles))
+                self.milvus.make_live(generation)
+            except BaseException:
+                # Dropped now if Milvus answers, else by the next build or engine open.
+                self.milvus.abandon(generation)
+                raise
             return self.status()
         finally:
             self._build_lock.release()

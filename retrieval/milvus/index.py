@@ -39,7 +39,10 @@ import base64
 import hashlib
 import json
 import logging
+import os
+import re
 import secrets
+import socket
 import threading
 import time
 import zlib
@@ -62,6 +65,8 @@ if TYPE_CHECKING:
 
     from retrieval.embedding.embedder import Embedder
 
+log = logging.getLogger(__name__)
+
 #: The collections' layout; another (an older hoptac's) asks for `hoptac reindex`.
 FORMAT = 2
 #: Sparse dimensions are uint32 ids below this (Milvus's limit).
@@ -83,6 +88,13 @@ STRONG = "Strong"
 #: fails with :class:`MilvusUnavailableError` rather than wait on a server that is gone.
 READ_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 60.0
+#: A generation being built whose builder wrote nothing for this long is abandoned (seconds):
+#: the builder's process could not be checked (another machine) and it never made it live.
+ABANDONED_AFTER_S = 3600.0
+#: The generations this process is building now (their builder is alive, here).
+_BUILDING: set[str] = set()
+_BUILDING_LOCK = threading.Lock()
+_KINDS = ("passages", "sentences", "articles", "terms")
 _READS = frozenset({"get", "query", "query_iterator", "search", "has_collection", "get_load_state", "list_collections"})
 _WRITES = frozenset({"upsert", "insert", "delete", "flush", "load_collection", "create_collection", "drop_collection"})
 
@@ -160,6 +172,24 @@ def _released(exc: BaseException) -> bool:
     """Whether ``exc`` says the collection is not loaded (Milvus restarted, or another client released it)."""
     text = str(exc)
     return "state 'released'" in text or "collection not loaded" in text.lower()
+
+
+def _builder_gone(generation: str, builder: str) -> bool:
+    """Whether the build of ``generation`` recorded as ``builder`` ("HOST PID") surely ended:
+    this process no longer builds it, or no process of that id runs on this machine."""
+    host, _, pid = builder.partition(" ")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        with _BUILDING_LOCK:
+            return generation not in _BUILDING
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # someone else's process: alive
+        return False
+    return False
 
 
 def term_id(token: str) -> int:
@@ -434,7 +464,7 @@ class MilvusIndex:
         create("terms", schema, params)
 
     def _drop_generation(self, generation: str) -> None:
-        for kind in ("passages", "sentences", "articles", "terms"):
+        for kind in _KINDS:
             name = f"{self.prefix}_{generation}_{kind}"
             self._loaded_names.discard(name)
             if self.client.has_collection(name):
@@ -513,8 +543,12 @@ class MilvusIndex:
         serves until then, and is dropped after); returns its name."""
         lengths = [int(row["length"]) for row in prepared.passages]
         generation = self.new_generation()
-        self.fill(generation, prepared, sum(lengths) / len(lengths) if lengths else 0.0)
-        self.make_live(generation)
+        try:
+            self.fill(generation, prepared, sum(lengths) / len(lengths) if lengths else 0.0)
+            self.make_live(generation)
+        except BaseException:
+            self.abandon(generation)
+            raise
         return generation
 
     def average_length(self, articles: Sequence[Article]) -> float:
@@ -532,25 +566,36 @@ class MilvusIndex:
 
     def new_generation(self) -> str:
         """Empty collections for a full build, beside the live ones (not live yet). Named
-        uniquely, so two builders started at once never write into one generation."""
+        uniquely, so two builders started at once never write into one generation. The
+        generations earlier builds abandoned are dropped first (:meth:`drop_abandoned`)."""
+        self.drop_abandoned()
         previous = self.live_generation()
         number = int(previous.split("x")[0].removeprefix("g")) + 1 if previous else 1
         generation = f"g{number}x{secrets.token_hex(3)}"
-        with self._write_lock:
-            self._create_generation(generation)
-            self._write_meta(
-                {
-                    f"{generation}:model": self.model_id,
-                    f"{generation}:format": str(FORMAT),
-                    f"{generation}:dimension": str(self.dimension),
-                    f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                }
-            )
+        with _BUILDING_LOCK:
+            _BUILDING.add(generation)
+        try:
+            with self._write_lock:
+                self._create_generation(generation)
+                self._write_meta(
+                    {
+                        f"{generation}:model": self.model_id,
+                        f"{generation}:format": str(FORMAT),
+                        f"{generation}:dimension": str(self.dimension),
+                        f"{generation}:built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        f"{generation}:builder": f"{socket.gethostname()} {os.getpid()}",
+                        f"{generation}:heartbeat": str(time.time()),
+                    }
+                )
+        except BaseException:
+            self.abandon(generation)
+            raise
         return generation
 
     def fill(self, generation: str, prepared: PreparedBatch, average_length: float) -> None:
         """Add ``prepared`` to a generation being built, weighing passages with ``average_length``."""
         with self._write_lock:
+            self._write_meta({f"{generation}:heartbeat": str(time.time())})
             stats = self._stats(generation)
             self._insert(generation, prepared, stats, {}, average_length)
 
@@ -560,8 +605,61 @@ class MilvusIndex:
             previous = self.live_generation()
             self._write_meta({"live": generation})
             self._live_cache = None
+            with _BUILDING_LOCK:
+                _BUILDING.discard(generation)
             if previous is not None and previous != generation:
                 self._drop_generation(previous)
+                self._drop_meta(previous)
+
+    def abandon(self, generation: str) -> None:
+        """Give up building ``generation`` (its build failed): dropped now if Milvus answers,
+        else by the next :meth:`drop_abandoned`."""
+        with _BUILDING_LOCK:
+            _BUILDING.discard(generation)
+        try:
+            with self._write_lock:
+                self._drop_generation(generation)
+                self._drop_meta(generation)
+        except MilvusIndexError:
+            log.info("the abandoned Milvus generation %s is left for the next build to drop", generation)
+
+    def generations(self) -> set[str]:
+        """The generations whose collections are in Milvus under this prefix (live or not)."""
+        pattern = re.compile(rf"{re.escape(self.prefix)}_(g\d+x[0-9a-f]+)_(?:{'|'.join(_KINDS)})")
+        names = self.client.list_collections()
+        return {match.group(1) for name in names if (match := pattern.fullmatch(name))}
+
+    def drop_abandoned(self) -> list[str]:
+        """Drop the collections of the generations no build will finish: not live, and their
+        builder gone (a process of this machine no longer running it; on another machine, or
+        unknown, nothing written for :data:`ABANDONED_AFTER_S`). A build cut off (Milvus
+        stopped during ``reindex``, the process killed) leaves one; so does a replaced
+        generation whose drop was cut off. Returns the generations dropped."""
+        live = self.live_generation()
+        candidates = sorted(self.generations() - {live})
+        if not candidates:
+            return []
+        keys = [f"{g}:{key}" for g in candidates for key in ("builder", "heartbeat")]
+        meta = self._read_meta(keys)
+        dropped = []
+        for generation in candidates:
+            builder = meta.get(f"{generation}:builder", "")
+            heartbeat = float(meta.get(f"{generation}:heartbeat") or 0.0)
+            if not _builder_gone(generation, builder) and time.time() - heartbeat < ABANDONED_AFTER_S:
+                continue
+            with self._write_lock:
+                self._drop_generation(generation)
+                self._drop_meta(generation)
+            log.warning(
+                "dropped the Milvus generation %s a build abandoned (builder %s)", generation, builder or "unknown"
+            )
+            dropped.append(generation)
+        return dropped
+
+    def _drop_meta(self, generation: str) -> None:
+        """Forget ``generation``'s keys in the meta collection."""
+        if self.client.has_collection(self._meta):
+            self.client.delete(self._loaded(self._meta), filter=f'key like "{generation}:%"')
 
     def put(self, prepared: PreparedBatch) -> None:
         """Make the prepared articles searchable, replacing any earlier copy: the old rows go

@@ -25,7 +25,9 @@ from typing import Any
 import pytest
 
 import hoptac.wiring
+from bot.engine_client import AnswerCutOff, EngineClient
 from bot.polling import PollingTurn
+from bot.shutdown import Shutdown
 from bot.testing.fake_bot_api import FakeBotApi
 from retrieval.local.engine import LocalEngine
 from retrieval.models import Answer
@@ -173,3 +175,23 @@ async def test_a_stopping_replica_cuts_short_a_polling_start_and_never_starts_an
         await asyncio.wait_for(following, WAIT_S)
     await asyncio.wait_for(turn.follow({TELEGRAM_POLLING: True}), WAIT_S)  # the lease renewed while stopping
     assert updater.starts == 1
+
+
+async def test_an_answer_still_worked_out_when_only_the_reply_time_is_left_is_given_up() -> None:
+    shutdown = Shutdown(0.8)  # answers given up 0.4 s in: 0.2 s kept for closing, 0.2 s for the reply
+    engine = HeldEngine()
+    client = EngineClient(engine, cut_off=shutdown.answers_cut_off)
+    try:
+        engine.release.set()
+        assert MOU in (await asyncio.wait_for(client.ask(QUESTION), WAIT_S)).answer  # not stopping: answered
+        engine.release.clear()
+        engine.asking.clear()
+        asking = asyncio.ensure_future(client.ask(QUESTION))
+        assert await asyncio.to_thread(engine.asking.wait, WAIT_S)
+        shutdown.begin()
+        with pytest.raises(AnswerCutOff, match="stopping"):
+            await asyncio.wait_for(asking, WAIT_S)
+        assert 0.35 < shutdown.elapsed() < 0.8
+    finally:
+        engine.release.set()
+        client.close()

@@ -171,3 +171,50 @@ def test_an_ingest_cut_off_by_a_restart_changes_nothing_and_goes_in_once_after(
     assert engine.milvus._stats(generation).documents == engine.status().passages  # BM25's passage count
     answer = engine.ask("cầu Hòa Bình Mới khởi công khi nào?")
     assert answer.found and answer.citations[0].article_id == "cau-moi"
+
+
+def test_a_reindex_cut_off_keeps_the_old_generation_and_the_next_build_drops_the_half_built_one(
+    milvus: Restartable, engine: MilvusEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import retrieval.milvus.engine
+
+    before = _answers(engine)
+    live = engine.milvus.live_generation()
+    assert engine.milvus.generations() == {live}
+    monkeypatch.setattr(retrieval.milvus.engine, "WRITE_BATCH", 1)  # one fill per article: stopped between two
+
+    def stop_after_the_first_fill(stage: str, done: int, total: int) -> None:
+        if stage == "index" and done == 1:
+            milvus.stop()
+
+    with pytest.raises(MilvusUnavailableError, match=f"Milvus at {milvus.server.uri} did not answer") as raised:
+        within(BOUND_S, lambda: engine.reindex(stop_after_the_first_fill))
+    assert "\n" not in str(raised.value)
+    milvus.start()
+    assert within(BOUND_S, lambda: _answers(engine)) == before  # the old generation serves, the same answers
+    assert engine.milvus.live_generation() == live
+    left = engine.milvus.generations() - {live}
+    assert len(left) == 1  # the half-built one: its drop failed with Milvus down
+
+    # An engine opened (a replica starting) drops it: the build that made it is over...
+    embedder = HashingEmbedder()
+    embedder.warm_up = lambda: None  # type: ignore[attr-defined]
+    monkeypatch.setattr(type(engine.config), "load_embedder", lambda config, notify=None: embedder)
+    reopened = within(BOUND_S, lambda: MilvusEngine.open(engine.config, milvus.server.uri, "r"))
+    try:
+        assert reopened.milvus.generations() == {live}
+        assert _answers(reopened) == before
+    finally:
+        reopened.close()
+
+    # ... and so does the next reindex, which succeeds: none accumulate.
+    with pytest.raises(MilvusUnavailableError):
+        within(BOUND_S, lambda: engine.reindex(stop_after_the_first_fill))
+    milvus.start()
+    assert len(engine.milvus.generations() - {live}) == 1
+    status = within(BOUND_S, engine.reindex)
+    new_live = engine.milvus.live_generation()
+    assert new_live != live and engine.milvus.generations() == {new_live}
+    assert status.passages > 0 and _answers(engine) == before
+    meta = engine.milvus.client.query("r_meta", filter="", output_fields=["key"], limit=16_000)
+    assert {row["key"].split(":")[0] for row in meta if ":" in row["key"]} == {new_live}  # no keys of dropped ones
