@@ -20,7 +20,6 @@ from bot.failure_words import failure_words
 from bot.keyboards import REASON_BUTTONS
 from markup import catalogue as words
 from markup.html import escape, format_date, link, shorten
-from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
 from retrieval.models import Answer, Article, Citation
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ def _adds_to_quotes(answer: Answer) -> bool:
 
 
 def format_answer(answer: Answer, first_number: int = 1) -> str:
-    """A found answer: the question, :data:`LOW_CONFIDENCE_MESSAGE` when the engine is not
+    """A found answer: the question, :data:`markup.catalogue.LOW_CONFIDENCE` when the engine is not
     sure (its quotes then in italics, without «»), the engine's short answer when it adds
     something the quotes do not already say, then each cited sentence verbatim, numbered from
     ``first_number``, followed by its article title (linked), source and date; the quotes
@@ -89,7 +88,7 @@ def format_answer(answer: Answer, first_number: int = 1) -> str:
     blocks = [question_header(answer.question)]
     related = answer.confidence == "low"
     if related:
-        blocks.append(LOW_CONFIDENCE_MESSAGE)
+        blocks.append(words.LOW_CONFIDENCE.say())
     if _adds_to_quotes(answer):
         blocks.append(escape(answer.answer.strip()))
     headed = False

@@ -86,6 +86,11 @@ def not_found(article_count: int | None, language: str | None = None) -> str:
     return NOT_FOUND_NO_COUNT.say(language)
 
 
+#: Above the quotes of an answer the engine is not sure of (confidence "low"), bot and CLI.
+LOW_CONFIDENCE = Words(
+    "Chưa chắc đây là câu trả lời — các câu liên quan nhất:",
+    "Not sure this answers it — the most related sentences:",
+)
 NOT_FOUND_EXAMPLES = Words("Kho tin gồm các bài như:\n{titles}")
 NOT_FOUND_HINT = Words("Gợi ý: hỏi cụ thể hơn — nêu tên địa phương, dự án hoặc lĩnh vực hợp tác.")
 NO_MORE = Words("Không còn kết quả nào khác cho câu hỏi này.")

@@ -117,9 +117,9 @@ def print_answer(answer: Any, article_count: int | None = None) -> None:
         print(not_found(article_count))
         return
     if answer.confidence == "low":
-        from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE
+        from markup.catalogue import LOW_CONFIDENCE
 
-        print(LOW_CONFIDENCE_MESSAGE)
+        print(LOW_CONFIDENCE.say())
     for number, citation in enumerate(answer.citations, start=1):
         from markup.catalogue import CAPTION
 

@@ -26,7 +26,6 @@ from retrieval.vietnamese.text import fold, nfc
 
 Confidence = Literal["high", "low"]
 #: Said before the quotes of a "low" answer (in the bot and ``hoptac ask``).
-LOW_CONFIDENCE_MESSAGE = "Chưa chắc đây là câu trả lời — các câu liên quan nhất:"
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 #: Score gaps to the next sentence are capped here (a lone candidate gets the cap).

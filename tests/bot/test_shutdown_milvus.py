@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.handlers import SOMETHING_WENT_WRONG
 from bot.testing.fake_bot_api import FakeBotApi, FakeChat, FakeUser
+from markup.catalogue import SOMETHING_WENT_WRONG
 from tests.conftest import CORPUS, REPO
 from tests.milvus_server import MilvusServerUnavailable, start_server, stop_server
 
@@ -121,5 +121,5 @@ async def test_sigterm_with_milvus_out_of_reach_exits_within_the_shutdown_time(t
     log = "".join(lines)
     assert took < SHUTDOWN_S + MARGIN_S, f"stopped {took:.1f} s after SIGTERM:\n{log[-3000:]}"
     assert len(replies) == 2, log[-3000:]
-    assert replies[1]["text"] == SOMETHING_WENT_WRONG, replies[1]
+    assert replies[1]["text"] == SOMETHING_WENT_WRONG.say(), replies[1]
     print(f"\nSIGTERM with Milvus {milvus}: stopped in {took:.1f} s")

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from hoptac.cli import main
-from retrieval.answering.confidence import LOW_CONFIDENCE_MESSAGE, Evidence, confidence_of, names_share, question_names
+from markup.catalogue import LOW_CONFIDENCE
+from retrieval.answering.confidence import Evidence, confidence_of, names_share, question_names
 from retrieval.local.engine import LocalEngine
 
 CONFIDENT = "Cầu Đồng Việt bắc qua sông nào?"
@@ -65,6 +66,6 @@ def test_ask_says_when_it_is_not_sure(real_engine: LocalEngine, capsys: pytest.C
     dirs = ["--corpus-dir", str(config.corpus_dir), "--data-dir", str(config.data_dir)]
     assert real_engine.ask(RELATED).confidence == "low"
     assert main([*dirs, "ask", RELATED]) == 0
-    assert capsys.readouterr().out.startswith(LOW_CONFIDENCE_MESSAGE + "\n[1] ")
+    assert capsys.readouterr().out.startswith(LOW_CONFIDENCE.say() + "\n[1] ")
     assert main([*dirs, "ask", CONFIDENT]) == 0
     assert capsys.readouterr().out.startswith("[1] ")
