@@ -122,6 +122,7 @@ def test_cli_answers_a_file_of_questions_as_json_lines(real_engine: LocalEngine,
     first = lines[0]
     assert set(first) == {"question", "found", "confidence", "answer", "citations", "elapsed_ms"}
     assert set(first["citations"][0]) == {
-        "article_id", "title", "published", "source", "url", "sentence", "start", "end", "score", "unit_notes",
+        "article_id", "title", "published", "source", "url", "sentence", "start", "end", "score",
+        "is_caption", "unit_notes", "less_related",
     }  # fmt: skip
     assert "Traceback" not in result.stderr
