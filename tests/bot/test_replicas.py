@@ -297,6 +297,9 @@ async def test_long_polling_runs_on_one_replica_and_moves_when_it_dies(
         )
         assert one.application.job_queue is not None and one.application.updater is not None
         one.application.job_queue.scheduler.pause()  # bot-1 dies: no more renewals...
+        # ...(a renewal already running when the scheduler paused would start polling again
+        # after the stop below: a dead replica never does)...
+        turn_one.stop()
         await one.application.updater.stop()  # ...and no more polling
         await asyncio.wait_for(taken.wait(), WAIT_S)  # its lease lapsed: bot-2 took it
 
