@@ -61,9 +61,10 @@ def bench_milvus(
         result["write_s"] = round(time.perf_counter() - started, 1)
     engine = MilvusEngine(local.config, milvus, embedder)
     result["counts"] = milvus.counts()
-    if search_url.endswith(".db"):  # Milvus Lite: its folder (every prefix in it), on disk
-        folder = Path(search_url)
-        result["lite_disk_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    if search_url.endswith(".db"):  # Milvus Lite: its folder (3.x) or file (2.5), every prefix in it, on disk
+        path = Path(search_url)
+        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+        result["lite_disk_bytes"] = sum(f.stat().st_size for f in files)
     log(f"milvus {prefix}: latency over {len(questions)} questions")
     result["latency"] = measure_latency(engine, questions, warmup, floor_vectors=index.passage_vectors)
     same = 0
