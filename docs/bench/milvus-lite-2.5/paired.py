@@ -16,9 +16,10 @@ from pathlib import Path
 from hoptac.settings import Settings
 from measure.bench.corpus import load_sample, make_questions
 from measure.bench.latency import forget_queries
-from measure.bench.runner import BenchConfig, build_size
+from measure.bench.runner import BenchConfig
 from measure.bench.synthetic import SyntheticFillEmbedder
 from measure.bench.timing import percentiles
+from measure.bench.workspace import open_engine
 from retrieval.local.engine import LocalEngine
 from retrieval.milvus.engine import MilvusEngine
 from retrieval.milvus.index import MilvusIndex
@@ -36,7 +37,8 @@ def main(size: int, url: str, out: Path) -> None:
     config = BenchConfig(jsonl=jsonl, sizes=[size], work_dir=work, questions=200, synthetic=True, search_url=url)
     embedder = SyntheticFillEmbedder(LocalEngine(base.engine_config()).embedder())
     sample = load_sample(jsonl, size, log)
-    local, _, count = build_size(base, config, embedder, sample, size, log)
+    count = sample.prefix(size)
+    local = open_engine(base, work / f"{size}-synthetic", embedder)  # the bench's index, as it left it
     questions = make_questions(sample.articles[:count], config.warmup + config.questions)
     warmup, measured = questions[: config.warmup], questions[config.warmup :]
     prefix = f"bench_{size}_synthetic"
