@@ -4,8 +4,10 @@ With ``HOPTAC_SEARCH_URL`` set, each size's articles are also written to Milvus 
 of their own (``bench_<size>``, kept between runs like the local index) and asked the same
 questions through :class:`retrieval.milvus.engine.MilvusEngine`: latency against the same
 floor (query embedding + exact search of the local vectors), and how many answers are the
-same as the local engine's. On Milvus Lite this measures hoptac's client path and the
-protocol, not Milvus's own speed (Lite is a pure-Python engine behind the Milvus API).
+same as the local engine's. On Milvus Lite 3 this measures hoptac's client path and the
+protocol, not Milvus's own speed (Lite 3 is a pure-Python engine behind the Milvus API);
+milvus-lite 2.5 (with a pymilvus 2.6 client) runs the Milvus server's C++ core in one process.
+The client's and milvus-lite's versions are recorded (``client``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,17 @@ from typing import Any
 from measure.bench.corpus import Log
 from measure.bench.latency import measure_latency
 from retrieval.embedding.embedder import Embedder
+
+
+def _version(package: str) -> str | None:
+    """The installed version of ``package``, None when it is not installed."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
 
 #: Articles embedded and written per batch.
 WRITE_BATCH = 2000
@@ -44,6 +57,7 @@ def bench_milvus(
     milvus = MilvusIndex(_CLIENTS[search_url], prefix, embedder.model_id, embedder.dimension, Analyzer(), embedder)
     index = local.index
     result: dict[str, Any] = {"url": search_url if search_url.endswith(".db") else "server", "prefix": prefix}
+    result["client"] = {name: _version(name) for name in ("pymilvus", "milvus-lite")}
     wanted = {index.article_ids[i] for i in index.article_index.values()}
     if not milvus.usable() or set(milvus.indexed()) != wanted:
         articles = index.live_articles()
@@ -61,9 +75,10 @@ def bench_milvus(
         result["write_s"] = round(time.perf_counter() - started, 1)
     engine = MilvusEngine(local.config, milvus, embedder)
     result["counts"] = milvus.counts()
-    if search_url.endswith(".db"):  # Milvus Lite: its folder (every prefix in it), on disk
-        folder = Path(search_url)
-        result["lite_disk_bytes"] = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    if search_url.endswith(".db"):  # Milvus Lite: its folder (3.x) or file (2.5), every prefix in it, on disk
+        path = Path(search_url)
+        files = [path] if path.is_file() else [f for f in path.rglob("*") if f.is_file()]
+        result["lite_disk_bytes"] = sum(f.stat().st_size for f in files)
     log(f"milvus {prefix}: latency over {len(questions)} questions")
     result["latency"] = measure_latency(engine, questions, warmup, floor_vectors=index.passage_vectors)
     same = 0

@@ -7,7 +7,8 @@
 
 Collections (``{prefix}_{generation}_...``; ``{prefix}_meta`` names the live generation):
 
-- ``passages``: one row per passage: its dense vector (HNSW, inner product) and its lexical
+- ``passages``: one row per passage: its dense vector (HNSW, inner product; FLAT where the
+  engine builds no HNSW, as milvus-lite 2.5) and its lexical
   vector: the project's own Vietnamese tokens (:meth:`Analyzer.document_tokens`: words as
   written and without diacritics, word pairs) as a sparse vector of BM25 document weights
   ``tf / (tf + k1 * (1 - b + b * length / avgdl))``, each token at :func:`term_id`.
@@ -400,7 +401,7 @@ class MilvusIndex:
         return generation
 
     def _create_generation(self, generation: str) -> None:
-        from pymilvus import DataType
+        from pymilvus import DataType, MilvusException
 
         client, dim = self.client, self.dimension
 
@@ -422,12 +423,23 @@ class MilvusIndex:
         schema.add_field("day", DataType.INT64)
         schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
         schema.add_field("lexical", DataType.SPARSE_FLOAT_VECTOR)
-        params = client.prepare_index_params()
-        params.add_index(
-            "dense", index_type="HNSW", metric_type="IP", params={"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION}
-        )
-        params.add_index("lexical", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
-        create("passages", schema, params)
+
+        def passage_params(dense: str) -> Any:
+            params = client.prepare_index_params()
+            hnsw = {"M": HNSW_M, "efConstruction": HNSW_EF_CONSTRUCTION} if dense == "HNSW" else {}
+            params.add_index("dense", index_type=dense, metric_type="IP", params=hnsw)
+            params.add_index("lexical", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+            return params
+
+        try:
+            create("passages", schema, passage_params("HNSW"))
+        except MilvusException as exc:
+            # milvus-lite 2.5 (the server's C++ core in one process) builds FLAT and IVF_FLAT
+            # only ("local mode only support FLAT IVF_FLAT AUTOINDEX"): FLAT is the exact search.
+            if "only support" not in str(exc):
+                raise
+            log.info("Milvus refuses HNSW here (%s): the passages' vectors get a FLAT index", _first_line(exc))
+            create("passages", schema, passage_params("FLAT"))
 
         schema = client.create_schema(auto_id=False)
         schema.add_field("sid", DataType.INT64, is_primary=True)

@@ -148,3 +148,40 @@ def test_term_ids_are_stable_and_in_range() -> None:
     assert term_id("cầu") == term_id("cầu")
     assert term_id("cầu") != term_id("~cau")
     assert all(0 <= term_id(t) < 2**32 - 1 for t in ("a", "~b", "c_d", "Đồng_Việt"))
+
+
+class _NoHnsw:
+    """A client refusing HNSW as milvus-lite 2.5 does (its local mode builds FLAT and IVF_FLAT only)."""
+
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        self._client = client
+        self.refused = 0
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._client, name)
+
+    def create_collection(self, name, **kwargs):  # type: ignore[no-untyped-def]
+        from pymilvus import MilvusException
+
+        params = kwargs.get("index_params")
+        if params is not None and any(p.index_type == "HNSW" for p in params):
+            self._client.create_collection(name, **kwargs | {"index_params": None})  # left behind, as a refusal does
+            self.refused += 1
+            raise MilvusException(65535, "invalid index type: HNSW, local mode only support FLAT IVF_FLAT AUTOINDEX: ")
+        return self._client.create_collection(name, **kwargs)
+
+
+def test_an_engine_without_hnsw_gets_a_flat_index_and_the_same_answers(milvus: MilvusIndex) -> None:
+    articles, embedder, analyzer = _articles(), HashingEmbedder(), Analyzer()
+    client = _NoHnsw(milvus.client)
+    flat = MilvusIndex(client, "flat", embedder.model_id, embedder.dimension, analyzer, embedder)  # type: ignore[arg-type]
+    flat.rebuild(flat.prepare(articles))
+    milvus.rebuild(milvus.prepare(articles))
+    assert client.refused == 1
+    generation = flat.live_generation()
+    assert client.describe_index(f"flat_{generation}_passages", "dense")["index_type"] == "FLAT"
+    for question in PARITY_QUESTIONS:
+        _, ranked, answer = _milvus_answer(flat, analyzer, embedder, question)
+        _, expected_ranked, expected = _milvus_answer(milvus, analyzer, embedder, question)
+        assert [r.passage for r in ranked] == [r.passage for r in expected_ranked]
+        assert answer.answer == expected.answer
