@@ -2,7 +2,7 @@
 the order alternating, so both see the same load on a shared machine (the bench times them one
 after the other, minutes apart). Reuses the bench's index, questions and Milvus collections:
 
-    HOPTAC_DATA_DIR=var PYTHONPATH=. python docs/bench/milvus-lite-2.5/paired.py 10000 DB.db OUT.json
+    HOPTAC_DATA_DIR=var PYTHONPATH=. python scripts/bench_milvus_paired.py 10000 DB.db OUT.json
 
 where the bench ran before with ``--work-dir /tmp/m25/work --synthetic-vectors`` and
 ``HOPTAC_SEARCH_URL=DB.db`` (its ``bench_<size>_synthetic`` collections).
