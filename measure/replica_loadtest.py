@@ -29,7 +29,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -196,12 +196,7 @@ async def _measure(
     async with FakeBotApi(BENCHMARK_TOKEN, first_update_id=first_update_id) as api, _replicas(settings, api, count):
         replies = _Replies(api)
         try:
-            warm = _Tally()
-            # A few questions per replica first (the round robin spreads them), not measured.
-            warm_user = FakeUser(USER_ID_BASE + 1, "Khởi động")
-            await _ask_in_turn(api, replies, warm_user, [next(order) for _ in range(2 * count)], START_TIMEOUT_S, warm)
-            if warm.lost:
-                raise TimeoutError("the replicas did not answer the warm-up questions")
+            await warm_up(api, replies, order, count)
             users = [FakeUser(USER_ID_BASE + 100_000 * count + a, f"Người hỏi {a + 1}") for a in range(askers)]
             plans = [[next(order) for _ in range(per_asker)] for _ in users]
             tallies = [_Tally() for _ in users]
@@ -267,3 +262,13 @@ def format_replica_results(results: Sequence[ReplicaResult]) -> str:
     if results:
         lines.append(f"({results[0].askers} simultaneous askers; the replicas share this machine's cores)")
     return "\n".join(lines)
+
+
+async def warm_up(api: FakeBotApi, replies: _Replies, order: Iterator[str], count: int) -> None:
+    """Two questions per replica first (the round robin spreads them), not measured; a
+    replica that does not answer them stops the run."""
+    warm = _Tally()
+    warm_user = FakeUser(USER_ID_BASE + 1, "Khởi động")
+    await _ask_in_turn(api, replies, warm_user, [next(order) for _ in range(2 * count)], START_TIMEOUT_S, warm)
+    if warm.lost:
+        raise TimeoutError("the replicas did not answer the warm-up questions")

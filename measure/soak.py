@@ -35,14 +35,12 @@ from hoptac.settings import Settings
 from measure.loadtest import (
     BENCHMARK_TOKEN,
     USER_ID_BASE,
-    _ask_in_turn,
     _expected_start,
     _percentile,
     _Replies,
-    _Tally,
     questions_from_articles,
 )
-from measure.replica_loadtest import START_TIMEOUT_S, _replicas
+from measure.replica_loadtest import _replicas, warm_up
 
 __all__ = ["SoakResult", "SoakWindow", "format_soak", "plot_soak", "run_soak"]
 
@@ -148,11 +146,7 @@ async def _soak(settings: Settings, count: int, minutes: float, rate: float, win
     ):
         replies = _Replies(api)
         try:
-            warm = _Tally()
-            warm_user = FakeUser(USER_ID_BASE + 1, "Khởi động")
-            await _ask_in_turn(api, replies, warm_user, [next(order) for _ in range(2 * count)], START_TIMEOUT_S, warm)
-            if warm.lost:
-                raise TimeoutError("the replicas did not answer the warm-up questions")
+            await warm_up(api, replies, order, count)
             free: asyncio.Queue[FakeUser] = asyncio.Queue()
             for n in range(POOL_SIZE):
                 free.put_nowait(FakeUser(USER_ID_BASE + 500_000 + n, f"Người hỏi {n + 1}"))
