@@ -29,7 +29,7 @@ from retrieval.answering.background import Background
 from retrieval.answering.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod
 from retrieval.answering.search import RankedPassage, Searcher
 from retrieval.answering.search_index import SearchIndex
-from retrieval.answering.sentence_choice import ANSWER_PASSAGES, Selection, compose_answer
+from retrieval.answering.sentence_choice import MOST_ANSWER_PASSAGES, Selection, compose_answer
 from retrieval.articles.passages import passage_windows
 from retrieval.articles.sentences import split_sentences
 from retrieval.config import EngineConfig
@@ -177,7 +177,7 @@ class MilvusCorpus:
     def search(self, searcher: Searcher, text: str, vector: np.ndarray) -> tuple[SearchIndex, list[RankedPassage]]:
         view = self.milvus.view(text, vector)
         ranked = searcher.passages(view, text, vector)
-        view.fetch_sentences(r.passage for r in ranked[:ANSWER_PASSAGES])
+        view.fetch_sentences(r.passage for r in ranked[:MOST_ANSWER_PASSAGES])
         return view, ranked
 
 

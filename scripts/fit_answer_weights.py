@@ -39,6 +39,7 @@ from retrieval.answering.search import Searcher
 from retrieval.answering.sentence_choice import (
     FOUND_THRESHOLD,
     SELECTOR_WEIGHTS,
+    SELECTOR_WEIGHTS_UNACCENTED,
     WEIGHTS,
     AnswerWeights,
     Selection,
@@ -57,7 +58,7 @@ L2 = 0.01
 @dataclasses.dataclass
 class Asked:
     group: int
-    values: np.ndarray  # (n, 4) sentence features
+    values: np.ndarray  # (n, 4) sentence features, (n, 7) with the selector
     labels: np.ndarray  # (n,) holds the gold answer
     baseline: float
     form: QueryForm
@@ -132,7 +133,7 @@ def fit_ranker(asked: list[Asked]) -> np.ndarray:
 
     w = minimize(loss, np.ones(stacked.shape[1]), jac=True, method="L-BFGS-B").x
     raw = w / std
-    return raw / raw[0]
+    return raw / abs(raw[0])  # without diacritics the cosine may weigh against
 
 
 def first_right(asked: list[Asked], weights: np.ndarray) -> float:
@@ -167,9 +168,20 @@ def any_right(asked: list[Asked], weights: np.ndarray, margin: float, limit: int
     return hits / max(len(asked), 1)
 
 
-def found_features(a: Asked, weights: np.ndarray) -> tuple[float, float, bool, float | None]:
+#: A ranker's raw-feature weights, or one for each way of typing (questions typed without
+#: diacritics have their own with the selector; the others take the accented one).
+Rankers = np.ndarray | dict[QueryForm, np.ndarray]
+
+
+def ranker_for(weights: Rankers, form: QueryForm) -> np.ndarray:
+    if isinstance(weights, dict):
+        return weights.get(form, weights[QueryForm.ACCENTED])
+    return weights
+
+
+def found_features(a: Asked, weights: Rankers) -> tuple[float, float, bool, float | None]:
     """The best sentence's margin, coverage, whether accented, and the selector's score (None without)."""
-    best = int(np.argmax(a.values @ weights)) if len(a.labels) else -1
+    best = int(np.argmax(a.values @ ranker_for(weights, a.form))) if len(a.labels) else -1
     accented = a.form == QueryForm.ACCENTED
     with_selector = a.values.shape[1] > 4
     if best < 0:
@@ -178,7 +190,7 @@ def found_features(a: Asked, weights: np.ndarray) -> tuple[float, float, bool, f
     return float(a.values[best, 0]) - a.baseline, float(a.values[best, 1]), accented, selected
 
 
-def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: Rankers) -> tuple[np.ndarray, float]:
     rows, labels = [], []
     for asked, label in ((answerable, 1), (unanswerable, 0)):
         for a in asked:
@@ -194,7 +206,7 @@ def fit_found(answerable: list[Asked], unanswerable: list[Asked], weights: np.nd
     return model.coef_[0], float(model.intercept_[0])
 
 
-def found_rates(asked: list[Asked], weights: AnswerWeights, sentence_weights: np.ndarray) -> dict[str, float]:
+def found_rates(asked: list[Asked], weights: AnswerWeights, sentence_weights: Rankers) -> dict[str, float]:
     rates: dict[str, list[bool]] = {}
     for a in asked:
         margin, coverage, _, selected = found_features(a, sentence_weights)
@@ -235,8 +247,12 @@ def main() -> None:
     accented = [a for a in answerable if a.form == QueryForm.ACCENTED]
     with_selector = answerable[0].values.shape[1] > 4
     current = SELECTOR_WEIGHTS if with_selector else WEIGHTS[args.sentence_vectors]
-    in_use = np.array([current.dense, current.coverage, current.passage, current.answer_type, current.selector])
-    in_use = in_use[: answerable[0].values.shape[1]]
+    in_use = np.array(
+        [
+            current.dense, current.coverage, current.passage, current.answer_type, current.selector,
+            current.phrase, current.previous,
+        ]
+    )[: answerable[0].values.shape[1]]  # fmt: skip
 
     held_out = []
     for part in (0, 1):
@@ -251,7 +267,10 @@ def main() -> None:
     )
     fitted = fit_ranker(accented)
     margin = margin_for(accented, fitted, args.sentences_per_answer)
-    print(f"sentence weights (cosine, coverage, passage, answer type, selector): {np.round(fitted, 3).tolist()}")
+    print(
+        "sentence weights (cosine, coverage, passage, answer type, selector, phrase, previous): "
+        f"{np.round(fitted, 3).tolist()}"
+    )
     print(f"follow-up margin for {args.sentences_per_answer} sentences an answer: {margin}")
     print(
         "sentences an answer with the weights in use: "
@@ -262,8 +281,41 @@ def main() -> None:
         f"{any_right(accented, fitted, margin):.3f}; in use {first_right(accented, in_use):.3f} / "
         f"{any_right(accented, in_use, current.follow_up_margin):.3f}"
     )
+    rankers: Rankers = fitted
+    in_use_rankers: Rankers = in_use
+    unaccented_weights = None
+    if with_selector:
+        unaccented = [a for a in answerable if a.form == QueryForm.UNACCENTED]
+        current_unaccented = SELECTOR_WEIGHTS_UNACCENTED
+        in_use_unaccented = np.array(
+            [
+                current_unaccented.dense, current_unaccented.coverage, current_unaccented.passage,
+                current_unaccented.answer_type, current_unaccented.selector, current_unaccented.phrase,
+                current_unaccented.previous,
+            ]
+        )  # fmt: skip
+        held_out = []
+        for part in (0, 1):
+            train = [a for a in unaccented if a.group % 2 != part]
+            test = [a for a in unaccented if a.group % 2 == part]
+            own = first_right(test, fit_ranker(train))
+            held_out.append((own, first_right(test, fitted), first_right(test, in_use_unaccented), len(test)))
+        total = sum(n for *_, n in held_out)
+        print(
+            "without diacritics, held out, first sentence holds the answer: own ranker "
+            f"{sum(f * n for f, _, _, n in held_out) / total:.3f}, the accented one "
+            f"{sum(a * n for _, a, _, n in held_out) / total:.3f}, in use "
+            f"{sum(u * n for _, _, u, n in held_out) / total:.3f}"
+        )
+        fitted_unaccented = fit_ranker(unaccented)
+        margin_unaccented = margin_for(unaccented, fitted_unaccented, args.sentences_per_answer)
+        weights_text = np.round(fitted_unaccented, 3).tolist()
+        print(f"without diacritics, sentence weights: {weights_text}, margin {margin_unaccented}")
+        rankers = {QueryForm.ACCENTED: fitted, QueryForm.UNACCENTED: fitted_unaccented}
+        in_use_rankers = {QueryForm.ACCENTED: in_use, QueryForm.UNACCENTED: in_use_unaccented}
+        unaccented_weights = [round(float(w), 3) for w in fitted_unaccented]
     negatives = unanswerable + (removed if args.answer_removed_negatives else [])
-    coef, bias = fit_found(answerable, negatives, fitted)
+    coef, bias = fit_found(answerable, negatives, rankers)
     proposal = dataclasses.replace(
         current,
         dense=1.0,
@@ -271,6 +323,8 @@ def main() -> None:
         passage=round(float(fitted[2]), 3),
         answer_type=round(float(fitted[3]), 3),
         selector=round(float(fitted[4]), 3) if with_selector else 0.0,
+        phrase=round(float(fitted[5]), 3) if with_selector else 0.0,
+        previous=round(float(fitted[6]), 3) if with_selector else 0.0,
         follow_up_margin=margin,
         found=tuple(round(float(c), 2) for c in coef[:5]),  # type: ignore[arg-type]
         found_selector=(round(float(coef[5]), 2), round(float(coef[6]), 2)) if with_selector else (0.0, 0.0),
@@ -280,28 +334,35 @@ def main() -> None:
     for shift in (-0.5, 0.0, 0.5, 1.0, 1.5):
         shifted = dataclasses.replace(proposal, found_bias=round(proposal.found_bias - shift, 2))
         print(
-            f"  bias {shifted.found_bias}: answerable {found_rates(answerable, shifted, fitted)}, "
-            f"topic removed {found_rates(unanswerable, shifted, fitted)}, "
-            f"answer removed {found_rates(removed, shifted, fitted)}"
+            f"  bias {shifted.found_bias}: answerable {found_rates(answerable, shifted, rankers)}, "
+            f"topic removed {found_rates(unanswerable, shifted, rankers)}, "
+            f"answer removed {found_rates(removed, shifted, rankers)}"
         )
     print(
-        f"found (answerable): fitted {found_rates(answerable, proposal, fitted)}, "
-        f"in use {found_rates(answerable, current, in_use)}"
+        f"found (answerable): fitted {found_rates(answerable, proposal, rankers)}, "
+        f"in use {found_rates(answerable, current, in_use_rankers)}"
     )
     print(
-        f"found (topic removed): fitted {found_rates(unanswerable, proposal, fitted)}, "
-        f"in use {found_rates(unanswerable, current, in_use)}"
+        f"found (topic removed): fitted {found_rates(unanswerable, proposal, rankers)}, "
+        f"in use {found_rates(unanswerable, current, in_use_rankers)}"
     )
     print(
-        f"found (answer removed): fitted {found_rates(removed, proposal, fitted)}, "
-        f"in use {found_rates(removed, current, in_use)}"
+        f"found (answer removed): fitted {found_rates(removed, proposal, rankers)}, "
+        f"in use {found_rates(removed, current, in_use_rankers)}"
     )
     print(proposal)
+    if unaccented_weights is not None:
+        dense, coverage, passage, answer_type, selector, phrase, previous = unaccented_weights
+        print(
+            "SELECTOR_WEIGHTS_UNACCENTED = dataclasses.replace(SELECTOR_WEIGHTS, "
+            f"dense={dense}, coverage={coverage}, passage={passage}, answer_type={answer_type}, "
+            f"selector={selector}, phrase={phrase}, previous={previous}, follow_up_margin={margin_unaccented})"
+        )
     for name, weights in ({} if with_selector else WEIGHTS).items():
         print(
-            f"the {name} found weights with the fitted ranker: answerable {found_rates(answerable, weights, fitted)}, "
-            f"topic removed {found_rates(unanswerable, weights, fitted)}, "
-            f"answer removed {found_rates(removed, weights, fitted)}"
+            f"the {name} found weights with the fitted ranker: answerable {found_rates(answerable, weights, rankers)}, "
+            f"topic removed {found_rates(unanswerable, weights, rankers)}, "
+            f"answer removed {found_rates(removed, weights, rankers)}"
         )
 
 

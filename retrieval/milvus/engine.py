@@ -25,7 +25,7 @@ from retrieval.answering.asking import answer_question
 from retrieval.answering.background import Background
 from retrieval.answering.search import RankedPassage, Searcher, check_question
 from retrieval.answering.search_index import SearchIndex
-from retrieval.answering.sentence_choice import ANSWER_PASSAGES, Selection
+from retrieval.answering.sentence_choice import MOST_ANSWER_PASSAGES, Selection
 from retrieval.articles.corpus import read_corpus
 from retrieval.articles.intake import CorpusWrites, import_files, paragraph_at, report_against_index
 from retrieval.articles.records import article_digest
@@ -126,7 +126,7 @@ class MilvusEngine:
             if when is not None and not view.pids:
                 return None
             ranked = self.searcher.passages(view, words, query)
-            view.fetch_sentences(r.passage for r in ranked[:ANSWER_PASSAGES])
+            view.fetch_sentences(r.passage for r in ranked[:MOST_ANSWER_PASSAGES])
             return view, ranked
 
         limit = limit or self.config.answer_sentences

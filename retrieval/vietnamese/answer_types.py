@@ -180,3 +180,59 @@ def offers_answer(kind: AnswerType | None, sentence: str, given: frozenset[str])
         if kind in (AnswerType.PERSON, AnswerType.PLACE) and _is_name(words, i):
             return True
     return False
+
+
+#: Words after which a name or a place word is where something is or happens: "tại TP Chí
+#: Linh", "ở huyện Yên Dũng", "in Paris". ("về", "ra", "sang" are left out: "về công tác",
+#: "ra mắt" are too often no place.)
+LOCATIVES = frozenset(
+    """tại ở trong trên từ đến tới vào thuộc gần quanh giữa bên khắp ngoài qua
+    in at near from into inside across throughout""".split()
+)
+#: Nouns that name a kind of place, after which a word is a place name even in lower case
+#: in a question typed without diacritics: "tỉnh Bắc Giang", "thành phố", "sân vận động".
+PLACE_WORDS = frozenset(
+    """tp thành phố tỉnh huyện quận xã phường thị trấn thủ đô nước quốc gia vùng miền khu làng thôn
+    bản ấp đảo sông núi hồ biển vịnh châu bang đường phố cầu sân trường viện chợ cảng thành
+    trung tâm phía bắc nam đông tây khu vực địa bàn ngoại ô bờ lưu
+    city province town village country region state island river""".split()
+)
+#: How many words after a locative its place name may start.
+LOCATIVE_REACH = 4
+
+
+def _locative_place(words: list[str], given: frozenset[str]) -> bool:
+    """Whether a locative word is followed, within :data:`LOCATIVE_REACH` words, by a new name
+    (capitalised, not among ``given``) or a kind of place followed by one."""
+    for i, word in enumerate(words):
+        if word.lower() not in LOCATIVES:
+            continue
+        for j in range(i + 1, min(i + 1 + LOCATIVE_REACH, len(words))):
+            follower = words[j]
+            if follower[:1].isupper() and fold(follower) not in given and not _DIGIT.search(follower):
+                return True
+            if follower.lower() not in PLACE_WORDS:
+                break
+    return False
+
+
+#: A day written as news writes it: "Chiều 5.10", "ngày 12/3", "sáng 1-7".
+_DAY_OF_MONTH = re.compile(r"\b(?:sáng|trưa|chiều|tối|đêm|ngày|hôm)\s+\d{1,2}[./-]\d{1,2}\b", re.IGNORECASE)
+
+
+def answer_type_evidence(kind: AnswerType | None, sentence: str, given: frozenset[str]) -> float:
+    """How strongly ``sentence`` offers the kind of answer asked for, in [0, 1] (the answer
+    selector's sentence feature; without it :func:`offers_answer` counts).
+
+    As :func:`offers_answer`, and a time may be a day of the month as news writes it ("Chiều
+    5.10"); but a place is sure (1.0) only where a locative introduces a new name ("tại TP
+    Chí Linh"); a new name alone may be a person or an
+    organisation (0.5). Nearly every news sentence names someone, so for "ở đâu" a bare name
+    says little."""
+    if kind == AnswerType.TIME and _DAY_OF_MONTH.search(nfc(sentence)):
+        return 1.0
+    if not offers_answer(kind, sentence, given):
+        return 0.0
+    if kind != AnswerType.PLACE:
+        return 1.0
+    return 1.0 if _locative_place(_tokens(sentence), given) else 0.5

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.vietnamese.answer_types import AnswerType, expected_answer, offers_answer, question_words
+from retrieval.vietnamese.answer_types import (
+    AnswerType,
+    answer_type_evidence,
+    expected_answer,
+    offers_answer,
+    question_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,3 +68,31 @@ def test_names_are_new_capitalised_words_after_the_first() -> None:
 
 def test_an_untyped_question_finds_no_answer_type() -> None:
     assert not offers_answer(None, "Có 30 hội đồng ở Hà Nội.", question_words("Hội đồng là gì?"))
+
+
+def test_a_place_is_sure_only_where_a_locative_introduces_a_new_name() -> None:
+    given = question_words("Hoi nghi to chuc o dau")
+    chi_linh = "Chiều 5.10, tại TP Chí Linh, các đồng chí chủ trì hội nghị."
+    assert answer_type_evidence(AnswerType.PLACE, chi_linh, given) == 1.0
+    assert answer_type_evidence(AnswerType.PLACE, "Trụ sở đặt ở trung tâm Hà Nội.", given) == 1.0
+    assert answer_type_evidence(AnswerType.PLACE, "The plant was built in Dresden.", given) == 1.0
+    # Names without a locative may be people or organisations: half sure.
+    assert answer_type_evidence(AnswerType.PLACE, "Hải Dương và Bắc Giang sẽ đẩy mạnh trao đổi.", given) == 0.5
+    # A locative before a name the question already gives offers no new place.
+    asked = question_words("Ở Hải Dương, hội nghị tổ chức ở đâu?")
+    assert answer_type_evidence(AnswerType.PLACE, "Hội nghị được tổ chức tại Hải Dương.", asked) == 0.0
+    assert answer_type_evidence(AnswerType.PLACE, "Hội nghị bàn về công tác xây dựng.", given) == 0.0
+
+
+def test_other_kinds_of_answer_are_sure_where_offered() -> None:
+    given = question_words("Năm 2012 có bao nhiêu hội đồng?")
+    assert answer_type_evidence(AnswerType.NUMBER, "Năm 2012 có 30 hội đồng.", given) == 1.0
+    assert answer_type_evidence(AnswerType.NUMBER, "Năm 2012 hội đồng họp.", given) == 0.0
+    assert answer_type_evidence(None, "Có 30 hội đồng ở Hà Nội.", given) == 0.0
+
+
+def test_a_day_of_the_month_as_news_writes_it_is_a_time() -> None:
+    given = question_words("Hội nghị diễn ra khi nào?")
+    assert answer_type_evidence(AnswerType.TIME, "Chiều 5.10, tại TP Chí Linh, hội nghị diễn ra.", given) == 1.0
+    assert answer_type_evidence(AnswerType.TIME, "Hội nghị diễn ra ngày 12/3.", given) == 1.0
+    assert answer_type_evidence(AnswerType.TIME, "Hội nghị có 5.10 phần trăm đại biểu.", given) == 0.0
