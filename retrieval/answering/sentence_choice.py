@@ -276,14 +276,11 @@ def sentence_features(
             values[i, 5] = shared / len(question_pairs) if question_pairs else 0.0
         words.append(frozenset(tokens[::2]))
     if selection is not None:
-        # The sentence before in the same article, where it is a candidate too.
-        coverage_of = dict(zip(rows, values[:, 1], strict=True))
-        values[:, 6] = [
-            coverage_of[row - 1]
-            if row - 1 in coverage_of and index.article_of_sentence(row - 1).id == index.article_of_sentence(row).id
-            else 0.0
-            for row in rows
-        ]
+        # The sentence before in the same article, where it is a candidate too (by position:
+        # a search engine's rows need not follow the article).
+        positions = [(sentence.article_id, sentence.position) for sentence in map(index.sentence, rows)]
+        coverage_at = dict(zip(positions, values[:, 1], strict=True))
+        values[:, 6] = [coverage_at.get((article, position - 1), 0.0) for article, position in positions]
     return SentenceFeatures(rows, values, words)
 
 

@@ -52,3 +52,27 @@ def test_a_question_of_the_seed_article_is_still_answered_among_unrelated_articl
     answer = LocalEngine.open(settings.engine_config()).ask("Hải Dương và Bắc Giang ký kết gì vào năm 2019?")
     assert answer.found
     assert "ký kết biên bản ghi nhớ" in answer.citations[0].sentence
+
+
+CHI_LINH = "Chiều 5.10, tại TP Chí Linh"
+
+
+def test_who_chaired_the_meeting_quotes_the_sentence_that_names_them(real_engine: LocalEngine) -> None:
+    answer = real_engine.ask("Ai chủ trì hội nghị?")
+    assert answer.found
+    assert answer.citations[0].sentence.startswith(CHI_LINH)
+
+
+@pytest.mark.parametrize("question", ["Hoi nghi to chuc o dau", "Hội nghị tổ chức ở đâu?"])
+def test_asked_where_a_quote_that_names_no_place_is_never_confident(real_engine: LocalEngine, question: str) -> None:
+    # Before: "Hải Dương và Bắc Giang sẽ đẩy mạnh hoạt động trao đổi…" (it shares "tổ chức" with
+    # the question, and names no place), quoted confidently.
+    answer = real_engine.ask(question)
+    if answer.found and not answer.citations[0].sentence.startswith(CHI_LINH):
+        assert answer.confidence == "low"
+
+
+def test_asked_where_the_bridge_is_the_bridge_sentence_comes_first(real_engine: LocalEngine) -> None:
+    answer = real_engine.ask("cau Dong Viet o dau")
+    assert answer.found
+    assert "cầu Đồng Việt" in answer.citations[0].sentence
