@@ -97,6 +97,10 @@ class MilvusEngine:
         milvus.drop_abandoned()  # what a build cut off left (Milvus stopped during a reindex)
         if build_if_missing and milvus.live_generation() is None:
             engine.reindex(progress, allow_empty=True)
+        if build_if_missing and milvus.live_generation() is not None:
+            # An engine opened to answer (not `reindex` or `status`): the terms' document
+            # frequencies, read whole in the background (questions read theirs until then).
+            milvus.warm_up(wait=False)
         embedder.warm_up()
         return engine
 

@@ -18,6 +18,9 @@ Collections (``{prefix}_{generation}_...``; ``{prefix}_meta`` names the live gen
 - ``terms``: each token's document frequency, so a question's sparse vector carries the
   live corpus's BM25 idf; the query vector times a passage's lexical vector is then exactly
   the local index's BM25 (:mod:`retrieval.vietnamese.analyzer`), related place names at their weight.
+  A reader holds them whole in its process (:meth:`MilvusIndex.warm_up`, read again in the
+  background when a write moves the generation's revision; a point read meanwhile), so a
+  question reads none of them.
 
 Answering reads a question's candidates only: the best passages by meaning and by BM25
 (two searches), with both vectors of each, so every candidate is scored on both sides
@@ -82,6 +85,11 @@ HNSW_EF_SEARCH = 512
 LIVE_TTL_S = 2.0
 #: Rows per insert or query batch.
 BATCH = 1000
+#: Rows per page when a generation's document frequencies are read whole (Milvus's largest).
+TERM_PAGE = 16_384
+#: After a load of the document frequencies that failed or was outdated before it ended, how
+#: long before the next try (seconds): a corpus written all the time is not scanned over and over.
+TERM_RELOAD_PAUSE_S = 30.0
 #: Ids per ``in [...]`` filter.
 FILTER_IDS = 2000
 STRONG = "Strong"
@@ -265,6 +273,34 @@ class _Stats:
         return self.total_length / self.documents if self.documents else 0.0
 
 
+@dataclass(frozen=True)
+class _TermTable:
+    """A generation's document frequencies as of one revision, read whole once: a question
+    looks its tokens up here instead of reading them from Milvus, which was most of the time
+    a question took (a point read scans the ``terms`` collection in milvus-lite 2.5: 376 of
+    503 ms at 100,000 passages). Sorted arrays: 8 bytes a token, 15 MB at 1.9 million."""
+
+    generation: str
+    revision: int
+    terms: np.ndarray  # uint32 term ids, sorted
+    frequencies: np.ndarray  # uint32 document frequencies, in the same order
+
+    @classmethod
+    def of(cls, generation: str, revision: int, terms: list[int], frequencies: list[int]) -> _TermTable:
+        ids = np.asarray(terms, dtype=np.uint32)
+        order = np.argsort(ids, kind="stable")
+        return cls(generation, revision, ids[order], np.asarray(frequencies, dtype=np.uint32)[order])
+
+    def get(self, terms: Sequence[int]) -> dict[int, int]:
+        """The frequencies of ``terms`` that are in the table (as a point read answers)."""
+        if not len(self.terms) or not terms:
+            return {}
+        wanted = np.asarray(terms, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.terms, wanted), len(self.terms) - 1)
+        found = self.terms[at] == wanted
+        return {int(t): int(df) for t, df in zip(wanted[found], self.frequencies[at[found]], strict=True)}
+
+
 class MilvusIndex:
     """The shared search collections of one deployment (see the module docstring)."""
 
@@ -286,6 +322,10 @@ class MilvusIndex:
         self._write_lock = threading.Lock()
         self._loaded_names: set[str] = set()
         self._live_cache: tuple[float, str, _Stats] | None = None
+        self._terms: _TermTable | None = None
+        self._terms_lock = threading.Lock()
+        self._terms_loading = False
+        self._terms_next_try = 0.0
 
     @classmethod
     def connect(
@@ -840,9 +880,11 @@ class MilvusIndex:
             generation, documents, len(orphans),
         )  # fmt: skip
 
-    def _scan(self, generation: str, kind: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    def _scan(
+        self, generation: str, kind: str, fields: list[str], batch: int = BATCH
+    ) -> Iterator[list[dict[str, Any]]]:
         iterator = self.client.query_iterator(
-            self._name(generation, kind), batch_size=BATCH, filter="", output_fields=fields
+            self._name(generation, kind), batch_size=batch, filter="", output_fields=fields
         )
         while rows := iterator.next():
             yield rows
@@ -854,8 +896,83 @@ class MilvusIndex:
         return f"{generation}.r{self._stats(generation).revision}"
 
     def _frequencies(self, generation: str, terms: Sequence[int]) -> dict[int, int]:
+        """The document frequencies of ``terms`` as Milvus holds them now (one point read):
+        what writers count from, and what a question uses while no table of them is held."""
         rows = self._get(self._name(generation, "terms"), list(terms), ["term", "df"])
         return {int(r["term"]): int(r["df"]) for r in rows}
+
+    # -- the document frequencies held in the process ----------------------------------------
+
+    def warm_up(self, wait: bool = True) -> bool:
+        """Read the live generation's document frequencies whole (a replica's start, in the
+        background unless ``wait``: 40-45 s at 100,000 passages), so that questions look
+        them up in the process; whether they are held now."""
+        generation, _ = self._live()
+        if not wait:
+            self._load_terms_soon(generation)
+            return False
+        return self._load_terms(generation)
+
+    def question_frequencies(self, generation: str, revision: int, terms: Sequence[int]) -> dict[int, int]:
+        """The document frequencies of a question's ``terms`` in ``generation`` at ``revision``
+        (the statistics the question's idf uses): from the table held in the process when it is
+        of that very revision, else one point read, and the table is read again in the
+        background. Every write (here or in another process) moves the revision, so a table is
+        never used after another writer changed a frequency: the same idf as a point read."""
+        table = self._terms
+        if table is not None and table.generation == generation and table.revision == revision:
+            return table.get(terms)
+        self._load_terms_soon(generation)
+        return self._frequencies(generation, terms)
+
+    def _load_terms_soon(self, generation: str) -> None:
+        """Start reading ``generation``'s document frequencies in the background, unless a read
+        runs already or the last one failed less than :data:`TERM_RELOAD_PAUSE_S` ago."""
+        with self._terms_lock:
+            if self._terms_loading or time.monotonic() < self._terms_next_try:
+                return
+            self._terms_loading = True
+        threading.Thread(target=self._load_terms_in_background, args=(generation,), name="milvus-terms",
+                         daemon=True).start()  # fmt: skip
+
+    def _load_terms_in_background(self, generation: str) -> None:
+        loaded = False
+        try:
+            loaded = self._load_terms(generation)
+        except Exception as exc:  # Milvus gone, the generation dropped: questions read instead
+            log.info("the Milvus document frequencies were not read whole: %s", _first_line(exc))
+        finally:
+            with self._terms_lock:
+                self._terms_loading = False
+                if not loaded:
+                    self._terms_next_try = time.monotonic() + TERM_RELOAD_PAUSE_S
+
+    def _load_terms(self, generation: str) -> bool:
+        """Read ``generation``'s ``terms`` whole and hold them, if no write ran meanwhile: the
+        revision is the same before and after, and no write was under way at either end (a
+        write changes the frequencies before it moves the revision). Whether they are held."""
+        before = self._settled_stats(generation)
+        if before is None:
+            return False
+        terms: list[int] = []
+        frequencies: list[int] = []
+        for rows in self._scan(generation, "terms", ["term", "df"], TERM_PAGE):
+            terms += (int(row["term"]) for row in rows)
+            frequencies += (int(row["df"]) for row in rows)
+        after = self._settled_stats(generation)
+        if after is None or after.revision != before.revision:
+            return False
+        self._terms = _TermTable.of(generation, before.revision, terms, frequencies)
+        return True
+
+    def _settled_stats(self, generation: str) -> _Stats | None:
+        """``generation``'s statistics, or None while a write is under way (one read)."""
+        keys = [f"{generation}:{name}" for name in ("documents", "total_length", "revision", "writing")]
+        meta = self._read_meta(keys)
+        if meta.get(keys[3]):
+            return None
+        documents, total_length, revision = (int(meta.get(key, 0)) for key in keys[:3])
+        return _Stats(documents, total_length, revision)
 
     def _write_frequencies(self, generation: str, frequencies: dict[int, int]) -> None:
         terms = self._name(generation, "terms")
@@ -959,7 +1076,7 @@ class MilvusIndex:
             for alternative in term.alternatives:
                 asked.update(alternative)
         ids = {token: term_id(token) for token in asked}
-        frequencies = self._frequencies(generation, sorted(set(ids.values())))
+        frequencies = self.question_frequencies(generation, stats.revision, sorted(set(ids.values())))
         idf = {token: bm25_idf(frequencies.get(tid, 0), stats.documents) for token, tid in ids.items()}
         sparse: dict[int, float] = {}
         if stats.average_length > 0:
@@ -1004,7 +1121,7 @@ class MilvusIndex:
         pids = sorted(p for p, row in rows.items() if row["article_id"] in metadata)
         kept = set(pids)
         dense_hits = [(pid, score) for pid, score in dense_hits if pid in kept]
-        return QuestionView(self, generation, [rows[p] for p in pids], dense_hits, idf, stats.documents, metadata)
+        return QuestionView(self, generation, [rows[p] for p in pids], dense_hits, idf, stats, metadata)
 
     def lexical_scores(self, generation: str, pids: Sequence[int], sparse: dict[int, float]) -> dict[int, float]:
         """BM25 of the passages ``pids`` for the query vector ``sparse`` (those scoring above 0)."""
@@ -1044,13 +1161,13 @@ class _ViewLexical:
     times their stored document weights, computed by Milvus among these passages only."""
 
     def __init__(
-        self, milvus: MilvusIndex, generation: str, pids: list[int], idf: dict[str, float], documents: int
+        self, milvus: MilvusIndex, generation: str, pids: list[int], idf: dict[str, float], stats: _Stats
     ) -> None:
         self._milvus = milvus
         self._generation = generation
         self._pids = pids
         self._idf = idf
-        self._documents = documents
+        self._stats = stats
         self._known: dict[tuple[str, ...], np.ndarray] = {}
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
@@ -1065,9 +1182,12 @@ class _ViewLexical:
         return self._known[key]
 
     def idf(self, token: str) -> float:
+        """The idf of ``token`` with the view's statistics: the question's tokens were looked
+        up with the view; another is looked up as they were (the table held, or a read)."""
         if token not in self._idf:
-            frequency = self._milvus._frequencies(self._generation, [term_id(token)]).get(term_id(token), 0)
-            self._idf[token] = bm25_idf(frequency, self._documents)
+            tid = term_id(token)
+            found = self._milvus.question_frequencies(self._generation, self._stats.revision, [tid])
+            self._idf[token] = bm25_idf(found.get(tid, 0), self._stats.documents)
         return self._idf[token]
 
 
@@ -1102,7 +1222,7 @@ class QuestionView:
         rows: list[dict[str, Any]],
         dense_hits: list[tuple[int, float]],
         idf: dict[str, float],
-        documents: int,
+        stats: _Stats,
         articles: dict[str, Article],
     ) -> None:
         self._milvus = milvus
@@ -1116,7 +1236,7 @@ class QuestionView:
         vectors = np.asarray([r["dense"] for r in rows], dtype=np.float32).reshape(len(rows), dim)
         self._passage_vectors = _Rows(vectors)
         self._dense = _ViewDense([(self._row_of[pid], score) for pid, score in dense_hits])
-        self._lexical = _ViewLexical(milvus, generation, self.pids, dict(idf), documents)
+        self._lexical = _ViewLexical(milvus, generation, self.pids, dict(idf), stats)
         self._model = milvus.model_id
         self._sentences: list[Sentence] = []
         self._sentence_vectors: list[np.ndarray] = []

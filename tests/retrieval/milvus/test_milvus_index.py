@@ -3,6 +3,8 @@ as the local index, incremental changes, never a stale passage."""
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +16,7 @@ from retrieval.answering.search import Searcher
 from retrieval.answering.sentence_choice import compose_answer
 from retrieval.articles.corpus import read_corpus
 from retrieval.local.index import build_index
+from retrieval.milvus import index as milvus_index
 from retrieval.milvus.index import MilvusIndex, MilvusIndexError, period_filter, term_id
 from retrieval.models import Article
 from retrieval.vietnamese.analyzer import Analyzer
@@ -185,3 +188,99 @@ def test_an_engine_without_hnsw_gets_a_flat_index_and_the_same_answers(milvus: M
         _, expected_ranked, expected = _milvus_answer(milvus, analyzer, embedder, question)
         assert [r.passage for r in ranked] == [r.passage for r in expected_ranked]
         assert answer.answer == expected.answer
+
+
+def _wait_for_terms(index: MilvusIndex, revision: int) -> None:
+    """Until ``index`` holds the document frequencies of ``revision`` (read in the background)."""
+    deadline = time.monotonic() + 30
+    while (index._terms is None or index._terms.revision != revision) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert index._terms is not None and index._terms.revision == revision
+
+
+def test_a_replica_holding_the_frequencies_sees_another_writers_changes(
+    milvus: MilvusIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica that read the document frequencies whole answers with the idf a replica
+    opened afresh computes, after another writer added or removed an article in place."""
+    monkeypatch.setattr(milvus_index, "LIVE_TTL_S", 0.0)  # the new statistics at once
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    milvus.put(milvus.prepare(articles))
+    replica = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer)
+    assert replica.warm_up()
+    question = "tàu ngầm Xylofon cập cảng nào"
+    (rare,) = analyzer.query_tokens("Xylofon")
+
+    def fresh() -> tuple[float, str]:
+        opened = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer)
+        view, _, answer = _milvus_answer(opened, analyzer, embedder, question)
+        return view.lexical.idf(rare), answer.answer
+
+    def seen() -> tuple[float, str]:
+        view, _, answer = _milvus_answer(replica, analyzer, embedder, question)
+        return view.lexical.idf(rare), answer.answer
+
+    unknown = seen()
+    assert unknown == fresh()
+    base = articles[0]
+    new = replace(base, id="xylofon", title="Tàu ngầm Xylofon", published=None,
+                  text="Tàu ngầm Xylofon cập cảng Cam Ranh sáng nay.\n\nTàu ngầm Xylofon dài 70 mét.")  # fmt: skip
+    writer = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer, embedder)
+    writer.put(writer.prepare([new]))
+    added = seen()  # the held table is of the revision before: a point read
+    assert added == fresh() and added[0] < unknown[0]
+    _wait_for_terms(replica, replica._live()[1].revision)  # read again in the background
+    assert seen() == added
+    writer.remove([new.id])
+    assert seen() == fresh() == unknown
+    _wait_for_terms(replica, replica._live()[1].revision)
+    assert seen() == unknown
+
+
+class _Counting:
+    """A client counting its calls by method and collection kind (``("get", "terms")``)."""
+
+    def __init__(self, client) -> None:  # type: ignore[no-untyped-def]
+        self._client = client
+        self.calls: Counter[tuple[str, str]] = Counter()
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        method = getattr(self._client, name)
+        if not callable(method):
+            return method
+
+        def call(*args, **kwargs):  # type: ignore[no-untyped-def]
+            collection = str(args[0] if args else kwargs.get("collection_name", ""))
+            self.calls[(name, collection.rsplit("_", 1)[-1])] += 1
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_a_question_costs_a_few_calls_whatever_its_length(milvus: MilvusIndex, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the document frequencies held, a question reads no ``terms`` row: two searches,
+    one scoring search, the articles and the sentences, however many words it has."""
+    monkeypatch.setattr(milvus_index, "LIVE_TTL_S", 3600.0)
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    milvus.put(milvus.prepare(articles))
+    client = _Counting(milvus.client)
+    replica = MilvusIndex(client, "t", embedder.model_id, embedder.dimension, analyzer)  # type: ignore[arg-type]
+    assert replica.warm_up()
+    short = "cầu Đồng Việt"
+    long = "cầu Đồng Việt nối hai tỉnh nào, dài bao nhiêu mét, khởi công năm nào và ai là chủ đầu tư dự án"
+    assert len(analyzer.query_tokens(long)) > 3 * len(analyzer.query_tokens(short))
+    calls = {}
+    for question in (short, long):
+        _milvus_answer(replica, analyzer, embedder, question)  # the collections' load state, once
+        client.calls.clear()
+        _milvus_answer(replica, analyzer, embedder, question)
+        assert client.calls[("get", "terms")] == 0, client.calls
+        calls[question] = sum(client.calls.values())
+    assert calls[short] == calls[long] <= 5, calls
+    # Another writer moved the revision: one point read for all the question's words.
+    writer = MilvusIndex(milvus.client, "t", embedder.model_id, embedder.dimension, analyzer, embedder)
+    writer.remove([articles[-1].id])
+    replica._live_cache = None
+    client.calls.clear()
+    _milvus_answer(replica, analyzer, embedder, long)
+    assert client.calls[("get", "terms")] == 1, client.calls
