@@ -32,7 +32,7 @@ t0 = time.perf_counter()
 def rss_mb():
     return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS:")) / 1024
 from hoptac.settings import Settings
-from retrieval.engine import LocalEngine
+from retrieval.local.engine import LocalEngine
 t1 = time.perf_counter()
 rss_imports = rss_mb()
 # The model and the index load side by side: note the resident set as each one returns.
@@ -47,13 +47,10 @@ def note_when_done(owner, name, what):
         loaded[what] = (time.perf_counter() - t1, rss_mb())
         return result
     setattr(owner, name, classmethod(noted) if isinstance(original, classmethod) else noted)
-try:
-    from retrieval.embedding import Embedder
-    from retrieval.index import IndexStore
-    note_when_done(Embedder, "load", "model")
-    note_when_done(IndexStore, "load", "index")
-except ImportError:
-    pass
+from retrieval.embedding.embedder import Embedder
+from retrieval.local.index import IndexStore
+note_when_done(Embedder, "load", "model")
+note_when_done(IndexStore, "load", "index")
 settings = Settings(corpus_dir=sys.argv[1], data_dir=sys.argv[2], _env_file=None)
 engine = LocalEngine.open(settings.engine_config())  # what the bot and the CLI run: model and index side by side
 t2 = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -347,3 +348,17 @@ def test_index_file_names_map_to_components() -> None:
     assert component_of("dense.faiss") == "ann_index"
     assert component_of("sentences.npy") == component_of("delta/0001/passages.npy") == "rows"
     assert component_of("manifest.json") == "other"
+
+
+def test_the_cold_start_probe_imports_what_the_product_has() -> None:
+    # The probe runs in a fresh interpreter, where a stale import only shows as a failed bench
+    # run at its very end: every import it makes must resolve, with the methods it wraps.
+    from measure.bench.cold_start import _COLD_PROBE
+
+    scope: dict[str, Any] = {}
+    for line in _COLD_PROBE.splitlines():
+        if line.startswith("from ") and " import " in line:
+            exec(line, scope)  # the probe's own import lines
+    assert callable(scope["LocalEngine"].open)
+    assert callable(scope["Embedder"].load)
+    assert callable(scope["IndexStore"].load)
