@@ -312,6 +312,10 @@ class Embedder:
         vector.setflags(write=False)
         return vector
 
+    def forget_questions(self) -> None:
+        """Empty the question-vector cache (a benchmark's questions must each pay for their pass)."""
+        self._question_vectors.cache_clear()
+
     def encode_query(self, text: str) -> np.ndarray:
         """The question's unit vector (what passages are searched with); cached."""
         return self._question_vectors(text)[: self.dimension]

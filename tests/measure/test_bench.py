@@ -362,3 +362,37 @@ def test_the_cold_start_probe_imports_what_the_product_has() -> None:
     assert callable(scope["LocalEngine"].open)
     assert callable(scope["Embedder"].load)
     assert callable(scope["IndexStore"].load)
+
+
+class CountingModel:
+    """A sentence-transformers-shaped model that counts the texts it encodes."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[str, str] = {}
+        self.encoded = 0
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 2
+
+    def encode(self, texts, **_: object) -> np.ndarray:  # type: ignore[no-untyped-def]
+        self.encoded += len(texts)
+        return np.ones((len(texts), 2), dtype=np.float32) / np.sqrt(2)
+
+
+def test_a_question_is_embedded_once_until_the_benchmark_forgets_it() -> None:
+    from measure.bench.latency import forget_queries
+    from retrieval.embedding.embedder import Embedder
+
+    model = CountingModel()
+    embedder = Embedder(model, "test:counting", None)
+
+    class Engine:
+        def embedder(self) -> Embedder:
+            return embedder
+
+    embedder.encode_query("Cầu Đồng Việt ở đâu?")
+    embedder.encode_query("Cầu Đồng Việt ở đâu?")
+    assert model.encoded == 1  # the second time from the cache
+    forget_queries(Engine())
+    embedder.encode_query("Cầu Đồng Việt ở đâu?")
+    assert model.encoded == 2  # forgotten: a timed question pays for its own pass
