@@ -108,7 +108,7 @@ def load_distractors(count: int, path: Path, seed: int = 13) -> list[Article]:
 def _article_ranking(index: SearchIndex, ranked: list[RankedPassage], k: int = 10) -> list[str]:
     seen: dict[str, None] = {}
     for item in ranked:
-        seen.setdefault(index.article_of_passage(item.passage).id, None)
+        seen.setdefault(index.article_id_of_passage(item.passage), None)
         if len(seen) >= k:
             break
     return list(seen)

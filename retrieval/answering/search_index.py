@@ -71,6 +71,9 @@ class SearchIndex(Protocol):
 
     def article_of_passage(self, passage: int) -> Article: ...
 
+    def article_id_of_passage(self, passage: int) -> str:
+        """The id of passage ``passage``'s article, without reading the article."""
+
     def is_live_passage(self, passage: int) -> bool:
         """False for a passage of an article since replaced or deleted (never returned)."""
 

@@ -492,7 +492,7 @@ def compose_answer(
     if places:  # asked about these provinces: sentences of articles about them come first
         about = [c for c in candidates if _names_a_place(_quoted_with_title(index, c.row), places)]
         candidates = about + [c for c in candidates if c not in about] if about else candidates
-    articles = tuple(dict.fromkeys(index.article_of_passage(r.passage).id for r in ranked))
+    articles = tuple(dict.fromkeys(index.article_id_of_passage(r.passage) for r in ranked))
     if not candidates:
         return Answer(question, False, NOT_FOUND_MESSAGE, (), ranked_articles=articles, more_quotes=False)
     evidence = answer_evidence(index, places, question, ranked, candidates, baseline, form, weights)

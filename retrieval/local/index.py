@@ -348,6 +348,9 @@ class LoadedIndex:
     def article_of_passage(self, passage: int) -> Article:
         return self.articles[int(self.passage_rows[passage, 0])]
 
+    def article_id_of_passage(self, passage: int) -> str:
+        return self.article_ids[int(self.passage_rows[passage, 0])]
+
     def is_live_passage(self, passage: int) -> bool:
         return self.live_passage is None or bool(self.live_passage[passage])
 

@@ -1304,6 +1304,9 @@ class QuestionView:
     def article_of_passage(self, passage: int) -> Article:
         return self._articles[self._article_ids[passage]]
 
+    def article_id_of_passage(self, passage: int) -> str:
+        return self._article_ids[passage]
+
     def is_live_passage(self, passage: int) -> bool:
         return True
 

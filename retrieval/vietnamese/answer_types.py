@@ -127,8 +127,10 @@ _ENGLISH_PHRASES = _split(_ENGLISH)
 ACCENTED_SHARE = 0.3
 
 
+@functools.lru_cache(maxsize=4096)
 def expected_answer(question: str) -> AnswerType | None:
-    """The type of answer ``question`` asks for, or None when its question word says nothing."""
+    """The type of answer ``question`` asks for, or None when its question word says nothing
+    (cached: a question is typed several times on its way to an answer)."""
     words = [w.lower() for w in _tokens(question)]
     if not words:
         return None

@@ -284,3 +284,17 @@ def test_a_question_costs_a_few_calls_whatever_its_length(milvus: MilvusIndex, m
     client.calls.clear()
     _milvus_answer(replica, analyzer, embedder, long)
     assert client.calls[("get", "terms")] == 1, client.calls
+
+
+def test_a_passages_article_id_is_known_without_reading_the_article(milvus: MilvusIndex) -> None:
+    # compose_answer lists the ranked articles by id for every question: from the rows, on
+    # both engines, the same as reading each article.
+    articles, analyzer, embedder = _articles(), Analyzer(), HashingEmbedder()
+    local = build_index(articles, embedder, analyzer)  # type: ignore[arg-type]
+    milvus.put(milvus.prepare(articles))
+    for passage in range(len(local.passage_rows)):
+        assert local.article_id_of_passage(passage) == local.article_of_passage(passage).id
+    query = embedder.encode_query("cầu Đồng Việt")
+    view = milvus.view("cầu Đồng Việt", query)
+    for passage in Searcher(analyzer).passages(view, "cầu Đồng Việt", query):
+        assert view.article_id_of_passage(passage.passage) == view.article_of_passage(passage.passage).id
