@@ -247,12 +247,7 @@ def main() -> None:
     accented = [a for a in answerable if a.form == QueryForm.ACCENTED]
     with_selector = answerable[0].values.shape[1] > 4
     current = SELECTOR_WEIGHTS if with_selector else WEIGHTS[args.sentence_vectors]
-    in_use = np.array(
-        [
-            current.dense, current.coverage, current.passage, current.answer_type, current.selector,
-            current.phrase, current.previous,
-        ]
-    )[: answerable[0].values.shape[1]]  # fmt: skip
+    in_use = current.ranking(answerable[0].values.shape[1])
 
     held_out = []
     for part in (0, 1):
@@ -286,14 +281,7 @@ def main() -> None:
     unaccented_weights = None
     if with_selector:
         unaccented = [a for a in answerable if a.form == QueryForm.UNACCENTED]
-        current_unaccented = SELECTOR_WEIGHTS_UNACCENTED
-        in_use_unaccented = np.array(
-            [
-                current_unaccented.dense, current_unaccented.coverage, current_unaccented.passage,
-                current_unaccented.answer_type, current_unaccented.selector, current_unaccented.phrase,
-                current_unaccented.previous,
-            ]
-        )  # fmt: skip
+        in_use_unaccented = SELECTOR_WEIGHTS_UNACCENTED.ranking()
         held_out = []
         for part in (0, 1):
             train = [a for a in unaccented if a.group % 2 != part]

@@ -77,13 +77,18 @@ class AnswerWeights:
     phrase: float = 0.0
     previous: float = 0.0
 
-    def score(self, features: np.ndarray) -> np.ndarray:
-        """Sentence scores from :func:`sentence_features` rows (with the selector, three more
-        columns: its score, the phrase share and the previous sentence's coverage)."""
+    def ranking(self, columns: int = 7) -> np.ndarray:
+        """The sentence score's weights, in :func:`sentence_features` column order, for the
+        first ``columns`` (4 without the selector; with it, its score, the phrase share and
+        the previous sentence's coverage too)."""
         weights = [
             self.dense, self.coverage, self.passage, self.answer_type, self.selector, self.phrase, self.previous,
         ]  # fmt: skip
-        return features @ np.array(weights[: features.shape[1]], dtype=np.float64)
+        return np.array(weights[:columns], dtype=np.float64)
+
+    def score(self, features: np.ndarray) -> np.ndarray:
+        """Sentence scores from :func:`sentence_features` rows."""
+        return features @ self.ranking(features.shape[1])
 
 
 WEIGHTS = {
@@ -263,8 +268,10 @@ def sentence_features(
     given = question_words(question)
     question_pairs = word_pairs(question)
     words: list[frozenset[str]] = []
+    positions: list[tuple[str, int]] = []
     for i, row in enumerate(rows):
         sentence = index.sentence(row)
+        positions.append((sentence.article_id, sentence.position))
         tokens = analyzer.word_tokens(sentence.text)
         values[i, 1] = _coverage(weighted_terms, set(tokens))
         values[i, 2] = passage_weight[row]
@@ -278,7 +285,6 @@ def sentence_features(
     if selection is not None:
         # The sentence before in the same article, where it is a candidate too (by position:
         # a search engine's rows need not follow the article).
-        positions = [(sentence.article_id, sentence.position) for sentence in map(index.sentence, rows)]
         coverage_at = dict(zip(positions, values[:, 1], strict=True))
         values[:, 6] = [coverage_at.get((article, position - 1), 0.0) for article, position in positions]
     return SentenceFeatures(rows, values, words)
@@ -286,7 +292,7 @@ def sentence_features(
 
 def word_pairs(text: str) -> frozenset[tuple[str, str]]:
     """Adjacent words of ``text``, lower-cased and folded (so typed without diacritics too)."""
-    folded = [fold(word.lower()) for word in text_words(text)]
+    folded = [fold(word) for word in text_words(text)]
     return frozenset(itertools.pairwise(folded))
 
 

@@ -169,9 +169,10 @@ def _is_name(words: list[str], i: int) -> bool:
 def offers_answer(kind: AnswerType | None, sentence: str, given: frozenset[str]) -> bool:
     """Whether ``sentence`` holds a token of type ``kind`` that is not among ``given`` (the
     question's words, see :func:`question_words`); False when ``kind`` is None."""
-    if kind is None:
-        return False
-    words = _tokens(sentence)
+    return kind is not None and _offers(kind, _tokens(sentence), given)
+
+
+def _offers(kind: AnswerType, words: list[str], given: frozenset[str]) -> bool:
     for i, word in enumerate(words):
         if fold(word) in given:
             continue
@@ -228,13 +229,15 @@ def answer_type_evidence(kind: AnswerType | None, sentence: str, given: frozense
 
     As :func:`offers_answer`, and a time may be a day of the month as news writes it ("Chiều
     5.10"); but a place is sure (1.0) only where a locative introduces a new name ("tại TP
-    Chí Linh"); a new name alone may be a person or an
-    organisation (0.5). Nearly every news sentence names someone, so for "ở đâu" a bare name
-    says little."""
+    Chí Linh"); a new name alone may be a person or an organisation (0.5). Nearly every news
+    sentence names someone, so for "ở đâu" a bare name says little."""
     if kind == AnswerType.TIME and _DAY_OF_MONTH.search(nfc(sentence)):
         return 1.0
-    if not offers_answer(kind, sentence, given):
+    if kind is None:
+        return 0.0
+    words = _tokens(sentence)
+    if not _offers(kind, words, given):
         return 0.0
     if kind != AnswerType.PLACE:
         return 1.0
-    return 1.0 if _locative_place(_tokens(sentence), given) else 0.5
+    return 1.0 if _locative_place(words, given) else 0.5
