@@ -12,14 +12,15 @@ the same vectors quantised the same way, and cite the same sentences:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import array
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.articles.passages import build_passages
 from retrieval.articles.sentences import split_sentences
-from retrieval.embedding.compact import CompactVectors, quantize_int8
+from retrieval.embedding.compact import PASSAGE_DTYPE, CompactVectors, quantize_int8
 from retrieval.embedding.embedder import Embedder
 from retrieval.engine import Progress
 from retrieval.models import Article, Passage, Sentence
@@ -49,106 +50,151 @@ def segment_articles(articles: Sequence[Article]) -> tuple[list[list[Sentence]],
     return per_article, passages
 
 
-#: Passages whose span vectors are quantised at a time (bounds the float32 rows in memory).
-_QUANTISE_PASSAGES = 4096
+#: Passages embedded and stored compactly at a time (with their sentences): bounds the float32
+#: vectors held at once, and the embedder's cache lookups. As one float32 matrix, a million
+#: passages' and their sentences' vectors took 5.8 GB (docs/benchmarks.md, the build's memory).
+EMBED_BLOCK_PASSAGES = 8192
 
 
-def _quantise_pooled(
-    rows_per_passage: Sequence[range], pooled: list[list[np.ndarray | None]], sentences: int, dimension: int
-) -> tuple[CompactVectors, np.ndarray]:
-    """The int8 sentence vectors from span pooling: each sentence takes the vector of the
-    first passage that pooled it. Quantised a batch of passages at a time, each passage's
-    vectors let go once taken, so no float32 matrix of every sentence is made (4 GB at a
-    million passages). Returns the codes and which sentences got a vector."""
-    codes = np.zeros((sentences, dimension), dtype=np.int8)
-    scales = np.ones(sentences, dtype=np.float32)
-    has_vector = np.zeros(sentences, dtype=bool)
-    for start in range(0, len(pooled), _QUANTISE_PASSAGES):
+class _SentenceCodes:
+    """The int8 sentence vectors, filled a block of passages at a time."""
+
+    def __init__(self, sentences: int, dimension: int) -> None:
+        self.codes = np.zeros((sentences, dimension), dtype=np.int8)
+        self.scales = np.ones(sentences, dtype=np.float32)
+        self.has_vector = np.zeros(sentences, dtype=bool)
+
+    def put(self, rows: Sequence[int] | np.ndarray, vectors: np.ndarray) -> None:
+        if len(rows):
+            self.codes[rows], self.scales[rows] = quantize_int8(np.asarray(vectors, dtype=np.float32))
+            self.has_vector[rows] = True
+
+    def take_pooled(self, rows_per_passage: Sequence[range], pooled: list[list[np.ndarray | None]]) -> None:
+        """Span-pooled vectors: each sentence takes the vector of the first passage that
+        pooled it (this block's or an earlier one's); each passage's vectors are let go once taken."""
         rows: list[int] = []
         vectors: list[np.ndarray] = []
-        for i in range(start, min(start + _QUANTISE_PASSAGES, len(pooled))):
-            for r, vector in zip(rows_per_passage[i], pooled[i], strict=True):
-                if vector is not None and not has_vector[r]:
+        taken = set()
+        for i, passage_rows in enumerate(rows_per_passage):
+            for r, vector in zip(passage_rows, pooled[i], strict=True):
+                if vector is not None and not self.has_vector[r] and r not in taken:
                     rows.append(r)
                     vectors.append(vector)
-                    has_vector[r] = True
-            pooled[i] = []  # let this passage's vectors go
+                    taken.add(r)
+            pooled[i] = []
         if rows:
-            codes[rows], scales[rows] = quantize_int8(np.stack(vectors).astype(np.float32, copy=False))
-    return CompactVectors(codes, scales), has_vector
+            self.put(rows, np.stack(vectors))
+
+    def compact(self) -> CompactVectors:
+        return CompactVectors(self.codes, self.scales)
+
+
+class _EmbedProgress:
+    """The embedder's progress within a block, reported as texts of the whole build done."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self._progress = progress
+        self.total = total
+        self.done = 0  # texts of the blocks already embedded
+
+    def within(self, block: int) -> Callable[[int, int], None] | None:
+        if self._progress is None:
+            return None
+        progress, before = self._progress, self.done
+
+        def report(done: int, to_compute: int) -> None:
+            share = block if to_compute <= 0 else block * done // to_compute
+            progress("embed", before + share, self.total)
+
+        return report
+
+    def finished(self, block: int) -> None:
+        self.done += block
+        if self._progress:
+            self._progress("embed", self.done, self.total)
 
 
 def embed_articles(
     articles: Sequence[Article], embedder: Embedder, progress: Progress | None = None
 ) -> EmbeddedArticles:
-    """Segment and embed (through the cache) ``articles``, already in row order."""
+    """Segment and embed (through the cache) ``articles``, already in row order: a block of
+    :data:`EMBED_BLOCK_PASSAGES` passages at a time, each block's vectors stored compactly
+    (passages float16, sentences int8) before the next is embedded."""
     per_article, passages = segment_articles(articles)
-    first_row: list[int] = []
-    rows: list[tuple[int, int, int, int, int]] = []
+    # Flat int32 arrays, not a tuple per row (2.75 million sentences at a million passages).
+    rows = array.array("i")
     for article_i, sentences in enumerate(per_article):
-        first_row.append(len(rows))
-        rows.extend((article_i, s.start, s.end, s.paragraph, int(s.is_caption)) for s in sentences)
-    sentence_rows = np.array(rows, dtype=np.int32).reshape(-1, 5)
+        for s in sentences:
+            rows.extend((article_i, s.start, s.end, s.paragraph, int(s.is_caption)))
+    sentence_rows = np.frombuffer(rows, dtype=np.int32).reshape(-1, 5).copy()
+    del rows
+    first_row = np.cumsum([0] + [len(sentences) for sentences in per_article], dtype=np.int64)[:-1]
     article_pos = {a.id: i for i, a in enumerate(articles)}
-    passage_rows = np.array(
-        [
-            (
-                article_pos[p.article_id],
-                first_row[article_pos[p.article_id]] + p.first_sentence,
-                first_row[article_pos[p.article_id]] + p.last_sentence,
-            )
-            for p in passages
-        ],
-        dtype=np.int32,
-    ).reshape(-1, 3)
-
+    of_article = np.fromiter((article_pos[p.article_id] for p in passages), dtype=np.int64, count=len(passages))
+    passage_rows = np.empty((len(passages), 3), dtype=np.int32)
+    passage_rows[:, 0] = of_article
+    passage_rows[:, 1] = first_row[of_article] + np.fromiter(
+        (p.first_sentence for p in passages), dtype=np.int64, count=len(passages)
+    )
+    passage_rows[:, 2] = first_row[of_article] + np.fromiter(
+        (p.last_sentence for p in passages), dtype=np.int64, count=len(passages)
+    )
+    del of_article, first_row
     sentence_texts = [s.text for sentences in per_article for s in sentences]
-    embed_offset = 0  # embedding already reported, so the standalone pass after span pooling continues the count
-
-    def on_embed(done: int, total: int) -> None:
-        if progress:
-            progress("embed", embed_offset + done, embed_offset + total)
-
+    del per_article
+    dimension = embedder.dimension
+    passage_codes = np.empty((len(passages), dimension), dtype=PASSAGE_DTYPE)
+    sentence_codes = _SentenceCodes(len(sentence_texts), dimension)
+    embedded = 0
     supports_span_pooling = getattr(embedder, "supports_span_pooling", None)
-    if supports_span_pooling is None or not supports_span_pooling():
-        texts = [p.text for p in passages] + sentence_texts
-        vectors, embedded = embedder.encode_passages(texts, on_embed)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(texts), embedder.dimension)
-        passage_codes = CompactVectors.of_passages(vectors[: len(passages)])
-        sentence_codes = CompactVectors.of_sentences(vectors[len(passages) :])
-        del vectors
-    else:
-        # One forward pass per passage gives its vector and, by span pooling, a vector for each
-        # of its sentences (retrieval/embedding/span_pooling.py); a sentence takes it from the first
-        # passage that holds it whole. The rest (cut off by the model's maximum length, no
-        # token of their own) are embedded on their own, as without span pooling.
-        from retrieval.embedding.span_pooling import locate_spans
+    span_pooling = supports_span_pooling is not None and bool(supports_span_pooling())
+    # Without span pooling every sentence is embedded on its own; with it, only those no
+    # passage pooled (cut off by the model's maximum length, no token of their own).
+    steps = _EmbedProgress(progress, len(passages) + (0 if span_pooling else len(sentence_texts)))
+    for start in range(0, len(passages), EMBED_BLOCK_PASSAGES):
+        block = range(start, min(start + EMBED_BLOCK_PASSAGES, len(passages)))
+        texts = [passages[i].text for i in block]
+        if span_pooling:
+            # One forward pass per passage gives its vector and, by span pooling, a vector for
+            # each of its sentences (retrieval/embedding/span_pooling.py).
+            from retrieval.embedding.span_pooling import locate_spans
 
-        layouts: list[tuple[range, list[tuple[int, int]]]] = []
-        for p, (_, first, last) in zip(passages, passage_rows, strict=True):
-            rows_of_p = range(int(first), int(last) + 1)
-            title = articles[article_pos[p.article_id]].title
-            spans = locate_spans(p.text, [sentence_texts[r] for r in rows_of_p], len(title) + 1)
-            layouts.append((rows_of_p, spans) if spans is not None else (range(0), []))
-        passage_vectors, pooled, embedded = embedder.encode_passages_with_spans(
-            [p.text for p in passages], [spans for _, spans in layouts], on_embed
+            layouts: list[tuple[range, list[tuple[int, int]]]] = []
+            for i, text in zip(block, texts, strict=True):
+                rows_of_p = range(int(passage_rows[i, 1]), int(passage_rows[i, 2]) + 1)
+                title = articles[int(passage_rows[i, 0])].title
+                spans = locate_spans(text, [sentence_texts[r] for r in rows_of_p], len(title) + 1)
+                layouts.append((rows_of_p, spans) if spans is not None else (range(0), []))
+            vectors, pooled, fresh = embedder.encode_passages_with_spans(
+                texts, [spans for _, spans in layouts], steps.within(len(block))
+            )
+            sentence_codes.take_pooled([rows_of_p for rows_of_p, _ in layouts], pooled)
+            del pooled, layouts
+        else:
+            vectors, fresh = embedder.encode_passages(texts, steps.within(len(block)))
+        passage_codes[block.start : block.stop] = np.asarray(vectors, dtype=np.float32).reshape(-1, dimension)
+        del vectors
+        embedded += fresh
+        steps.finished(len(block))
+    alone = np.flatnonzero(~sentence_codes.has_vector)
+    if span_pooling and len(alone):
+        steps.total += len(alone)
+    for start in range(0, len(alone), EMBED_BLOCK_PASSAGES):
+        rows_of_block = alone[start : start + EMBED_BLOCK_PASSAGES]
+        vectors, fresh = embedder.encode_passages(
+            [sentence_texts[r] for r in rows_of_block], steps.within(len(rows_of_block))
         )
-        passage_codes = CompactVectors.of_passages(
-            np.asarray(passage_vectors, dtype=np.float32).reshape(-1, embedder.dimension)
-        )
-        del passage_vectors
-        sentence_codes, has_vector = _quantise_pooled(
-            [rows_of_p for rows_of_p, _ in layouts], pooled, len(sentence_texts), embedder.dimension
-        )
-        del pooled, layouts
-        alone = np.flatnonzero(~has_vector)
-        embed_offset = embedded
-        if len(alone):
-            vectors, standalone = embedder.encode_passages([sentence_texts[r] for r in alone], on_embed)
-            codes, scales = quantize_int8(np.asarray(vectors, dtype=np.float32).reshape(len(alone), -1))
-            sentence_codes.codes[alone], sentence_codes.scales[alone] = codes, scales  # type: ignore[index]
-            embedded += standalone
-    del sentence_texts, per_article
+        sentence_codes.put(rows_of_block, np.asarray(vectors, dtype=np.float32).reshape(len(rows_of_block), -1))
+        del vectors
+        embedded += fresh
+        steps.finished(len(rows_of_block))
+    del sentence_texts
     return EmbeddedArticles(
-        list(articles), passages, sentence_rows, passage_rows, passage_codes, sentence_codes, embedded
+        list(articles),
+        passages,
+        sentence_rows,
+        passage_rows,
+        CompactVectors(passage_codes),
+        sentence_codes.compact(),
+        embedded,
     )

@@ -1,67 +1,47 @@
-"""Peak memory of the first half of an index build: segmenting, embedding and storing compactly.
+"""Peak memory of a whole index build, in a fresh process, at a benchmark size.
 
-    .venv/bin/python scripts/measure_build_peak.py --passages 1000000 --data-dir /work/perfdata
+    .venv/bin/python scripts/measure_build_peak.py --passages 1000000 --work-dir /tmp/build-peak
 
-Takes the benchmark's articles for ``--passages`` passages (``hoptac bench``'s corpus, with
-pseudo-articles beyond the news file), embeds them as ``hoptac bench --synthetic-vectors``
-does (the cache's vectors, random ones for the rest) and runs the build's segment step
-(``retrieval/local/index.py: _build_segment``) up to the lexical postings, which it does not
-build; prints the resident set before and the peak (``VmHWM``) after. This is the phase
-whose peak was 21.5 GB in the first million-passage build (docs/benchmarks.md).
-Development tool: nothing is written.
+Writes the benchmark's articles for ``--passages`` passages (``hoptac bench``'s corpus, with
+pseudo-articles beyond the news file) to ``WORK_DIR/articles.jsonl``, then builds the
+product's index from it in a new interpreter (``python -m measure.bench.build``: the
+engine's own ingest into an empty folder, vectors as ``hoptac bench --synthetic-vectors``
+takes them: the cache's, random ones for the rest) and prints its report: seconds, the
+resident set before, the peak (``VmHWM``) and the highest resident set in each step of the
+build. ``hoptac bench`` builds each size the same way and reports the same figures.
+Development tool; the work folder is emptied first.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import time
+import json
+import shutil
 from pathlib import Path
-from typing import Any
 
 from hoptac.settings import Settings
+from measure.bench.build import build_in_fresh_process
 from measure.bench.corpus import load_sample
-from measure.bench.synthetic import SyntheticFillEmbedder
+from measure.bench.workspace import settings_for
 from measure.commands import NEWS_JSONL, NEWS_JSONL_DEFAULT
-from retrieval import index as index_module
-from retrieval.local.engine import LocalEngine
-from retrieval.vietnamese.analyzer import Analyzer
-
-
-class _Stop(Exception):
-    """Raised where the lexical postings would be built."""
-
-
-def _status_mb(key: str) -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        return int(next(line for line in status if line.startswith(key)).split()[1]) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=1_000_000)
-    parser.add_argument("--data-dir", type=Path, default=None, help="where the embedding cache and model are")
+    parser.add_argument("--work-dir", type=Path, required=True, help="emptied, then holds the built index")
     parser.add_argument("--jsonl", type=Path, default=None, help=f"news articles (default: {NEWS_JSONL_DEFAULT})")
     args = parser.parse_args()
-    base = Settings(_env_file=None) if args.data_dir is None else Settings(data_dir=args.data_dir, _env_file=None)  # type: ignore[call-arg]
+    base = Settings()
     jsonl = args.jsonl if args.jsonl is not None else base.shared_data_dir / NEWS_JSONL
-    embedder = SyntheticFillEmbedder(LocalEngine(base.engine_config()).embedder())
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    settings_for(base, args.work_dir)
     sample = load_sample(jsonl, args.passages, lambda message: None)
-    count = sample.prefix(args.passages)
-    articles = sorted(sample.articles[:count], key=lambda a: a.id)
-    print(f"{count:,} articles; before: RSS {_status_mb('VmRSS:'):,.0f} MB", flush=True)
-
-    def stop(cls: Any, token_lists: Any) -> Any:
-        raise _Stop
-
-    index_module.Postings.build = classmethod(stop)  # type: ignore[method-assign, assignment]
-    started = time.perf_counter()
-    with contextlib.suppress(_Stop):
-        index_module._build_segment("", articles, embedder, Analyzer(), None)
-    print(
-        f"segmented, embedded and stored compactly in {time.perf_counter() - started:.0f} s: "
-        f"RSS {_status_mb('VmRSS:'):,.0f} MB, peak {_status_mb('VmHWM:'):,.0f} MB"
-    )
+    articles_file = args.work_dir / "articles.jsonl"
+    sample.write_lines(articles_file, sample.prefix(args.passages))
+    del sample
+    print(json.dumps(build_in_fresh_process(base.data_dir, args.work_dir, articles_file, synthetic=True)))
 
 
 if __name__ == "__main__":

@@ -43,6 +43,17 @@ def format_report(report: dict[str, Any]) -> str:
             f"| {floor['p50']:.1f} / {floor['p95']:.1f} | {lat['overhead_p95']:.2f} | {qps} | {ann} "
             f"| {row['incremental_ingest']['seconds']:.2f} | {cold_s} | {rss} | {_mb(row['index_bytes'])} |"
         )
+    builds = [r for r in report["sizes"] if "build" in r]
+    if builds:
+        lines += [
+            "",
+            "| passages | build s (fresh process) | build peak RSS | peak by step |",
+            "|---:|---:|---:|---|",
+        ]
+        for row in builds:
+            steps = ", ".join(f"{step} {mb:,} MB" for step, mb in row["build"]["peak_by_step_mb"].items())
+            build = row["build"]
+            lines.append(f"| {row['passages']:,} | {build['build_s']:.0f} | {build['peak_rss_mb']:,} MB | {steps} |")
     lines += _component_tables(report["sizes"])
     lines += _milvus_table(report["sizes"])
     pseudo = [r for r in report["sizes"] if r.get("pseudo_articles")]

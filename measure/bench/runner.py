@@ -15,7 +15,7 @@ formats it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import numpy as np
 from hoptac.settings import Settings
 from measure.bench.ann import MIN_REAL_FOR_RECALL, measure_ann
 from measure.bench.bot_askers import run_bot_askers
+from measure.bench.build import build_in_fresh_process
 from measure.bench.cold_start import measure_cold_start
 from measure.bench.corpus import QUESTION_SEED, Log, NewsSample, load_sample, make_questions
 from measure.bench.footprint import disk_by_component
@@ -53,22 +54,32 @@ class BenchConfig:
     ann: bool = True
     #: Milvus to ask beside the local index (``HOPTAC_SEARCH_URL``); None: the local index only.
     search_url: str | None = None
+    #: Build each new index in a fresh process, to measure the build's own peak memory
+    #: (:mod:`measure.bench.build`); off when the caller gives an embedder of its own.
+    fresh_process_builds: bool = True
 
 
 def build_size(
     base: Settings, config: BenchConfig, embedder: Embedder, sample: NewsSample, size: int, log: Log
-) -> tuple[Any, Path, int]:
-    """The product's index for the first articles making ``size`` passages (reused when built)."""
+) -> tuple[Any, Path, int, dict[str, Any] | None]:
+    """The product's index for the first articles making ``size`` passages (reused when
+    built), and, when it had to be built, the build's report: built in a fresh process
+    (:mod:`measure.bench.build`), so that its peak memory is the build's own."""
     count = sample.prefix(size)
     folder = config.work_dir / (f"{size}-synthetic" if config.synthetic else str(size))
     engine = open_engine(base, folder, embedder)
     articles_file = folder / "articles.jsonl"
     sample.write_lines(articles_file, count)
+    built: dict[str, Any] | None = None
+    if config.fresh_process_builds and engine.store.current_version() is None:
+        log(f"{size:,} passages: building the index of {count:,} articles in {folder}, in a fresh process")
+        built = build_in_fresh_process(base.data_dir, folder, articles_file, synthetic=config.synthetic)
+        engine = open_engine(base, folder, embedder)
     log(f"{size:,} passages: indexing {count:,} articles in {folder}")
-    report = engine.ingest([articles_file])
+    report = engine.ingest([articles_file])  # what is already indexed is a no-op
     if not report.ok:
         raise RuntimeError(f"{report.failures[0].path}: {report.failures[0].reason}")
-    return engine, folder, count
+    return engine, folder, count, built
 
 
 def bench_size(
@@ -76,7 +87,7 @@ def bench_size(
 ) -> dict[str, Any]:
     """Every per-size measurement on the index for ``size`` passages."""
     started = time.perf_counter()
-    engine, folder, count = build_size(base, config, embedder, sample, size, log)
+    engine, folder, count, built = build_size(base, config, embedder, sample, size, log)
     build_s = time.perf_counter() - started
     index = engine.index
     manifest = index.manifest
@@ -93,6 +104,8 @@ def bench_size(
         "index_bytes": engine.store.size_bytes(),
         "build_s": round(build_s, 1),
     }
+    if built is not None:
+        result["build"] = built  # the fresh process's: seconds, peak memory, by step
     if index.path is not None:
         result["index_bytes_by_component"] = disk_by_component(index.path)
     synthetic = count_synthetic(index, embedder) if isinstance(embedder, SyntheticFillEmbedder) else None
@@ -136,6 +149,8 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
     config.work_dir.mkdir(parents=True, exist_ok=True)
     if embedder is None:
         embedder = LocalEngine(base.engine_config()).embedder()
+    else:  # an embedder of the caller's own cannot be rebuilt in another process
+        config = replace(config, fresh_process_builds=False)
     if config.synthetic:
         embedder = SyntheticFillEmbedder(embedder)
     sizes = sorted(set(config.sizes))
@@ -165,7 +180,7 @@ def run_bench(base: Settings, config: BenchConfig, log: Log, embedder: Embedder 
     if config.bot_askers and report["sizes"]:
         largest = report["sizes"][-1]["size"]
         log(f"bot: concurrent askers {list(config.bot_askers)} through the fake Bot API server")
-        engine, _, count = build_size(base, config, embedder, sample, largest, log)
+        engine, _, count, _ = build_size(base, config, embedder, sample, largest, log)
         questions = make_questions(
             sample.articles[:count], max(config.bot_askers) * config.bot_questions, seed=QUESTION_SEED + 1
         )

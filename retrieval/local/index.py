@@ -76,7 +76,7 @@ from retrieval.local.article_file import ArticleFile, write_articles
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.local.postings import LexicalIndex, Postings
 from retrieval.local.row_file import load_vectors
-from retrieval.models import Article, Sentence
+from retrieval.models import Article, Passage, Sentence
 from retrieval.preparation import embed_articles
 from retrieval.vietnamese.analyzer import Analyzer
 from retrieval.vietnamese.question_dates import DateFilter
@@ -398,6 +398,14 @@ class LoadedIndex:
         return len(self.delta) > DELTA_MAX_SEGMENTS or self.delta_passages() > limit
 
 
+def _tokens_letting_go(passages: list[Passage], analyzer: Analyzer) -> Iterator[list[str]]:
+    """Each passage's tokens, in order, each passage let go (and ``passages`` emptied) as it
+    is tokenised: the lexical postings are built without every passage's text held beside them."""
+    passages.reverse()
+    while passages:
+        yield analyzer.document_tokens(passages.pop().text)
+
+
 def _build_segment(
     name: str, articles: Sequence[Article], embedder: Embedder, analyzer: Analyzer, progress: Progress | None
 ) -> tuple[Segment, int]:
@@ -406,7 +414,7 @@ def _build_segment(
     prepared = embed_articles(articles, embedder, progress)
     if progress:
         progress("index", 0, 2)
-    postings = Postings.build(analyzer.document_tokens(p.text) for p in prepared.passages)
+    postings = Postings.build(_tokens_letting_go(prepared.passages, analyzer))
     if progress:
         progress("index", 1, 2)
     segment = Segment(

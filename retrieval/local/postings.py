@@ -23,7 +23,7 @@ from retrieval.engine import IndexCorruptError
 from retrieval.local.positional_file import PositionalFile
 
 #: Documents per batch when counting terms in :meth:`Postings.build` (bounds its memory).
-_BUILD_BATCH = 4096
+_BUILD_BATCH = 32768
 
 
 class Vocabulary:
@@ -157,6 +157,30 @@ def decode_varints(encoded: np.ndarray) -> np.ndarray:
 _ENCODE_POSTINGS = 1 << 20
 
 
+def _slice_end(indptr: np.ndarray, first: int) -> int:
+    """The token after the slice that starts at token ``first``: whole tokens, about
+    :data:`_ENCODE_POSTINGS` postings (at least one token)."""
+    tokens = len(indptr) - 1
+    last = int(np.searchsorted(indptr, int(indptr[first]) + _ENCODE_POSTINGS, side="right")) - 1
+    return min(max(last, first + 1), tokens)
+
+
+def _encode_slice(ids: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The varints of a slice of whole tokens' ascending document ``ids`` (``bounds``: where
+    each token's list starts in ``ids``, and the end): each list's first id as itself, the
+    rest as gaps. Returns the bytes and where each list ends in them."""
+    ids = np.asarray(ids).astype(np.uint32, copy=False)
+    gaps = np.empty_like(ids)
+    if len(ids):
+        gaps[0] = ids[0]
+        np.subtract(ids[1:], ids[:-1], out=gaps[1:])
+    heads = bounds[:-1][bounds[:-1] < bounds[1:]]  # first posting of each non-empty list
+    gaps[heads] = ids[heads]
+    encoded = encode_varints(gaps)
+    ends = np.concatenate(([0], np.flatnonzero(encoded < 0x80) + 1))  # after each value
+    return encoded, ends[bounds[1:]]
+
+
 def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each token's ascending document ids as varints of their gaps, its first id as itself:
     (each token's byte offset, the bytes). Encoded a slice of whole tokens at a time, so no
@@ -166,21 +190,11 @@ def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, n
     pieces: list[np.ndarray] = []
     written, first = 0, 0
     while first < tokens:
-        start = int(indptr[first])
-        last = int(np.searchsorted(indptr, start + _ENCODE_POSTINGS, side="right")) - 1
-        last = min(max(last, first + 1), tokens)
-        stop = int(indptr[last])
-        ids = np.asarray(docs[start:stop]).astype(np.uint32)
-        gaps = np.empty_like(ids)
-        if len(ids):
-            gaps[0] = ids[0]
-            np.subtract(ids[1:], ids[:-1], out=gaps[1:])
+        last = _slice_end(indptr, first)
+        start, stop = int(indptr[first]), int(indptr[last])
         bounds = np.asarray(indptr[first : last + 1], dtype=np.int64) - start
-        heads = bounds[:-1][bounds[:-1] < bounds[1:]]  # first posting of each non-empty list
-        gaps[heads] = ids[heads]
-        encoded = encode_varints(gaps)
-        ends = np.concatenate(([0], np.flatnonzero(encoded < 0x80) + 1))  # after each value
-        offsets[first + 1 : last + 1] = written + ends[bounds[1:]]
+        encoded, ends = _encode_slice(docs[start:stop], bounds)
+        offsets[first + 1 : last + 1] = written + ends
         pieces.append(encoded)
         written += len(encoded)
         first = last
@@ -328,13 +342,14 @@ class Postings:
     @classmethod
     def build(cls, token_lists: Iterable[list[str]]) -> Postings:
         """Count the tokens of each document a batch at a time, then place every batch's
-        postings at their token's place (a counting sort, batch after batch, so each list's
-        documents stay ascending) and encode them. At the peak, before the first batch is
-        placed, a posting takes 12 bytes: its batch's token column (4), local document (2) and
-        count (1), and its place in the sorted documents (4) and counts (1)."""
+        postings at their token's place and encode them, a slice of tokens at a time
+        (:func:`_place_and_encode`). At the peak a posting takes about 5.6 bytes: its batch's
+        local document (2) and count (1), the token runs (a few bytes per token a batch has),
+        and its place in the counts (1) and in the encoded stream (about 1.3, twice while
+        the slices are joined); it took 12 before (docs/benchmarks.md, the build's memory)."""
         vocabulary: dict[str, int] = {}
         lengths = array.array("q")
-        batches: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        batches: list[_Batch] = []
         batch = array.array("q")
         batch_start = 0
 
@@ -344,9 +359,10 @@ class Postings:
             n_docs = len(lengths) - batch_start
             local = np.repeat(np.arange(n_docs, dtype=np.int64), np.array(lengths[batch_start:], dtype=np.int64))
             keys, tf = np.unique(ids * n_docs + local, return_counts=True)
+            del ids, local
             column, doc = np.divmod(keys, n_docs)
-            count = tf.astype(_count_dtype(int(tf.max(initial=0))))
-            batches.append((batch_start, column.astype(np.int32), doc.astype(np.uint16), count))
+            del keys
+            batches.append(_Batch.of(batch_start, column, doc, tf))
 
         for tokens in token_lists:
             tokens = tokens or [""]
@@ -357,9 +373,7 @@ class Postings:
                 batch, batch_start = array.array("q"), len(lengths)
         if len(lengths) > batch_start:
             flush()
-        indptr, docs, counts = _gather(batches, len(vocabulary))
-        doc_offsets, doc_gaps = _encode_doc_ids(indptr, docs)
-        del docs
+        indptr, doc_offsets, doc_gaps, counts = _place_and_encode(batches, len(vocabulary))
         return cls(
             Vocabulary(vocabulary),
             indptr.astype(_offset_dtype(int(indptr[-1]))),
@@ -473,39 +487,75 @@ class Postings:
         self.tf.close()
 
 
-def _gather(
-    batches: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]], tokens: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every batch's postings (each sorted by token, then document) placed by token: (indptr,
-    documents, counts) in CSR form. A counting sort: each token's postings from batch after
-    batch follow one another, so its documents stay ascending, and each batch is let go once
-    placed."""
+class _Batch:
+    """One batch's postings, sorted by token then document, as runs of one token each."""
 
-    def runs(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        starts = np.flatnonzero(np.diff(columns, prepend=-1))
-        return columns[starts], starts, np.diff(starts, append=len(columns))
+    def __init__(
+        self, first_doc: int, run_tokens: np.ndarray, run_ends: np.ndarray, local: np.ndarray, count: np.ndarray
+    ) -> None:
+        self.first_doc = first_doc
+        self.run_tokens = run_tokens  # int32, ascending: each run's token column
+        self.run_ends = run_ends  # int64: where each run ends in ``local`` and ``count``
+        self.local = local  # uint16: each posting's document, counted from ``first_doc``
+        self.count = count  # each posting's term count
 
+    @classmethod
+    def of(cls, first_doc: int, column: np.ndarray, doc: np.ndarray, tf: np.ndarray) -> _Batch:
+        starts = np.flatnonzero(np.diff(column, prepend=-1))
+        ends = np.append(starts[1:], len(column)).astype(np.int64)
+        count = tf.astype(_count_dtype(int(tf.max(initial=0))))
+        return cls(first_doc, column[starts].astype(np.int32), ends, doc.astype(np.uint16), count)
+
+    def runs_of(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+        """The runs of tokens ``first`` to ``last - 1``: their tokens, their lengths, and the
+        postings they span (start, stop)."""
+        lo, hi = np.searchsorted(self.run_tokens, (first, last))
+        start = int(self.run_ends[lo - 1]) if lo else 0
+        stop = int(self.run_ends[hi - 1]) if hi > lo else start
+        ends = self.run_ends[lo:hi]
+        lengths = np.diff(ends, prepend=start)
+        return self.run_tokens[lo:hi], lengths, start, stop
+
+
+def _place_and_encode(batches: list[_Batch], tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every batch's postings placed by token and encoded: (indptr, each token's byte offset
+    in the document stream, the stream, the counts). A counting sort, a slice of whole tokens
+    at a time: each token's postings from batch after batch follow one another, so its
+    documents stay ascending, and no array of every posting's document is made (at a million
+    passages that array and the batches' token columns were 8 of the 12 bytes a posting took
+    at the build's peak)."""
     postings = np.zeros(tokens, dtype=np.int64)
-    for _, columns, _, _ in batches:
-        token_ids, _, run_lengths = runs(columns)
-        postings[token_ids] += run_lengths
+    for batch in batches:
+        postings[batch.run_tokens] += np.diff(batch.run_ends, prepend=0)
     indptr = np.zeros(tokens + 1, dtype=np.int64)
     np.cumsum(postings, out=indptr[1:])
     del postings
-    count_type = np.result_type(np.uint8, *(count.dtype for *_, count in batches))
-    docs = np.empty(int(indptr[-1]), dtype=np.int32)
+    count_type = np.result_type(np.uint8, *(batch.count.dtype for batch in batches))
     counts = np.empty(int(indptr[-1]), dtype=count_type)
-    cursor = indptr[:-1].copy()
-    batches.reverse()
-    while batches:
-        batch_start, columns, local, count = batches.pop()
-        token_ids, starts, run_lengths = runs(columns)
-        places = np.repeat(cursor[token_ids] - starts, run_lengths) + np.arange(len(columns))
-        docs[places] = local.astype(np.int32) + batch_start
-        counts[places] = count
-        cursor[token_ids] += run_lengths
-        del columns, local, count, places
-    return indptr, docs, counts
+    offsets = np.zeros(tokens + 1, dtype=np.int64)
+    pieces: list[np.ndarray] = []
+    written, first = 0, 0
+    while first < tokens:
+        last = _slice_end(indptr, first)
+        start, stop = int(indptr[first]), int(indptr[last])
+        ids = np.empty(stop - start, dtype=np.uint32)
+        cursor = indptr[first:last] - start
+        for batch in batches:
+            run_tokens, run_lengths, begin, end = batch.runs_of(first, last)
+            if begin == end:
+                continue
+            places = np.repeat(cursor[run_tokens - first] - (np.cumsum(run_lengths) - run_lengths), run_lengths)
+            places += np.arange(end - begin)
+            ids[places] = batch.local[begin:end].astype(np.uint32) + batch.first_doc
+            counts[start + places] = batch.count[begin:end]
+            cursor[run_tokens - first] += run_lengths
+        encoded, ends = _encode_slice(ids, np.asarray(indptr[first : last + 1], dtype=np.int64) - start)
+        offsets[first + 1 : last + 1] = written + ends
+        pieces.append(encoded)
+        written += len(encoded)
+        first = last
+    stream = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
+    return indptr, offsets.astype(_offset_dtype(written)), stream, counts
 
 
 def _add_bm25(scores: np.ndarray, norm: np.ndarray, postings: tuple[np.ndarray, np.ndarray], idf: float) -> None:

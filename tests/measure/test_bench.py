@@ -11,8 +11,10 @@ import pytest
 
 from hoptac.settings import Settings
 from measure.bench import BenchConfig, format_report, make_questions, plot_report, run_bench
+from measure.bench.workspace import settings_for
 from retrieval.articles.corpus import read_corpus
 from retrieval.local.corpus_state import CorpusStateStore
+from retrieval.local.engine import LocalEngine
 from tests.conftest import CORPUS, HashingEmbedder
 
 
@@ -396,3 +398,45 @@ def test_a_question_is_embedded_once_until_the_benchmark_forgets_it() -> None:
     forget_queries(Engine())
     embedder.encode_query("Cầu Đồng Việt ở đâu?")
     assert model.encoded == 2  # forgotten: a timed question pays for its own pass
+
+
+def test_a_size_is_built_in_a_fresh_process_that_reports_its_peak_memory_by_step(
+    tmp_path: Path, model_dir: Path
+) -> None:
+    """``hoptac bench`` builds each new index in a new interpreter (the product's ingest, the
+    real model with random vectors for what its cache lacks), so the build's peak memory is
+    its own; the report names the step of each peak, and the index it built is whole."""
+    from measure.bench.build import build_in_fresh_process
+    from measure.bench.workspace import open_engine
+
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    base = Settings(corpus_dir=tmp_path / "unused", data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    folder = tmp_path / "size"
+    jsonl = _news_jsonl(tmp_path / "news.jsonl", count=12)
+    open_engine(base, folder, BenchEmbedder())  # type: ignore[arg-type]  # the folder's layout, as the bench makes it
+    report = build_in_fresh_process(data, folder, jsonl, synthetic=True)
+    assert report["build_s"] > 0
+    assert report["peak_rss_mb"] >= max(report["peak_by_step_mb"].values()) >= report["rss_before_mb"] > 0
+    assert {"embed", "lexical postings", "dense index", "write"} <= set(report["peak_by_step_mb"])
+    engine = LocalEngine.open(settings_for(base, folder).engine_config())
+    assert engine.index.manifest.articles == 12
+    assert engine.index.manifest.passages >= 12
+    assert engine.status(verify=True).integrity == "verified"
+
+
+def test_a_failed_fresh_process_build_says_why_in_one_line(tmp_path: Path, model_dir: Path) -> None:
+    from measure.bench.build import build_in_fresh_process
+    from measure.bench.workspace import open_engine
+
+    data = tmp_path / "data"
+    (data / "models").mkdir(parents=True)
+    (data / "models" / model_dir.name).symlink_to(model_dir)
+    base = Settings(corpus_dir=tmp_path / "unused", data_dir=data, _env_file=None)  # type: ignore[call-arg]
+    open_engine(base, tmp_path / "size", BenchEmbedder())  # type: ignore[arg-type]
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("{not json\n", "utf-8")
+    with pytest.raises(RuntimeError, match=r"^the build of .*size failed: \w+") as raised:
+        build_in_fresh_process(data, tmp_path / "size", broken, synthetic=True)
+    assert "\n" not in str(raised.value)

@@ -18,7 +18,7 @@ from retrieval.local.article_file import ArticleDamagedError, ArticleFile
 from retrieval.local.dense import DenseIndex, DenseIndexKind
 from retrieval.local.engine import LocalEngine
 from retrieval.local.index import FORMAT_VERSION, IndexStore, LoadedIndex
-from tests.conftest import HashingEmbedder
+from tests.conftest import CORPUS, HashingEmbedder
 
 QUESTION = "cầu Đồng Việt ở đâu?"
 
@@ -177,13 +177,13 @@ def test_an_index_of_the_previous_format_asks_for_a_reindex(settings: Settings) 
         IndexStore(settings.engine_config().index_root).load()
 
 
-def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The build quantises span-pooled sentence vectors a few passages at a time (no float32
-    matrix of every sentence); the codes are those of quantising the whole matrix at once,
-    each sentence taking the vector of the first passage that pooled it."""
-    from retrieval import preparation as index_module
+def test_span_vectors_are_quantised_block_by_block_exactly_as_one_matrix() -> None:
+    """The build quantises span-pooled sentence vectors a block of passages at a time (no
+    float32 matrix of every sentence); the codes are those of quantising the whole matrix at
+    once, each sentence taking the vector of the first passage that pooled it, in its own
+    block or an earlier one."""
+    from retrieval import preparation
 
-    monkeypatch.setattr(index_module, "_QUANTISE_PASSAGES", 3)
     rng = np.random.default_rng(5)
     sentences, dimension = 40, 8
     rows_per_passage = [range(i * 3, min(i * 3 + 5, sentences)) for i in range(14)]  # overlapping
@@ -198,11 +198,41 @@ def test_span_vectors_are_quantised_batch_by_batch_exactly_as_one_matrix(monkeyp
             if vector is not None and not taken[r]:
                 expected[r], taken[r] = vector, True
     codes, scales = quantize_int8(expected[taken])
-    stored, has_vector = index_module._quantise_pooled(rows_per_passage, pooled, sentences, dimension)
-    assert np.array_equal(has_vector, taken)
-    assert np.array_equal(stored.codes[taken], codes)
-    assert stored.scales is not None and np.array_equal(stored.scales[taken], scales)
-    assert all(vectors == [] for vectors in pooled)  # each passage's vectors let go once taken
+    stored = preparation._SentenceCodes(sentences, dimension)
+    for start in range(0, len(pooled), 3):
+        block = pooled[start : start + 3]
+        stored.take_pooled(rows_per_passage[start : start + 3], block)
+        assert all(vectors == [] for vectors in block)  # each passage's vectors let go once taken
+    assert np.array_equal(stored.has_vector, taken)
+    compact = stored.compact()
+    assert np.array_equal(compact.codes[taken], codes)
+    assert compact.scales is not None and np.array_equal(compact.scales[taken], scales)
+
+
+@pytest.mark.parametrize("model", ["hashing, each sentence alone", "real model, span pooling"])
+def test_articles_embedded_block_by_block_store_what_one_block_stores(
+    model: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    """The build embeds a few passages at a time (bounded memory at a million passages):
+    the stored passage and sentence vectors are those of embedding every passage at once,
+    and the progress it reports only goes up, to every text."""
+    from retrieval import preparation
+    from retrieval.articles.corpus import read_corpus
+
+    embedder = HashingEmbedder() if model.startswith("hashing") else request.getfixturevalue("real_engine").embedder()
+    articles = sorted(read_corpus(CORPUS).articles, key=lambda a: a.id)
+    whole = preparation.embed_articles(articles, embedder)
+    monkeypatch.setattr(preparation, "EMBED_BLOCK_PASSAGES", 2)
+    reported: list[tuple[str, int, int]] = []
+    blocks = preparation.embed_articles(articles, embedder, lambda *step: reported.append(step))
+    assert len(whole.passages) > 4
+    assert np.array_equal(blocks.passage_vectors.codes, whole.passage_vectors.codes)
+    assert np.array_equal(blocks.sentence_vectors.codes, whole.sentence_vectors.codes)
+    assert blocks.sentence_vectors.scales is not None and whole.sentence_vectors.scales is not None
+    assert np.array_equal(blocks.sentence_vectors.scales, whole.sentence_vectors.scales)
+    assert {stage for stage, _, _ in reported} == {"embed"}
+    assert reported[-1][1] == reported[-1][2] >= len(whole.passages)
+    assert [done for _, done, _ in reported] == sorted(done for _, done, _ in reported)
 
 
 def test_int8_quantisation_in_blocks_of_rows_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:

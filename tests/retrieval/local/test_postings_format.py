@@ -84,6 +84,40 @@ def test_built_postings_score_exactly_as_the_reference(monkeypatch: pytest.Monke
     assert postings.documents_with("absent") is None and postings.count("absent") == 0
 
 
+@pytest.mark.parametrize(("batch", "encode"), [(7, 5), (1, 1), (32768, 1 << 20)])
+def test_the_build_writes_the_bytes_of_the_token_lists_encoded_at_once(
+    batch: int, encode: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Placed a slice of tokens at a time, from batches of documents (bounded memory), the
+    build's arrays are byte for byte those of encoding every token's whole list at once."""
+    monkeypatch.setattr(postings_module, "_BUILD_BATCH", batch)
+    monkeypatch.setattr(postings_module, "_ENCODE_POSTINGS", encode)
+    docs = _corpus(4, documents=300)
+    built = Postings.build(docs)
+    columns = {token: built.vocabulary.get(token) for d in docs for token in (d or [""])}
+    lists: list[list[int]] = [[] for _ in columns]
+    tfs: list[list[int]] = [[] for _ in columns]
+    for i, d in enumerate(docs):
+        for token, count in sorted(Counter(d or [""]).items()):
+            lists[columns[token]].append(i)  # type: ignore[index]
+            tfs[columns[token]].append(count)  # type: ignore[index]
+    indptr = np.cumsum([0] + [len(found) for found in lists])
+    expected = Postings.from_lists(
+        built.vocabulary,
+        indptr,
+        np.array([i for found in lists for i in found], dtype=np.int32),
+        np.array([c for counts in tfs for c in counts]),
+        np.array([len(d) or 1 for d in docs]),
+    )
+    assert np.array_equal(built.indptr, expected.indptr) and built.indptr.dtype == expected.indptr.dtype
+    assert np.array_equal(built.doc_offsets, expected.doc_offsets)
+    assert np.array_equal(
+        built.doc_gaps.read(0, len(built.doc_gaps)), expected.doc_gaps.read(0, len(expected.doc_gaps))
+    )
+    assert np.array_equal(built.tf.read(0, len(built.tf)), expected.tf.read(0, len(expected.tf)))
+    assert built.tf.dtype == expected.tf.dtype == np.uint16  # one count is 300
+
+
 def test_counts_take_one_byte_unless_one_exceeds_255(tmp_path: Path) -> None:
     docs = [d for i, d in enumerate(_corpus(2)) if i != 40]
     postings = Postings.build(docs)
