@@ -74,6 +74,7 @@ from retrieval.engine import (
 )
 from retrieval.local.article_file import ArticleFile, write_articles
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
+from retrieval.local.freed_memory import return_freed_memory
 from retrieval.local.postings import LexicalIndex, Postings
 from retrieval.local.row_file import load_vectors
 from retrieval.models import Article, Passage, Sentence
@@ -412,9 +413,11 @@ def _build_segment(
     """Segment, embed (through the cache) and tokenise ``articles``, already in row order.
     Returns the segment and how many texts had to be embedded."""
     prepared = embed_articles(articles, embedder, progress)
+    return_freed_memory()  # the sentences' texts, before the postings' arrays are made
     if progress:
         progress("index", 0, 2)
     postings = Postings.build(_tokens_letting_go(prepared.passages, analyzer))
+    return_freed_memory()  # the passages' texts, before the dense index is made
     if progress:
         progress("index", 1, 2)
     segment = Segment(

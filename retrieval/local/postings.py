@@ -23,7 +23,7 @@ from retrieval.engine import IndexCorruptError
 from retrieval.local.positional_file import PositionalFile
 
 #: Documents per batch when counting terms in :meth:`Postings.build` (bounds its memory).
-_BUILD_BATCH = 32768
+_BUILD_BATCH = 4096
 
 
 class Vocabulary:
@@ -495,14 +495,14 @@ class _Batch:
     ) -> None:
         self.first_doc = first_doc
         self.run_tokens = run_tokens  # int32, ascending: each run's token column
-        self.run_ends = run_ends  # int64: where each run ends in ``local`` and ``count``
+        self.run_ends = run_ends  # int32: where each run ends in ``local`` and ``count``
         self.local = local  # uint16: each posting's document, counted from ``first_doc``
         self.count = count  # each posting's term count
 
     @classmethod
     def of(cls, first_doc: int, column: np.ndarray, doc: np.ndarray, tf: np.ndarray) -> _Batch:
         starts = np.flatnonzero(np.diff(column, prepend=-1))
-        ends = np.append(starts[1:], len(column)).astype(np.int64)
+        ends = np.append(starts[1:], len(column)).astype(np.int32)  # a batch holds far fewer than 2**31 postings
         count = tf.astype(_count_dtype(int(tf.max(initial=0))))
         return cls(first_doc, column[starts].astype(np.int32), ends, doc.astype(np.uint16), count)
 
