@@ -124,3 +124,21 @@ def test_without_the_selector_the_weights_are_the_ones_before_it() -> None:
     assert len(evidence.vector()) == 13
     features = np.concatenate([evidence.vector(), evidence.vector()[:12] * 0.5])
     assert np.isclose(confidence_logit(evidence) - float(np.dot(CONFIDENCE_WEIGHTS, features)), -4.757)
+
+
+def test_questions_batched_together_get_the_vectors_they_get_alone(model_dir: Path) -> None:
+    # What the query batcher relies on: a batch (padded to its longest question) changes no vector.
+    embedder = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
+    embedder.attach_selector(SHIPPED)
+    questions = [
+        "Hai tỉnh sẽ phối hợp những dự án nào?",
+        "cau Dong Viet o dau",
+        "UNESCO",
+        "Ninh Bình và Thanh Hóa ký kết biên bản hợp tác phát triển du lịch giai đoạn 2019-2024 ở đâu?",
+        "hồ sơ",
+    ]
+    together = embedder._encode_queries(questions)
+    assert together.shape == (len(questions), 2 * embedder.dimension)
+    for row, question in enumerate(questions):
+        alone = embedder._encode_queries([question])[0]
+        assert np.allclose(together[row], alone, atol=1e-5)
