@@ -115,7 +115,9 @@ class Packing:
     def of(cls, attention_mask: torch.Tensor) -> Packing:
         batch, tokens = attention_mask.shape
         attended = attention_mask.reshape(-1).bool()
-        rows = None if bool(attended.all()) else attended.nonzero().squeeze(1)
+        # A traced pass (torch.jit.trace) keeps one path for every batch: always packed.
+        unpadded = not torch.jit.is_tracing() and bool(attended.all())
+        rows = None if unpadded else attended.nonzero().squeeze(1)
         return cls(rows, batch, tokens, attention_mask.bool()[:, None, None, :])
 
     def pack(self, padded: torch.Tensor) -> torch.Tensor:

@@ -137,8 +137,21 @@ def test_questions_batched_together_get_the_vectors_they_get_alone(model_dir: Pa
         "Ninh Bình và Thanh Hóa ký kết biên bản hợp tác phát triển du lịch giai đoạn 2019-2024 ở đâu?",
         "hồ sơ",
     ]
+    # One question first: the pass traced on a batch of one serves every batch after it.
+    alone = [embedder._encode_queries([question])[0] for question in questions]
     together = embedder._encode_queries(questions)
     assert together.shape == (len(questions), 2 * embedder.dimension)
     for row, question in enumerate(questions):
-        alone = embedder._encode_queries([question])[0]
-        assert np.allclose(together[row], alone, atol=1e-5)
+        assert np.allclose(together[row], alone[row], atol=1e-5), question
+    eager = embedder.mean_pooling_model()
+    assert eager.bert is not None and embedder.selector is not None
+    for row, question in enumerate(questions):  # the traced pass computes what the eager layers do
+        encoding = eager._tokenizer.encode(eager.prompts["query"] + question)
+        ids = torch.tensor([encoding.ids])
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            hidden, kept = eager.bert.forward_split(ids, mask, embedder.selector.split)
+            assert kept is not None
+            base = torch.nn.functional.normalize(hidden.mean(dim=1), dim=1)[0].numpy()
+        assert np.allclose(together[row, : embedder.dimension], base, atol=1e-5)
+        assert np.allclose(together[row, embedder.dimension :], embedder.selector.pooled(kept, mask)[0], atol=1e-5)
