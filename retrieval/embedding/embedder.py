@@ -351,7 +351,11 @@ class Embedder:
 
     def warm_up(self) -> None:
         """Encode one throw-away query: torch's first forward pass allocates and initialises
-        (hundreds of milliseconds) and should not be paid by the first user's question."""
+        (hundreds of milliseconds) and should not be paid by the first user's question; with
+        the selector, through the questions' own pass (traced then, half a second)."""
+        if self.selector is not None:
+            self._encode_queries(["warm-up"])
+            return
         with self._lock:
             self._model.encode(["query: warm-up"], batch_size=1, normalize_embeddings=True, show_progress_bar=False)
 
