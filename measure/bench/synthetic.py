@@ -35,6 +35,8 @@ class SyntheticFillEmbedder(Embedder):
         self.synthetic = 0
         self.real = 0
         self.model_embedder = real  # for work that must really run the model (a new article)
+        # Questions are the model's own, so with the selector's vector as in production.
+        self.selector = real.selector
 
     def encode_passages(
         self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None

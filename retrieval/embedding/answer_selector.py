@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,11 @@ class AnswerSelector(nn.Module):
         with torch.inference_mode():
             return self(states, mask)
 
+    def question_pass(self, bert: BertEncoder) -> QuestionPass:
+        """The whole pass of a batch of questions over ``bert`` and this selector, run
+        without holding the GIL (:class:`QuestionPass`)."""
+        return QuestionPass(bert, self)
+
     def save(self, folder: Path, base_model: str, trained: dict[str, Any]) -> Path:
         """The trained layers in float16 and the card naming their SHA-256."""
         from safetensors.torch import save_file
@@ -157,3 +163,45 @@ class AnswerSelector(nn.Module):
         except RuntimeError as exc:
             raise SelectorError(_damaged(folder, "its layers do not fit the model")) from exc
         return selector.eval()
+
+
+class _BothVectors(nn.Module):
+    """(ids, mask) -> (the base model's unit vectors, the selection vectors), from one pass of
+    the lower layers."""
+
+    def __init__(self, bert: BertEncoder, selector: AnswerSelector) -> None:
+        super().__init__()
+        self.bert = bert
+        self.selector = selector
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden, kept = self.bert.forward_split(ids, mask, self.selector.split)
+        assert kept is not None
+        weights = mask.unsqueeze(-1).to(hidden.dtype)
+        base = (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+        return nn.functional.normalize(base, p=2, dim=1), self.selector(kept, mask)
+
+
+class QuestionPass:
+    """The questions' pass as one TorchScript graph (traced at the first batch): run from
+    Python, eager torch takes the GIL back between its few hundred operations, and with
+    other threads busy in Python (askers composing their answers) each take waits up to the
+    interpreter's switch interval, so a batch that takes 0.3 s alone took seconds; the
+    traced graph runs whole in C++ with the GIL released. The same operations, the same
+    numbers. Not thread-safe: the caller serialises calls."""
+
+    def __init__(self, bert: BertEncoder, selector: AnswerSelector) -> None:
+        self._eager = _BothVectors(bert, selector).eval()
+        self._traced: Any = None
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Without the profiling executor's optimisation runs (seconds over the first two
+        # calls, for no faster pass on a CPU).
+        with torch.jit.optimized_execution(False):
+            if self._traced is None:
+                with torch.no_grad(), warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # torch's notice that tracing is deprecated; the constant scale
+                    self._traced = torch.jit.trace(self._eager, (ids, mask), check_trace=False)
+            with torch.inference_mode():
+                base, selection = self._traced(ids, mask)
+        return base, selection

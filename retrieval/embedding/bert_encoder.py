@@ -100,6 +100,39 @@ class _Embeddings(nn.Module):
         return self.LayerNorm(summed)
 
 
+@dataclass(frozen=True)
+class Packing:
+    """Where a padded batch's attended tokens are: the layers' dense parts (most of the
+    work) run on those tokens alone, packed one after the other, and only attention on
+    the padded layout. A batch of questions padded to its longest is about 40% padding."""
+
+    rows: torch.Tensor | None  # (attended,) positions in the flattened (batch * tokens); None: no padding
+    batch: int
+    tokens: int
+    keep: torch.Tensor  # (batch, 1, 1, tokens): which keys a token may attend to
+
+    @classmethod
+    def of(cls, attention_mask: torch.Tensor) -> Packing:
+        batch, tokens = attention_mask.shape
+        attended = attention_mask.reshape(-1).bool()
+        # A traced pass (torch.jit.trace) keeps one path for every batch: always packed.
+        unpadded = not torch.jit.is_tracing() and bool(attended.all())
+        rows = None if unpadded else attended.nonzero().squeeze(1)
+        return cls(rows, batch, tokens, attention_mask.bool()[:, None, None, :])
+
+    def pack(self, padded: torch.Tensor) -> torch.Tensor:
+        """(batch, tokens, d) -> (attended, d)."""
+        flat = padded.reshape(self.batch * self.tokens, -1)
+        return flat if self.rows is None else flat.index_select(0, self.rows)
+
+    def pad(self, packed: torch.Tensor) -> torch.Tensor:
+        """(attended, d) -> (batch, tokens, d), zeros where the batch is padded."""
+        flat = packed
+        if self.rows is not None:
+            flat = packed.new_zeros((self.batch * self.tokens, packed.shape[1])).index_copy(0, self.rows, packed)
+        return flat.view(self.batch, self.tokens, -1)
+
+
 class _SelfAttention(nn.Module):
     def __init__(self, shape: BertShape) -> None:
         super().__init__()
@@ -108,20 +141,21 @@ class _SelfAttention(nn.Module):
         self.key = _linear(shape.hidden_size, shape.hidden_size)
         self.value = _linear(shape.hidden_size, shape.hidden_size)
 
-    def forward(self, hidden: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        batch, tokens, width = hidden.shape
-
-        def split(x: torch.Tensor) -> torch.Tensor:
-            return x.view(batch, tokens, self.heads, width // self.heads).transpose(1, 2)
-
+    def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
+        """(attended, d) packed tokens -> their attention context, packed."""
+        width = hidden.shape[-1]
+        head = width // self.heads
+        projected = torch.cat([self.query(hidden), self.key(hidden), self.value(hidden)], dim=1)
+        # (batch, tokens, 3, heads, head) -> three (batch, heads, tokens, head)
+        query, key, value = packing.pad(projected).view(packing.batch, packing.tokens, 3, self.heads, head).unbind(2)
         context = functional.scaled_dot_product_attention(
-            split(self.query(hidden)),
-            split(self.key(hidden)),
-            split(self.value(hidden)),
-            attn_mask=keep,
-            scale=1.0 / math.sqrt(width // self.heads),
+            query.transpose(1, 2),
+            key.transpose(1, 2),
+            value.transpose(1, 2),
+            attn_mask=packing.keep,
+            scale=1.0 / math.sqrt(head),
         )
-        return context.transpose(1, 2).reshape(batch, tokens, width)
+        return packing.pack(context.transpose(1, 2).reshape(packing.batch, packing.tokens, width))
 
 
 class _ResidualOutput(nn.Module):
@@ -142,8 +176,8 @@ class _Attention(nn.Module):
         self.self = _SelfAttention(shape)
         self.output = _ResidualOutput(shape.hidden_size, shape.hidden_size, shape.layer_norm_eps)
 
-    def forward(self, hidden: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        return self.output(self.self(hidden, keep), hidden)
+    def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
+        return self.output(self.self(hidden, packing), hidden)
 
 
 class _Intermediate(nn.Module):
@@ -162,8 +196,9 @@ class _Layer(nn.Module):
         self.intermediate = _Intermediate(shape)
         self.output = _ResidualOutput(shape.intermediate_size, shape.hidden_size, shape.layer_norm_eps)
 
-    def forward(self, hidden: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-        attended = self.attention(hidden, keep)
+    def forward(self, hidden: torch.Tensor, packing: Packing) -> torch.Tensor:
+        """(attended, d) packed tokens through the layer."""
+        attended = self.attention(hidden, packing)
         return self.output(self.intermediate(attended), attended)
 
 
@@ -188,7 +223,7 @@ class BertEncoder(nn.Module):
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """(batch, tokens, hidden): the last layer's output for every token; padding
-        (``attention_mask`` 0) is never attended to."""
+        (``attention_mask`` 0) is never attended to, and is zeros in the result."""
         return self.forward_split(input_ids, attention_mask, None)[0]
 
     def forward_split(
@@ -196,14 +231,14 @@ class BertEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The last layer's output, and the input of layer ``split`` (None: not kept), from
         one pass: what a trained head over the top layers (an answer selector) starts from."""
-        keep = attention_mask.bool()[:, None, None, :]
-        hidden = self.embeddings(input_ids)
+        packing = Packing.of(attention_mask)
+        hidden = packing.pack(self.embeddings(input_ids))
         kept: torch.Tensor | None = None
         for number, layer in enumerate(self.encoder.layer):
             if number == split:
-                kept = hidden
-            hidden = layer(hidden, keep)
-        return hidden, kept
+                kept = packing.pad(hidden)
+            hidden = layer(hidden, packing)
+        return packing.pad(hidden), kept
 
     def top_layers(self, split: int) -> list[nn.Module]:
         """Layers ``split`` and above, the part an answer selector retrains."""
@@ -211,11 +246,12 @@ class BertEncoder(nn.Module):
 
     @staticmethod
     def run_layers(layers: list[nn.Module], hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """``hidden`` through ``layers`` (padding never attended to)."""
-        keep = attention_mask.bool()[:, None, None, :]
+        """``hidden`` through ``layers`` (padding never attended to; zeros in the result)."""
+        packing = Packing.of(attention_mask)
+        packed = packing.pack(hidden)
         for layer in layers:
-            hidden = layer(hidden, keep)
-        return hidden
+            packed = layer(packed, packing)
+        return packing.pad(packed)
 
     @classmethod
     def load(cls, folder: Path) -> BertEncoder | None:

@@ -18,7 +18,7 @@ import os
 import sqlite3
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import lru_cache
 from pathlib import Path
@@ -150,6 +150,25 @@ def _quiet_libraries() -> None:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
+
+
+@contextlib.contextmanager
+def _model_threads(threads: int | None) -> Iterator[None]:
+    """torch's intra-op threads set to ``threads`` meanwhile (None: left as they are)."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class QueryBatcher:
@@ -298,13 +317,17 @@ class Embedder:
         return np.vstack(vectors)
 
     def _encode_queries(self, texts: list[str]) -> np.ndarray:
-        """(n, d), or (n, 2d) with the selection vectors beside when a selector is attached."""
-        if self.selector is None:
-            return self._encode(texts, self._query_prompt, None)
-        with self._lock:
-            base, selection = self.mean_pooling_model().encode_with_selection(
-                texts, self.selector, self._query_prompt, self._batch_size
-            )
+        """(n, d), or (n, 2d) with the selection vectors beside when a selector is attached.
+
+        A batch of several questions means several askers, whose other work (search,
+        composing the answer) needs the other cores: the model then runs on one thread."""
+        with _model_threads(1 if len(texts) > 1 else None):
+            if self.selector is None:
+                return self._encode(texts, self._query_prompt, None)
+            with self._lock:
+                base, selection = self.mean_pooling_model().encode_with_selection(
+                    texts, self.selector, self._query_prompt, self._batch_size
+                )
         return np.hstack([base, selection])
 
     def _encode_question(self, text: str) -> np.ndarray:
@@ -328,7 +351,11 @@ class Embedder:
 
     def warm_up(self) -> None:
         """Encode one throw-away query: torch's first forward pass allocates and initialises
-        (hundreds of milliseconds) and should not be paid by the first user's question."""
+        (hundreds of milliseconds) and should not be paid by the first user's question; with
+        the selector, through the questions' own pass (traced then, half a second)."""
+        if self.selector is not None:
+            self._encode_queries(["warm-up"])
+            return
         with self._lock:
             self._model.encode(["query: warm-up"], batch_size=1, normalize_embeddings=True, show_progress_bar=False)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from retrieval.embedding.answer_selector import AnswerSelector
+    from retrieval.embedding.answer_selector import AnswerSelector, QuestionPass
     from retrieval.embedding.bert_encoder import BertEncoder
 
 _TRANSFORMER = "Transformer"
@@ -90,6 +90,7 @@ class MeanPoolingModel:
         self.max_seq_length = max_length
         self._normalise = normalise
         self._dimension = dimension
+        self._question_pass: tuple[AnswerSelector, QuestionPass] | None = None  # for the selector it was made for
 
     @classmethod
     def load(cls, folder: Path) -> MeanPoolingModel | None:
@@ -202,7 +203,6 @@ class MeanPoolingModel:
         """(n, d) unit vectors twice, from one pass of the lower layers: what :meth:`encode`
         gives, and ``selector``'s question vectors (its trained top layers run on the input
         of layer ``selector.split``). Needs :attr:`bert`."""
-        import torch
 
         bert = self.bert
         if bert is None:
@@ -211,13 +211,11 @@ class MeanPoolingModel:
         texts = [prompt + text for text in sentences]
         base = np.zeros((len(texts), self._dimension), dtype=np.float32)
         selection = np.zeros_like(base)
-
-        def run(ids: Any, mask: Any) -> Any:
-            return bert.forward_split(ids, mask, selector.split)
-
-        for rows, _, mask, (hidden, kept) in self._forward(texts, batch_size, run):
-            base[rows] = torch.nn.functional.normalize(mean_pool(hidden, mask), p=2, dim=1).float().numpy()
-            selection[rows] = selector.pooled(kept, mask).float().numpy()
+        if self._question_pass is None or self._question_pass[0] is not selector:
+            self._question_pass = (selector, selector.question_pass(bert))
+        for rows, _, _, (both, chosen) in self._forward(texts, batch_size, self._question_pass[1]):
+            base[rows] = both.float().numpy()
+            selection[rows] = chosen.float().numpy()
         return base, selection
 
     def split_states(self, sentences: Sequence[str], split: int, prompt_name: str = "query") -> list[np.ndarray]:

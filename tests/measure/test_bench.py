@@ -440,3 +440,20 @@ def test_a_failed_fresh_process_build_says_why_in_one_line(tmp_path: Path, model
     with pytest.raises(RuntimeError, match=r"^the build of .*size failed: \w+") as raised:
         build_in_fresh_process(data, tmp_path / "size", broken, synthetic=True)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.model
+def test_the_synthetic_vectors_embedder_asks_with_the_selector(model_dir: Path) -> None:
+    # --synthetic-vectors fills passages only: questions still take the selector's pass, as in production.
+    from measure.bench.synthetic import SyntheticFillEmbedder
+    from retrieval.embedding.answer_selector import SHIPPED
+    from retrieval.embedding.embedder import DEFAULT_MODEL, Embedder
+
+    real = Embedder.load(DEFAULT_MODEL, model_dir.parent, None, sentence_vectors="span")
+    real.attach_selector(SHIPPED)
+    synthetic = SyntheticFillEmbedder(real)
+    question = "Cầu Đồng Việt ở đâu?"
+    assert synthetic.selector is real.selector
+    selection = synthetic.selection_vector(question)
+    assert selection is not None
+    assert np.allclose(selection, real.selection_vector(question), atol=1e-5)

@@ -124,3 +124,34 @@ def test_without_the_selector_the_weights_are_the_ones_before_it() -> None:
     assert len(evidence.vector()) == 13
     features = np.concatenate([evidence.vector(), evidence.vector()[:12] * 0.5])
     assert np.isclose(confidence_logit(evidence) - float(np.dot(CONFIDENCE_WEIGHTS, features)), -4.757)
+
+
+def test_questions_batched_together_get_the_vectors_they_get_alone(model_dir: Path) -> None:
+    # What the query batcher relies on: a batch (padded to its longest question) changes no vector.
+    embedder = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
+    embedder.attach_selector(SHIPPED)
+    questions = [
+        "Hai tỉnh sẽ phối hợp những dự án nào?",
+        "cau Dong Viet o dau",
+        "UNESCO",
+        "Ninh Bình và Thanh Hóa ký kết biên bản hợp tác phát triển du lịch giai đoạn 2019-2024 ở đâu?",
+        "hồ sơ",
+    ]
+    # One question first: the pass traced on a batch of one serves every batch after it.
+    alone = [embedder._encode_queries([question])[0] for question in questions]
+    together = embedder._encode_queries(questions)
+    assert together.shape == (len(questions), 2 * embedder.dimension)
+    for row, question in enumerate(questions):
+        assert np.allclose(together[row], alone[row], atol=1e-5), question
+    eager = embedder.mean_pooling_model()
+    assert eager.bert is not None and embedder.selector is not None
+    for row, question in enumerate(questions):  # the traced pass computes what the eager layers do
+        encoding = eager._tokenizer.encode(eager.prompts["query"] + question)
+        ids = torch.tensor([encoding.ids])
+        mask = torch.ones_like(ids)
+        with torch.inference_mode():
+            hidden, kept = eager.bert.forward_split(ids, mask, embedder.selector.split)
+            assert kept is not None
+            base = torch.nn.functional.normalize(hidden.mean(dim=1), dim=1)[0].numpy()
+        assert np.allclose(together[row, : embedder.dimension], base, atol=1e-5)
+        assert np.allclose(together[row, embedder.dimension :], embedder.selector.pooled(kept, mask)[0], atol=1e-5)

@@ -88,3 +88,25 @@ def test_the_default_model_loads_without_importing_transformers(model_dir: Path)
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_a_padded_batch_gives_each_text_its_states_alone_and_zeros_for_padding(tmp_path: Path) -> None:
+    # The dense parts run on the attended tokens only, packed: the same numbers as one text at a time.
+    _tiny_bert(tmp_path)
+    encoder = BertEncoder.load(tmp_path)
+    assert encoder is not None
+    texts = [[0, 5, 17, 42, 9, 2], [0, 33, 2], [0, 8, 61, 2]]
+    ids = torch.tensor([t + [1] * (6 - len(t)) for t in texts])
+    mask = torch.tensor([[1] * len(t) + [0] * (6 - len(t)) for t in texts])
+    with torch.inference_mode():
+        hidden, kept = encoder.forward_split(ids, mask, 1)
+        assert kept is not None
+        top = BertEncoder.run_layers(encoder.top_layers(1), kept, mask)
+        for row, text in enumerate(texts):
+            alone, alone_kept = encoder.forward_split(torch.tensor([text]), torch.ones(1, len(text)), 1)
+            assert alone_kept is not None
+            torch.testing.assert_close(hidden[row, : len(text)], alone[0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(kept[row, : len(text)], alone_kept[0], atol=1e-5, rtol=1e-5)
+    padding = ~mask.bool()
+    assert not hidden[padding].any() and not kept[padding].any() and not top[padding].any()
+    torch.testing.assert_close(top[mask.bool()], hidden[mask.bool()], atol=1e-5, rtol=1e-5)

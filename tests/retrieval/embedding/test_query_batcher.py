@@ -58,3 +58,34 @@ def test_a_failing_batch_fails_only_its_own_questions() -> None:
     with pytest.raises(RuntimeError, match="model failed"):
         batcher.encode("boom")
     assert float(batcher.encode("ok")[0]) == 2.0  # the batcher is usable afterwards
+
+
+class ThreadsSeen:
+    """A model that records torch's intra-op threads at each call."""
+
+    def __init__(self) -> None:
+        self.prompts: dict[str, str] = {}
+        self.threads: list[int] = []
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return 2
+
+    def encode(self, texts, **_: object) -> np.ndarray:  # type: ignore[no-untyped-def]
+        import torch
+
+        self.threads.append(torch.get_num_threads())
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+
+def test_a_batch_of_several_questions_leaves_the_other_cores_to_their_askers() -> None:
+    import torch
+
+    from retrieval.embedding.embedder import Embedder
+
+    model = ThreadsSeen()
+    embedder = Embedder(model, "test", None)
+    before = torch.get_num_threads()
+    embedder._encode_queries(["one"])
+    embedder._encode_queries(["one", "two"])
+    assert model.threads == [before, 1]
+    assert torch.get_num_threads() == before  # restored after the batch
