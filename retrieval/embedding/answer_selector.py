@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,25 +184,52 @@ class _BothVectors(nn.Module):
 
 
 class QuestionPass:
-    """The questions' pass as one TorchScript graph (traced at the first batch): run from
-    Python, eager torch takes the GIL back between its few hundred operations, and with
-    other threads busy in Python (askers composing their answers) each take waits up to the
-    interpreter's switch interval, so a batch that takes 0.3 s alone took seconds; the
-    traced graph runs whole in C++ with the GIL released. The same operations, the same
-    numbers. Not thread-safe: the caller serialises calls."""
+    """The questions' pass as one TorchScript graph: run from Python, eager torch takes the
+    GIL back between its few hundred operations, and with other threads busy in Python
+    (askers composing their answers) each take waits up to the interpreter's switch
+    interval, so a batch that takes 0.3 s alone took seconds; the traced graph runs whole in
+    C++ with the GIL released. The same operations, the same numbers.
+
+    Tracing takes about half a second, so a start traces in the background
+    (:meth:`trace_in_background`) and batches run the same layers eagerly until it is done;
+    without it, the first batch traces. Not thread-safe: the caller serialises calls."""
 
     def __init__(self, bert: BertEncoder, selector: AnswerSelector) -> None:
         self._eager = _BothVectors(bert, selector).eval()
         self._traced: Any = None
+        self._tracing: threading.Thread | None = None
 
-    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    @property
+    def traced(self) -> bool:
+        """Whether batches run the traced graph (False while it is being traced)."""
+        return self._traced is not None
+
+    def _trace(self, ids: torch.Tensor, mask: torch.Tensor) -> None:
         # Without the profiling executor's optimisation runs (seconds over the first two
         # calls, for no faster pass on a CPU).
-        with torch.jit.optimized_execution(False):
-            if self._traced is None:
-                with torch.no_grad(), warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # torch's notice that tracing is deprecated; the constant scale
-                    self._traced = torch.jit.trace(self._eager, (ids, mask), check_trace=False)
-            with torch.inference_mode():
-                base, selection = self._traced(ids, mask)
+        with torch.jit.optimized_execution(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's notice that tracing is deprecated; the constant scale
+            self._traced = torch.jit.trace(self._eager, (ids, mask), check_trace=False)
+
+    def trace_in_background(self, ids: torch.Tensor, mask: torch.Tensor) -> threading.Thread:
+        """Trace the pass on the example batch (``ids``, ``mask``) in a thread of its own."""
+        if self._tracing is None:
+            self._tracing = threading.Thread(
+                target=self._trace, args=(ids, mask), name="hoptac-trace-questions", daemon=True
+            )
+            self._tracing.start()
+        return self._tracing
+
+    def run_eagerly(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same pass without the traced graph (what batches run while it is traced)."""
+        with torch.inference_mode():
+            base, selection = self._eager(ids, mask)
+        return base, selection
+
+    def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self._traced is None and self._tracing is None:
+            self._trace(ids, mask)
+        traced = self._traced
+        with torch.jit.optimized_execution(False), torch.inference_mode():
+            base, selection = traced(ids, mask) if traced is not None else self._eager(ids, mask)
         return base, selection

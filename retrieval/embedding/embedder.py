@@ -352,9 +352,11 @@ class Embedder:
     def warm_up(self) -> None:
         """Encode one throw-away query: torch's first forward pass allocates and initialises
         (hundreds of milliseconds) and should not be paid by the first user's question; with
-        the selector, through the questions' own pass (traced then, half a second)."""
+        the selector, through the questions' own pass, whose traced graph is then built in
+        the background (half a second; questions meanwhile run it eagerly)."""
         if self.selector is not None:
-            self._encode_queries(["warm-up"])
+            with self._lock:
+                self.mean_pooling_model().warm_up_questions(self.selector, self._query_prompt)
             return
         with self._lock:
             self._model.encode(["query: warm-up"], batch_size=1, normalize_embeddings=True, show_progress_bar=False)

@@ -19,6 +19,7 @@ sentence-transformers.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -193,6 +194,28 @@ class MeanPoolingModel:
             out[rows] = pooled.float().numpy()
         return out
 
+    def question_pass(self, selector: AnswerSelector) -> QuestionPass:
+        """The questions' pass over this model and ``selector`` (made once per selector)."""
+        bert = self.bert
+        if bert is None:
+            raise ValueError("an answer selector needs the model to run as a plain BERT encoder")
+        if self._question_pass is None or self._question_pass[0] is not selector:
+            self._question_pass = (selector, selector.question_pass(bert))
+        return self._question_pass[1]
+
+    def warm_up_questions(self, selector: AnswerSelector, prompt_name: str | None = "query") -> threading.Thread:
+        """One question through the pass, eagerly (torch's first allocations), then the
+        traced pass built in the background; returns the thread tracing it."""
+        import torch
+
+        prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
+        question_pass = self.question_pass(selector)
+        encoding = self._tokenizer.encode_batch([prompt + "warm-up"])[0]
+        ids = torch.tensor([encoding.ids], dtype=torch.long)
+        mask = torch.tensor([encoding.attention_mask], dtype=torch.long)
+        question_pass.run_eagerly(ids, mask)
+        return question_pass.trace_in_background(ids, mask)
+
     def encode_with_selection(
         self,
         sentences: Sequence[str],
@@ -211,9 +234,7 @@ class MeanPoolingModel:
         texts = [prompt + text for text in sentences]
         base = np.zeros((len(texts), self._dimension), dtype=np.float32)
         selection = np.zeros_like(base)
-        if self._question_pass is None or self._question_pass[0] is not selector:
-            self._question_pass = (selector, selector.question_pass(bert))
-        for rows, _, _, (both, chosen) in self._forward(texts, batch_size, self._question_pass[1]):
+        for rows, _, _, (both, chosen) in self._forward(texts, batch_size, self.question_pass(selector)):
             base[rows] = both.float().numpy()
             selection[rows] = chosen.float().numpy()
         return base, selection
