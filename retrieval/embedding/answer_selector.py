@@ -190,9 +190,10 @@ class QuestionPass:
     interval, so a batch that takes 0.3 s alone took seconds; the traced graph runs whole in
     C++ with the GIL released. The same operations, the same numbers.
 
-    Tracing takes about half a second, so a start traces in the background
-    (:meth:`trace_in_background`) and batches run the same layers eagerly until it is done;
-    without it, the first batch traces. Not thread-safe: the caller serialises calls."""
+    Tracing takes about half a second of CPU, which neither a start nor the first question
+    should wait for: the first batch runs the layers eagerly and then starts the trace in a
+    thread of its own (:meth:`tracing`); batches run eagerly until it is ready. Not
+    thread-safe: the caller serialises calls."""
 
     def __init__(self, bert: BertEncoder, selector: AnswerSelector) -> None:
         self._eager = _BothVectors(bert, selector).eval()
@@ -201,8 +202,13 @@ class QuestionPass:
 
     @property
     def traced(self) -> bool:
-        """Whether batches run the traced graph (False while it is being traced)."""
+        """Whether batches run the traced graph (False until it has been traced)."""
         return self._traced is not None
+
+    @property
+    def tracing(self) -> threading.Thread | None:
+        """The thread tracing the pass, once the first batch has started it."""
+        return self._tracing
 
     def _trace(self, ids: torch.Tensor, mask: torch.Tensor) -> None:
         # Without the profiling executor's optimisation runs (seconds over the first two
@@ -211,25 +217,23 @@ class QuestionPass:
             warnings.simplefilter("ignore")  # torch's notice that tracing is deprecated; the constant scale
             self._traced = torch.jit.trace(self._eager, (ids, mask), check_trace=False)
 
-    def trace_in_background(self, ids: torch.Tensor, mask: torch.Tensor) -> threading.Thread:
-        """Trace the pass on the example batch (``ids``, ``mask``) in a thread of its own."""
-        if self._tracing is None:
-            self._tracing = threading.Thread(
-                target=self._trace, args=(ids, mask), name="hoptac-trace-questions", daemon=True
-            )
-            self._tracing.start()
-        return self._tracing
-
     def run_eagerly(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The same pass without the traced graph (what batches run while it is traced)."""
+        """The same pass without the traced graph (a warm-up; batches until it is traced)."""
         with torch.inference_mode():
             base, selection = self._eager(ids, mask)
         return base, selection
 
     def __call__(self, ids: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._traced is None and self._tracing is None:
-            self._trace(ids, mask)
         traced = self._traced
+        if traced is None:
+            vectors = self.run_eagerly(ids, mask)
+            if self._tracing is None:  # traced on the batch's first question, as ordinary tensors
+                example = (torch.tensor(ids[:1].tolist()), torch.tensor(mask[:1].tolist()))
+                self._tracing = threading.Thread(
+                    target=self._trace, args=example, name="hoptac-trace-questions", daemon=True
+                )
+                self._tracing.start()
+            return vectors
         with torch.jit.optimized_execution(False), torch.inference_mode():
-            base, selection = traced(ids, mask) if traced is not None else self._eager(ids, mask)
+            base, selection = traced(ids, mask)
         return base, selection

@@ -19,7 +19,6 @@ sentence-transformers.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -203,18 +202,16 @@ class MeanPoolingModel:
             self._question_pass = (selector, selector.question_pass(bert))
         return self._question_pass[1]
 
-    def warm_up_questions(self, selector: AnswerSelector, prompt_name: str | None = "query") -> threading.Thread:
-        """One question through the pass, eagerly (torch's first allocations), then the
-        traced pass built in the background; returns the thread tracing it."""
+    def warm_up_questions(self, selector: AnswerSelector, prompt_name: str | None = "query") -> None:
+        """One question through the pass, eagerly: torch's first allocations, not paid by the
+        first user's question (the traced pass is built after that question, in the background)."""
         import torch
 
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
-        question_pass = self.question_pass(selector)
         encoding = self._tokenizer.encode_batch([prompt + "warm-up"])[0]
         ids = torch.tensor([encoding.ids], dtype=torch.long)
         mask = torch.tensor([encoding.attention_mask], dtype=torch.long)
-        question_pass.run_eagerly(ids, mask)
-        return question_pass.trace_in_background(ids, mask)
+        self.question_pass(selector).run_eagerly(ids, mask)
 
     def encode_with_selection(
         self,

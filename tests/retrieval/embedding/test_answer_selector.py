@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -158,34 +157,24 @@ def test_questions_batched_together_get_the_vectors_they_get_alone(model_dir: Pa
         assert np.allclose(together[row, embedder.dimension :], embedder.selector.pooled(kept, mask)[0], atol=1e-5)
 
 
-def test_a_start_traces_the_question_pass_in_the_background_and_questions_get_the_same_vectors_meanwhile(
+def test_the_question_pass_is_traced_in_the_background_after_the_first_question_with_the_same_vectors(
     model_dir: Path,
 ) -> None:
-    """Tracing the questions' pass takes about half a second: a start does it in a thread of
-    its own (not on the cold start's clock), and a question asked meanwhile runs the same
-    layers eagerly, with the vectors the traced graph gives."""
+    """Tracing the questions' pass takes about half a second: neither a start nor the first
+    question waits for it. The warm-up and the first question run the layers eagerly; the
+    first question then starts the trace in a thread of its own, and the traced graph gives
+    the vectors the eager layers gave."""
     embedder = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
     embedder.attach_selector(SHIPPED)
-    model = embedder.mean_pooling_model()
     assert embedder.selector is not None
-    question_pass = model.question_pass(embedder.selector)
-    questions = ["cau Dong Viet o dau", "Hai tỉnh sẽ phối hợp những dự án nào?"]
-    untraced = embedder._encode_queries(questions[:1])  # no warm-up yet: the first batch traces
-    assert question_pass.traced
-
-    fresh = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
-    fresh.attach_selector(SHIPPED)
-    assert fresh.selector is not None
-    fresh_pass = fresh.mean_pooling_model().question_pass(fresh.selector)
-    fresh_pass._tracing = threading.Thread(target=lambda: None)  # a trace that has not finished
-    meanwhile = fresh._encode_queries(questions)
-    assert not fresh_pass.traced  # answered eagerly, not blocked on the trace
-    assert np.allclose(meanwhile[:1], untraced, atol=1e-5)
-
-    started = Embedder.load(DEFAULT_MODEL, model_dir.parent, None)
-    started.attach_selector(SHIPPED)
-    assert started.selector is not None
-    tracing = started.mean_pooling_model().warm_up_questions(started.selector)
+    question_pass = embedder.mean_pooling_model().question_pass(embedder.selector)
+    embedder.warm_up()
+    assert question_pass.tracing is None and not question_pass.traced  # a start traces nothing
+    questions = ["cau Dong Viet o dau", "Hai tỉnh sẽ phối hợp những dự án nào?", "UNESCO"]
+    eager = embedder._encode_queries(questions)
+    tracing = question_pass.tracing
+    assert tracing is not None  # started by the first question, which did not wait for it
     tracing.join(timeout=120)
-    assert started.mean_pooling_model().question_pass(started.selector).traced
-    assert np.allclose(started._encode_queries(questions), meanwhile, atol=1e-5)
+    assert question_pass.traced
+    assert np.allclose(embedder._encode_queries(questions), eager, atol=1e-5)
+    assert np.allclose(embedder._encode_queries(questions[1:2])[0], eager[1], atol=1e-5)
