@@ -442,7 +442,7 @@ def build_index(
     """Segment, embed (through the cache) and index ``articles`` in memory: a new base, no delta."""
     articles = sorted(articles, key=lambda a: a.id)
     base, embedded = _build_segment("", articles, embedder, analyzer, progress)
-    dense = DenseIndex.build(base.passage_vectors.decode(slice(None)), dense_kind)
+    dense = DenseIndex.build_from(base.passage_vectors, dense_kind)
     if progress:
         progress("index", 2, 2)
     version = _new_version_name()
