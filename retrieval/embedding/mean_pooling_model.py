@@ -204,7 +204,8 @@ class MeanPoolingModel:
 
     def warm_up_questions(self, selector: AnswerSelector, prompt_name: str | None = "query") -> None:
         """One question through the pass, eagerly: torch's first allocations, not paid by the
-        first user's question (the traced pass is built after that question, in the background)."""
+        first user's question (the traced pass is built in the background once questions come
+        together, :class:`~retrieval.embedding.answer_selector.QuestionPass`)."""
         import torch
 
         prompt = self.prompts.get(prompt_name, "") if prompt_name else ""
