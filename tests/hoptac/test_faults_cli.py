@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -40,17 +39,24 @@ def dirs(tmp_path: Path, model_dir: Path) -> list[str]:
     return ["--corpus-dir", str(corpus), "--data-dir", str(data)]
 
 
-def _hoptac(dirs: list[str], *args: str, env: dict[str, str] | None = None, file_size_limit: int = 0):  # type: ignore[no-untyped-def]
-    def limit_file_size() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing it
-        resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, resource.RLIM_INFINITY))
+#: Sets a file-size limit, then becomes ``hoptac``: the limit is set in the child itself, not
+#: by a ``preexec_fn`` (unsafe in a parent with threads: gRPC's, left by the Milvus tests,
+#: aborted a child between fork and exec under load).
+_LIMITED = (
+    "import os, resource, signal, sys\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of killing it\n"
+    "resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), resource.RLIM_INFINITY))\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'hoptac.cli', *sys.argv[2:]])\n"
+)
 
+
+def _hoptac(dirs: list[str], *args: str, env: dict[str, str] | None = None, file_size_limit: int = 0):  # type: ignore[no-untyped-def]
     clean = {k: v for k, v in os.environ.items() if not k.startswith("HOPTAC_")}
+    launcher = ["-c", _LIMITED, str(file_size_limit)] if file_size_limit else ["-m", "hoptac.cli"]
     return subprocess.run(
-        [sys.executable, "-m", "hoptac.cli", *dirs, *args],
+        [sys.executable, *launcher, *dirs, *args],
         cwd=REPO,
         env={**clean, "PYTHONPATH": str(REPO), **(env or {})},
-        preexec_fn=limit_file_size if file_size_limit else None,
         capture_output=True,
         text=True,
         timeout=RUN_WAIT_S,
