@@ -22,6 +22,7 @@ from retrieval.articles.passages import build_passages
 from retrieval.articles.sentences import split_sentences
 from retrieval.embedding.compact import PASSAGE_DTYPE, CompactVectors, quantize_int8
 from retrieval.embedding.embedder import Embedder
+from retrieval.embedding.span_pooling import locate_spans
 from retrieval.engine import Progress
 from retrieval.models import Article, Passage, Sentence
 
@@ -157,8 +158,6 @@ def embed_articles(
         if span_pooling:
             # One forward pass per passage gives its vector and, by span pooling, a vector for
             # each of its sentences (retrieval/embedding/span_pooling.py).
-            from retrieval.embedding.span_pooling import locate_spans
-
             layouts: list[tuple[range, list[tuple[int, int]]]] = []
             for i, text in zip(block, texts, strict=True):
                 rows_of_p = range(int(passage_rows[i, 1]), int(passage_rows[i, 2]) + 1)

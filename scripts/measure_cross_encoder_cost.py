@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
 
 import torch
 
@@ -56,14 +57,15 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    pairs = tokenizer(
-        [QUESTION] * args.candidates,
-        [SENTENCE] * args.candidates,
-        padding="max_length",
-        truncation=True,
-        max_length=args.tokens,
-        return_tensors="pt",
-    )
+
+    def pairs_of(count: int) -> Any:
+        """``count`` copies of the (question, sentence) pair, padded to ``--tokens``."""
+        return tokenizer(
+            [QUESTION] * count, [SENTENCE] * count, padding="max_length", truncation=True,
+            max_length=args.tokens, return_tensors="pt",
+        )  # fmt: skip
+
+    pairs = pairs_of(args.candidates)
     ids, mask = pairs["input_ids"], pairs["attention_mask"]
     print(f"torch threads {torch.get_num_threads()}; {args.candidates} pairs of {args.tokens} tokens a question")
     with torch.inference_mode():
@@ -75,14 +77,7 @@ def main() -> None:
             print(f"read with {depth:2d} layers: {ms:7.1f} ms a question (median of {args.repeat})")
     encoder.train()
     optimiser = torch.optim.AdamW(encoder.parameters(), lr=1e-5)
-    batch = tokenizer(
-        [QUESTION] * args.batch,
-        [SENTENCE] * args.batch,
-        padding="max_length",
-        truncation=True,
-        max_length=args.tokens,
-        return_tensors="pt",
-    )
+    batch = pairs_of(args.batch)
 
     def step() -> None:
         hidden = encoder(batch["input_ids"], batch["attention_mask"])

@@ -181,10 +181,13 @@ def _encode_slice(ids: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.n
     return encoded, ends[bounds[1:]]
 
 
-def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _encode_by_slices(
+    indptr: np.ndarray, ids_of: Callable[[int, int, int, int], np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
     """Each token's ascending document ids as varints of their gaps, its first id as itself:
-    (each token's byte offset, the bytes). Encoded a slice of whole tokens at a time, so no
-    array of every gap is ever made."""
+    (each token's byte offset, the bytes). A slice of whole tokens at a time, so no array of
+    every gap is ever made: ``ids_of(first, last, start, stop)`` gives the ids of tokens
+    ``first`` to ``last - 1``, postings ``start`` to ``stop - 1``."""
     tokens = len(indptr) - 1
     offsets = np.zeros(tokens + 1, dtype=np.int64)
     pieces: list[np.ndarray] = []
@@ -193,13 +196,18 @@ def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, n
         last = _slice_end(indptr, first)
         start, stop = int(indptr[first]), int(indptr[last])
         bounds = np.asarray(indptr[first : last + 1], dtype=np.int64) - start
-        encoded, ends = _encode_slice(docs[start:stop], bounds)
+        encoded, ends = _encode_slice(ids_of(first, last, start, stop), bounds)
         offsets[first + 1 : last + 1] = written + ends
         pieces.append(encoded)
         written += len(encoded)
         first = last
     stream = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
     return offsets.astype(_offset_dtype(written)), stream
+
+
+def _encode_doc_ids(indptr: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_encode_by_slices` of CSR document ids ``docs``."""
+    return _encode_by_slices(indptr, lambda first, last, start, stop: docs[start:stop])
 
 
 class _ArrayStream:
@@ -532,12 +540,10 @@ def _place_and_encode(batches: list[_Batch], tokens: int) -> tuple[np.ndarray, n
     del postings
     count_type = np.result_type(np.uint8, *(batch.count.dtype for batch in batches))
     counts = np.empty(int(indptr[-1]), dtype=count_type)
-    offsets = np.zeros(tokens + 1, dtype=np.int64)
-    pieces: list[np.ndarray] = []
-    written, first = 0, 0
-    while first < tokens:
-        last = _slice_end(indptr, first)
-        start, stop = int(indptr[first]), int(indptr[last])
+
+    def place(first: int, last: int, start: int, stop: int) -> np.ndarray:
+        """The documents of tokens ``first`` to ``last - 1`` from every batch (their counts
+        into ``counts``), each token's ascending."""
         ids = np.empty(stop - start, dtype=np.uint32)
         cursor = indptr[first:last] - start
         for batch in batches:
@@ -549,13 +555,10 @@ def _place_and_encode(batches: list[_Batch], tokens: int) -> tuple[np.ndarray, n
             ids[places] = batch.local[begin:end].astype(np.uint32) + batch.first_doc
             counts[start + places] = batch.count[begin:end]
             cursor[run_tokens - first] += run_lengths
-        encoded, ends = _encode_slice(ids, np.asarray(indptr[first : last + 1], dtype=np.int64) - start)
-        offsets[first + 1 : last + 1] = written + ends
-        pieces.append(encoded)
-        written += len(encoded)
-        first = last
-    stream = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.uint8)
-    return indptr, offsets.astype(_offset_dtype(written)), stream, counts
+        return ids
+
+    offsets, stream = _encode_by_slices(indptr, place)
+    return indptr, offsets, stream, counts
 
 
 def _add_bm25(scores: np.ndarray, norm: np.ndarray, postings: tuple[np.ndarray, np.ndarray], idf: float) -> None:
