@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.articles.passages import build_passages
+from retrieval.articles.passages import build_passages, passage_windows, text_of_window
 from retrieval.articles.sentences import split_sentences
 from retrieval.embedding.compact import PASSAGE_DTYPE, CompactVectors, quantize_int8
 from retrieval.embedding.embedder import Embedder
@@ -32,7 +32,7 @@ class EmbeddedArticles:
     """Articles segmented and embedded, in row order (see the module docstring)."""
 
     articles: list[Article]
-    passages: list[Passage]
+    passages: list[Passage]  # empty where embed_articles handed each block to take_passages
     sentence_rows: np.ndarray  # int32 (sentences, 5)
     passage_rows: np.ndarray  # int32 (passages, 3)
     passage_vectors: CompactVectors
@@ -115,46 +115,86 @@ class _EmbedProgress:
             self._progress("embed", self.done, self.total)
 
 
+@dataclass
+class _Rows:
+    """Every article's sentences and passages as rows of numbers, their texts not kept: a
+    text is sliced from its article when it is embedded or tokenised (at a million passages
+    every passage's and sentence's text at once took about 3 GB)."""
+
+    articles: Sequence[Article]
+    sentence_rows: np.ndarray  # int32 (sentences, 5): article position, start, end, paragraph, caption
+    passage_rows: np.ndarray  # int32 (passages, 3): article position, first and last sentence row
+    first_rows: np.ndarray  # int64 (articles,): each article's first sentence row
+
+    @classmethod
+    def of(cls, articles: Sequence[Article]) -> _Rows:
+        sentence_rows = array.array("i")
+        passage_rows = array.array("i")
+        first_rows = array.array("q")
+        first_row = 0
+        for article_i, article in enumerate(articles):
+            sentences = split_sentences(article)
+            for s in sentences:
+                sentence_rows.extend((article_i, s.start, s.end, s.paragraph, int(s.is_caption)))
+            for first, last in passage_windows(sentences):
+                passage_rows.extend(
+                    (article_i, first_row + sentences[first].position, first_row + sentences[last].position)
+                )
+            first_rows.append(first_row)
+            first_row += len(sentences)
+        return cls(
+            articles,
+            np.frombuffer(sentence_rows, dtype=np.int32).reshape(-1, 5).copy(),
+            np.frombuffer(passage_rows, dtype=np.int32).reshape(-1, 3).copy(),
+            np.frombuffer(first_rows, dtype=np.int64).copy(),
+        )
+
+    def sentence_texts(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        articles = self.articles
+        return [articles[a].text[start:end] for a, start, end in self.sentence_rows[rows, :3].tolist()]
+
+    def passages(self, block: range) -> list[Passage]:
+        """The passages of ``block``, numbered as :func:`segment_articles` numbers them."""
+        passages = []
+        windows = self.passage_rows[block.start : block.stop].tolist()
+        for i, (article_i, first, last) in zip(block, windows, strict=True):
+            article = self.articles[article_i]
+            text = text_of_window(article.title, self.sentence_texts(range(first, last + 1)))
+            before = int(self.first_rows[article_i])
+            passages.append(Passage(i, article.id, first - before, last - before, text))
+        return passages
+
+
 def embed_articles(
-    articles: Sequence[Article], embedder: Embedder, progress: Progress | None = None
+    articles: Sequence[Article],
+    embedder: Embedder,
+    progress: Progress | None = None,
+    take_passages: Callable[[list[Passage]], None] | None = None,
 ) -> EmbeddedArticles:
     """Segment and embed (through the cache) ``articles``, already in row order: a block of
     :data:`EMBED_BLOCK_PASSAGES` passages at a time, each block's vectors stored compactly
-    (passages float16, sentences int8) before the next is embedded."""
-    per_article, passages = segment_articles(articles)
-    # Flat int32 arrays, not a tuple per row (2.75 million sentences at a million passages).
-    rows = array.array("i")
-    for article_i, sentences in enumerate(per_article):
-        for s in sentences:
-            rows.extend((article_i, s.start, s.end, s.paragraph, int(s.is_caption)))
-    sentence_rows = np.frombuffer(rows, dtype=np.int32).reshape(-1, 5).copy()
-    del rows
-    first_row = np.cumsum([0] + [len(sentences) for sentences in per_article], dtype=np.int64)[:-1]
-    article_pos = {a.id: i for i, a in enumerate(articles)}
-    of_article = np.fromiter((article_pos[p.article_id] for p in passages), dtype=np.int64, count=len(passages))
-    passage_rows = np.empty((len(passages), 3), dtype=np.int32)
-    passage_rows[:, 0] = of_article
-    passage_rows[:, 1] = first_row[of_article] + np.fromiter(
-        (p.first_sentence for p in passages), dtype=np.int64, count=len(passages)
-    )
-    passage_rows[:, 2] = first_row[of_article] + np.fromiter(
-        (p.last_sentence for p in passages), dtype=np.int64, count=len(passages)
-    )
-    del of_article, first_row
-    sentence_texts = [s.text for sentences in per_article for s in sentences]
-    del per_article
+    (passages float16, sentences int8) before the next is embedded.
+
+    With ``take_passages``, each block's passages are handed to it once embedded and not
+    kept (:attr:`EmbeddedArticles.passages` is then empty): the local build tokenises them,
+    so no passage's text outlives its block."""
+    rows = _Rows.of(articles)
+    sentence_rows, passage_rows = rows.sentence_rows, rows.passage_rows
+    n_passages, n_sentences = len(passage_rows), len(sentence_rows)
+    kept: list[Passage] = []
     dimension = embedder.dimension
-    passage_codes = np.empty((len(passages), dimension), dtype=PASSAGE_DTYPE)
-    sentence_codes = _SentenceCodes(len(sentence_texts), dimension)
+    passage_codes = np.empty((n_passages, dimension), dtype=PASSAGE_DTYPE)
+    sentence_codes = _SentenceCodes(n_sentences, dimension)
     embedded = 0
     supports_span_pooling = getattr(embedder, "supports_span_pooling", None)
     span_pooling = supports_span_pooling is not None and bool(supports_span_pooling())
     # Without span pooling every sentence is embedded on its own; with it, only those no
     # passage pooled (cut off by the model's maximum length, no token of their own).
-    steps = _EmbedProgress(progress, len(passages) + (0 if span_pooling else len(sentence_texts)))
-    for start in range(0, len(passages), EMBED_BLOCK_PASSAGES):
-        block = range(start, min(start + EMBED_BLOCK_PASSAGES, len(passages)))
-        texts = [passages[i].text for i in block]
+    steps = _EmbedProgress(progress, n_passages + (0 if span_pooling else n_sentences))
+    for start in range(0, n_passages, EMBED_BLOCK_PASSAGES):
+        block = range(start, min(start + EMBED_BLOCK_PASSAGES, n_passages))
+        passages = rows.passages(block)
+        texts = [p.text for p in passages]
         if span_pooling:
             # One forward pass per passage gives its vector and, by span pooling, a vector for
             # each of its sentences (retrieval/embedding/span_pooling.py).
@@ -162,7 +202,7 @@ def embed_articles(
             for i, text in zip(block, texts, strict=True):
                 rows_of_p = range(int(passage_rows[i, 1]), int(passage_rows[i, 2]) + 1)
                 title = articles[int(passage_rows[i, 0])].title
-                spans = locate_spans(text, [sentence_texts[r] for r in rows_of_p], len(title) + 1)
+                spans = locate_spans(text, rows.sentence_texts(rows_of_p), len(title) + 1)
                 layouts.append((rows_of_p, spans) if spans is not None else (range(0), []))
             vectors, pooled, fresh = embedder.encode_passages_with_spans(
                 texts, [spans for _, spans in layouts], steps.within(len(block))
@@ -172,25 +212,27 @@ def embed_articles(
         else:
             vectors, fresh = embedder.encode_passages(texts, steps.within(len(block)))
         passage_codes[block.start : block.stop] = np.asarray(vectors, dtype=np.float32).reshape(-1, dimension)
-        del vectors
+        del vectors, texts
         embedded += fresh
+        if take_passages is None:
+            kept.extend(passages)
+        else:
+            take_passages(passages)
+        del passages
         steps.finished(len(block))
     alone = np.flatnonzero(~sentence_codes.has_vector)
     if span_pooling and len(alone):
         steps.total += len(alone)
     for start in range(0, len(alone), EMBED_BLOCK_PASSAGES):
         rows_of_block = alone[start : start + EMBED_BLOCK_PASSAGES]
-        vectors, fresh = embedder.encode_passages(
-            [sentence_texts[r] for r in rows_of_block], steps.within(len(rows_of_block))
-        )
+        vectors, fresh = embedder.encode_passages(rows.sentence_texts(rows_of_block), steps.within(len(rows_of_block)))
         sentence_codes.put(rows_of_block, np.asarray(vectors, dtype=np.float32).reshape(len(rows_of_block), -1))
         del vectors
         embedded += fresh
         steps.finished(len(rows_of_block))
-    del sentence_texts
     return EmbeddedArticles(
         list(articles),
-        passages,
+        kept,
         sentence_rows,
         passage_rows,
         CompactVectors(passage_codes),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from retrieval.models import Article, Passage, Sentence
 
@@ -35,7 +35,12 @@ def passage_windows(sentences: Sequence[Sentence], max_chars: int = MAX_PASSAGE_
 
 def passage_text(article: Article, sentences: Sequence[Sentence]) -> str:
     """What is embedded and lexically indexed: the title, then the window's sentences."""
-    return article.title + "\n" + " ".join(s.text for s in sentences)
+    return text_of_window(article.title, (s.text for s in sentences))
+
+
+def text_of_window(title: str, sentence_texts: Iterable[str]) -> str:
+    """:func:`passage_text` from the title and the window's sentences' texts."""
+    return title + "\n" + " ".join(sentence_texts)
 
 
 def build_passages(article: Article, sentences: Sequence[Sentence], first_id: int) -> list[Passage]:

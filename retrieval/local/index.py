@@ -75,7 +75,7 @@ from retrieval.engine import (
 from retrieval.local.article_file import ArticleFile, write_articles
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.local.freed_memory import return_freed_memory
-from retrieval.local.postings import LexicalIndex, Postings
+from retrieval.local.postings import LexicalIndex, Postings, PostingsBuilder
 from retrieval.local.row_file import load_vectors
 from retrieval.models import Article, Passage, Sentence
 from retrieval.preparation import embed_articles
@@ -399,25 +399,26 @@ class LoadedIndex:
         return len(self.delta) > DELTA_MAX_SEGMENTS or self.delta_passages() > limit
 
 
-def _tokens_letting_go(passages: list[Passage], analyzer: Analyzer) -> Iterator[list[str]]:
-    """Each passage's tokens, in order, each passage let go (and ``passages`` emptied) as it
-    is tokenised: the lexical postings are built without every passage's text held beside them."""
-    passages.reverse()
-    while passages:
-        yield analyzer.document_tokens(passages.pop().text)
-
-
 def _build_segment(
     name: str, articles: Sequence[Article], embedder: Embedder, analyzer: Analyzer, progress: Progress | None
 ) -> tuple[Segment, int]:
     """Segment, embed (through the cache) and tokenise ``articles``, already in row order.
-    Returns the segment and how many texts had to be embedded."""
-    prepared = embed_articles(articles, embedder, progress)
-    return_freed_memory()  # the sentences' texts, before the postings' arrays are made
+    Returns the segment and how many texts had to be embedded.
+
+    Each block of passages is tokenised into the postings as soon as it is embedded, so no
+    passage's or sentence's text outlives its block (docs/benchmarks.md, the build's memory)."""
+    postings = PostingsBuilder()
+
+    def tokenise(passages: list[Passage]) -> None:
+        for passage in passages:
+            postings.add(analyzer.document_tokens(passage.text))
+
+    prepared = embed_articles(articles, embedder, progress, take_passages=tokenise)
+    return_freed_memory()  # the texts, before the postings' arrays are made
     if progress:
         progress("index", 0, 2)
-    postings = Postings.build(_tokens_letting_go(prepared.passages, analyzer))
-    return_freed_memory()  # the passages' texts, before the dense index is made
+    lexical = postings.finish()
+    return_freed_memory()  # the batches, before the dense index is made
     if progress:
         progress("index", 1, 2)
     segment = Segment(
@@ -427,7 +428,7 @@ def _build_segment(
         prepared.passage_rows,
         prepared.passage_vectors,
         prepared.sentence_vectors,
-        postings,
+        lexical,
     )
     return segment, prepared.embedded
 

@@ -235,6 +235,33 @@ def test_articles_embedded_block_by_block_store_what_one_block_stores(
     assert [done for _, done, _ in reported] == sorted(done for _, done, _ in reported)
 
 
+def test_passages_handed_over_block_by_block_are_those_of_segmenting_every_article(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The local build tokenises each block's passages as it is embedded (no text outlives its
+    block): the passages handed over are exactly those of segmenting every article at once,
+    in order, none kept, and the sentence rows slice the same texts."""
+    from retrieval import preparation
+    from retrieval.articles.corpus import read_corpus
+
+    articles = sorted(read_corpus(CORPUS).articles, key=lambda a: a.id)
+    per_article, expected = preparation.segment_articles(articles)
+    whole = preparation.embed_articles(articles, HashingEmbedder())  # type: ignore[arg-type]
+    monkeypatch.setattr(preparation, "EMBED_BLOCK_PASSAGES", 3)
+    handed: list[list[object]] = []
+    blocks = preparation.embed_articles(articles, HashingEmbedder(), take_passages=handed.append)  # type: ignore[arg-type]
+    assert whole.passages == expected and blocks.passages == []
+    assert [p for block in handed for p in block] == expected
+    assert [len(block) for block in handed[:-1]] == [3] * (len(handed) - 1)
+    sentences = [s for article_sentences in per_article for s in article_sentences]
+    texts = [articles[a].text[start:end] for a, start, end in blocks.sentence_rows[:, :3].tolist()]
+    assert texts == [s.text for s in sentences]
+    assert np.array_equal(blocks.sentence_rows, whole.sentence_rows)
+    assert np.array_equal(blocks.passage_rows, whole.passage_rows)
+    assert np.array_equal(blocks.passage_vectors.codes, whole.passage_vectors.codes)
+    assert np.array_equal(blocks.sentence_vectors.codes, whole.sentence_vectors.codes)
+
+
 def test_int8_quantisation_in_blocks_of_rows_equals_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     from retrieval.embedding import compact as vectors_module
 

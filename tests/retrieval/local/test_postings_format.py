@@ -229,3 +229,19 @@ def test_files_close_when_asked_or_when_collected(tmp_path: Path) -> None:
     del postings
     gc.collect()
     assert open_streams() == 0
+
+
+def test_a_saved_vocabulary_is_sorted_by_utf8_bytes_and_finds_every_token(tmp_path: Path) -> None:
+    """The build's vocabulary is written sorted as strings (no bytes object per token): the
+    file is in the order of the tokens' UTF-8 bytes, which the loaded lookup's binary search
+    needs, whatever the scripts: Vietnamese letters, letters beyond the BMP, and digits."""
+    tokens = ["đồng", "dong", "việt", "viet", "z", "ă", "ấ", "a\U0001f600", "a\uffff", "10", "9", "", "đồng việt"]
+    vocabulary = Vocabulary({token: column for column, token in enumerate(reversed(tokens))})
+    vocabulary.save(tmp_path)
+    blob = (tmp_path / Vocabulary.FILES[0]).read_bytes()
+    offsets = np.load(tmp_path / Vocabulary.FILES[1])
+    saved = [blob[offsets[i] : offsets[i + 1]] for i in range(len(tokens))]
+    assert saved == sorted(token.encode() for token in tokens)
+    loaded = Vocabulary.load(tmp_path)
+    assert {token: loaded.get(token) for token in tokens} == {token: vocabulary.get(token) for token in tokens}
+    assert loaded.get("dong viet") is None
