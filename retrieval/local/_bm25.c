@@ -216,6 +216,9 @@ typedef struct {
     double term;
     int has;
     int64_t decoded_postings, decoded_blocks;
+    /* an essential list, read whole */
+    uint32_t *all_docs, *all_tfs;
+    int64_t ptr;
 } List;
 
 static inline uint32_t block_last(const List *l, int64_t b) { return l->last ? l->last[b] : l->short_last; }
@@ -240,20 +243,6 @@ static int decode(List *l, int64_t b) {
 static inline int64_t shallow(List *l, uint32_t d) {
     while (l->blk < l->nblocks && block_last(l, l->blk) < d) l->blk++;
     return l->blk;
-}
-
-/* The list's current document (UINT32_MAX at the end), decoding the next block when needed. */
-static inline int current(List *l, uint32_t *doc) {
-    while (l->dec_blk != l->blk || l->pos >= l->bn) {
-        if (l->dec_blk == l->blk && l->pos >= l->bn) l->blk++;
-        if (l->blk >= l->nblocks) {
-            *doc = UINT32_MAX;
-            return 0;
-        }
-        if (decode(l, l->blk) < 0) return -1;
-    }
-    *doc = l->docs[l->pos];
-    return 0;
 }
 
 /* Seek `d`: 1 with the count in *tf if the list holds it, 0 if not, -1 on error. */
@@ -354,93 +343,241 @@ static double frontier_bound(const void *ftf, int tf_size, const uint16_t *flen,
 
 
 /* One part, document at a time; the heap and its threshold carry over from the parts before. */
+/* The k-th largest of values[0..n) (n >= k >= 1), by quickselect; reorders values. */
+static double kth_largest(double *values, int64_t n, int64_t k) {
+    int64_t lo = 0, hi = n - 1, want = k - 1;
+    while (lo < hi) {
+        double pivot = values[lo + (hi - lo) / 2];
+        int64_t i = lo, j = hi;
+        while (i <= j) {
+            while (values[i] > pivot) i++;
+            while (values[j] < pivot) j--;
+            if (i <= j) {
+                double t = values[i];
+                values[i] = values[j];
+                values[j] = t;
+                i++;
+                j--;
+            }
+        }
+        if (want <= j)
+            hi = j;
+        else if (want >= i)
+            lo = i;
+        else
+            return values[want];
+    }
+    return values[want];
+}
+
+/* Per-thread work arrays, kept between questions (the partial scores are zeroed after use, only
+ * where they were written): no allocation of a passage-sized array per question. */
+typedef struct {
+    double *acc;      /* a partial score per passage, all 0 between questions */
+    uint64_t *marks;  /* a bit per passage, all 0 between questions */
+    uint32_t *touched;
+    double *scratch;
+    int64_t docs, capacity;
+} Work;
+
+static _Thread_local Work work;
+
+static int work_for(int64_t docs, int64_t capacity) {
+    if (docs > work.docs) {
+        free(work.acc);
+        free(work.marks);
+        work.acc = calloc((size_t)docs, sizeof(double));
+        work.marks = calloc((size_t)(docs + 63) / 64, sizeof(uint64_t));
+        work.docs = work.acc && work.marks ? docs : 0;
+        if (!work.docs) return -1;
+    }
+    if (capacity > work.capacity) {
+        free(work.touched);
+        free(work.scratch);
+        work.touched = malloc(sizeof(uint32_t) * (size_t)capacity);
+        work.scratch = malloc(sizeof(double) * (size_t)capacity);
+        work.capacity = work.touched && work.scratch ? capacity : 0;
+        if (!work.capacity) return -1;
+    }
+    return 0;
+}
+
+/* The exact score of d given each list's `has`/`term`: each group's float64 sum in query order
+ * (as postings.py's LexicalIndex.scores adds them), to float32, the groups after the first
+ * weighted and added in float32 (as the search combines them). */
+static inline float exact_score(List *lists, const int *pos_list, const int *pos_group, int P, const float *group_weight,
+                                int G, double *sums) {
+    for (int g = 0; g < G; g++) sums[g] = 0.0;
+    for (int p = 0; p < P; p++) {
+        List *l = pos_list[p] >= 0 ? &lists[pos_list[p]] : NULL;
+        if (l && l->has) sums[pos_group[p]] += l->term;
+    }
+    float score = (float)sums[0];
+    for (int g = 1; g < G; g++) {
+        float weighted = group_weight[g] * (float)sums[g];
+        score = score + weighted;
+    }
+    return score;
+}
+
+/* Set each essential list's has/term at d (binary search from its pointer, d ascending). */
+static inline void essential_at(List *lists, const int *order, int essential, uint32_t d, const double *norm) {
+    for (int i = 0; i < essential; i++) {
+        List *l = &lists[order[i]];
+        int64_t lo = l->ptr, hi = l->n;
+        while (lo < hi) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if (l->all_docs[mid] < d)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        l->ptr = lo;
+        l->has = lo < l->n && l->all_docs[lo] == d;
+        if (l->has) l->term = term_of(l->all_tfs[lo], l->idf, norm[d]);
+    }
+}
+
+/* One part: MaxScore with a threshold found on the way, block maxima for the rest.
+ *
+ * 1. The lists of highest bound are read whole, term at a time, into a partial score per
+ *    passage (in any order: only a bound), until the bounds of the lists left sum below the
+ *    k-th best partial score (a lower bound of the final k-th score, theta).
+ * 2. The lists left (non-essential) are read only at the passages of step 1 that can still
+ *    reach theta: first checked against the bounds of the blocks they fall in (nothing
+ *    decoded), then the blocks decoded one list at a time while the bound holds.
+ * 3. A passage that survives is scored exactly, each group's float64 sum in query order as the
+ *    exhaustive path adds them, and kept among the k best (ties to the lower row: passages come
+ *    in row order and must beat the k-th strictly).
+ * The heap carries over from the parts before (their rows are lower). */
 static int search_part(List *lists, int L, const int *pos_list, const int *pos_group, int P, const float *group_weight,
-                       int G, const double *norm, const uint8_t *eligible, int64_t start_row, Hit *heap, int *filled,
-                       int k) {
+                       int G, const double *norm, Py_ssize_t n_docs, const uint8_t *eligible, int64_t start_row,
+                       Hit *heap, int *filled, int k, const uint32_t *rows, int64_t n_rows, float *row_scores) {
     int order[L > 0 ? L : 1];
-    double prefix[L > 0 ? L : 1];
     double blk_bound[L > 0 ? L : 1];
     double blk_prefix[L > 0 ? L : 1];
     double sums[G > 0 ? G : 1];
-    for (int i = 0; i < L; i++) { /* by upper bound, ascending (insertion: a few dozen lists) */
+    int status = -1;
+    double *acc;
+    uint64_t *marks;
+    uint32_t *touched;
+    double *scratch;
+    int64_t n_touched = 0;
+    if (L == 0) {
+        for (int64_t r = 0; r < n_rows; r++) row_scores[r] = 0.0f;
+        return 0;
+    }
+    for (int i = 0; i < L; i++) { /* by upper bound, descending (insertion: a few dozen lists) */
         int j = i;
-        while (j > 0 && lists[order[j - 1]].ub > lists[i].ub) {
+        while (j > 0 && lists[order[j - 1]].ub < lists[i].ub) {
             order[j] = order[j - 1];
             j--;
         }
         order[j] = i;
     }
-    double running = 0.0;
+    double remaining = 0.0;
+    int64_t capacity = 0;
     for (int i = 0; i < L; i++) {
-        running += lists[order[i]].ub;
-        prefix[i] = running * (1.0 + MARGIN);
+        remaining += lists[i].ub;
+        capacity += lists[i].n;
     }
-    int ne = 0; /* order[0..ne) are non-essential */
-    float theta = *filled == k ? heap[0].score : 0.0f;
-    if (*filled == k)
-        while (ne < L && prefix[ne] < theta) ne++;
-    for (;;) {
-        uint32_t d = UINT32_MAX;
-        for (int i = ne; i < L; i++) {
-            uint32_t c;
-            if (current(&lists[order[i]], &c) < 0) return -1;
-            if (c < d) d = c;
+    if (capacity > n_docs) capacity = n_docs;
+    if (work_for(n_docs, capacity > 0 ? capacity : 1) < 0) return -2;
+    acc = work.acc;
+    marks = work.marks;
+    touched = work.touched;
+    scratch = work.scratch;
+    double theta = *filled == k ? heap[0].score : 0.0;
+    /* 1. the essential lists, whole */
+    int essential = 0;
+    while (essential < L) {
+        if (remaining * (1.0 + MARGIN) < theta) break;
+        List *l = &lists[order[essential]];
+        l->all_docs = malloc(sizeof(uint32_t) * (size_t)l->n);
+        l->all_tfs = malloc(sizeof(uint32_t) * (size_t)l->n);
+        if (!l->all_docs || !l->all_tfs) {
+            status = -2;
+            goto done;
         }
-        if (d == UINT32_MAX) break;
-        double partial = 0.0;
-        int skip = eligible && !eligible[d];
-        for (int i = ne; i < L; i++) {
-            List *l = &lists[order[i]];
-            l->has = 0;
-            if (l->dec_blk == l->blk && l->pos < l->bn && l->docs[l->pos] == d) {
-                if (!skip) {
-                    l->term = term_of(l->tfs[l->pos], l->idf, norm[d]);
-                    l->has = 1;
-                    partial += l->term * l->weight;
-                }
-                l->pos++;
+        int64_t at = 0;
+        for (int64_t b = 0; b < l->nblocks; b++) {
+            if (l->dec_blk != b && decode(l, b) < 0) goto done;
+            for (int i = 0; i < l->bn; i++) {
+                uint32_t d = l->docs[i];
+                if (d >= n_docs) goto done;
+                l->all_docs[at] = d;
+                l->all_tfs[at++] = l->tfs[i];
+                if (eligible && !eligible[d]) continue;
+                if (acc[d] == 0.0) touched[n_touched++] = d;
+                acc[d] += term_of(l->tfs[i], l->idf, norm[d]) * l->weight;
             }
         }
-        if (skip) continue;
+        l->blk = l->nblocks; /* read whole */
+        remaining -= l->ub;
+        essential++;
+        if (n_touched >= k && essential < L && remaining * (1.0 + MARGIN) >= theta) {
+            for (int64_t i = 0; i < n_touched; i++) scratch[i] = acc[touched[i]];
+            double kth = kth_largest(scratch, n_touched, k) * (1.0 - MARGIN);
+            if (kth > theta) theta = kth;
+        }
+    }
+    /* the rest, by bound ascending, with the prefix sums of their bounds */
+    int ne = L - essential;
+    int *rest = order + essential; /* descending; rest[ne - 1] has the lowest bound */
+    double rest_ub = 0.0;
+    for (int i = 0; i < ne; i++) rest_ub += lists[rest[i]].ub;
+    /* 2. the candidates that may reach theta, in row order */
+    int64_t lowest_word = INT64_MAX, highest_word = -1;
+    for (int64_t i = 0; i < n_touched; i++) {
+        uint32_t d = touched[i];
+        if (!((acc[d] + rest_ub) * (1.0 + MARGIN) < theta)) {
+            int64_t word = d >> 6;
+            marks[word] |= (uint64_t)1 << (d & 63);
+            if (word < lowest_word) lowest_word = word;
+            if (word > highest_word) highest_word = word;
+        }
+    }
+    for (int64_t word = lowest_word; word <= highest_word; word++) {
+      uint64_t bits = marks[word];
+      marks[word] = 0;
+      while (bits) {
+        uint32_t d = (uint32_t)(word * 64 + __builtin_ctzll(bits));
+        bits &= bits - 1;
+        if (*filled == k && heap[0].score > theta) theta = heap[0].score;
+        double partial = acc[d];
+        if ((partial + rest_ub) * (1.0 + MARGIN) < theta) continue;
         int pruned = 0;
         if (ne > 0) {
-            double rest = 0.0;
-            for (int i = 0; i < ne; i++) {
-                List *l = &lists[order[i]];
+            double bounds = 0.0;
+            for (int i = ne - 1; i >= 0; i--) { /* lowest bound first: prefix sums for the early exit */
+                List *l = &lists[rest[i]];
                 l->has = 0;
                 int64_t b = shallow(l, d);
                 blk_bound[i] = b < l->nblocks ? l->bound[b] : 0.0;
-                rest += blk_bound[i];
-                blk_prefix[i] = rest * (1.0 + MARGIN);
+                bounds += blk_bound[i];
+                blk_prefix[i] = bounds * (1.0 + MARGIN);
             }
-            if ((partial + rest) * (1.0 + MARGIN) < theta) pruned = 1;
-            for (int i = ne - 1; i >= 0 && !pruned; i--) {
-                if (blk_bound[i] == 0.0) continue;
-                List *l = &lists[order[i]];
-                uint32_t tf = 0;
-                int found = seek(l, d, &tf);
-                if (found < 0) return -1;
-                if (found) {
-                    l->term = term_of(tf, l->idf, norm[d]);
-                    l->has = 1;
-                    partial += l->term * l->weight;
+            if ((partial + bounds) * (1.0 + MARGIN) < theta) continue;
+            for (int i = 0; i < ne && !pruned; i++) { /* highest bound first */
+                List *l = &lists[rest[i]];
+                if (blk_bound[i] > 0.0) {
+                    uint32_t tf = 0;
+                    int found = seek(l, d, &tf);
+                    if (found < 0) goto done;
+                    if (found) {
+                        l->term = term_of(tf, l->idf, norm[d]);
+                        l->has = 1;
+                        partial += l->term * l->weight;
+                    }
                 }
-                if (i > 0 && (partial * (1.0 + MARGIN) + blk_prefix[i - 1]) < theta) pruned = 1;
-                if (i == 0 && partial * (1.0 + MARGIN) < theta) pruned = 1;
+                double left = i + 1 < ne ? blk_prefix[i + 1] : 0.0;
+                if (partial * (1.0 + MARGIN) + left < theta) pruned = 1;
             }
         }
         if (pruned) continue;
-        /* the exact score: each group's float64 sum in query order, to float32, then weighted */
-        for (int g = 0; g < G; g++) sums[g] = 0.0;
-        for (int p = 0; p < P; p++) {
-            List *l = pos_list[p] >= 0 ? &lists[pos_list[p]] : NULL;
-            if (l && l->has) sums[pos_group[p]] += l->term;
-        }
-        float score = (float)sums[0];
-        for (int g = 1; g < G; g++) {
-            float weighted = group_weight[g] * (float)sums[g];
-            score = score + weighted;
-        }
+        /* 3. the exact score */
+        essential_at(lists, order, essential, d, norm);
+        float score = exact_score(lists, pos_list, pos_group, P, group_weight, G, sums);
         if (!(score > 0.0f)) continue;
         Hit hit = {score, start_row + (int64_t)d};
         if (*filled < k) {
@@ -450,15 +587,54 @@ static int search_part(List *lists, int L, const int *pos_list, const int *pos_g
         } else if (score > heap[0].score) {
             heap[0] = hit;
             sift_down(heap, k, 0);
-        } else {
-            continue;
-        }
-        if (*filled == k) {
-            theta = heap[0].score;
-            while (ne < L && prefix[ne] < theta) ne++;
         }
     }
-    return 0;
+    }
+    /* 4. the scores of the rows asked (the dense candidates), with fresh cursors */
+    for (int i = 0; i < essential; i++) lists[order[i]].ptr = 0;
+    for (int i = 0; i < ne; i++) {
+        lists[rest[i]].blk = 0;
+        lists[rest[i]].pos = 0;
+    }
+    for (int64_t r = 0; r < n_rows; r++) {
+        uint32_t d = rows[r];
+        row_scores[r] = 0.0f;
+        if (d >= n_docs || (eligible && !eligible[d])) continue;
+        essential_at(lists, order, essential, d, norm);
+        for (int i = 0; i < ne; i++) {
+            List *l = &lists[rest[i]];
+            uint32_t tf = 0;
+            int found = seek(l, d, &tf);
+            if (found < 0) goto done;
+            l->has = found;
+            if (found) l->term = term_of(tf, l->idf, norm[d]);
+        }
+        row_scores[r] = exact_score(lists, pos_list, pos_group, P, group_weight, G, sums);
+    }
+    status = 0;
+done:
+    for (int i = 0; i < L; i++) {
+        free(lists[i].all_docs);
+        free(lists[i].all_tfs);
+        lists[i].all_docs = NULL;
+        lists[i].all_tfs = NULL;
+    }
+    for (int64_t i = 0; i < n_touched; i++) acc[touched[i]] = 0.0;
+    if (status < 0)
+        for (int64_t w = 0; w < (n_docs + 63) / 64; w++) marks[w] = 0;
+    return status;
+}
+
+static int grow_rows(float **rows, int64_t *capacity, int64_t needed) {
+    if (needed <= *capacity) return 1;
+    float *more = realloc(*rows, sizeof(float) * (size_t)(needed > 0 ? needed : 1));
+    if (!more) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    *rows = more;
+    *capacity = needed;
+    return 1;
 }
 
 /* top_k(parts, pos_group, group_weight, k, avgdl, frontier) -> (rows bytes int64, scores bytes float32,
@@ -483,7 +659,8 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
     Hit *heap = calloc((size_t)k, sizeof(Hit));
     int filled = 0;
     PyObject *result = NULL;
-    int64_t total_postings = 0, decoded_postings = 0, decoded_blocks = 0;
+    int64_t total_postings = 0, decoded_postings = 0, decoded_blocks = 0, rows_written = 0, rows_capacity = 0;
+    float *row_scores = NULL;
     if (!pos_group || !pos_token || !group_weight || !heap) {
         PyErr_NoMemory();
         goto out;
@@ -498,18 +675,19 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
     for (int g = 0; g < G; g++) group_weight[g] = (float)PyFloat_AsDouble(PyList_GET_ITEM(weights, g));
     if (PyErr_Occurred()) goto out;
     for (Py_ssize_t part = 0; part < PyList_GET_SIZE(parts); part++) {
-        PyObject *spec = PyList_GET_ITEM(parts, part), *norm_o, *eligible_o, *last_o, *offset_o, *ftf_o, *flen_o, *tokens;
+        PyObject *spec = PyList_GET_ITEM(parts, part), *norm_o, *eligible_o, *last_o, *offset_o, *ftf_o, *flen_o, *tokens,
+                 *rows_o;
         long long start_row;
         int tf_size, block;
-        if (!PyArg_ParseTuple(spec, "LOOOOOOiiO!", &start_row, &norm_o, &eligible_o, &last_o, &offset_o, &ftf_o, &flen_o,
-                              &tf_size, &block, &PyList_Type, &tokens))
+        if (!PyArg_ParseTuple(spec, "LOOOOOOiiO!O", &start_row, &norm_o, &eligible_o, &last_o, &offset_o, &ftf_o,
+                              &flen_o, &tf_size, &block, &PyList_Type, &tokens, &rows_o))
             goto out;
         if (block <= 0 || block > MAX_BLOCK || (tf_size != 1 && tf_size != 2 && tf_size != 4)) {
             PyErr_SetString(PyExc_ValueError, "block or count size out of range");
             goto out;
         }
         Py_ssize_t U = PyList_GET_SIZE(tokens);
-        Held held[6 + 2 * U];
+        Held held[7 + 2 * U];
         memset(held, 0, sizeof(held));
         List *lists = calloc((size_t)U + 1, sizeof(List));
         int *slot = calloc((size_t)U + 1, sizeof(int)); /* unique token -> list, -1 if absent */
@@ -524,6 +702,10 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
         if (hold(last_o, &held[2], 0) < 0 || hold(offset_o, &held[3], 0) < 0 || hold(ftf_o, &held[4], 0) < 0 ||
             hold(flen_o, &held[5], 0) < 0)
             goto part_done;
+        if (hold(rows_o, &held[6], 0) < 0) goto part_done;
+        const uint32_t *rows = held[6].view.buf;
+        int64_t n_rows = held[6].view.len / 4;
+        if (!grow_rows(&row_scores, &rows_capacity, rows_written + n_rows)) goto part_done;
         const double *norm = held[0].view.buf;
         Py_ssize_t n_docs = held[0].view.len / 8;
         const uint8_t *eligible = held[1].held ? held[1].view.buf : NULL;
@@ -546,16 +728,16 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
             if (!PyArg_ParseTuple(item, "OOLdLL", &gaps_o, &tf_o, &n, &idf, &first, &nblocks)) goto part_done;
             if (n <= 0) continue;
             List *l = &lists[L];
-            if (hold(gaps_o, &held[6 + 2 * L], 0) < 0 || hold(tf_o, &held[7 + 2 * L], 0) < 0) goto part_done;
-            l->gaps = held[6 + 2 * L].view.buf;
-            l->gaps_len = held[6 + 2 * L].view.len;
-            l->tf = held[7 + 2 * L].view.buf;
+            if (hold(gaps_o, &held[7 + 2 * L], 0) < 0 || hold(tf_o, &held[8 + 2 * L], 0) < 0) goto part_done;
+            l->gaps = held[7 + 2 * L].view.buf;
+            l->gaps_len = held[7 + 2 * L].view.len;
+            l->tf = held[8 + 2 * L].view.buf;
             l->tf_size = tf_size;
             l->n = n;
             l->idf = idf;
             l->block = block;
             l->dec_blk = -1;
-            if (held[7 + 2 * L].view.len / l->tf_size < n || (nblocks && (first < 0 || first + nblocks > all_blocks)) ||
+            if (held[8 + 2 * L].view.len / l->tf_size < n || (nblocks && (first < 0 || first + nblocks > all_blocks)) ||
                 (nblocks && nblocks != (n + block - 1) / block) || (!nblocks && n > block)) {
                 PyErr_SetString(PyExc_ValueError, "a list disagrees with its blocks");
                 goto part_done;
@@ -619,13 +801,17 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
         }
         int searched;
         Py_BEGIN_ALLOW_THREADS /* only the held buffers are read: other askers run meanwhile */
-        searched = search_part(lists, L, pos_list, pos_group, P, group_weight, G, norm, eligible, start_row, heap,
-                               &filled, k);
+        searched = search_part(lists, L, pos_list, pos_group, P, group_weight, G, norm, n_docs, eligible, start_row,
+                               heap, &filled, k, rows, n_rows, row_scores + rows_written);
         Py_END_ALLOW_THREADS
-        if (searched == 0)
+        if (searched == 0) {
             failed = 0;
-        else
+            rows_written += n_rows;
+        } else if (searched == -2) {
+            PyErr_NoMemory();
+        } else {
             PyErr_SetString(PyExc_ValueError, "corrupt postings: run `hoptac reindex`");
+        }
     part_done:
         if (lists)
             for (int i = 0; i < L; i++) {
@@ -636,14 +822,16 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
         free(lists);
         free(slot);
         free(pos_list);
-        release(held, 6 + 2 * U);
+        release(held, 7 + 2 * U);
         if (failed) goto out;
     }
     qsort(heap, (size_t)filled, sizeof(Hit), better_first);
     {
+        PyObject *of_rows = PyBytes_FromStringAndSize((const char *)row_scores, (Py_ssize_t)rows_written * 4);
         PyObject *rows = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)filled * 8);
         PyObject *scores = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)filled * 4);
-        if (!rows || !scores) {
+        if (!rows || !scores || !of_rows) {
+            Py_XDECREF(of_rows);
             Py_XDECREF(rows);
             Py_XDECREF(scores);
             goto out;
@@ -654,10 +842,11 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
             r[i] = heap[i].row;
             s[i] = heap[i].score;
         }
-        result = Py_BuildValue("NNLLL", rows, scores, (long long)decoded_postings, (long long)total_postings,
+        result = Py_BuildValue("NNNLLL", rows, scores, of_rows, (long long)decoded_postings, (long long)total_postings,
                                (long long)decoded_blocks);
     }
 out:
+    free(row_scores);
     free(pos_group);
     free(pos_token);
     free(group_weight);

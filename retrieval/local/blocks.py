@@ -88,7 +88,7 @@ class Blocks:
 
     def of(self, column: int) -> tuple[int, int]:
         """(first block, how many) of ``column``'s list; (0, 0) for a list without blocks."""
-        i = int(np.searchsorted(self.columns, column))
+        i = int(np.searchsorted(self.columns, self.columns.dtype.type(column)))  # no cast of the whole array
         if i == len(self.columns) or int(self.columns[i]) != column:
             return 0, 0
         first = int(self.first[i])
@@ -209,7 +209,8 @@ def load_blocks(directory: Path, tf_dtype: np.dtype) -> Blocks | None:
     try:
         if tuple(np.load(directory / Blocks.FILES[0]).tolist()) != _META:
             return None
-        arrays = [np.load(directory / name, mmap_mode="r") for name in Blocks.FILES[1:]]
+        # The columns and where their blocks start are searched at every question: in memory.
+        arrays = [np.load(directory / name, mmap_mode=None if i < 2 else "r") for i, name in enumerate(Blocks.FILES[1:])]
         blocks = Blocks(*arrays)
     except (OSError, ValueError) as exc:
         log.warning("BM25 blocks in %s unreadable (%s): BM25 scores every posting", directory, exc)

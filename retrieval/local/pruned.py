@@ -97,18 +97,17 @@ class PrunedLexicalIndex(LexicalIndex):
         exactly :func:`~retrieval.answering.lexical_query.exhaustive_search`'s."""
         if not self.pruning() or k <= 0 or self.average_length <= 0:
             return exhaustive_search(self, query, k, allowed, rows)
-        found, lists, idf = self._top(query, k, allowed)
-        return found.ids, found.scores, self._scores_of(query, lists, idf, allowed, rows)
+        asked = np.asarray(rows, dtype=np.int64)
+        found, of_rows = self._top(query, k, allowed, asked)
+        return found.ids, found.scores, of_rows
 
     def top(self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None) -> Found:
         """The pruned top ``k`` with what it read (the extension and blocks are required)."""
         if not self.pruning():
             raise RuntimeError("pruned BM25 needs the compiled extension and the index's blocks")
-        return self._top(query, k, allowed)[0]
+        return self._top(query, k, allowed, np.zeros(0, dtype=np.int64))[0]
 
-    def _top(
-        self, query: LexicalQuery, k: int, allowed: np.ndarray | None
-    ) -> tuple[Found, list[list[_List | None]], list[float]]:
+    def _top(self, query: LexicalQuery, k: int, allowed: np.ndarray | None, asked: np.ndarray) -> tuple[Found, np.ndarray]:
         tokens = list(dict.fromkeys(t for group, _ in query.groups for t in group))
         unique = {token: i for i, token in enumerate(tokens)}
         positions = [(g, unique[t]) for g, (group, _) in enumerate(query.groups) for t in group]
@@ -116,6 +115,9 @@ class PrunedLexicalIndex(LexicalIndex):
         blocks = self._part_blocks()
         lists = [[self._list(part, part_blocks, t) for t in tokens] for part, part_blocks in zip(self.parts, blocks, strict=True)]  # fmt: skip
         idf = [bm25_idf(self._frequency(lists, u), self.documents) for u in range(len(tokens))]
+        order = np.unique(asked)
+        if len(order) and (order[0] < 0 or order[-1] >= int(self._starts[-1])):
+            raise IndexError("a row asked is out of range")
         specs = []
         for i, (part, part_blocks) in enumerate(zip(self.parts, blocks, strict=True)):
             assert part_blocks is not None
@@ -123,6 +125,7 @@ class PrunedLexicalIndex(LexicalIndex):
             if allowed is not None:
                 mask = allowed[self._starts[i] : self._starts[i + 1]]
                 eligible = mask if eligible is None else eligible & mask
+            lo, hi = np.searchsorted(order, (self._starts[i], self._starts[i + 1]))
             specs.append((
                 int(self._starts[i]), self._norm(i),
                 None if eligible is None else np.ascontiguousarray(eligible, dtype=np.uint8),
@@ -130,10 +133,14 @@ class PrunedLexicalIndex(LexicalIndex):
                 part.tf.dtype.itemsize, BLOCK,
                 [None if found is None else (found.gaps, found.tf, found.postings, idf[u], found.first_block, found.blocks)
                  for u, found in enumerate(lists[i])],
+                (order[lo:hi] - self._starts[i]).astype(np.uint32),
             ))  # fmt: skip
-        rows, scores, read, total, _ = compiled().top_k(specs, positions, weights, k, self.average_length, FRONTIER)
-        found = Found(np.frombuffer(rows, dtype=np.int64), np.frombuffer(scores, dtype=np.float32), read, total)
-        return found, lists, idf
+        ids, scores, of_rows, read, total, _ = compiled().top_k(
+            specs, positions, weights, k, self.average_length, FRONTIER
+        )
+        found = Found(np.frombuffer(ids, dtype=np.int64), np.frombuffer(scores, dtype=np.float32), read, total)
+        of_order = np.frombuffer(of_rows, dtype=np.float32)
+        return found, of_order[np.searchsorted(order, asked)] if len(asked) else np.zeros(0, dtype=np.float32)
 
     def _list(self, part: Postings, blocks: Blocks | None, token: str) -> _List | None:
         column = part.vocabulary.get(token)
@@ -174,53 +181,3 @@ class PrunedLexicalIndex(LexicalIndex):
             if dead is not None and len(dead):
                 frequency -= int(np.count_nonzero(self._counts(i, found, dead)))
         return frequency
-
-    def _scores_of(
-        self,
-        query: LexicalQuery,
-        lists: list[list[_List | None]],
-        idf: list[float],
-        allowed: np.ndarray | None,
-        rows: Sequence[int],
-    ) -> np.ndarray:
-        """The scores of ``rows`` with the exhaustive path's arithmetic (postings.py's
-        ``_add_bm25``, the groups combined in float32), reading only their blocks."""
-        asked = np.asarray(rows, dtype=np.int64)
-        if not len(asked):
-            return np.zeros(0, dtype=np.float32)
-        order = np.unique(asked)
-        tokens = list(dict.fromkeys(t for group, _ in query.groups for t in group))
-        unique = {token: i for i, token in enumerate(tokens)}
-        counts: dict[tuple[int, int], np.ndarray] = {}
-        total: np.ndarray | None = None
-        for g, (group, weight) in enumerate(query.groups):
-            sums = np.zeros(len(order), dtype=np.float64)
-            for i in range(len(self.parts)):
-                lo, hi = np.searchsorted(order, (self._starts[i], self._starts[i + 1]))
-                if lo == hi:
-                    continue
-                local = order[lo:hi] - self._starts[i]
-                norm = self._norm(i)
-                for token in group:
-                    u = unique[token]
-                    found = lists[i][u]
-                    if found is None:
-                        continue
-                    if (i, u) not in counts:
-                        counts[i, u] = self._counts(i, found, local)
-                    tf_of = counts[i, u]
-                    holding = np.flatnonzero(tf_of)
-                    tf = tf_of[holding].astype(np.float64)
-                    terms = norm[local[holding]]
-                    np.add(tf, terms, out=terms)
-                    np.multiply(tf, idf[u], out=tf)
-                    np.divide(tf, terms, out=terms)
-                    sums[lo + holding] += terms
-            group_scores = sums.astype(np.float32)
-            if self._live is not None:
-                group_scores[~self._live[order]] = 0.0
-            total = group_scores if g == 0 or total is None else total + weight * group_scores
-        assert total is not None
-        if allowed is not None:
-            total = np.where(allowed[order], total, np.float32(0.0))
-        return total[np.searchsorted(order, asked)]
