@@ -14,13 +14,13 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
-        except Exception as exc:  # noqa: BLE001 - any compiler failure: the numpy path serves
+        except Exception as exc:  # any compiler failure: the numpy path serves
             print(f"warning: retrieval/local/_bm25.c not compiled ({exc}); BM25 will score every posting")
 
     def build_extension(self, ext: Extension) -> None:
         try:
             super().build_extension(ext)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             print(f"warning: {ext.name} not compiled ({exc}); BM25 will score every posting")
 
 

@@ -29,12 +29,9 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
-
-if TYPE_CHECKING:
-    from retrieval.local.postings import Postings
 
 try:
     from retrieval.local import _bm25  # type: ignore[attr-defined]
@@ -54,6 +51,27 @@ _META = (1, BLOCK, FRONTIER)
 
 #: Postings per slice when computing blocks (bounds the memory the computation takes).
 _SLICE_POSTINGS = 1 << 20
+
+
+class _Stream(Protocol):
+    @property
+    def dtype(self) -> np.dtype: ...
+
+    def read(self, start: int, stop: int) -> np.ndarray: ...
+
+
+class Postings(Protocol):
+    """What the blocks are computed from (:class:`retrieval.local.postings.Postings`)."""
+
+    indptr: np.ndarray
+    doc_offsets: np.ndarray
+    lengths: np.ndarray
+
+    @property
+    def doc_gaps(self) -> _Stream: ...
+
+    @property
+    def tf(self) -> _Stream: ...
 
 
 def compiled() -> Any:
@@ -185,12 +203,17 @@ def write_blocks(postings: Postings, directory: Path) -> Blocks | None:
     np.save(directory / "blocks_columns.npy", columns.astype(np.int32))
     np.save(directory / "blocks_first.npy", first)
     names = Blocks.FILES[3:]
-    dtypes = (np.uint32, np.uint32, postings.tf.dtype, np.uint16)
+    dtypes: list[np.dtype] = [
+        np.dtype(np.uint32),
+        np.dtype(np.uint32),
+        np.dtype(postings.tf.dtype),
+        np.dtype(np.uint16),
+    ]
     shapes = (n, n, n * FRONTIER, n * FRONTIER)
     handles = [(directory / name).open("wb") for name in names]
     try:
         for handle, dtype, shape in zip(handles, dtypes, shapes, strict=True):
-            header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtype)), "fortran_order": False, "shape": (shape,)}
+            header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (shape,)}
             np.lib.format.write_array_header_1_0(handle, header)
         for arrays in _slices(postings, columns, per_column):
             for handle, values in zip(handles, arrays, strict=True):
@@ -210,7 +233,9 @@ def load_blocks(directory: Path, tf_dtype: np.dtype) -> Blocks | None:
         if tuple(np.load(directory / Blocks.FILES[0]).tolist()) != _META:
             return None
         # The columns and where their blocks start are searched at every question: in memory.
-        arrays = [np.load(directory / name, mmap_mode=None if i < 2 else "r") for i, name in enumerate(Blocks.FILES[1:])]
+        arrays = [
+            np.load(directory / name, mmap_mode=None if i < 2 else "r") for i, name in enumerate(Blocks.FILES[1:])
+        ]
         blocks = Blocks(*arrays)
     except (OSError, ValueError) as exc:
         log.warning("BM25 blocks in %s unreadable (%s): BM25 scores every posting", directory, exc)

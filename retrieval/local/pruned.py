@@ -107,13 +107,18 @@ class PrunedLexicalIndex(LexicalIndex):
             raise RuntimeError("pruned BM25 needs the compiled extension and the index's blocks")
         return self._top(query, k, allowed, np.zeros(0, dtype=np.int64))[0]
 
-    def _top(self, query: LexicalQuery, k: int, allowed: np.ndarray | None, asked: np.ndarray) -> tuple[Found, np.ndarray]:
+    def _top(
+        self, query: LexicalQuery, k: int, allowed: np.ndarray | None, asked: np.ndarray
+    ) -> tuple[Found, np.ndarray]:
         tokens = list(dict.fromkeys(t for group, _ in query.groups for t in group))
         unique = {token: i for i, token in enumerate(tokens)}
         positions = [(g, unique[t]) for g, (group, _) in enumerate(query.groups) for t in group]
         weights = [float(w) for _, w in query.groups]
         blocks = self._part_blocks()
-        lists = [[self._list(part, part_blocks, t) for t in tokens] for part, part_blocks in zip(self.parts, blocks, strict=True)]  # fmt: skip
+        lists = [
+            [self._list(part, part_blocks, t) for t in tokens]
+            for part, part_blocks in zip(self.parts, blocks, strict=True)
+        ]
         idf = [bm25_idf(self._frequency(lists, u), self.documents) for u in range(len(tokens))]
         order = np.unique(asked)
         if len(order) and (order[0] < 0 or order[-1] >= int(self._starts[-1])):
@@ -131,8 +136,8 @@ class PrunedLexicalIndex(LexicalIndex):
                 None if eligible is None else np.ascontiguousarray(eligible, dtype=np.uint8),
                 part_blocks.last, part_blocks.offset, part_blocks.frontier_tf, part_blocks.frontier_length,
                 part.tf.dtype.itemsize, BLOCK,
-                [None if found is None else (found.gaps, found.tf, found.postings, idf[u], found.first_block, found.blocks)
-                 for u, found in enumerate(lists[i])],
+                [None if f is None else (f.gaps, f.tf, f.postings, idf[u], f.first_block, f.blocks)
+                 for u, f in enumerate(lists[i])],
                 (order[lo:hi] - self._starts[i]).astype(np.uint32),
             ))  # fmt: skip
         ids, scores, of_rows, read, total, _ = compiled().top_k(
@@ -151,7 +156,8 @@ class PrunedLexicalIndex(LexicalIndex):
             return None
         gaps = part.doc_gaps.read(int(part.doc_offsets[column]), int(part.doc_offsets[column + 1]))
         first, count = blocks.of(column)
-        return _List(np.ascontiguousarray(gaps), np.ascontiguousarray(part.tf.read(start, stop)), stop - start, first, count)  # fmt: skip
+        counts = np.ascontiguousarray(part.tf.read(start, stop))
+        return _List(np.ascontiguousarray(gaps), counts, stop - start, first, count)
 
     def _norm(self, i: int) -> np.ndarray:
         norm = self._norms[i]

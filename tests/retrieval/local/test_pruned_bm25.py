@@ -170,7 +170,9 @@ def test_an_index_without_blocks_scores_every_posting_and_says_so(
             assert not index.pruning()
         assert "hoptac reindex" in caplog.text
         query = _questions(titles, texts, analyzer, 2, seed=8)[0]
-        assert [x.tobytes() for x in index.search(query, 50)] == [x.tobytes() for x in exhaustive_search(index, query, 50)]
+        assert [x.tobytes() for x in index.search(query, 50)] == [
+            x.tobytes() for x in exhaustive_search(index, query, 50)
+        ]
     finally:
         loaded.close()
 
@@ -187,23 +189,25 @@ def test_without_the_extension_the_search_scores_every_posting(
     assert [x.tobytes() for x in index.search(query, 50)] == [x.tobytes() for x in exhaustive_search(index, query, 50)]
 
 
-def test_common_word_questions_read_a_fraction_of_their_postings(
+def test_titles_with_common_words_read_a_fraction_of_their_postings(
     news: tuple[list[str], list[str], Postings], analyzer: Analyzer
 ) -> None:
-    """Questions of common words and a rarer one decode far fewer postings than their lists
-    hold (the exhaustive scoring decodes them all), and rank the same."""
-    titles, texts, postings = news
+    """Titles asked with three very common words decode a fraction of their lists' postings
+    (the exhaustive scoring decodes them all), and rank the same. The share falls as the
+    collection grows (docs/benchmarks.md: 38% at 100,000 passages for k = 50); on these
+    5,000 passages it is measured for k = 1 and 10."""
+    titles, _, postings = news
     index = PrunedLexicalIndex([postings])
     rng = random.Random(12)
-    read = total = 0
-    for title in rng.sample(titles, 20):
-        rare = max(analyzer.query_tokens(title), key=lambda t: -postings.count(t) if postings.count(t) else -1e9)
-        query = LexicalQuery([*rng.sample(COMMON, 4), rare])
-        found = index.top(query, 10)
-        assert found.ids.tolist() == exhaustive_top(index, query, 10)[0].tolist()
-        read, total = read + found.postings_read, total + found.postings_total
-    assert total > 20 * 4 * BLOCK
-    assert read < 0.5 * total, (read, total)
+    for k, most in ((1, 0.25), (10, 0.75)):
+        read = total = 0
+        for title in rng.sample(titles, 30):
+            query = LexicalQuery([*rng.sample(COMMON, 3), *analyzer.query_tokens(title)])
+            found = index.top(query, k)
+            assert found.ids.tolist() == exhaustive_top(index, query, k)[0].tolist()
+            read, total = read + found.postings_read, total + found.postings_total
+        assert total > 30 * 3 * BLOCK
+        assert read < most * total, (k, read, total)
 
 
 def test_a_rare_word_with_a_word_every_passage_holds_reads_few_blocks() -> None:
