@@ -17,6 +17,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,34 +371,66 @@ static double kth_largest(double *values, int64_t n, int64_t k) {
     return values[want];
 }
 
-/* Per-thread work arrays, kept between questions (the partial scores are zeroed after use, only
- * where they were written): no allocation of a passage-sized array per question. */
-typedef struct {
-    double *acc;      /* a partial score per passage, all 0 between questions */
-    uint64_t *marks;  /* a bit per passage, all 0 between questions */
+/* Work arrays kept between questions, in a small pool shared by the threads (a search holds one
+ * while it runs without the GIL): no passage-sized allocation per question, and no more of them
+ * than questions running at once. The partial scores and marks are zeroed after use, only where
+ * they were written. */
+typedef struct Work {
+    double *acc;     /* a partial score per passage, all 0 between questions */
+    uint64_t *marks; /* a bit per passage, all 0 between questions */
     uint32_t *touched;
     double *scratch;
     int64_t docs, capacity;
 } Work;
 
-static _Thread_local Work work;
+#define POOL 8
+static Work *pool[POOL];
+static int pooled;
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int work_for(int64_t docs, int64_t capacity) {
-    if (docs > work.docs) {
-        free(work.acc);
-        free(work.marks);
-        work.acc = calloc((size_t)docs, sizeof(double));
-        work.marks = calloc((size_t)(docs + 63) / 64, sizeof(uint64_t));
-        work.docs = work.acc && work.marks ? docs : 0;
-        if (!work.docs) return -1;
+static void work_free(Work *w) {
+    if (!w) return;
+    free(w->acc);
+    free(w->marks);
+    free(w->touched);
+    free(w->scratch);
+    free(w);
+}
+
+static Work *work_take(void) {
+    Work *w = NULL;
+    pthread_mutex_lock(&pool_lock);
+    if (pooled > 0) w = pool[--pooled];
+    pthread_mutex_unlock(&pool_lock);
+    return w ? w : calloc(1, sizeof(Work));
+}
+
+static void work_give_back(Work *w) {
+    pthread_mutex_lock(&pool_lock);
+    if (pooled < POOL) {
+        pool[pooled++] = w;
+        w = NULL;
     }
-    if (capacity > work.capacity) {
-        free(work.touched);
-        free(work.scratch);
-        work.touched = malloc(sizeof(uint32_t) * (size_t)capacity);
-        work.scratch = malloc(sizeof(double) * (size_t)capacity);
-        work.capacity = work.touched && work.scratch ? capacity : 0;
-        if (!work.capacity) return -1;
+    pthread_mutex_unlock(&pool_lock);
+    work_free(w);
+}
+
+static int work_for(Work *w, int64_t docs, int64_t capacity) {
+    if (docs > w->docs) {
+        free(w->acc);
+        free(w->marks);
+        w->acc = calloc((size_t)docs, sizeof(double));
+        w->marks = calloc((size_t)(docs + 63) / 64, sizeof(uint64_t));
+        w->docs = w->acc && w->marks ? docs : 0;
+        if (!w->docs) return -1;
+    }
+    if (capacity > w->capacity) {
+        free(w->touched);
+        free(w->scratch);
+        w->touched = malloc(sizeof(uint32_t) * (size_t)capacity);
+        w->scratch = malloc(sizeof(double) * (size_t)capacity);
+        w->capacity = w->touched && w->scratch ? capacity : 0;
+        if (!w->capacity) return -1;
     }
     return 0;
 }
@@ -482,11 +515,15 @@ static int search_part(List *lists, int L, const int *pos_list, const int *pos_g
         capacity += lists[i].n;
     }
     if (capacity > n_docs) capacity = n_docs;
-    if (work_for(n_docs, capacity > 0 ? capacity : 1) < 0) return -2;
-    acc = work.acc;
-    marks = work.marks;
-    touched = work.touched;
-    scratch = work.scratch;
+    Work *work = work_take();
+    if (!work || work_for(work, n_docs, capacity > 0 ? capacity : 1) < 0) {
+        work_free(work);
+        return -2;
+    }
+    acc = work->acc;
+    marks = work->marks;
+    touched = work->touched;
+    scratch = work->scratch;
     double theta = *filled == k ? heap[0].score : 0.0;
     /* 1. the essential lists, whole */
     int essential = 0;
@@ -622,6 +659,7 @@ done:
     for (int64_t i = 0; i < n_touched; i++) acc[touched[i]] = 0.0;
     if (status < 0)
         for (int64_t w = 0; w < (n_docs + 63) / 64; w++) marks[w] = 0;
+    work_give_back(work);
     return status;
 }
 

@@ -239,3 +239,18 @@ def test_pruned_equals_exhaustive_on_the_repository_corpus(analyzer: Analyzer) -
         pytest.skip("no repository corpus")
     index = PrunedLexicalIndex([Postings.build(analyzer.document_tokens(t) for t in texts)])
     _same_top(index, _questions(titles, texts, analyzer, 20, seed=5))
+
+
+def test_questions_searched_at_once_from_threads_get_the_same_answers(
+    news: tuple[list[str], list[str], Postings], analyzer: Analyzer
+) -> None:
+    """The compiled search runs without the GIL, on work arrays shared through a pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    titles, texts, postings = news
+    index = PrunedLexicalIndex([postings])
+    queries = _questions(titles, texts, analyzer, 10, seed=10)
+    alone = [[x.tobytes() for x in index.search(q, 50, None, [1, 2, 3])] for q in queries]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda q: [x.tobytes() for x in index.search(q, 50, None, [1, 2, 3])], queries * 3))
+    assert together == alone * 3
