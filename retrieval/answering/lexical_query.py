@@ -8,7 +8,8 @@ The score of a passage is, in float32 as the search has always added them,
     bm25(tokens) + w1 * bm25(tokens_1) + ...
 
 (each bm25 a float64 sum over its tokens in order, rounded to float32). The best ``k`` are
-those of highest score, ties broken by the lower passage row; only positive scores count.
+those of highest score, as ``np.argpartition`` picks them over every passage (its choice among
+passages tied at the k-th place); only positive scores count.
 A backend may compute them without scoring every passage (the local one prunes,
 retrieval/local/pruned.py) but must return exactly these.
 """
@@ -56,15 +57,15 @@ def all_scores(lexical: AllScores, query: LexicalQuery) -> np.ndarray:
 
 
 def best(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` best of (ids, scores) with a positive score: score descending, then id."""
-    keep = scores > 0
-    ids, scores = ids[keep], scores[keep]
-    if len(ids) > k:  # only the k best and every tie of the k-th go to the sort
-        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-        keep = scores >= kth
-        ids, scores = ids[keep], scores[keep]
-    order = np.lexsort((ids, -scores.astype(np.float64)))[:k]
-    return ids[order].astype(np.int64), scores[order]
+    """The ``k`` best of (ids, scores) with a positive score, as the search has always taken
+    them (``np.argpartition``: which of several passages tied at the k-th place are in is its
+    choice), ordered by score descending, then id."""
+    if not len(scores) or not scores.max() > 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)
+    top = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+    top = top[scores[top] > 0]
+    order = np.lexsort((ids[top], -scores[top].astype(np.float64)))
+    return ids[top][order].astype(np.int64), scores[top][order]
 
 
 def exhaustive_top(

@@ -45,7 +45,7 @@ class LexicalScores(Protocol):
         self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, rows: Sequence[int] = ()
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The ``k`` best passages of ``query`` and their scores, exactly those of
-        :func:`~retrieval.answering.lexical_query.exhaustive_top` (ties to the lower row), and
+        :func:`~retrieval.answering.lexical_query.exhaustive_top`, and
         the scores of ``rows`` (float32; 0 for deleted passages and where ``allowed`` is False)."""
 
     def idf(self, token: str) -> float: ...

@@ -485,7 +485,8 @@ static inline void essential_at(List *lists, const int *order, int essential, ui
  * The heap carries over from the parts before (their rows are lower). */
 static int search_part(List *lists, int L, const int *pos_list, const int *pos_group, int P, const float *group_weight,
                        int G, const double *norm, Py_ssize_t n_docs, const uint8_t *eligible, int64_t start_row,
-                       Hit *heap, int *filled, int k, const uint32_t *rows, int64_t n_rows, float *row_scores) {
+                       Hit *heap, int *filled, int k, float *best_out, const uint32_t *rows, int64_t n_rows,
+                       float *row_scores) {
     int order[L > 0 ? L : 1];
     double blk_bound[L > 0 ? L : 1];
     double blk_prefix[L > 0 ? L : 1];
@@ -622,8 +623,11 @@ static int search_part(List *lists, int L, const int *pos_list, const int *pos_g
             sift_up(heap, *filled);
             (*filled)++;
         } else if (score > heap[0].score) {
+            if (heap[0].score > *best_out) *best_out = heap[0].score;
             heap[0] = hit;
             sift_down(heap, k, 0);
+        } else if (score > *best_out) {
+            *best_out = score;
         }
     }
     }
@@ -699,6 +703,7 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
     PyObject *result = NULL;
     int64_t total_postings = 0, decoded_postings = 0, decoded_blocks = 0, rows_written = 0, rows_capacity = 0;
     float *row_scores = NULL;
+    float best_out = -1.0f; /* the best score scored exactly and not kept */
     if (!pos_group || !pos_token || !group_weight || !heap) {
         PyErr_NoMemory();
         goto out;
@@ -840,7 +845,7 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
         int searched;
         Py_BEGIN_ALLOW_THREADS /* only the held buffers are read: other askers run meanwhile */
         searched = search_part(lists, L, pos_list, pos_group, P, group_weight, G, norm, n_docs, eligible, start_row,
-                               heap, &filled, k, rows, n_rows, row_scores + rows_written);
+                               heap, &filled, k, &best_out, rows, n_rows, row_scores + rows_written);
         Py_END_ALLOW_THREADS
         if (searched == 0) {
             failed = 0;
@@ -863,6 +868,9 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
         release(held, 7 + 2 * U);
         if (failed) goto out;
     }
+    /* a passage left out with the k-th score (heap[0], the worst kept): which of the tied ones are
+     * the k best is the exhaustive path's choice (np.argpartition), so the caller asks it */
+    int tied = filled == k && best_out == heap[0].score;
     qsort(heap, (size_t)filled, sizeof(Hit), better_first);
     {
         PyObject *of_rows = PyBytes_FromStringAndSize((const char *)row_scores, (Py_ssize_t)rows_written * 4);
@@ -880,8 +888,8 @@ static PyObject *top_k(PyObject *self, PyObject *args) {
             r[i] = heap[i].row;
             s[i] = heap[i].score;
         }
-        result = Py_BuildValue("NNNLLL", rows, scores, of_rows, (long long)decoded_postings, (long long)total_postings,
-                               (long long)decoded_blocks);
+        result = Py_BuildValue("NNNLLLi", rows, scores, of_rows, (long long)decoded_postings,
+                               (long long)total_postings, (long long)decoded_blocks, tied);
     }
 out:
     free(row_scores);

@@ -6,13 +6,15 @@
 The search asks for the ``k`` best passages of a question and the scores of its dense
 candidates (retrieval/answering/search.py). :meth:`PrunedLexicalIndex.search` answers both
 exactly as :func:`~retrieval.answering.lexical_query.exhaustive_search` does (the same
-passages, the same float32 scores to the bit, ties to the lower row) while decoding only
+passages, the same float32 scores to the bit) while decoding only
 the blocks of the long lists that can still matter: document at a time, a passage is
 scored only when the bounds of the blocks it falls in (retrieval/local/blocks.py) can lift
 it above the k-th best score so far, and the lists whose whole bound cannot are read only at
 the passages the others propose (Turtle and Flood's MaxScore, with Ding and Suel's block
 maxima). The per-posting work is C (retrieval/local/_bm25.c). Without the extension, or for
-an index written before the blocks, the search scores every posting (the same answer, slower).
+an index written before the blocks, the search scores every posting (the same answer, slower);
+so does a question whose k-th score is shared by a passage left out (a few in a thousand:
+which of them are in is ``np.argpartition``'s choice over every score).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ class Found:
     scores: np.ndarray  # float32
     postings_read: int  # postings decoded
     postings_total: int  # postings in the question's lists
+    tied: bool  # a passage left out has the k-th score: the exhaustive path decides which are in
 
 
 @dataclass
@@ -99,10 +102,13 @@ class PrunedLexicalIndex(LexicalIndex):
             return exhaustive_search(self, query, k, allowed, rows)
         asked = np.asarray(rows, dtype=np.int64)
         found, of_rows = self._top(query, k, allowed, asked)
+        if found.tied:  # rare (a few questions in a thousand): duplicates at the k-th place
+            return exhaustive_search(self, query, k, allowed, rows)
         return found.ids, found.scores, of_rows
 
     def top(self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None) -> Found:
-        """The pruned top ``k`` with what it read (the extension and blocks are required)."""
+        """The pruned top ``k`` with what it read (the extension and blocks are required). Ties at
+        the k-th place go to the lower row here; :meth:`search` asks the exhaustive path then."""
         if not self.pruning():
             raise RuntimeError("pruned BM25 needs the compiled extension and the index's blocks")
         return self._top(query, k, allowed, np.zeros(0, dtype=np.int64))[0]
@@ -140,10 +146,10 @@ class PrunedLexicalIndex(LexicalIndex):
                  for u, f in enumerate(lists[i])],
                 (order[lo:hi] - self._starts[i]).astype(np.uint32),
             ))  # fmt: skip
-        ids, scores, of_rows, read, total, _ = compiled().top_k(
+        ids, scores, of_rows, read, total, _, tied = compiled().top_k(
             specs, positions, weights, k, self.average_length, FRONTIER
         )
-        found = Found(np.frombuffer(ids, dtype=np.int64), np.frombuffer(scores, dtype=np.float32), read, total)
+        found = Found(np.frombuffer(ids, dtype=np.int64), np.frombuffer(scores, dtype=np.float32), read, total, tied)
         of_order = np.frombuffer(of_rows, dtype=np.float32)
         return found, of_order[np.searchsorted(order, asked)] if len(asked) else np.zeros(0, dtype=np.float32)
 
