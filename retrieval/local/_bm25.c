@@ -969,10 +969,146 @@ done:
     return result;
 }
 
+/* all_scores(parts, positions, weights) -> bytes of float32, one score per passage of every part
+ * parts: [(norm float64, eligible uint8 | None, tf_size, [(gaps, tf, postings) | None per unique token])];
+ * positions and weights as top_k's. Every posting read, term at a time in query order: exactly
+ * postings.py's LexicalIndex.scores and the search's float32 combination, 0 where not eligible.
+ * What the search falls back to when passages tie at the k-th place (then np.argpartition picks). */
+static PyObject *all_scores(PyObject *self, PyObject *args) {
+    PyObject *parts, *positions, *weights;
+    if (!PyArg_ParseTuple(args, "O!O!O!", &PyList_Type, &parts, &PyList_Type, &positions, &PyList_Type, &weights))
+        return NULL;
+    int P = (int)PyList_GET_SIZE(positions), G = (int)PyList_GET_SIZE(weights);
+    Py_ssize_t total = 0, written = 0;
+    for (Py_ssize_t part = 0; part < PyList_GET_SIZE(parts); part++) {
+        PyObject *spec = PyList_GET_ITEM(parts, part);
+        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 4) {
+            PyErr_SetString(PyExc_TypeError, "a part is (norm, eligible, tf_size, lists)");
+            return NULL;
+        }
+        Py_buffer norm;
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(spec, 0), &norm, PyBUF_C_CONTIGUOUS) < 0) return NULL;
+        total += norm.len / 8;
+        PyBuffer_Release(&norm);
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total * 4);
+    int *pos_group = calloc((size_t)P + 1, sizeof(int)), *pos_token = calloc((size_t)P + 1, sizeof(int));
+    float *group_weight = calloc((size_t)G + 1, sizeof(float));
+    uint32_t *docs = NULL;
+    double *sums = NULL;
+    if (!out || !pos_group || !pos_token || !group_weight) {
+        if (out) PyErr_NoMemory();
+        goto fail;
+    }
+    for (int p = 0; p < P; p++) {
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(positions, p), "ii", &pos_group[p], &pos_token[p])) goto fail;
+        if (pos_group[p] < 0 || pos_group[p] >= G || pos_token[p] < 0) {
+            PyErr_SetString(PyExc_ValueError, "position out of range");
+            goto fail;
+        }
+    }
+    for (int g = 0; g < G; g++) group_weight[g] = (float)PyFloat_AsDouble(PyList_GET_ITEM(weights, g));
+    if (PyErr_Occurred()) goto fail;
+    float *scores = (float *)PyBytes_AS_STRING(out);
+    for (Py_ssize_t part = 0; part < PyList_GET_SIZE(parts); part++) {
+        PyObject *spec = PyList_GET_ITEM(parts, part), *lists = PyTuple_GET_ITEM(spec, 3);
+        Py_buffer norm_b, eligible_b;
+        int has_eligible = PyTuple_GET_ITEM(spec, 1) != Py_None;
+        int tf_size = (int)PyLong_AsLong(PyTuple_GET_ITEM(spec, 2));
+        if (PyErr_Occurred() || !PyList_Check(lists) || (tf_size != 1 && tf_size != 2 && tf_size != 4)) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "bad part");
+            goto fail;
+        }
+        if (PyObject_GetBuffer(PyTuple_GET_ITEM(spec, 0), &norm_b, PyBUF_C_CONTIGUOUS) < 0) goto fail;
+        if (has_eligible && PyObject_GetBuffer(PyTuple_GET_ITEM(spec, 1), &eligible_b, PyBUF_C_CONTIGUOUS) < 0) {
+            PyBuffer_Release(&norm_b);
+            goto fail;
+        }
+        const double *norm = norm_b.buf;
+        Py_ssize_t n_docs = norm_b.len / 8;
+        const uint8_t *eligible = has_eligible ? eligible_b.buf : NULL;
+        int ok = !has_eligible || eligible_b.len >= n_docs;
+        free(sums);
+        sums = calloc((size_t)(n_docs > 0 ? n_docs : 1) * (size_t)G, sizeof(double));
+        if (!sums) PyErr_NoMemory();
+        for (int p = 0; ok && sums && p < P; p++) {
+            if (pos_token[p] >= PyList_GET_SIZE(lists)) {
+                PyErr_SetString(PyExc_ValueError, "position token out of range");
+                ok = 0;
+                break;
+            }
+            PyObject *item = PyList_GET_ITEM(lists, pos_token[p]);
+            if (item == Py_None) continue;
+            PyObject *gaps_o, *tf_o, *idf_o;
+            long long n;
+            if (!PyArg_ParseTuple(item, "OOLO", &gaps_o, &tf_o, &n, &idf_o)) {
+                ok = 0;
+                break;
+            }
+            double idf = PyFloat_AsDouble(idf_o);
+            Py_buffer gaps, tf;
+            if (PyErr_Occurred() || PyObject_GetBuffer(gaps_o, &gaps, PyBUF_C_CONTIGUOUS) < 0) {
+                ok = 0;
+                break;
+            }
+            if (PyObject_GetBuffer(tf_o, &tf, PyBUF_C_CONTIGUOUS) < 0) {
+                PyBuffer_Release(&gaps);
+                ok = 0;
+                break;
+            }
+            free(docs);
+            docs = malloc(sizeof(uint32_t) * (size_t)(n > 0 ? n : 1));
+            if (!docs || tf.len / tf_size < n || n > INT32_MAX ||
+                decode_block(gaps.buf, gaps.len, (int)n, 0, docs) < 0 || (n > 0 && docs[n - 1] >= n_docs)) {
+                if (docs) PyErr_SetString(PyExc_ValueError, "corrupt postings: run `hoptac reindex`");
+                else PyErr_NoMemory();
+                ok = 0;
+            } else {
+                double *group = sums + (size_t)pos_group[p] * (size_t)n_docs;
+                for (long long i = 0; i < n; i++) {
+                    uint32_t d = docs[i];
+                    group[d] += term_of(tf_at(tf.buf, tf_size, i), idf, norm[d]);
+                }
+            }
+            PyBuffer_Release(&gaps);
+            PyBuffer_Release(&tf);
+        }
+        if (ok && sums) {
+            for (Py_ssize_t d = 0; d < n_docs; d++) {
+                float score = (float)sums[d];
+                for (int g = 1; g < G; g++) {
+                    float weighted = group_weight[g] * (float)sums[(size_t)g * (size_t)n_docs + (size_t)d];
+                    score = score + weighted;
+                }
+                scores[written + d] = (eligible && !eligible[d]) ? 0.0f : score;
+            }
+            written += n_docs;
+        }
+        PyBuffer_Release(&norm_b);
+        if (has_eligible) PyBuffer_Release(&eligible_b);
+        if (!ok || !sums) goto fail;
+    }
+    free(docs);
+    free(sums);
+    free(pos_group);
+    free(pos_token);
+    free(group_weight);
+    return out;
+fail:
+    Py_XDECREF(out);
+    free(docs);
+    free(sums);
+    free(pos_group);
+    free(pos_token);
+    free(group_weight);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"build_blocks", build_blocks, METH_VARARGS, "The blocks of a chunk of long postings lists."},
     {"top_k", top_k, METH_VARARGS, "The k best documents by BM25, block-max MaxScore, document at a time."},
     {"lookup", lookup, METH_VARARGS, "The counts of some documents in one list."},
+    {"all_scores", all_scores, METH_VARARGS, "Every passage's score, every posting read."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -241,6 +241,15 @@ def test_passages_tied_at_the_kth_place_are_those_the_exhaustive_search_picks() 
     found = index.search(query, 10, None, [0, 45])
     assert (found[0].tolist(), found[1].tobytes()) == (ids.tolist(), scores.tobytes())
     assert found[2].tobytes() == index.scores(query.tokens)[[0, 45]].tobytes()
+    # the same over two parts, with dead passages, a filter and a weighted group
+    live = np.ones(140, dtype=bool)
+    live[[3, 50, 71]] = False
+    allowed = np.arange(140) % 5 != 0
+    index = PrunedLexicalIndex([Postings.build(docs), Postings.build(docs)], live)
+    query = LexicalQuery(["hợp", "tác", "tỉnh", "tác"], ((["bạn"], 0.5),))
+    for mask in (None, allowed):
+        expected = exhaustive_search(index, query, 10, mask, [0, 45, 71, 139])
+        assert [x.tobytes() for x in index.search(query, 10, mask, [0, 45, 71, 139])] == [x.tobytes() for x in expected]
 
 
 def test_pruned_equals_exhaustive_on_the_repository_corpus(analyzer: Analyzer) -> None:
