@@ -130,11 +130,11 @@ class Blocks:
 
 
 def _long_lists(indptr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The columns of more than BLOCK postings and their block counts, a million tokens at a
-    time (no array of every list's size is made)."""
+    """The columns of more than BLOCK postings and their block counts, 256k tokens at a time
+    (no array of every list's size is made: a few megabytes at most)."""
     columns: list[np.ndarray] = []
-    for start in range(0, max(len(indptr) - 1, 0), 1 << 20):
-        bounds = np.asarray(indptr[start : start + (1 << 20) + 1], dtype=np.int64)
+    for start in range(0, max(len(indptr) - 1, 0), 1 << 18):
+        bounds = np.asarray(indptr[start : start + (1 << 18) + 1], dtype=np.int64)
         columns.append(np.flatnonzero(np.diff(bounds) > BLOCK) + start)
     long = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
     sizes = np.asarray(indptr[long + 1], dtype=np.int64) - np.asarray(indptr[long], dtype=np.int64)
