@@ -6,7 +6,7 @@ Files are grouped by name, whatever segment (base or delta) they belong to:
   compressed articles, and their offsets, keys, digests and dictionary), and ``articles.jsonl``
   (the articles of indexes written before them);
 - ``passage_vectors``: ``passage_vectors*``; ``sentence_vectors``: ``sentence_vector*``;
-- ``lexical_index``: ``postings_*`` and ``vocabulary_*``; ``ann_index``: ``dense.faiss``;
+- ``lexical_index``: ``postings_*``, ``vocabulary_*`` and ``blocks_*``; ``ann_index``: ``dense.faiss``;
 - ``rows``: ``sentences.npy`` and ``passages.npy`` (which sentences and passages belong to which
   article); ``other``: the rest (the manifest).
 
@@ -46,7 +46,7 @@ def component_of(path: str | PurePath) -> str:
         return "passage_vectors"
     if name.startswith("sentence_vector"):
         return "sentence_vectors"
-    if name.startswith(("postings_", "vocabulary_")):
+    if name.startswith(("postings_", "vocabulary_", "blocks_")):
         return "lexical_index"
     if name == "dense.faiss":
         return "ann_index"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answering.fusion import DEFAULT_DENSE_WEIGHT, FusionMethod, fuse
+from retrieval.answering.lexical_query import LexicalQuery
 from retrieval.answering.search_index import SearchIndex
 from retrieval.engine import QuestionError
 from retrieval.vietnamese.analyzer import Analyzer
@@ -77,20 +78,17 @@ class Searcher:
         boolean per passage) only among the passages it marks True."""
         dense_ids, dense_scores = index.dense.search(query, k, allowed)
         dense = {int(i): float(s) for i, s in zip(dense_ids, dense_scores, strict=True)}
-        bm25_all = index.lexical.scores(self.analyzer.query_tokens(question))
         related = self.analyzer.related_place_tokens(question)
-        if related and bm25_all.size:
-            bm25_all = bm25_all + RELATED_PLACE_WEIGHT * index.lexical.scores(related)
-        if allowed is not None and bm25_all.size:
-            bm25_all = np.where(allowed, bm25_all, 0.0)
-        lexical: dict[int, float] = {}
-        if bm25_all.size and bm25_all.max() > 0:
-            top = np.argpartition(-bm25_all, min(k, len(bm25_all) - 1))[:k]
-            lexical = {int(i): float(bm25_all[i]) for i in top if bm25_all[i] > 0}
+        words = LexicalQuery(
+            self.analyzer.query_tokens(question), ((related, RELATED_PLACE_WEIGHT),) if related else ()
+        )
         # Score every candidate on both sides exactly, so fusion never guesses a missing score.
+        dense_rows = sorted(dense)
+        top_ids, top_scores, of_dense = index.lexical.search(words, k, allowed, dense_rows)
+        lexical = {int(i): float(s) for i, s in zip(top_ids, top_scores, strict=True)}
         for pid in lexical.keys() - dense.keys():
             dense[pid] = float(np.dot(index.passage_vectors[pid], query))
-        for pid in dense.keys() - lexical.keys():
-            lexical[pid] = float(bm25_all[pid]) if bm25_all.size else 0.0
+        for pid, score in zip(dense_rows, of_dense, strict=True):
+            lexical.setdefault(pid, float(score))
         fused = fuse(dense, lexical, self.method, self.dense_weight)
         return [RankedPassage(pid, score, dense[pid], lexical.get(pid, 0.0)) for pid, score in fused]

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.answering.lexical_query import LexicalQuery
 from retrieval.models import Article, Sentence
 
 
@@ -39,6 +40,13 @@ class LexicalScores(Protocol):
 
     def scores(self, query_tokens: Sequence[str]) -> np.ndarray:
         """One score per passage row (0 for deleted passages)."""
+
+    def search(
+        self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, rows: Sequence[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` best passages of ``query`` and their scores, exactly those of
+        :func:`~retrieval.answering.lexical_query.exhaustive_top`, and
+        the scores of ``rows`` (float32; 0 for deleted passages and where ``allowed`` is False)."""
 
     def idf(self, token: str) -> float: ...
 

@@ -12,6 +12,8 @@ Layout under ``<data_dir>/index/``::
         sentence_vectors.npy, sentence_vectors_scales.npy   int8 with a scale per row
         postings_*, vocabulary_*    the lexical index (retrieval/local/postings.py): offsets memory-
                                     mapped, the postings streams read a token at a time
+        blocks_*                    the long lists' blocks (retrieval/local/blocks.py), memory-mapped:
+                                    BM25 decodes only the blocks that can matter (retrieval/local/pruned.py)
         dense.faiss                 the passage index (retrieval/local/dense.py), memory-mapped
                              the base: the articles of the last full build
         delta/<nnnn>/        the articles added or replaced by each incremental ingest since
@@ -75,7 +77,8 @@ from retrieval.engine import (
 from retrieval.local.article_file import ArticleFile, write_articles
 from retrieval.local.dense import DenseIndex, DenseIndexKind, LiveDense
 from retrieval.local.freed_memory import return_freed_memory
-from retrieval.local.postings import LexicalIndex, Postings, PostingsBuilder
+from retrieval.local.postings import Postings, PostingsBuilder
+from retrieval.local.pruned import PrunedLexicalIndex
 from retrieval.local.row_file import load_vectors
 from retrieval.models import Article, Passage, Sentence
 from retrieval.preparation import embed_articles
@@ -328,7 +331,7 @@ class LoadedIndex:
         dense.rerank = VectorBlocks([base.passage_vectors])
         deltas = [s.passage_vectors.decode(slice(None)) for s in self.delta]
         self.dense = LiveDense(dense, deltas, self.live_passage)
-        self.lexical = LexicalIndex([s.postings for s in segments], self.live_passage)
+        self.lexical = PrunedLexicalIndex([s.postings for s in segments], self.live_passage)
 
     @property
     def model(self) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 
 from retrieval.answering.bm25 import K1, B, bm25_idf
 from retrieval.engine import IndexCorruptError
+from retrieval.local.blocks import Blocks, load_blocks, write_blocks
 from retrieval.local.positional_file import PositionalFile
 
 #: Documents per batch when counting terms in :meth:`Postings.build` (bounds its memory).
@@ -337,6 +338,7 @@ class Postings:
         self.doc_gaps = doc_gaps
         self.tf = tf
         self.lengths = lengths  # an empty document counts as one (empty) token, as in bm25s
+        self.blocks: Blocks | None = None  # the long lists' skip data (retrieval/local/blocks.py), once saved
 
     @classmethod
     def from_lists(
@@ -434,6 +436,7 @@ class Postings:
         self.doc_gaps.save(directory / "postings_doc_gaps.npy")
         self.tf.save(directory / "postings_tf.npy")
         np.save(directory / "postings_lengths.npy", self.lengths)
+        self.blocks = write_blocks(self, directory)
 
     @classmethod
     def load(cls, directory: Path) -> Postings:
@@ -447,6 +450,7 @@ class Postings:
         doc_gaps = _FileStream(directory / "postings_doc_gaps.npy")
         tf = _FileStream(directory / "postings_tf.npy")
         postings = cls(vocabulary, indptr, doc_offsets, doc_gaps, tf, lengths)
+        postings.blocks = load_blocks(directory, tf.dtype)
         for stream, offsets in ((doc_gaps, doc_offsets), (tf, indptr)):
             if len(offsets) != len(vocabulary) + 1 or len(stream) != int(offsets[-1]):
                 postings.close()

@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.answering.bm25 import K1, B, bm25_idf
+from retrieval.answering.lexical_query import LexicalQuery, exhaustive_search
 from retrieval.articles.records import article_digest
 from retrieval.models import Article, Sentence
 from retrieval.vietnamese.analyzer import Analyzer
@@ -1180,6 +1181,11 @@ class _ViewLexical:
             found = self._milvus.lexical_scores(self._generation, self._pids, sparse)
             self._known[key] = np.array([found.get(pid, 0.0) for pid in self._pids], dtype=np.float32)
         return self._known[key]
+
+    def search(
+        self, query: LexicalQuery, k: int, allowed: np.ndarray | None = None, rows: Sequence[int] = ()
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return exhaustive_search(self, query, k, allowed, rows)
 
     def idf(self, token: str) -> float:
         """The idf of ``token`` with the view's statistics: the question's tokens were looked
